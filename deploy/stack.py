@@ -1,0 +1,343 @@
+"""The local stack: Postgres, Redis, Triton, a Celery worker and the gateway as child processes.
+
+``up`` starts what is not running yet, in dependency order, and waits for each health check; ``down``
+stops everything in reverse order. Each service runs in a process group of its own (Triton's python
+backend stubs and Postgres' backends included), with its pid recorded under ``state_dir/run`` and its
+output in ``state_dir/logs``. Services given as URLs in the settings (DATABASE_URL, REDIS_URL,
+VIDSAFE_TRITON_URL) are external: used, never started or stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import psycopg
+from redis import Redis
+from redis.exceptions import RedisError
+
+from deploy import postgres, tritonserver
+from vidsafe.catalogue import load_catalogue
+from vidsafe.db.migrate import apply_migrations
+from vidsafe.queue import make_celery
+from vidsafe.settings import Settings
+from vidsafe.triton import TritonClient
+
+
+class StackError(RuntimeError):
+    """A service could not be started; the message says which and shows the end of its log."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    command: list[str]
+    env: dict[str, str]
+    identity: dict = field(default_factory=dict)  # subprocess user/group arguments, when not ours
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    prepare: Callable[[Settings], Launch]
+    ready: Callable[[Settings], bool]
+    address: Callable[[Settings], str]
+    stop_signal: signal.Signals = signal.SIGTERM
+    start_timeout_s: float = 120.0
+
+
+# ---- the services -------------------------------------------------------------------------------
+
+def _child_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, **settings.to_env(), **(extra or {})}
+
+
+def _prepare_postgres(settings: Settings) -> Launch:
+    postgres.ensure_cluster(settings)
+    return Launch(postgres.postgres_command(settings), _child_env(settings), postgres.process_identity())
+
+
+def _postgres_ready(settings: Settings) -> bool:
+    try:
+        with psycopg.connect(settings.effective_database_url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _prepare_redis(settings: Settings) -> Launch:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise StackError("redis-server is not installed: run `vidsafe setup` as root (it runs "
+                         "`apt-get install redis-server`), install it yourself, or set REDIS_URL")
+    data = settings.state_dir / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    # Append-only file: queued jobs survive a Redis restart.
+    command = [binary, "--port", str(settings.redis_port), "--bind", "127.0.0.1", "--dir", str(data),
+               "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no"]
+    return Launch(command, _child_env(settings))
+
+
+def _redis_ready(settings: Settings) -> bool:
+    try:
+        with Redis.from_url(settings.effective_redis_url, socket_timeout=2, socket_connect_timeout=2) as client:
+            return bool(client.ping())
+    except RedisError:
+        return False
+
+
+def _prepare_triton(settings: Settings) -> Launch:
+    missing = [entry.target for entry in load_catalogue().values()
+               if entry.enabled and not (settings.model_repository / entry.target).exists()]
+    if missing:
+        raise StackError(f"model files missing from {settings.model_repository}: {', '.join(missing)}; "
+                         "run `vidsafe setup` (or `vidsafe export`) first")
+    install = tritonserver.ensure_tritonserver(settings)
+    model_env = tritonserver.ensure_model_env(settings)
+    return Launch(tritonserver.tritonserver_command(settings, install), tritonserver.tritonserver_env(model_env))
+
+
+def _triton_ready(settings: Settings) -> bool:
+    models = [entry.triton_model for entry in load_catalogue().values() if entry.enabled]
+    with TritonClient(settings.effective_triton_url) as client:
+        return client.is_ready(models)
+
+
+def _worker_name(settings: Settings) -> str:
+    return f"vidsafe-{settings.gateway_port}@{os.uname().nodename}"
+
+
+def _prepare_worker(settings: Settings) -> Launch:
+    command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--loglevel=INFO",
+               f"--concurrency={settings.worker_concurrency}", "--pool=prefork", "-n", _worker_name(settings)]
+    return Launch(command, _child_env(settings))
+
+
+def _worker_ready(settings: Settings) -> bool:
+    replies = make_celery(settings).control.ping(destination=[_worker_name(settings)], timeout=1.0)
+    return bool(replies)
+
+
+def _prepare_gateway(settings: Settings) -> Launch:
+    command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app",
+               "--host", settings.gateway_host, "--port", str(settings.gateway_port), "--no-access-log"]
+    return Launch(command, _child_env(settings))
+
+
+def _gateway_ready(settings: Settings) -> bool:
+    try:
+        return httpx.get(f"{settings.gateway_url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+SERVICES = (
+    # SIGINT is Postgres' "fast" shutdown; SIGTERM would wait for every client to disconnect.
+    Service("postgres", _prepare_postgres, _postgres_ready,
+            lambda s: s.effective_database_url, stop_signal=signal.SIGINT),
+    Service("redis", _prepare_redis, _redis_ready, lambda s: s.effective_redis_url),
+    Service("triton", _prepare_triton, _triton_ready, lambda s: f"grpc://{s.effective_triton_url}",
+            start_timeout_s=300.0),
+    Service("worker", _prepare_worker, _worker_ready, lambda s: f"celery worker {_worker_name(s)}"),
+    Service("gateway", _prepare_gateway, _gateway_ready, lambda s: s.gateway_url),
+)
+
+
+def managed_services(settings: Settings) -> list[Service]:
+    """The services this stack runs itself: all but those the settings point elsewhere."""
+    external = {
+        "postgres": settings.database_url is not None,
+        "redis": settings.redis_url is not None,
+        "triton": settings.triton_url is not None,
+    }
+    return [service for service in SERVICES if not external.get(service.name, False)]
+
+
+# ---- process records -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    pid: int
+    create_time: float
+
+    def process(self) -> psutil.Process | None:
+        """The recorded process if it still runs (a reused pid does not count)."""
+        try:
+            process = psutil.Process(self.pid)
+            if abs(process.create_time() - self.create_time) < 0.01 and process.status() != psutil.STATUS_ZOMBIE:
+                return process
+        except psutil.NoSuchProcess:
+            pass
+        return None
+
+
+def _record_path(settings: Settings, name: str) -> Path:
+    return settings.state_dir / "run" / f"{name}.json"
+
+
+def read_record(settings: Settings, name: str) -> ProcessRecord | None:
+    path = _record_path(settings, name)
+    try:
+        return ProcessRecord(**json.loads(path.read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def log_path(settings: Settings, name: str) -> Path:
+    return settings.logs_dir / f"{name}.log"
+
+
+def _log_tail(settings: Settings, name: str, lines: int = 25) -> str:
+    try:
+        return "\n".join(log_path(settings, name).read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+# ---- up / down / status --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    state: str  # running | stopped | external | unhealthy
+    pid: int | None
+    address: str
+    log: Path | None
+
+
+def _start(service: Service, settings: Settings) -> None:
+    launch = service.prepare(settings)
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    record_path = _record_path(settings, service.name)
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path(settings, service.name).open("ab") as log:
+        log.write(f"\n==== vidsafe up {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(launch.command)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            launch.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=launch.env,
+            start_new_session=True, cwd=settings.state_dir, **launch.identity,
+        )
+    record_path.write_text(json.dumps({"pid": process.pid, "create_time": psutil.Process(process.pid).create_time()}))
+    deadline = time.monotonic() + service.start_timeout_s
+    while True:
+        if process.poll() is not None:
+            _stop(service, settings)
+            raise StackError(f"{service.name} exited with code {process.returncode} while starting. "
+                             f"End of {log_path(settings, service.name)}:\n{_log_tail(settings, service.name)}")
+        if service.ready(settings):
+            return
+        if time.monotonic() > deadline:
+            _stop(service, settings)
+            raise StackError(f"{service.name} was not ready after {service.start_timeout_s:.0f} s. "
+                             f"End of {log_path(settings, service.name)}:\n{_log_tail(settings, service.name)}")
+        time.sleep(0.3)
+
+
+def _group_members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                members.append(process)
+    return members
+
+
+def _stop(service: Service, settings: Settings, timeout_s: float = 30.0) -> bool:
+    """Stop a service and everything in its process group; returns whether it was running."""
+    record = read_record(settings, service.name)
+    process = record.process() if record else None
+    if record is not None:
+        # The leader was started with start_new_session, so its pid is also its process-group id.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(record.pid, service.stop_signal)
+        deadline = time.monotonic() + timeout_s
+        while _group_members(record.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(record.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while _group_members(record.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(record.pid, os.WNOHANG)
+        _record_path(settings, service.name).unlink(missing_ok=True)
+    return process is not None
+
+
+def up(settings: Settings, names: list[str] | None = None,
+       on_event: Callable[[str, str], None] = lambda name, event: None) -> list[str]:
+    """Start the stack's services that are not running; returns the names started now.
+
+    If one fails, or the caller is interrupted (Ctrl-C), everything started by this call is stopped.
+    """
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    selected = [s for s in managed_services(settings) if names is None or s.name in names]
+    started: list[Service] = []
+    try:
+        for service in selected:
+            record = read_record(settings, service.name)
+            if record and record.process() and service.ready(settings):
+                on_event(service.name, "already running")
+                continue
+            on_event(service.name, "starting")
+            _start(service, settings)
+            started.append(service)
+            if service.name == "postgres":
+                apply_migrations(settings.effective_database_url)
+            on_event(service.name, "ready")
+    except BaseException:
+        for service in reversed(started):
+            _stop(service, settings)
+        raise
+    return [service.name for service in started]
+
+
+def down(settings: Settings, on_event: Callable[[str, str], None] = lambda name, event: None) -> list[str]:
+    """Stop every service this stack started, in reverse order; returns the names stopped."""
+    stopped = []
+    for service in reversed(managed_services(settings)):
+        if read_record(settings, service.name) is None:
+            continue
+        on_event(service.name, "stopping")
+        if _stop(service, settings):
+            stopped.append(service.name)
+        on_event(service.name, "stopped")
+    return stopped
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    managed = {service.name for service in managed_services(settings)}
+    rows = []
+    for service in SERVICES:
+        if service.name not in managed:
+            rows.append(ServiceStatus(service.name, "external", None, service.address(settings), None))
+            continue
+        record = read_record(settings, service.name)
+        process = record.process() if record else None
+        state = "stopped" if process is None else ("running" if service.ready(settings) else "unhealthy")
+        rows.append(ServiceStatus(service.name, state, process.pid if process else None,
+                                  service.address(settings), log_path(settings, service.name)))
+    return rows
+
+
+def stack_processes(settings: Settings) -> list[psutil.Process]:
+    """Every live process working inside this stack's state_dir (each service starts there, and
+    Postgres moves into its data folder below it): empty after a clean ``down``."""
+    root = settings.state_dir.resolve()
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.status() != psutil.STATUS_ZOMBIE and Path(process.cwd()).is_relative_to(root):
+                found.append(process)
+    return found

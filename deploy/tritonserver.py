@@ -1,0 +1,117 @@
+"""The real ``tritonserver`` binary, taken from the ``nvidia-pytriton`` wheel without installing it.
+
+The wheel carries Triton 2.51 (the 24.10 release) with the python backend and a backend stub per
+Python version. Installing the wheel as a package would pin numpy<2 on the project, so only the
+binary, its bundled libraries and the python backend are unpacked into the cache.
+
+The python-backend models run in an environment of their own (``model_repository/requirements-cpu.txt``),
+as they would in the Triton container: the 24.10 stub's pybind11 predates numpy 2 and returns empty
+output tensors from numpy 2 arrays, while the gateway and workers use numpy 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from export.packages import fetch_wheel
+from vidsafe.settings import Settings
+
+PYTRITON_VERSION = "0.7.0"
+PYTRITON_WHEEL_SHA256 = "21f063ff93bb426d0c06b7a55e7eb9efcfe62c0dddd9a908e9877e18710128df"
+TRITON_VERSION = "2.51.0"
+
+
+@dataclass(frozen=True)
+class TritonInstall:
+    binary: Path
+    backend_dir: Path
+    libs_dir: Path
+
+
+def ensure_tritonserver(settings: Settings) -> TritonInstall:
+    """Unpack tritonserver once into the cache and prepare the python backend for this interpreter."""
+    root = settings.cache_dir / f"tritonserver-{TRITON_VERSION}"
+    binary = root / "pytriton" / "tritonserver" / "bin" / "tritonserver"
+    if not binary.exists():
+        wheel = fetch_wheel("nvidia-pytriton", PYTRITON_VERSION, PYTRITON_WHEEL_SHA256, settings.cache_dir)
+        partial = root.with_name(root.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        with zipfile.ZipFile(wheel) as archive:
+            for info in archive.infolist():
+                if info.filename.startswith(("pytriton/tritonserver/", "nvidia_pytriton.libs/")):
+                    extracted = Path(archive.extract(info, partial))
+                    # zipfile drops the executable bits; the wheel's unix mode is in external_attr.
+                    extracted.chmod((info.external_attr >> 16) or 0o644)
+        partial.rename(root)
+
+    server = root / "pytriton" / "tritonserver"
+    python_tag = f"{sys.version_info.major}.{sys.version_info.minor}"
+    stub = server / "python_backend_stubs" / python_tag / "triton_python_backend_stub"
+    if not stub.exists():
+        raise RuntimeError(f"tritonserver {TRITON_VERSION} has no python backend stub for Python {python_tag}")
+    # The backend directory must hold the backend library, its utils module and the stub together.
+    backend_dir = root / f"backends-py{python_tag}"
+    python_dir = backend_dir / "python"
+    python_dir.mkdir(parents=True, exist_ok=True)
+    for source in (server / "backends" / "python" / "libtriton_python.so",
+                   server / "backends" / "python" / "triton_python_backend_utils.py", stub):
+        link = python_dir / source.name
+        if not link.is_symlink():
+            link.symlink_to(source)
+    return TritonInstall(binary=binary, backend_dir=backend_dir, libs_dir=root / "nvidia_pytriton.libs")
+
+
+def ensure_model_env(settings: Settings) -> Path:
+    """Create the venv the python-backend stub runs models in (once per requirements file, in the
+    cache, so every stack and clone on the machine shares it); returns its bin folder."""
+    requirements = (settings.model_repository / "requirements-cpu.txt").read_bytes()
+    env_dir = settings.cache_dir / f"model-env-py{sys.version_info.major}.{sys.version_info.minor}-" \
+        f"{hashlib.sha256(requirements).hexdigest()[:12]}"
+    marker = env_dir / "installed"
+    if not marker.exists():
+        # Built in place (a venv is not relocatable); the marker is written last, so an interrupted
+        # build is redone from scratch.
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(env_dir)], check=True)
+        subprocess.run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                        "--disable-pip-version-check", "-r", str(settings.model_repository / "requirements-cpu.txt")],
+                       check=True)
+        marker.touch()
+    return env_dir / "bin"
+
+
+def tritonserver_command(settings: Settings, install: TritonInstall) -> list[str]:
+    return [
+        str(install.binary),
+        f"--model-repository={settings.model_repository}",
+        f"--backend-directory={install.backend_dir}",
+        f"--grpc-address={settings.triton_host}",
+        f"--grpc-port={settings.triton_grpc_port}",
+        f"--http-address={settings.triton_host}",
+        f"--http-port={settings.triton_http_port}",
+        f"--metrics-address={settings.triton_host}",
+        f"--metrics-port={settings.triton_metrics_port}",
+        "--allow-gpu-metrics=false",
+        "--pinned-memory-pool-byte-size=0",
+        "--disable-auto-complete-config",
+        "--exit-on-error=true",
+        "--log-verbose=0",
+    ]
+
+
+def tritonserver_env(model_env_bin: Path) -> dict[str, str]:
+    """Environment for the python backend stub: it finds its interpreter through ``python3`` on PATH
+    (so the model env's bin goes first) and must link this interpreter's libpython, not the distro's."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env["PATH"] = f"{model_env_bin}{os.pathsep}{env.get('PATH', '')}"
+    libdir = sysconfig.get_config_var("LIBDIR")
+    env["LD_LIBRARY_PATH"] = f"{libdir}{os.pathsep}{env.get('LD_LIBRARY_PATH', '')}".rstrip(os.pathsep)
+    return env

@@ -1,0 +1,38 @@
+"""The HTTP gateway: ``uvicorn --factory gateway.app:create_app`` (the launcher starts it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from psycopg_pool import ConnectionPool
+
+from gateway import health, jobs
+from vidsafe.db.migrate import apply_migrations
+from vidsafe.queue import make_celery
+from vidsafe.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        apply_migrations(settings.effective_database_url)
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        app.state.settings = settings
+        app.state.queue = make_celery(settings)
+        with ConnectionPool(settings.effective_database_url, min_size=1, max_size=8, open=True) as pool:
+            app.state.pool = pool
+            yield
+
+    app = FastAPI(
+        title="vidsafe",
+        version="0.1.0",
+        description="Video content analysis for trust-and-safety review: submit videos, read findings.",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(jobs.router)
+    return app

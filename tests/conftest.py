@@ -1,0 +1,68 @@
+"""Test fixtures. The integration tests share one real local stack per session: Postgres+pgvector,
+Redis, Triton, a Celery worker and the gateway, started by the launcher on free ports in a
+temporary state folder, and stopped (with a check that nothing is left running) at the end."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy import stack
+from deploy.sample_video import make_sample_video
+from vidsafe.settings import Settings
+
+TEST_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    postgres, redis, grpc, http, metrics, gateway = _free_ports(6)
+    root = tmp_path_factory.mktemp("stack")
+    (root / "ingest").mkdir()
+    return Settings(
+        state_dir=root / "state", postgres_port=postgres, redis_port=redis, triton_grpc_port=grpc,
+        triton_http_port=http, triton_metrics_port=metrics, gateway_port=gateway,
+        max_upload_bytes=TEST_MAX_UPLOAD_BYTES, ingest_roots=[root / "ingest"],
+    )
+
+
+@pytest.fixture(scope="session")
+def running_stack(stack_settings: Settings) -> Iterator[Settings]:
+    stack.up(stack_settings)
+    try:
+        yield stack_settings
+    finally:
+        stack.down(stack_settings)
+    leftovers = stack.stack_processes(stack_settings)
+    assert not leftovers, f"processes left behind by `down`: {[p.cmdline() for p in leftovers]}"
+
+
+@pytest.fixture(scope="session")
+def triton_url(running_stack: Settings) -> str:
+    return running_stack.effective_triton_url
+
+
+@pytest.fixture(scope="session")
+def api(running_stack: Settings) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=running_stack.gateway_url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def sample_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_sample_video(tmp_path_factory.mktemp("sample") / "sample.mp4")

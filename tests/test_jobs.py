@@ -1,0 +1,78 @@
+"""One video in, findings out: the whole path through the real stack."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.sample_video import SAMPLE_SCENES
+from tests.jobs import upload, wait_for_job
+from vidsafe.settings import Settings
+
+ASTRONAUT_SCENES = [(s.start_s, s.end_s) for s in SAMPLE_SCENES if s.photo == "astronaut"]
+
+
+def _on_screen(timestamp: float) -> bool:
+    return any(start <= timestamp < end for start, end in ASTRONAUT_SCENES)
+
+
+def test_sample_video_is_analysed_end_to_end(api: httpx.Client, running_stack: Settings, sample_video: Path) -> None:
+    created = upload(api, sample_video)
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "queued"
+
+    job = wait_for_job(api, created.json()["id"])
+    assert job["status"] == "succeeded", job
+    assert job["progress"] == 1.0
+    assert job["frames_analyzed"] == 24  # 12 s at the default 2 fps
+    assert job["media"]["width"] == 640 and job["media"]["codec"] == "h264"
+
+    body = api.get(f"/v1/jobs/{job['id']}/findings").json()
+    faces = [f for f in body["findings"] if f["label"] == "FACE_FEMALE"]
+    # The astronaut's face is found in both of her scenes, and a face is never reported elsewhere.
+    for start, end in ASTRONAUT_SCENES:
+        assert sum(start <= f["timestamp_s"] < end for f in faces) >= 4, (start, end, faces)
+    assert all(_on_screen(f["timestamp_s"]) for f in faces)
+    for finding in faces:
+        x1, y1, x2, y2 = finding["box"]
+        assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 360
+        assert finding["module"] == "nudity" and finding["score"] >= running_stack.nudity_min_score
+    # The upload is removed once the job has ended.
+    assert not any(running_stack.uploads_dir.iterdir())
+
+
+def test_jobs_are_listed_and_unknown_ids_are_404(api: httpx.Client, sample_video: Path) -> None:
+    job = upload(api, sample_video).json()
+    assert job["id"] in [j["id"] for j in api.get("/v1/jobs", params={"limit": 500}).json()]
+    missing = api.get("/v1/jobs/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404 and missing.json()["detail"]["code"] == "job_not_found"
+    assert api.get("/v1/jobs/not-a-uuid").status_code == 422
+    wait_for_job(api, job["id"])
+
+
+def test_server_side_path_inside_ingest_roots(api: httpx.Client, running_stack: Settings, sample_video: Path) -> None:
+    source = running_stack.ingest_roots[0] / "clip.mp4"
+    shutil.copy(sample_video, source)
+    created = api.post("/v1/jobs/from-path", json={"path": str(source)})
+    assert created.status_code == 201, created.text
+    assert wait_for_job(api, created.json()["id"])["status"] == "succeeded"
+    assert source.exists(), "a server-side source belongs to its owner and is never removed"
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "{root}/../outside.mp4", "{root}/../../etc/hostname"])
+def test_server_side_path_outside_ingest_roots_is_refused(api: httpx.Client, running_stack: Settings,
+                                                          path: str) -> None:
+    response = api.post("/v1/jobs/from-path", json={"path": path.format(root=running_stack.ingest_roots[0])})
+    assert response.status_code == 403
+    assert response.json()["detail"]["code"] == "path_not_allowed"
+
+
+def test_readiness_reports_every_dependency(api: httpx.Client) -> None:
+    response = api.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"ready": True, "checks": {"database": True, "redis": True, "triton": True}}
+    assert api.get("/healthz").json() == {"status": "ok"}
+    assert "/v1/jobs" in api.get("/openapi.json").json()["paths"]

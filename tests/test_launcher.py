@@ -1,0 +1,44 @@
+"""The launcher starts services, reports them, and `down` leaves no process behind."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from deploy import stack
+from tests.conftest import _free_ports
+from vidsafe.settings import Settings
+
+
+def test_partial_stack_up_status_down(tmp_path_factory: pytest.TempPathFactory) -> None:
+    postgres_port, redis_port = _free_ports(2)
+    settings = Settings(state_dir=tmp_path_factory.mktemp("partial"), postgres_port=postgres_port,
+                        redis_port=redis_port)
+    try:
+        assert stack.up(settings, ["postgres", "redis"]) == ["postgres", "redis"]
+        assert stack.up(settings, ["postgres", "redis"]) == [], "a second `up` starts nothing twice"
+        states = {row.name: row.state for row in stack.status(settings)}
+        assert states == {"postgres": "running", "redis": "running", "triton": "stopped", "worker": "stopped",
+                          "gateway": "stopped"}
+        with psycopg.connect(settings.effective_database_url) as conn:
+            assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone()
+            assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] >= 1
+        assert stack.stack_processes(settings)
+    finally:
+        stack.down(settings)
+    assert stack.stack_processes(settings) == []
+    assert {row.state for row in stack.status(settings)} == {"stopped"}
+
+
+def test_external_services_are_not_managed() -> None:
+    settings = Settings(database_url="postgresql://db.example/vidsafe", redis_url="redis://cache.example/0",
+                        triton_url="triton.example:8001")
+    assert [s.name for s in stack.managed_services(settings)] == ["worker", "gateway"]
+    assert settings.effective_triton_url == "triton.example:8001"
+
+
+def test_settings_travel_to_child_processes_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Settings(sample_fps=4.0, ingest_roots=["/srv/videos"], database_url="postgresql://x/y")
+    for variable, value in original.to_env().items():
+        monkeypatch.setenv(variable, value)
+    assert Settings() == original

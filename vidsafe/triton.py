@@ -1,0 +1,97 @@
+"""The Triton gRPC client the workers, gateway health checks and benchmarks share.
+
+One channel per client; ``infer_pipelined`` keeps several requests in flight on it so Triton's
+dynamic batcher sees concurrent work, and hands results back in submission order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from typing import TypeVar
+
+import numpy as np
+import tritonclient.grpc as grpcclient
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+
+Tag = TypeVar("Tag")
+Tensors = dict[str, np.ndarray]
+
+
+class TritonError(RuntimeError):
+    """Triton refused or failed a request, or could not be reached."""
+
+
+class TritonClient:
+    def __init__(self, url: str, timeout_s: float = 60.0) -> None:
+        self.url = url
+        self._timeout_s = timeout_s
+        self._client = grpcclient.InferenceServerClient(url)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> TritonClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def is_ready(self, models: Iterable[str] = ()) -> bool:
+        try:
+            return self._client.is_server_ready(client_timeout=2) and all(
+                self._client.is_model_ready(model, client_timeout=2) for model in models
+            )
+        except InferenceServerException:
+            return False
+
+    def statistics(self, model: str) -> dict:
+        return self._client.get_inference_statistics(model, as_json=True)
+
+    def infer(self, model: str, inputs: Tensors, outputs: Iterable[str]) -> Tensors:
+        ((_, result),) = self.infer_pipelined(model, [(None, inputs)], outputs, max_in_flight=1)
+        return result
+
+    def infer_pipelined(
+        self, model: str, requests: Iterable[tuple[Tag, Tensors]], outputs: Iterable[str], max_in_flight: int
+    ) -> Iterator[tuple[Tag, Tensors]]:
+        """Send each request's tensors, at most ``max_in_flight`` at a time; yield (tag, outputs) in order."""
+        output_names = list(outputs)
+        pending: deque[tuple[Tag, Future]] = deque()
+        for tag, tensors in requests:
+            if len(pending) >= max_in_flight:
+                yield self._collect(*pending.popleft(), output_names)
+            pending.append((tag, self._submit(model, tensors, output_names)))
+        while pending:
+            yield self._collect(*pending.popleft(), output_names)
+
+    def _submit(self, model: str, tensors: Tensors, output_names: list[str]) -> Future:
+        inputs = []
+        for name, array in tensors.items():
+            tensor = grpcclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+            tensor.set_data_from_numpy(array)
+            inputs.append(tensor)
+        future: Future = Future()
+
+        # tritonclient calls back with these exact keyword names; others fail silently in its thread.
+        def on_done(result: grpcclient.InferResult | None = None,
+                    error: InferenceServerException | None = None) -> None:
+            if error is not None:
+                future.set_exception(TritonError(f"{model}: {error.message()}"))
+            else:
+                future.set_result(result)
+
+        try:
+            self._client.async_infer(
+                model, inputs, on_done,
+                outputs=[grpcclient.InferRequestedOutput(name) for name in output_names],
+                client_timeout=self._timeout_s,
+            )
+        except InferenceServerException as error:
+            raise TritonError(f"{model}: {error.message()}") from error
+        return future
+
+    def _collect(self, tag: Tag, future: Future, output_names: list[str]) -> tuple[Tag, Tensors]:
+        result = future.result(timeout=self._timeout_s + 5)
+        return tag, {name: result.as_numpy(name) for name in output_names}
