@@ -244,11 +244,21 @@ def demo() -> None:
 # ---- catalogue, export, settings -----------------------------------------------------------------
 
 @models_app.command("list")
-def models_list() -> None:
+def models_list(
+    markdown: Annotated[bool, typer.Option(help="Print the README's catalogue table.")] = False,
+) -> None:
     """Print the model catalogue: task, source, licence, and whether each model is exported."""
     settings = get_settings()
+    entries = list(load_catalogue().values())
+    if markdown:
+        print("| model | task | source | licence | served as |\n|---|---|---|---|---|")
+        for entry in entries:
+            licence = f"**{entry.licence}**: {entry.licence_note}" if entry.licence_note else entry.licence
+            print(f"| `{entry.name}` | {entry.task} | [{entry.package}=={entry.version}]({entry.upstream}) "
+                  f"`{entry.file}` (sha256 `{entry.file_sha256[:16]}`) | {licence} | `{entry.triton_model}` |")
+        return
     table = Table("model", "task", "source", "licence", "enabled", "exported")
-    for entry in load_catalogue().values():
+    for entry in entries:
         exported = (settings.model_repository / entry.target).exists()
         licence = entry.licence if entry.licence.startswith(("MIT", "Apache")) else f"[yellow]{entry.licence}[/]"
         table.add_row(entry.name, entry.task, f"{entry.package}=={entry.version}", licence,

@@ -1,0 +1,1 @@
+"""The Streamlit review UI (a later issue): moderators review findings here, reading Postgres."""

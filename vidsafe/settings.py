@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,10 +56,6 @@ class Settings(BaseSettings):
     triton_grpc_port: int = Field(default=8001, description="gRPC port of the launcher's tritonserver.")
     triton_http_port: int = Field(default=8000, description="HTTP port of the launcher's tritonserver.")
     triton_metrics_port: int = Field(default=8002, description="Metrics port of the launcher's tritonserver.")
-    triton_profile: Literal["cpu", "gpu"] = Field(
-        default="cpu",
-        description="Model configuration profile: cpu (python-backend models) or gpu (NGC container backends).",
-    )
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
     gateway_port: int = Field(default=8080, description="Port the gateway listens on.")
     task_time_limit_s: int = Field(
