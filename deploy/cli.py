@@ -209,7 +209,7 @@ def analyze(
         raise _fail(f"job {job['id']} failed: {job['error_code']}: {job['error_message']}")
     else:
         _print_report(video, job, findings, settings)
-        console.print(f"job {job['id']}: {settings.gateway_url}/v1/jobs/{job['id']}/findings")
+        console.print(f"findings as JSON: {settings.gateway_url}/v1/jobs/{job['id']}/findings", soft_wrap=True)
     if job["status"] == "failed":
         raise typer.Exit(1)
 

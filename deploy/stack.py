@@ -303,11 +303,12 @@ def up(settings: Settings, names: list[str] | None = None,
     return [service.name for service in started]
 
 
-def down(settings: Settings, on_event: Callable[[str, str], None] = lambda name, event: None) -> list[str]:
-    """Stop every service this stack started, in reverse order; returns the names stopped."""
+def down(settings: Settings, names: list[str] | None = None,
+         on_event: Callable[[str, str], None] = lambda name, event: None) -> list[str]:
+    """Stop the stack's services (all, or those named), in reverse order; returns the names stopped."""
     stopped = []
     for service in reversed(managed_services(settings)):
-        if read_record(settings, service.name) is None:
+        if (names is not None and service.name not in names) or read_record(settings, service.name) is None:
             continue
         on_event(service.name, "stopping")
         if _stop(service, settings):
