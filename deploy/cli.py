@@ -269,14 +269,20 @@ def models_list(
 @app.command("export")
 def export_command(
     names: Annotated[list[str] | None, typer.Argument(help="Catalogue names; default all.")] = None,
+    gpu: Annotated[bool, typer.Option(help="Also serialize the gpu profile's DALI pipelines (model.dali).")] = False,
 ) -> None:
     """Fetch and verify model files and write them into the model repository."""
     from export.models import export_models
 
+    settings = get_settings()
     try:
-        paths = export_models(get_settings(), names or None)
+        paths = export_models(settings, names or None)
     except KeyError as error:
         raise _fail(str(error)) from None
+    if gpu:
+        from export.dali import serialize_dali_pipelines
+
+        paths += serialize_dali_pipelines(settings)
     for path in paths:
         console.print(f"exported {path}")
 

@@ -275,6 +275,7 @@ def test_profiles_pick_the_intended_backends() -> None:
     gpu = load_config(REPOSITORY / "nudity_detector" / "configs" / "gpu.pbtxt")
     assert gpu.backend == "onnxruntime" and gpu.default_model_filename == "model.onnx"
     assert [g.kind for g in gpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_GPU]
+    assert load_config(REPOSITORY / "nudity_preprocess" / "configs" / "gpu.pbtxt").backend == "dali"
 
 
 @pytest.mark.parametrize("profile", ["config.pbtxt", "configs/gpu.pbtxt"])
