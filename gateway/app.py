@@ -23,7 +23,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
         app.state.settings = settings
         app.state.queue = make_celery(settings)
-        with ConnectionPool(settings.effective_database_url, min_size=1, max_size=8, open=True) as pool:
+        with ConnectionPool(settings.effective_database_url, min_size=1, max_size=8, open=True,
+                            kwargs={"autocommit": True}) as pool:
             app.state.pool = pool
             yield
 

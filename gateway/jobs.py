@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
+from kombu.exceptions import OperationalError
 from pydantic import BaseModel
 
 from gateway.dependencies import ConnDep, QueueDep, SettingsDep
@@ -52,8 +53,12 @@ async def _probe_or_refuse(path: Path, settings: Settings) -> None:
 
 def _enqueue(conn: ConnDep, queue: QueueDep, job_id: uuid.UUID, name: str, path: Path, owns: bool) -> Job:
     job = queries.create_job(conn, job_id, name, str(path), owns)
-    conn.commit()
-    queue.send_task(ANALYZE_VIDEO_TASK, args=[str(job_id)])
+    try:
+        queue.send_task(ANALYZE_VIDEO_TASK, args=[str(job_id)])
+    except OperationalError as error:
+        # A job that never reached the queue would wait forever: take it back and say why.
+        queries.delete_job(conn, job_id)
+        raise _refuse(503, "queue_unavailable", f"the job queue (Redis) is unreachable: {error}") from None
     return job
 
 

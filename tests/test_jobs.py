@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy import stack
 from deploy.sample_video import SAMPLE_SCENES
 from tests.jobs import upload, wait_for_job
 from vidsafe.settings import Settings
@@ -76,3 +77,20 @@ def test_readiness_reports_every_dependency(api: httpx.Client) -> None:
     assert response.json() == {"ready": True, "checks": {"database": True, "redis": True, "triton": True}}
     assert api.get("/healthz").json() == {"status": "ok"}
     assert "/v1/jobs" in api.get("/openapi.json").json()["paths"]
+
+
+def test_upload_while_redis_is_down_is_refused_and_recovers(api: httpx.Client, running_stack: Settings,
+                                                            sample_video: Path) -> None:
+    jobs_before = len(api.get("/v1/jobs", params={"limit": 500}).json())
+    stack.down(running_stack, ["redis"])
+    try:
+        response = upload(api, sample_video)
+        assert response.status_code == 503, response.text
+        assert response.json()["detail"]["code"] == "queue_unavailable"
+        assert api.get("/readyz").json()["checks"]["redis"] is False
+    finally:
+        stack.up(running_stack, ["redis"])
+    assert len(api.get("/v1/jobs", params={"limit": 500}).json()) == jobs_before, "no orphan job is left"
+    assert not any(running_stack.uploads_dir.iterdir())
+    # The worker reconnects by itself and serves the next job.
+    assert wait_for_job(api, upload(api, sample_video).json()["id"])["status"] == "succeeded"

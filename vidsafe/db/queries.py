@@ -31,6 +31,10 @@ def create_job(conn: psycopg.Connection, job_id: UUID, source_name: str, media_p
     return _job(row)
 
 
+def delete_job(conn: psycopg.Connection, job_id: UUID) -> None:
+    conn.execute("DELETE FROM jobs WHERE id = %s", (job_id,))
+
+
 def get_job(conn: psycopg.Connection, job_id: UUID) -> Job | None:
     row = conn.cursor(row_factory=dict_row).execute(
         f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = %s", (job_id,)
