@@ -20,7 +20,7 @@ from rich.table import Table
 
 from deploy import stack
 from deploy.sample_video import SAMPLE_SCENES, make_sample_video
-from vidsafe.catalogue import load_catalogue
+from vidsafe.catalogue import is_exported, load_catalogue, served_entries
 from vidsafe.domain import Finding
 from vidsafe.settings import Settings, get_settings
 
@@ -247,22 +247,24 @@ def demo() -> None:
 def models_list(
     markdown: Annotated[bool, typer.Option(help="Print the README's catalogue table.")] = False,
 ) -> None:
-    """Print the model catalogue: task, source, licence, and whether each model is exported."""
+    """Print the model catalogue: module, source, licence, and whether each model is exported and served."""
     settings = get_settings()
     entries = list(load_catalogue().values())
     if markdown:
-        print("| model | task | source | licence | served as |\n|---|---|---|---|---|")
+        print("| model | module | task | source | licence | Triton models |\n|---|---|---|---|---|---|")
         for entry in entries:
             licence = f"**{entry.licence}**: {entry.licence_note}" if entry.licence_note else entry.licence
-            print(f"| `{entry.name}` | {entry.task} | [{entry.package}=={entry.version}]({entry.upstream}) "
-                  f"`{entry.file}` (sha256 `{entry.file_sha256[:16]}`) | {licence} | `{entry.triton_model}` |")
+            files = ", ".join(f"`{f.member}` (`{f.sha256[:12]}`)" for f in entry.files)
+            print(f"| `{entry.name}` | {entry.module} | {entry.task} | [{entry.package}=={entry.version}]"
+                  f"({entry.upstream}): {files} | {licence} | {', '.join(entry.components)} |")
         return
-    table = Table("model", "task", "source", "licence", "enabled", "exported")
+    served = {entry.name for entry in served_entries(settings.model_repository, settings.models)}
+    table = Table("model", "module", "task", "source", "licence", "exported", "served")
     for entry in entries:
-        exported = (settings.model_repository / entry.target).exists()
         licence = entry.licence if entry.licence.startswith(("MIT", "Apache")) else f"[yellow]{entry.licence}[/]"
-        table.add_row(entry.name, entry.task, f"{entry.package}=={entry.version}", licence,
-                      "yes" if entry.enabled else "no", "yes" if exported else "[red]no[/]")
+        exported = is_exported(entry, settings.model_repository)
+        table.add_row(entry.name, entry.module, entry.task, f"{entry.package}=={entry.version}", licence,
+                      "yes" if exported else "[red]no[/]", "yes" if entry.name in served else "no")
     Console().print(table)
 
 

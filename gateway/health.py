@@ -8,11 +8,11 @@ from fastapi.responses import JSONResponse
 from redis import Redis
 from redis.exceptions import RedisError
 
+from vidsafe.catalogue import served_entries
+from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 
 router = APIRouter(tags=["health"])
-
-READY_MODELS = ("nudity",)
 
 
 @router.get("/healthz")
@@ -37,9 +37,10 @@ def _redis_ok(url: str) -> bool:
         return False
 
 
-def _triton_ok(url: str) -> bool:
-    with TritonClient(url) as client:
-        return client.is_ready(READY_MODELS)
+def _triton_ok(settings: Settings) -> bool:
+    models = [entry.triton_model for entry in served_entries(settings.model_repository, settings.models)]
+    with TritonClient(settings.effective_triton_url) as client:
+        return client.is_ready(models)
 
 
 @router.get("/readyz")
@@ -48,7 +49,7 @@ async def readyz(request: Request) -> JSONResponse:
     checks = {
         "database": await run_in_threadpool(_database_ok, request),
         "redis": await run_in_threadpool(_redis_ok, settings.effective_redis_url),
-        "triton": await run_in_threadpool(_triton_ok, settings.effective_triton_url),
+        "triton": await run_in_threadpool(_triton_ok, settings),
     }
     ready = all(checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)

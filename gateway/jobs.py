@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from kombu.exceptions import OperationalError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 
 from gateway.dependencies import ConnDep, QueueDep, SettingsDep
-from gateway.uploads import FILE_FIELD, UploadError, receive_upload
+from gateway.uploads import FILE_FIELD, OPTIONS_FIELD, UploadError, receive_upload
+from vidsafe.catalogue import resolve_modules
 from vidsafe.db import queries
-from vidsafe.domain import ErrorCode, Finding, Job, JobStatus, MediaError
+from vidsafe.domain import ErrorCode, Finding, Job, JobOptions, JobStatus, MediaError, Segment
 from vidsafe.media import probe_video
 from vidsafe.queue import ANALYZE_VIDEO_TASK
 from vidsafe.settings import Settings
@@ -32,12 +33,19 @@ _MEDIA_ERROR_STATUS = {
 
 class PathJobRequest(BaseModel):
     path: str
+    options: JobOptions = Field(default_factory=JobOptions)
 
 
 class FindingsResponse(BaseModel):
     job_id: uuid.UUID
     status: JobStatus
     findings: list[Finding]
+
+
+class SegmentsResponse(BaseModel):
+    job_id: uuid.UUID
+    status: JobStatus
+    segments: list[Segment]
 
 
 def _refuse(status_code: int, code: str, message: str) -> HTTPException:
@@ -51,8 +59,23 @@ async def _probe_or_refuse(path: Path, settings: Settings) -> None:
         raise _refuse(_MEDIA_ERROR_STATUS.get(error.code, 422), error.code, error.message) from None
 
 
-def _enqueue(conn: ConnDep, queue: QueueDep, job_id: uuid.UUID, name: str, path: Path, owns: bool) -> Job:
-    job = queries.create_job(conn, job_id, name, str(path), owns)
+def _check_options(options: JobOptions, settings: Settings) -> None:
+    try:
+        resolve_modules(options, settings)
+    except MediaError as error:
+        raise _refuse(422, error.code, error.message) from None
+
+
+def _parse_options(raw: bytes) -> JobOptions:
+    try:
+        return JobOptions.model_validate_json(raw) if raw.strip() else JobOptions()
+    except ValidationError as error:
+        raise _refuse(422, "invalid_options", f"the options field is not valid: {error.errors()[0]['msg']}") from None
+
+
+def _enqueue(conn: ConnDep, queue: QueueDep, job_id: uuid.UUID, name: str, path: Path, owns: bool,
+             options: JobOptions) -> Job:
+    job = queries.create_job(conn, job_id, name, str(path), owns, options)
     try:
         queue.send_task(ANALYZE_VIDEO_TASK, args=[str(job_id)])
     except OperationalError as error:
@@ -66,19 +89,23 @@ def _enqueue(conn: ConnDep, queue: QueueDep, job_id: uuid.UUID, name: str, path:
     "", status_code=status.HTTP_201_CREATED, response_model=Job,
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": [FILE_FIELD],
-        "properties": {FILE_FIELD: {"type": "string", "format": "binary"}}}}}}},
+        "properties": {FILE_FIELD: {"type": "string", "format": "binary"},
+                       OPTIONS_FIELD: {"type": "string", "description": "JobOptions as JSON"}}}}}}},
 )
 async def create_job_from_upload(request: Request, settings: SettingsDep, conn: ConnDep, queue: QueueDep) -> Job:
-    """Upload a video (multipart field ``file``); it is probed, stored under the job's id, and queued."""
+    """Upload a video (multipart field ``file``, optional ``options`` JSON); it is probed, stored under the
+    job's id, and queued."""
     job_id = uuid.uuid4()
     target = settings.uploads_dir / str(job_id)
     try:
-        name = await receive_upload(request, target, settings.max_upload_bytes)
+        received = await receive_upload(request, target, settings.max_upload_bytes)
     except UploadError as error:
         raise _refuse(error.status, error.code, error.message) from None
     try:
+        options = _parse_options(received.options)
+        _check_options(options, settings)
         await _probe_or_refuse(target, settings)
-        return _enqueue(conn, queue, job_id, name, target, owns=True)
+        return _enqueue(conn, queue, job_id, received.filename, target, owns=True, options=options)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -94,8 +121,9 @@ async def create_job_from_path(body: PathJobRequest, settings: SettingsDep, conn
                       else "server-side paths are disabled: set VIDSAFE_INGEST_ROOTS to allow folders")
     if not path.is_file():
         raise _refuse(404, ErrorCode.file_missing, "no such file under the ingest roots")
+    _check_options(body.options, settings)
     await _probe_or_refuse(path, settings)
-    return _enqueue(conn, queue, uuid.uuid4(), path.name, path, owns=False)
+    return _enqueue(conn, queue, uuid.uuid4(), path.name, path, owns=False, options=body.options)
 
 
 @router.get("", response_model=list[Job])
@@ -116,3 +144,10 @@ def get_job(job_id: uuid.UUID, conn: ConnDep) -> Job:
 def get_findings(job_id: uuid.UUID, conn: ConnDep, module: str | None = None) -> FindingsResponse:
     job = get_job(job_id, conn)
     return FindingsResponse(job_id=job.id, status=job.status, findings=queries.get_findings(conn, job_id, module))
+
+
+@router.get("/{job_id}/segments", response_model=SegmentsResponse)
+def get_segments(job_id: uuid.UUID, conn: ConnDep, module: str | None = None) -> SegmentsResponse:
+    """Findings grouped into time ranges per module and label, with max and mean scores."""
+    job = get_job(job_id, conn)
+    return SegmentsResponse(job_id=job.id, status=job.status, segments=queries.get_segments(conn, job_id, module))

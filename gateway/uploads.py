@@ -16,6 +16,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from vidsafe.domain import ErrorCode
 
 FILE_FIELD = "file"
+OPTIONS_FIELD = "options"
+MAX_OPTIONS_BYTES = 16 * 1024
 
 
 class UploadError(Exception):
@@ -25,8 +27,16 @@ class UploadError(Exception):
 
 
 @dataclass
+class ReceivedUpload:
+    filename: str
+    options: bytes  # the raw ``options`` field (JSON), empty when absent
+
+
+@dataclass
 class _PartState:
     sink: object | None = None
+    in_options: bool = False
+    options: bytearray = field(default_factory=bytearray)
     headers: dict[bytes, bytes] = field(default_factory=dict)
     header_field: bytes = b""
     header_value: bytes = b""
@@ -35,8 +45,8 @@ class _PartState:
     found: bool = False
 
 
-async def receive_upload(request: Request, target: Path, max_bytes: int) -> str:
-    """Write the request's ``file`` part to ``target``; returns the client's file name."""
+async def receive_upload(request: Request, target: Path, max_bytes: int) -> ReceivedUpload:
+    """Write the request's ``file`` part to ``target``; returns the client's file name and options."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise UploadError(415, "not_multipart", f"send the video as multipart/form-data in a '{FILE_FIELD}' field")
@@ -64,6 +74,7 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> str:
 
         def on_headers_finished() -> None:
             _, disposition = parse_options_header(state.headers.get(b"content-disposition", b""))
+            state.in_options = disposition.get(b"name") == OPTIONS_FIELD.encode()
             is_file = disposition.get(b"name") == FILE_FIELD.encode() and not state.found
             state.sink = sink if is_file else None
             if is_file:
@@ -71,6 +82,11 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> str:
                 state.filename = disposition.get(b"filename", b"upload").decode("utf-8", "replace")
 
         def on_part_data(data: bytes, start: int, end: int) -> None:
+            if state.in_options:
+                state.options += data[start:end]
+                if len(state.options) > MAX_OPTIONS_BYTES:
+                    raise UploadError(413, "options_too_large", f"the options field exceeds {MAX_OPTIONS_BYTES} bytes")
+                return
             if state.sink is None:
                 return
             state.written += end - start
@@ -100,4 +116,4 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> str:
         partial.unlink(missing_ok=True)
         raise UploadError(422, "missing_file", f"the form has no '{FILE_FIELD}' field")
     partial.replace(target)
-    return state.filename or "upload"
+    return ReceivedUpload(filename=state.filename or "upload", options=bytes(state.options))

@@ -40,7 +40,7 @@ def test_sample_video_is_analysed_end_to_end(api: httpx.Client, running_stack: S
     for finding in faces:
         x1, y1, x2, y2 = finding["box"]
         assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 360
-        assert finding["module"] == "nudity" and finding["score"] >= running_stack.nudity_min_score
+        assert finding["module"] == "nudity" and finding["score"] >= running_stack.min_scores["nudity"]
     # The upload is removed once the job has ended.
     assert not any(running_stack.uploads_dir.iterdir())
 

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
+
+
+class Module(StrEnum):
+    """The analyses a job can run. Each is served by catalogue entries of the same name, except
+    restraint, a rule over pose (and CLIP, when enabled) findings."""
+
+    nudity = "nudity"
+    ocr = "ocr"
+    faces = "faces"
+    speech = "speech"
+    pose = "pose"
+    clip = "clip"
+    restraint = "restraint"
+    text_embeddings = "text_embeddings"
 
 
 class JobStatus(StrEnum):
@@ -31,6 +46,7 @@ class ErrorCode(StrEnum):
     truncated_media = "truncated_media"
     too_long = "too_long"
     frame_too_large = "frame_too_large"
+    module_unavailable = "module_unavailable"
     path_not_allowed = "path_not_allowed"
     file_missing = "file_missing"
     inference_failed = "inference_failed"
@@ -57,6 +73,16 @@ class MediaInfo(BaseModel):
     has_audio: bool
 
 
+class JobOptions(BaseModel):
+    """Per-job choices; anything left unset takes the deployment's setting."""
+
+    modules: list[Module] | None = Field(default=None, description="Analyses to run. Unset: the default set.")
+    min_scores: dict[Module, float] = Field(
+        default_factory=dict, description="Per-module score threshold overrides, 0..1."
+    )
+    sample_fps: float | None = Field(default=None, gt=0, le=30, description="Frames sampled per second.")
+
+
 class Job(BaseModel):
     id: UUID
     status: JobStatus
@@ -64,6 +90,7 @@ class Job(BaseModel):
     progress: float = Field(ge=0, le=1)
     frames_analyzed: int
     media: MediaInfo | None
+    options: JobOptions = Field(default_factory=JobOptions)
     error_code: ErrorCode | None
     error_message: str | None
     created_at: datetime
@@ -79,7 +106,31 @@ class Detection(BaseModel):
     box: tuple[float, float, float, float]
 
 
-class Finding(Detection):
-    module: str
-    frame_index: int
+class Finding(BaseModel):
+    """Something one module found, at a frame (frame_index) or over a time range (end_s)."""
+
+    module: Module
+    label: str
+    score: float
     timestamp_s: float
+    end_s: float | None = None
+    frame_index: int | None = None
+    box: tuple[float, float, float, float] | None = Field(default=None, description="x1, y1, x2, y2, frame pixels")
+    polygon: list[tuple[float, float]] | None = Field(default=None, description="Text outline, frame pixels")
+    text: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    # Stored in pgvector (faces, CLIP), never returned by the API.
+    embedding: list[float] | None = Field(default=None, exclude=True)
+
+
+class Segment(BaseModel):
+    """Findings of one module and label grouped into a time range, as Rekognition and Video Indexer
+    report them."""
+
+    module: Module
+    label: str
+    start_s: float
+    end_s: float
+    max_score: float
+    mean_score: float
+    count: int

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     triton_grpc_port: int = Field(default=8001, description="gRPC port of the launcher's tritonserver.")
     triton_http_port: int = Field(default=8000, description="HTTP port of the launcher's tritonserver.")
     triton_metrics_port: int = Field(default=8002, description="Metrics port of the launcher's tritonserver.")
+    models: list[str] | None = Field(
+        default=None,
+        description="Catalogue entries Triton serves (JSON list). Unset: every enabled entry, and optional ones "
+        "(CLIP) once exported.",
+    )
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
     gateway_port: int = Field(default=8080, description="Port the gateway listens on.")
     task_time_limit_s: int = Field(
@@ -81,8 +86,15 @@ class Settings(BaseSettings):
         default=4, ge=1, le=64, description="Triton requests one job keeps in flight on its gRPC channel."
     )
     triton_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of one Triton request.")
-    nudity_min_score: float = Field(
-        default=0.25, ge=0, le=1, description="Detections scoring below this are not stored."
+    default_modules: list[str] | None = Field(
+        default=None,
+        description="Analyses a job runs unless it names its own (JSON list). Unset: every module whose "
+        "models are served.",
+    )
+    min_scores: dict[str, float] = Field(
+        default_factory=lambda: {"nudity": 0.25, "ocr": 0.5, "faces": 0.6, "speech": 0.0, "pose": 0.5,
+                                 "clip": 0.25, "restraint": 0.5},
+        description="Per-module score threshold below which findings are not stored (JSON object).",
     )
 
     def to_env(self) -> dict[str, str]:

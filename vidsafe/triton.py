@@ -50,29 +50,32 @@ class TritonClient:
         return self._client.get_inference_statistics(model, as_json=True)
 
     def infer(self, model: str, inputs: Tensors, outputs: Iterable[str]) -> Tensors:
-        ((_, result),) = self.infer_pipelined(model, [(None, inputs)], outputs, max_in_flight=1)
-        return result
+        return self.result(self.submit(model, inputs, outputs))
 
     def infer_pipelined(
         self, model: str, requests: Iterable[tuple[Tag, Tensors]], outputs: Iterable[str], max_in_flight: int
     ) -> Iterator[tuple[Tag, Tensors]]:
         """Send each request's tensors, at most ``max_in_flight`` at a time; yield (tag, outputs) in order."""
         output_names = list(outputs)
-        pending: deque[tuple[Tag, Future]] = deque()
+        pending: deque[tuple[Tag, Future[Tensors]]] = deque()
         for tag, tensors in requests:
             if len(pending) >= max_in_flight:
-                yield self._collect(*pending.popleft(), output_names)
-            pending.append((tag, self._submit(model, tensors, output_names)))
+                tag_done, future = pending.popleft()
+                yield tag_done, self.result(future)
+            pending.append((tag, self.submit(model, tensors, output_names)))
         while pending:
-            yield self._collect(*pending.popleft(), output_names)
+            tag_done, future = pending.popleft()
+            yield tag_done, self.result(future)
 
-    def _submit(self, model: str, tensors: Tensors, output_names: list[str]) -> Future:
+    def submit(self, model: str, tensors: Tensors, outputs: Iterable[str]) -> Future[Tensors]:
+        """Start one request on the shared channel; the future gives its outputs as numpy arrays."""
+        output_names = list(outputs)
         inputs = []
         for name, array in tensors.items():
             tensor = grpcclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
             tensor.set_data_from_numpy(array)
             inputs.append(tensor)
-        future: Future = Future()
+        future: Future[Tensors] = Future()
 
         # tritonclient calls back with these exact keyword names; others fail silently in its thread.
         def on_done(result: grpcclient.InferResult | None = None,
@@ -80,7 +83,8 @@ class TritonClient:
             if error is not None:
                 future.set_exception(TritonError(f"{model}: {error.message()}"))
             else:
-                future.set_result(result)
+                assert result is not None
+                future.set_result({name: result.as_numpy(name) for name in output_names})
 
         try:
             self._client.async_infer(
@@ -92,6 +96,5 @@ class TritonClient:
             raise TritonError(f"{model}: {error.message()}") from error
         return future
 
-    def _collect(self, tag: Tag, future: Future, output_names: list[str]) -> tuple[Tag, Tensors]:
-        result = future.result(timeout=self._timeout_s + 5)
-        return tag, {name: result.as_numpy(name) for name in output_names}
+    def result(self, future: Future[Tensors]) -> Tensors:
+        return future.result(timeout=self._timeout_s + 5)

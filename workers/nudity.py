@@ -1,16 +1,14 @@
-"""Stage 2: nudity detection on sampled frames through the Triton ``nudity`` ensemble."""
+"""Nudity detection on sampled frames through the Triton ``nudity`` ensemble."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
 import numpy as np
 
-from vidsafe.domain import Detection, Finding
-from vidsafe.triton import Tensors, TritonClient
+from vidsafe.domain import Detection, Finding, Module
+from vidsafe.triton import Tensors
 from workers.sampling import SampledFrame
+from workers.stages import Collect, FrameStage
 
-MODULE = "nudity"
 ENSEMBLE = "nudity"
 OUTPUTS = ("BOXES", "SCORES", "LABELS", "COUNT")
 
@@ -26,21 +24,20 @@ def decode_detections(outputs: Tensors, item: int) -> list[Detection]:
     ]
 
 
-class NudityStage:
-    def __init__(self, triton: TritonClient, min_score: float, max_in_flight: int) -> None:
-        self._triton = triton
-        self._min_score = min_score
-        self._max_in_flight = max_in_flight
+class NudityStage(FrameStage):
+    module = Module.nudity
 
-    def run(self, batches: Iterable[list[SampledFrame]]) -> Iterator[tuple[list[SampledFrame], list[Finding]]]:
-        """For each batch of same-size frames, yield the batch with its findings, in order."""
-        requests = ((batch, {"IMAGE": np.stack([f.rgb for f in batch])}) for batch in batches)
-        for batch, outputs in self._triton.infer_pipelined(ENSEMBLE, requests, OUTPUTS, self._max_in_flight):
-            findings = [
-                Finding(module=MODULE, frame_index=frame.index, timestamp_s=frame.timestamp_s,
+    def submit(self, frames: list[SampledFrame]) -> Collect:
+        future = self.triton.submit(ENSEMBLE, {"IMAGE": np.stack([f.rgb for f in frames])}, OUTPUTS)
+
+        def collect() -> list[Finding]:
+            outputs = self.triton.result(future)
+            return [
+                Finding(module=self.module, frame_index=frame.index, timestamp_s=frame.timestamp_s,
                         **detection.model_dump())
-                for item, frame in enumerate(batch)
+                for item, frame in enumerate(frames)
                 for detection in decode_detections(outputs, item)
-                if detection.score >= self._min_score
+                if detection.score >= self.min_score
             ]
-            yield batch, findings
+
+        return collect

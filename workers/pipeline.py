@@ -1,4 +1,8 @@
-"""The analysis of one job: probe -> sample -> detect -> store, with the job's state kept in Postgres.
+"""The analysis of one job: probe -> sample -> the enabled stages -> store, with the job's state in Postgres.
+
+Frames are decoded once and every batch goes to every enabled frame stage; the audio stage runs
+beside them in a thread. After the frame and audio stages come the rules and indexes built on their
+findings: restraint (pose and CLIP), text embeddings (OCR and speech text), and segments.
 
 Every outcome ends the job (succeeded, or failed with an error code and a reason) and removes the
 uploaded file; a worker never dies of a bad video.
@@ -8,22 +12,32 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
 from uuid import UUID
 
 import psycopg
 
+from vidsafe.catalogue import resolve_modules
 from vidsafe.db import queries
-from vidsafe.domain import ErrorCode, MediaError
+from vidsafe.domain import ErrorCode, Finding, JobOptions, MediaError, MediaInfo, Module
 from vidsafe.media import probe_video
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient, TritonError
 from workers.nudity import NudityStage
 from workers.sampling import SampledFrame, sample_frames
+from workers.segments import build_segments
+from workers.stages import AudioStage, Collect, FrameStage
 
 log = logging.getLogger(__name__)
+
+FRAME_STAGES: dict[Module, type[FrameStage]] = {
+    Module.nudity: NudityStage,
+}
+AUDIO_STAGES: dict[Module, type[AudioStage]] = {}
 
 
 def analyze_job(job_id: UUID, settings: Settings) -> None:
@@ -32,9 +46,9 @@ def analyze_job(job_id: UUID, settings: Settings) -> None:
         if source is None or not queries.start_job(conn, job_id):
             log.warning("job %s is unknown or already ended; nothing to do", job_id)
             return
-        media_path, owns_media = Path(source[0]), source[1]
+        media_path, owns_media, options = Path(source[0]), source[1], source[2]
         try:
-            _run(conn, job_id, media_path, settings)
+            _run(conn, job_id, media_path, options, settings)
         except MediaError as error:
             queries.fail_job(conn, job_id, error.code, error.message)
         except TritonError as error:
@@ -55,22 +69,65 @@ def _batches(frames: Iterable[SampledFrame], size: int) -> Iterator[list[Sampled
         yield batch
 
 
-def _run(conn: psycopg.Connection, job_id: UUID, media_path: Path, settings: Settings) -> None:
+def _run(conn: psycopg.Connection, job_id: UUID, media_path: Path, options: JobOptions, settings: Settings) -> None:
     media = probe_video(media_path, settings)
     queries.set_media(conn, job_id, media)
-    expected_frames = max(1, math.ceil(media.duration_s * settings.sample_fps))
-    frames = sample_frames(media_path, settings.sample_fps, media.width, media.height)
+    modules = resolve_modules(options, settings)
+    fps = options.sample_fps or settings.sample_fps
+    min_scores = {**{Module(m): v for m, v in settings.min_scores.items()}, **options.min_scores}
+    kept: list[Finding] = []  # what the rules after the stages read
+    with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as triton, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio") as audio_pool:
+
+        def build(module: Module, cls: type) -> FrameStage | AudioStage:
+            return cls(triton, min_scores.get(module, 0.0), settings)
+
+        audio_runs = [audio_pool.submit(build(m, cls).run, media_path, media)  # type: ignore[union-attr]
+                      for m, cls in AUDIO_STAGES.items() if m in modules and media.has_audio]
+        frame_stages = [build(m, cls) for m, cls in FRAME_STAGES.items() if m in modules]
+        if frame_stages:
+            kept += _run_frame_stages(conn, job_id, media_path, media, fps, frame_stages, settings)  # type: ignore[arg-type]
+        for run in audio_runs:
+            found = run.result()
+            queries.add_findings(conn, job_id, found)
+            kept += found
+        _run_rules(conn, job_id, modules, kept, triton, settings)
+    queries.replace_segments(conn, job_id, build_segments(queries.get_findings(conn, job_id), fps))
+
+
+def _run_frame_stages(conn: psycopg.Connection, job_id: UUID, media_path: Path, media: MediaInfo, fps: float,
+                      stages: list[FrameStage], settings: Settings) -> list[Finding]:
+    expected_frames = max(1, math.ceil(media.duration_s * fps))
+    frames = sample_frames(media_path, fps, media.width, media.height)
+    pending: deque[tuple[list[SampledFrame], list[Collect]]] = deque()
     analyzed, last_time = 0, 0.0
-    with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as triton:
-        stage = NudityStage(triton, settings.nudity_min_score, settings.infer_in_flight)
-        for batch, findings in stage.run(_batches(frames, settings.infer_batch_frames)):
-            analyzed += len(batch)
-            last_time = batch[-1].timestamp_s
-            queries.add_findings(conn, job_id, findings, analyzed, analyzed / expected_frames)
+    kept: list[Finding] = []
+
+    def store_oldest() -> None:
+        nonlocal analyzed, last_time
+        batch, collects = pending.popleft()
+        found = [finding for collect in collects for finding in collect()]
+        analyzed += len(batch)
+        last_time = batch[-1].timestamp_s
+        queries.add_findings(conn, job_id, found, analyzed, analyzed / expected_frames)
+        kept.extend(f for f in found if f.module in (Module.pose, Module.clip))
+
+    for batch in _batches(frames, settings.infer_batch_frames):
+        pending.append((batch, [stage.submit(batch) for stage in stages]))
+        if len(pending) > settings.infer_in_flight:
+            store_oldest()
+    while pending:
+        store_oldest()
     if analyzed == 0:
         raise MediaError(ErrorCode.unreadable_media, "no frame of the video could be decoded")
     # A demuxer may stop quietly at a truncated file's end; frames must reach the declared duration.
-    if last_time < media.duration_s - max(2.0 / settings.sample_fps, 1.0):
+    if last_time < media.duration_s - max(2.0 / fps, 1.0):
         raise MediaError(ErrorCode.truncated_media, f"frames end at {last_time:.1f} s of the declared "
                          f"{media.duration_s:.1f} s: the file is truncated")
     log.info("job %s: %d frames analysed", job_id, analyzed)
+    return kept
+
+
+def _run_rules(conn: psycopg.Connection, job_id: UUID, modules: set[Module], kept: list[Finding],
+               triton: TritonClient, settings: Settings) -> None:
+    """The rules and indexes built on the stages' findings."""

@@ -9,23 +9,32 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from vidsafe.domain import ErrorCode, Finding, Job, JobStatus, MediaInfo
+from vidsafe.domain import ErrorCode, Finding, Job, JobOptions, JobStatus, MediaInfo, Module, Segment
 
 _JOB_COLUMNS = (
-    "id, status, source_name, progress, frames_analyzed, media, error_code, error_message, "
+    "id, status, source_name, progress, frames_analyzed, media, options, error_code, error_message, "
     "created_at, started_at, finished_at"
 )
+_FINDING_COLUMNS = "module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
+# Where a finding's embedding goes, by module; text embeddings come later, from their own stage.
+_EMBEDDING_TABLES = {Module.faces: "face_embeddings", Module.clip: "clip_embeddings"}
+
+
+def _vector(values: Iterable[float]) -> str:
+    """pgvector's text form, cast with ::vector in SQL (no per-connection type registration needed)."""
+    return "[" + ",".join(f"{float(v):.8g}" for v in values) + "]"
 
 
 def _job(row: dict) -> Job:
     return Job.model_validate(row)
 
 
-def create_job(conn: psycopg.Connection, job_id: UUID, source_name: str, media_path: str, owns_media: bool) -> Job:
+def create_job(conn: psycopg.Connection, job_id: UUID, source_name: str, media_path: str, owns_media: bool,
+               options: JobOptions) -> Job:
     row = conn.cursor(row_factory=dict_row).execute(
-        f"INSERT INTO jobs (id, status, source_name, media_path, owns_media) VALUES (%s, 'queued', %s, %s, %s) "
-        f"RETURNING {_JOB_COLUMNS}",
-        (job_id, source_name, media_path, owns_media),
+        "INSERT INTO jobs (id, status, source_name, media_path, owns_media, options) "
+        f"VALUES (%s, 'queued', %s, %s, %s, %s) RETURNING {_JOB_COLUMNS}",
+        (job_id, source_name, media_path, owns_media, Jsonb(options.model_dump(mode="json", exclude_none=True))),
     ).fetchone()
     assert row is not None
     return _job(row)
@@ -51,10 +60,11 @@ def list_jobs(conn: psycopg.Connection, limit: int, status: JobStatus | None = N
     return [_job(row) for row in rows]
 
 
-def get_media_source(conn: psycopg.Connection, job_id: UUID) -> tuple[str, bool] | None:
-    """Where the worker reads the job's video, and whether the job owns (and so removes) that file."""
-    row = conn.execute("SELECT media_path, owns_media FROM jobs WHERE id = %s", (job_id,)).fetchone()
-    return (row[0], row[1]) if row else None
+def get_media_source(conn: psycopg.Connection, job_id: UUID) -> tuple[str, bool, JobOptions] | None:
+    """Where the worker reads the job's video, whether the job owns (and so removes) that file, and the
+    job's options."""
+    row = conn.execute("SELECT media_path, owns_media, options FROM jobs WHERE id = %s", (job_id,)).fetchone()
+    return (row[0], row[1], JobOptions.model_validate(row[2])) if row else None
 
 
 def start_job(conn: psycopg.Connection, job_id: UUID) -> bool:
@@ -71,6 +81,7 @@ def start_job(conn: psycopg.Connection, job_id: UUID) -> bool:
         if cur.rowcount != 1:
             return False
         conn.execute("DELETE FROM findings WHERE job_id = %s", (job_id,))
+        conn.execute("DELETE FROM segments WHERE job_id = %s", (job_id,))
     return True
 
 
@@ -78,19 +89,70 @@ def set_media(conn: psycopg.Connection, job_id: UUID, media: MediaInfo) -> None:
     conn.execute("UPDATE jobs SET media = %s WHERE id = %s", (Jsonb(media.model_dump()), job_id))
 
 
-def add_findings(conn: psycopg.Connection, job_id: UUID, findings: Iterable[Finding], frames_analyzed: int,
-                 progress: float) -> None:
-    """Store one batch's findings and advance the job's progress in the same transaction."""
+def add_findings(conn: psycopg.Connection, job_id: UUID, findings: Iterable[Finding],
+                 frames_analyzed: int | None = None, progress: float | None = None) -> list[int]:
+    """Store findings (and their embeddings), optionally advancing the job's progress, in one
+    transaction. Returns the new findings' ids."""
+    ids = []
+    with conn.transaction(), conn.cursor() as cur:
+        for finding in findings:
+            cur.execute(
+                "INSERT INTO findings (job_id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, "
+                "text, attributes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (job_id, finding.module, finding.label, finding.score, finding.timestamp_s, finding.end_s,
+                 finding.frame_index, list(finding.box) if finding.box else None,
+                 Jsonb(finding.polygon) if finding.polygon else None, finding.text, Jsonb(finding.attributes)),
+            )
+            finding_id = cur.fetchone()[0]  # type: ignore[index]
+            ids.append(finding_id)
+            if finding.embedding is not None:
+                cur.execute(
+                    f"INSERT INTO {_EMBEDDING_TABLES[finding.module]} (finding_id, job_id, embedding) "
+                    "VALUES (%s, %s, %s::vector)",
+                    (finding_id, job_id, _vector(finding.embedding)),
+                )
+        if frames_analyzed is not None and progress is not None:
+            cur.execute(
+                "UPDATE jobs SET frames_analyzed = %s, progress = %s WHERE id = %s",
+                (frames_analyzed, min(progress, 1.0), job_id),
+            )
+    return ids
+
+
+def text_findings(conn: psycopg.Connection, job_id: UUID) -> list[tuple[int, str]]:
+    """(id, text) of the job's findings that carry text and have no text embedding yet."""
+    return conn.execute(
+        "SELECT f.id, f.text FROM findings f LEFT JOIN text_embeddings t ON t.finding_id = f.id "
+        "WHERE f.job_id = %s AND f.text IS NOT NULL AND f.text <> '' AND t.finding_id IS NULL ORDER BY f.id",
+        (job_id,),
+    ).fetchall()
+
+
+def add_text_embeddings(conn: psycopg.Connection, job_id: UUID, rows: Iterable[tuple[int, list[float]]]) -> None:
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO findings (job_id, module, label, score, frame_index, timestamp_s, box) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [(job_id, f.module, f.label, f.score, f.frame_index, f.timestamp_s, list(f.box)) for f in findings],
+            "INSERT INTO text_embeddings (finding_id, job_id, embedding) VALUES (%s, %s, %s::vector)",
+            [(finding_id, job_id, _vector(vector)) for finding_id, vector in rows],
         )
-        cur.execute(
-            "UPDATE jobs SET frames_analyzed = %s, progress = %s WHERE id = %s",
-            (frames_analyzed, min(progress, 1.0), job_id),
+
+
+def replace_segments(conn: psycopg.Connection, job_id: UUID, segments: Iterable[Segment]) -> None:
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("DELETE FROM segments WHERE job_id = %s", (job_id,))
+        cur.executemany(
+            "INSERT INTO segments (job_id, module, label, start_s, end_s, max_score, mean_score, count) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(job_id, s.module, s.label, s.start_s, s.end_s, s.max_score, s.mean_score, s.count) for s in segments],
         )
+
+
+def get_segments(conn: psycopg.Connection, job_id: UUID, module: str | None = None) -> list[Segment]:
+    rows = conn.cursor(row_factory=dict_row).execute(
+        "SELECT module, label, start_s, end_s, max_score, mean_score, count FROM segments "
+        "WHERE job_id = %(job)s AND (%(module)s::text IS NULL OR module = %(module)s) ORDER BY start_s, id",
+        {"job": job_id, "module": module},
+    ).fetchall()
+    return [Segment.model_validate(row) for row in rows]
 
 
 def finish_job(conn: psycopg.Connection, job_id: UUID) -> None:
@@ -107,11 +169,29 @@ def fail_job(conn: psycopg.Connection, job_id: UUID, code: ErrorCode, message: s
     )
 
 
+def _finding(row: dict) -> Finding:
+    return Finding.model_validate({**row, "box": tuple(row["box"]) if row["box"] else None})
+
+
 def get_findings(conn: psycopg.Connection, job_id: UUID, module: str | None = None) -> list[Finding]:
     rows = conn.cursor(row_factory=dict_row).execute(
-        "SELECT module, label, score, frame_index, timestamp_s, box FROM findings "
+        f"SELECT {_FINDING_COLUMNS} FROM findings "
         "WHERE job_id = %(job)s AND (%(module)s::text IS NULL OR module = %(module)s) "
         "ORDER BY timestamp_s, id",
         {"job": job_id, "module": module},
     ).fetchall()
-    return [Finding.model_validate({**row, "box": tuple(row["box"])}) for row in rows]
+    return [_finding(row) for row in rows]
+
+
+def similar_faces(conn: psycopg.Connection, embedding: list[float], limit: int,
+                  max_distance: float) -> list[tuple[UUID, Finding, float]]:
+    """Faces across all jobs closest to ``embedding`` (cosine distance, HNSW index): (job, finding, distance)."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT f.job_id, {', '.join('f.' + c for c in _FINDING_COLUMNS.split(', '))}, "
+        "e.embedding <=> %(vector)s::vector AS distance FROM face_embeddings e JOIN findings f ON f.id = e.finding_id "
+        "WHERE e.embedding <=> %(vector)s::vector <= %(max)s ORDER BY e.embedding <=> %(vector)s::vector "
+        "LIMIT %(limit)s",
+        {"vector": _vector(embedding), "max": max_distance, "limit": limit},
+    ).fetchall()
+    return [(row.pop("job_id"), _finding({k: v for k, v in row.items() if k != "distance"}), row["distance"])
+            for row in rows]
