@@ -19,9 +19,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 
 from deploy import stack
-from deploy.sample_video import SAMPLE_SCENES, make_sample_video
+from deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH, make_sample_video
 from vidsafe.catalogue import is_exported, load_catalogue, served_entries
-from vidsafe.domain import Finding
+from vidsafe.domain import Module, Segment
 from vidsafe.settings import Settings, get_settings
 
 app = typer.Typer(help="vidsafe: self-hosted video content analysis for trust-and-safety review.",
@@ -56,6 +56,13 @@ def setup() -> None:
         console.print("installing redis-server (apt-get) ...")
         subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], check=True,
                        stdout=subprocess.DEVNULL)
+    if shutil.which("espeak-ng") is None:
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            console.print("installing espeak-ng (apt-get), which speaks the sample video's sentence ...")
+            subprocess.run(["apt-get", "install", "-y", "-q", "espeak-ng"], check=True, stdout=subprocess.DEVNULL)
+        else:
+            console.print("[yellow]espeak-ng is missing[/]: the sample video will have no speech "
+                          "(`sudo apt-get install espeak-ng` adds it)")
     console.print("exporting models (pinned, hash-checked) ...")
     for path in export_models(settings):
         console.print(f"  {path.relative_to(settings.model_repository)}")
@@ -149,36 +156,27 @@ def _follow(client: httpx.Client, job_id: str, timeout_s: float) -> dict:
             time.sleep(0.5)
 
 
-def summarize(findings: list[Finding], sample_fps: float) -> list[dict]:
-    """Group findings per label into time ranges: detections in frames closer than 1.5 sampling
-    intervals belong to the same range."""
-    gap = 1.5 / sample_fps
-    rows: dict[str, dict] = {}
-    for finding in sorted(findings, key=lambda f: f.timestamp_s):
-        row = rows.setdefault(finding.label, {"label": finding.label, "frames": set(), "ranges": [],
-                                              "max_score": 0.0})
-        row["frames"].add(finding.frame_index)
-        row["max_score"] = max(row["max_score"], finding.score)
-        if row["ranges"] and finding.timestamp_s - row["ranges"][-1][1] <= gap:
-            row["ranges"][-1][1] = finding.timestamp_s
-        else:
-            row["ranges"].append([finding.timestamp_s, finding.timestamp_s])
-    return [{**row, "frames": len(row["frames"])} for row in sorted(rows.values(), key=lambda r: -r["max_score"])]
-
-
-def _print_report(video: Path, job: dict, findings: list[Finding], settings: Settings) -> None:
+def _print_report(video: Path, job: dict, segments: list[Segment], settings: Settings) -> None:
     out = Console()
     media = job.get("media") or {}
     out.print(f"[bold]{video.name}[/]: {media.get('duration_s', 0):.1f} s, {media.get('width')}x{media.get('height')} "
-              f"{media.get('codec')}, {job['frames_analyzed']} frames analysed at {settings.sample_fps:g} fps")
-    if not findings:
+              f"{media.get('codec')}{', with audio' if media.get('has_audio') else ''}; {job['frames_analyzed']} "
+              f"frames analysed at {job['options'].get('sample_fps') or settings.sample_fps:g} fps")
+    if not segments:
         out.print("no findings")
         return
-    table = Table("label", "frames", "when (s)", "max score", title="nudity findings")
-    for row in summarize(findings, settings.sample_fps):
-        when = ", ".join(f"{start:.1f}-{end:.1f}" for start, end in row["ranges"])
-        table.add_row(row["label"], str(row["frames"]), when, f"{row['max_score']:.2f}")
+    table = Table("module", "label", "when (s)", "max", "mean", "n", title="findings, grouped into segments")
+    for segment in sorted(segments, key=lambda s: (s.module, s.start_s)):
+        if segment.module == Module.speech:
+            continue
+        table.add_row(segment.module, segment.label, f"{segment.start_s:.1f}-{segment.end_s:.1f}",
+                      f"{segment.max_score:.2f}", f"{segment.mean_score:.2f}", str(segment.count))
     out.print(table)
+    speech = [s for s in segments if s.module == Module.speech]
+    if speech:
+        out.print("[bold]transcript[/]")
+        for segment in speech:
+            out.print(f"  {segment.start_s:5.1f}-{segment.end_s:5.1f} s  {segment.label.removeprefix('speech: ')}")
 
 
 @app.command()
@@ -201,14 +199,14 @@ def analyze(
                 raise _fail(str(error)) from None
         job = _upload(client, video)
         job = _follow(client, job["id"], timeout)
-        body = client.get(f"/v1/jobs/{job['id']}/findings").raise_for_status().json()
-    findings = [Finding.model_validate(f) for f in body["findings"]]
+        findings = client.get(f"/v1/jobs/{job['id']}/findings").raise_for_status().json()["findings"]
+        segments = client.get(f"/v1/jobs/{job['id']}/segments").raise_for_status().json()["segments"]
     if as_json:
-        print(json.dumps({"job": job, "findings": body["findings"]}, indent=2))
+        print(json.dumps({"job": job, "segments": segments, "findings": findings}, indent=2))
     elif job["status"] == "failed":
         raise _fail(f"job {job['id']} failed: {job['error_code']}: {job['error_message']}")
     else:
-        _print_report(video, job, findings, settings)
+        _print_report(video, job, [Segment.model_validate(s) for s in segments], settings)
         console.print(f"findings as JSON: {settings.gateway_url}/v1/jobs/{job['id']}/findings", soft_wrap=True)
     if job["status"] == "failed":
         raise typer.Exit(1)
@@ -223,11 +221,9 @@ def _gateway_answers(client: httpx.Client) -> bool:
 
 @app.command()
 def sample(path: Annotated[Path, typer.Argument(help="Where to write the sample video.")] = Path("sample.mp4")) -> None:
-    """Write the bundled sample video (generated from scikit-image's photos)."""
+    """Write the bundled sample video (scikit-image's photos, a caption, a sentence spoken by espeak-ng)."""
     make_sample_video(path)
     console.print(f"wrote {path}")
-    for scene in SAMPLE_SCENES:
-        console.print(f"  {scene.start_s:4.1f}-{scene.end_s:4.1f} s  {scene.photo}")
 
 
 @app.command()
@@ -235,7 +231,11 @@ def demo() -> None:
     """Generate the sample video, analyse it on the local stack, and say where to look next."""
     settings = get_settings()
     video = make_sample_video(settings.state_dir / "sample" / "sample.mp4")
-    console.print(f"sample video: {video} (astronaut photo on screen at 3-6 s and 9-12 s)")
+    console.print(f"sample video: {video}")
+    for scene in SAMPLE_SCENES:
+        caption = f', caption "{scene.caption}"' if scene.caption else ""
+        console.print(f"  {scene.start_s:4.1f}-{scene.end_s:4.1f} s  {scene.photo}{caption}")
+    console.print(f'  from {SAMPLE_SPEECH.start_s:.1f} s  spoken: "{SAMPLE_SPEECH.sentence}"')
     analyze(video)
     console.print(f"\nThe stack keeps running: API docs {settings.gateway_url}/docs, "
                   f"`vidsafe status`, logs in {settings.logs_dir}; `vidsafe down` stops it.")
@@ -259,11 +259,11 @@ def models_list(
                   f"({entry.upstream}): {files} | {licence} | {', '.join(entry.components)} |")
         return
     served = {entry.name for entry in served_entries(settings.model_repository, settings.models)}
-    table = Table("model", "module", "task", "source", "licence", "exported", "served")
+    table = Table("model", "module", "source", "licence", "exported", "served")
     for entry in entries:
         licence = entry.licence if entry.licence.startswith(("MIT", "Apache")) else f"[yellow]{entry.licence}[/]"
         exported = is_exported(entry, settings.model_repository)
-        table.add_row(entry.name, entry.module, entry.task, f"{entry.package}=={entry.version}", licence,
+        table.add_row(entry.name, entry.module, f"{entry.package}=={entry.version}", licence,
                       "yes" if exported else "[red]no[/]", "yes" if entry.name in served else "no")
     Console().print(table)
 

@@ -1,17 +1,23 @@
-"""The bundled sample: a short H.264 video assembled from scikit-image's public-domain photos.
+"""The bundled sample: a short H.264 + AAC video assembled from scikit-image's public-domain photos,
+a drawn caption and a sentence spoken by espeak-ng.
 
-Generated, not committed, so its ground truth is known exactly: ``SAMPLE_SCENES`` says which photo
-is on screen when. The astronaut photo (Eileen Collins) is the scene a nudity detector's face classes
-must find; the others are the controls.
+Generated, not committed, so its ground truth is known exactly: ``SAMPLE_SCENES`` says what is on
+screen when, ``SAMPLE_SPEECH`` what is said when. The astronaut photo (Eileen Collins, a face and a
+person) appears twice; the coffee scene carries a caption; the cat scene carries the speech.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
+import wave
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 
@@ -20,15 +26,24 @@ class Scene:
     photo: str  # a skimage.data function name
     start_s: float
     end_s: float
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Speech:
+    sentence: str
+    start_s: float
 
 
 SAMPLE_SCENES = (
-    Scene("coffee", 0.0, 3.0),
+    Scene("coffee", 0.0, 3.0, caption="FREE GIFT CARDS INSIDE"),
     Scene("astronaut", 3.0, 6.0),
     Scene("chelsea", 6.0, 9.0),
     Scene("astronaut", 9.0, 12.0),
 )
+SAMPLE_SPEECH = Speech("Please review this video before it goes live.", start_s=6.3)
 WIDTH, HEIGHT, FPS = 640, 360, 25
+AUDIO_RATE = 16000
 
 
 def _photo(name: str) -> np.ndarray:
@@ -38,34 +53,80 @@ def _photo(name: str) -> np.ndarray:
     return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
 
 
-def _fit(image: np.ndarray, offset_x: int) -> np.ndarray:
-    """The photo scaled to the frame height, on a dark canvas, shifted to make the scene move."""
-    import cv2
-
+def _frame(image: np.ndarray, offset_x: int, caption: str) -> np.ndarray:
+    """The photo scaled to the frame height, on a dark canvas, shifted to make the scene move, with its
+    caption in black on a white band at the bottom."""
     scale = HEIGHT / image.shape[0]
     resized = cv2.resize(image, (round(image.shape[1] * scale), HEIGHT), interpolation=cv2.INTER_AREA)
     canvas = np.full((HEIGHT, WIDTH, 3), 16, np.uint8)
     left = max(0, (WIDTH - resized.shape[1]) // 2 + offset_x)
     width = min(resized.shape[1], WIDTH - left)
     canvas[:, left:left + width] = resized[:, :width]
+    if caption:
+        canvas[HEIGHT - 70:HEIGHT - 10] = 255
+        cv2.putText(canvas, caption, (24, HEIGHT - 25), cv2.FONT_HERSHEY_DUPLEX, 1.1, (0, 0, 0), 2, cv2.LINE_AA)
     return canvas
 
 
-def make_sample_video(path: Path, scenes: tuple[Scene, ...] = SAMPLE_SCENES) -> Path:
+def speak(sentence: str) -> np.ndarray | None:
+    """The sentence spoken by espeak-ng, as 16 kHz mono float32; None when espeak-ng is not installed."""
+    if shutil.which("espeak-ng") is None:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "speech.wav"
+        subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), sentence], check=True, capture_output=True)
+        with wave.open(str(path)) as wav:
+            rate = wav.getframerate()
+            samples = np.frombuffer(wav.readframes(wav.getnframes()), np.int16).astype(np.float32) / 32768
+    # espeak-ng speaks at 22050 Hz; linear resampling is enough for a test signal.
+    times = np.arange(0, len(samples) / rate, 1 / AUDIO_RATE)
+    return np.interp(times, np.arange(len(samples)) / rate, samples).astype(np.float32)
+
+
+def _audio_track(duration_s: float, speech: Speech | None) -> np.ndarray | None:
+    spoken = speak(speech.sentence) if speech else None
+    if spoken is None:
+        return None
+    track = np.zeros(round(duration_s * AUDIO_RATE), np.float32)
+    start = round(speech.start_s * AUDIO_RATE)  # type: ignore[union-attr]
+    spoken = spoken[: len(track) - start]
+    track[start:start + len(spoken)] = spoken
+    return track
+
+
+def make_sample_video(path: Path, scenes: tuple[Scene, ...] = SAMPLE_SCENES,
+                      speech: Speech | None = SAMPLE_SPEECH) -> Path:
+    """Write the sample; without espeak-ng it has no audio track (the speech is then left out)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     photos = {scene.photo: _photo(scene.photo) for scene in scenes}
-    total_frames = round(scenes[-1].end_s * FPS)
+    duration = scenes[-1].end_s
+    audio = _audio_track(duration, speech)
     with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        stream.time_base = Fraction(1, FPS)
-        stream.options = {"crf": "23", "preset": "veryfast", "g": str(2 * FPS)}
-        for index in range(total_frames):
+        video = container.add_stream("libx264", rate=FPS)
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        video.time_base = Fraction(1, FPS)
+        video.options = {"crf": "23", "preset": "veryfast", "g": str(2 * FPS)}
+        # Every stream must exist before the first packet is written.
+        sound = container.add_stream("aac", rate=AUDIO_RATE, layout="mono") if audio is not None else None
+        for index in range(round(duration * FPS)):
             t = index / FPS
             scene = next(s for s in scenes if s.start_s <= t < s.end_s)
-            frame = av.VideoFrame.from_ndarray(_fit(photos[scene.photo], int(20 * (t - scene.start_s))),
-                                               format="rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                _frame(photos[scene.photo], int(20 * (t - scene.start_s)), scene.caption), format="rgb24")
             frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        if sound is not None:
+            _mux_audio(container, sound, audio)  # type: ignore[arg-type]
     return path
+
+
+def _mux_audio(container: av.container.OutputContainer, stream: av.AudioStream, audio: np.ndarray) -> None:
+    resampler = av.AudioResampler(format="fltp", layout="mono", rate=AUDIO_RATE)
+    block = 1024
+    for start in range(0, len(audio), block):
+        frame = av.AudioFrame.from_ndarray(audio[None, start:start + block], format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = AUDIO_RATE, start
+        for resampled in resampler.resample(frame):
+            container.mux(stream.encode(resampled))
+    container.mux(stream.encode(None))

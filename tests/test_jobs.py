@@ -94,3 +94,44 @@ def test_upload_while_redis_is_down_is_refused_and_recovers(api: httpx.Client, r
     assert not any(running_stack.uploads_dir.iterdir())
     # The worker reconnects by itself and serves the next job.
     assert wait_for_job(api, upload(api, sample_video).json()["id"])["status"] == "succeeded"
+
+
+def _upload_with_options(api: httpx.Client, path: Path, options: str) -> httpx.Response:
+    with path.open("rb") as stream:
+        return api.post("/v1/jobs", files={"file": (path.name, stream, "video/mp4")}, data={"options": options})
+
+
+def test_job_options_choose_modules_and_rate(api: httpx.Client, sample_video: Path) -> None:
+    created = _upload_with_options(api, sample_video, '{"modules": ["nudity"], "sample_fps": 1}')
+    assert created.status_code == 201, created.text
+    assert created.json()["options"] == {"modules": ["nudity"], "min_scores": {}, "sample_fps": 1.0}
+    job = wait_for_job(api, created.json()["id"])
+    assert job["status"] == "succeeded" and job["frames_analyzed"] == 12
+    findings = api.get(f"/v1/jobs/{job['id']}/findings").json()["findings"]
+    assert {f["module"] for f in findings} == {"nudity"}
+
+
+def test_segments_group_the_findings(api: httpx.Client, sample_video: Path) -> None:
+    job = wait_for_job(api, _upload_with_options(api, sample_video, '{"modules": ["nudity"]}').json()["id"])
+    segments = api.get(f"/v1/jobs/{job['id']}/segments").json()["segments"]
+    faces = [s for s in segments if s["label"] == "FACE_FEMALE"]
+    assert [(s["start_s"], round(s["end_s"])) for s in faces] == [(3.0, 6), (9.0, 12)]
+    assert all(0 < s["mean_score"] <= s["max_score"] <= 1 and s["count"] >= 4 for s in faces)
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "message"),
+    [
+        ('{"modules": ["clip"]}', "module_unavailable", "VIDSAFE_CLIP_CHECKPOINT"),
+        ('{"modules": ["telepathy"]}', "invalid_options", "Input should be"),
+        ('{"sample_fps": 500}', "invalid_options", "less than or equal to 30"),
+        ("not json", "invalid_options", "Invalid JSON"),
+    ],
+)
+def test_bad_options_are_refused(api: httpx.Client, running_stack: Settings, sample_video: Path, options: str,
+                                 code: str, message: str) -> None:
+    response = _upload_with_options(api, sample_video, options)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]["code"] == code
+    assert message in response.json()["detail"]["message"]
+    assert not any(running_stack.uploads_dir.iterdir())

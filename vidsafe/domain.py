@@ -109,6 +109,7 @@ class Detection(BaseModel):
 class Finding(BaseModel):
     """Something one module found, at a frame (frame_index) or over a time range (end_s)."""
 
+    id: int | None = Field(default=None, description="Set once stored")
     module: Module
     label: str
     score: float

@@ -3,8 +3,8 @@ the unit the anchors (Rekognition's segments, Video Indexer's insights) report.
 
 Frame findings of one label closer than 1.5 sampling intervals join one segment, so a label seen
 in consecutive samples is one range and a gap of a missed sample or more starts a new one. Findings
-with their own end (speech) keep it. OCR findings group by their text, so each caption is its own
-range.
+with their own end (speech) keep it. Findings with text (OCR, speech) group by their text, so each
+caption and each utterance is its own range.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from vidsafe.domain import Finding, Module, Segment
 
 
 def segment_label(finding: Finding) -> str:
-    return f"{finding.label}: {finding.text}" if finding.module == Module.ocr and finding.text else finding.label
+    return f"{finding.label}: {finding.text}" if finding.text else finding.label
 
 
 def build_segments(findings: Iterable[Finding], sample_fps: float) -> list[Segment]:

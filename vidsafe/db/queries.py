@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -15,7 +16,7 @@ _JOB_COLUMNS = (
     "id, status, source_name, progress, frames_analyzed, media, options, error_code, error_message, "
     "created_at, started_at, finished_at"
 )
-_FINDING_COLUMNS = "module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
+_FINDING_COLUMNS = "id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
 # Where a finding's embedding goes, by module; text embeddings come later, from their own stage.
 _EMBEDDING_TABLES = {Module.faces: "face_embeddings", Module.clip: "clip_embeddings"}
 
@@ -181,6 +182,11 @@ def get_findings(conn: psycopg.Connection, job_id: UUID, module: str | None = No
         {"job": job_id, "module": module},
     ).fetchall()
     return [_finding(row) for row in rows]
+
+
+def face_embedding(conn: psycopg.Connection, finding_id: int) -> list[float] | None:
+    row = conn.execute("SELECT embedding::text FROM face_embeddings WHERE finding_id = %s", (finding_id,)).fetchone()
+    return json.loads(row[0]) if row else None
 
 
 def similar_faces(conn: psycopg.Connection, embedding: list[float], limit: int,
