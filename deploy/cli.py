@@ -275,12 +275,13 @@ def export_command(
 ) -> None:
     """Fetch and verify model files and write them into the model repository."""
     from export.models import export_models
+    from export.packages import ExportError
 
     settings = get_settings()
     try:
         paths = export_models(settings, names or None)
-    except KeyError as error:
-        raise _fail(str(error)) from None
+    except (KeyError, ExportError) as error:
+        raise _fail(str(error).strip("'\"")) from None
     if gpu:
         from export.dali import serialize_dali_pipelines
 

@@ -41,7 +41,7 @@ SAMPLE_SCENES = (
     Scene("chelsea", 6.0, 9.0),
     Scene("astronaut", 9.0, 12.0),
 )
-SAMPLE_SPEECH = Speech("Please review this video before it goes live.", start_s=6.3)
+SAMPLE_SPEECH = Speech("Please check this video before it goes live.", start_s=6.3)
 WIDTH, HEIGHT, FPS = 640, 360, 25
 AUDIO_RATE = 16000
 
@@ -108,6 +108,8 @@ def make_sample_video(path: Path, scenes: tuple[Scene, ...] = SAMPLE_SCENES,
         video.options = {"crf": "23", "preset": "veryfast", "g": str(2 * FPS)}
         # Every stream must exist before the first packet is written.
         sound = container.add_stream("aac", rate=AUDIO_RATE, layout="mono") if audio is not None else None
+        if sound is not None:
+            sound.bit_rate = 64000  # AAC's default for 16 kHz mono smears espeak's consonants
         for index in range(round(duration * FPS)):
             t = index / FPS
             scene = next(s for s in scenes if s.start_s <= t < s.end_s)

@@ -14,7 +14,11 @@ import zipfile
 from pathlib import Path
 
 
-class IntegrityError(RuntimeError):
+class ExportError(RuntimeError):
+    """A model cannot be exported; the message says why and what to do."""
+
+
+class IntegrityError(ExportError):
     """A downloaded or extracted file does not have its pinned sha256."""
 
 

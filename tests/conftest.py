@@ -4,8 +4,11 @@ temporary state folder, and stopped (with a check that nothing is left running) 
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,10 +32,27 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
+@contextmanager
+def state_root(prefix: str) -> Iterator[Path]:
+    """A folder for a test stack's state. Not under pytest's tmp_path: pytest keeps its own root at mode
+    0700 (resetting it when any session starts), which Postgres' own system user could not traverse."""
+    root = Path(tempfile.mkdtemp(prefix=f"vidsafe-{prefix}-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def stack_root() -> Iterator[Path]:
+    with state_root("stack") as root:
+        yield root
+
+
+@pytest.fixture(scope="session")
+def stack_settings(stack_root: Path) -> Settings:
     postgres, redis, grpc, http, metrics, gateway = _free_ports(6)
-    root = tmp_path_factory.mktemp("stack")
+    root = stack_root
     (root / "ingest").mkdir()
     return Settings(
         state_dir=root / "state", postgres_port=postgres, redis_port=redis, triton_grpc_port=grpc,

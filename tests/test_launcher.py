@@ -6,14 +6,17 @@ import psycopg
 import pytest
 
 from deploy import stack
-from tests.conftest import _free_ports
+from tests.conftest import _free_ports, state_root
 from vidsafe.settings import Settings
 
 
-def test_partial_stack_up_status_down(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_partial_stack_up_status_down() -> None:
     postgres_port, redis_port = _free_ports(2)
-    settings = Settings(state_dir=tmp_path_factory.mktemp("partial"), postgres_port=postgres_port,
-                        redis_port=redis_port)
+    with state_root("partial") as root:
+        _check_partial_stack(Settings(state_dir=root, postgres_port=postgres_port, redis_port=redis_port))
+
+
+def _check_partial_stack(settings: Settings) -> None:
     try:
         assert stack.up(settings, ["postgres", "redis"]) == ["postgres", "redis"]
         assert stack.up(settings, ["postgres", "redis"]) == [], "a second `up` starts nothing twice"

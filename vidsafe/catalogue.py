@@ -88,6 +88,8 @@ def resolve_modules(options: JobOptions, settings: Settings) -> set[Module]:
         requested = {Module(m) for m in settings.default_modules}
     else:
         requested = available
+    if Module.restraint in requested:
+        requested.add(Module.pose)  # the rule reads pose findings
     missing = requested - available
     if missing:
         hint = (" CLIP needs a checkpoint: set VIDSAFE_CLIP_CHECKPOINT and run `vidsafe export clip`."

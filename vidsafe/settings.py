@@ -92,9 +92,61 @@ class Settings(BaseSettings):
         "models are served.",
     )
     min_scores: dict[str, float] = Field(
-        default_factory=lambda: {"nudity": 0.25, "ocr": 0.5, "faces": 0.6, "speech": 0.0, "pose": 0.5,
+        default_factory=lambda: {"nudity": 0.25, "ocr": 0.6, "faces": 0.6, "speech": 0.0, "pose": 0.5,
                                  "clip": 0.25, "restraint": 0.5},
         description="Per-module score threshold below which findings are not stored (JSON object).",
+    )
+
+    # Restraint (a rule over pose and CLIP findings: workers/restraint.py)
+    restraint_cue_weights: dict[str, float] = Field(
+        default_factory=lambda: {"wrists_together": 0.7, "arms_above_head": 0.6, "arms_behind_back": 0.5},
+        description="Risk each pose cue gives a frame on its own (JSON object). arms_behind_back reads the "
+        "pose model's roughest output (depth) and weighs least.",
+    )
+    restraint_min_duration_s: float = Field(
+        default=1.0, ge=0, description="How long a restraint cue must be held before it becomes a finding."
+    )
+
+    # CLIP (zero-shot categories and visual similarity)
+    clip_checkpoint: Path | None = Field(
+        default=None,
+        description="CLIP checkpoint (ViT) that `vidsafe export clip` converts to ONNX: a Hugging Face CLIP folder "
+        "(config.json, model.safetensors), an open_clip folder (open_clip_config.json and its weights) or weights "
+        "file, or OpenAI's .pt. No CLIP weights ship with vidsafe. Unset: CLIP is not served.",
+    )
+    clip_quick_gelu: bool | None = Field(
+        default=None,
+        description="Activation of an OpenAI-layout (open_clip) checkpoint: true for OpenAI's weights and "
+        "open_clip's -quickgelu models, false for other open_clip models. Unset: open_clip_config.json beside "
+        "the weights decides, else true (OpenAI's).",
+    )
+    clip_categories: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "restraint": ["a photo of a person with hands tied", "a photo of a person in handcuffs",
+                          "a photo of a person tied up with rope", "a photo of a gagged person",
+                          "a photo of a blindfolded captive"],
+            "weapon": ["a photo of a person holding a gun", "a photo of a handgun", "a photo of a rifle",
+                       "a photo of a person holding a knife"],
+            "violence": ["a photo of people fighting", "a photo of a person being beaten",
+                         "a photo of a violent assault"],
+            "gore": ["a photo of a bloody wound", "a photo of a dead body", "a graphic photo of blood and gore"],
+            "self_harm": ["a photo of self-harm cuts on an arm", "a photo of a person harming themselves"],
+            "drugs": ["a photo of illegal drugs", "a photo of a person injecting drugs with a syringe",
+                      "a photo of lines of cocaine"],
+            "hate_symbol": ["a photo of a swastika", "a photo of an extremist flag", "a photo of a hate symbol"],
+            "fire_explosion": ["a photo of an explosion", "a photo of a building on fire"],
+            "neutral": ["a photo of people talking", "a photo of a person", "a photo of a landscape",
+                        "a photo of a city street", "a photo of a room", "a photo of food", "a photo of an animal",
+                        "a photo of an object", "a screenshot of text"],
+        },
+        description="Zero-shot categories of the clip module (JSON object: category -> prompts). A frame's "
+        "probabilities are a softmax, at the checkpoint's logit scale, over its similarity to each category's "
+        "mean prompt embedding.",
+    )
+    clip_neutral_category: str | None = Field(
+        default="neutral",
+        description="The category of clip_categories that stands for harmless content: it takes part in the "
+        "softmax, so ordinary frames do not score high elsewhere, but yields no findings.",
     )
 
     def to_env(self) -> dict[str, str]:

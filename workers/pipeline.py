@@ -27,17 +27,30 @@ from vidsafe.domain import ErrorCode, Finding, JobOptions, MediaError, MediaInfo
 from vidsafe.media import probe_video
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient, TritonError
+from workers.clip import ClipStage
+from workers.faces import FacesStage
 from workers.nudity import NudityStage
+from workers.ocr import OcrStage
+from workers.pose import PoseStage
+from workers.restraint import restraint_findings
 from workers.sampling import SampledFrame, sample_frames
 from workers.segments import build_segments
+from workers.speech import SpeechStage
 from workers.stages import AudioStage, Collect, FrameStage
+from workers.text_embeddings import embed_job_texts
 
 log = logging.getLogger(__name__)
 
 FRAME_STAGES: dict[Module, type[FrameStage]] = {
     Module.nudity: NudityStage,
+    Module.faces: FacesStage,
+    Module.ocr: OcrStage,
+    Module.pose: PoseStage,
+    Module.clip: ClipStage,
 }
-AUDIO_STAGES: dict[Module, type[AudioStage]] = {}
+AUDIO_STAGES: dict[Module, type[AudioStage]] = {
+    Module.speech: SpeechStage,
+}
 
 
 def analyze_job(job_id: UUID, settings: Settings) -> None:
@@ -75,7 +88,7 @@ def _run(conn: psycopg.Connection, job_id: UUID, media_path: Path, options: JobO
     modules = resolve_modules(options, settings)
     fps = options.sample_fps or settings.sample_fps
     min_scores = {**{Module(m): v for m, v in settings.min_scores.items()}, **options.min_scores}
-    kept: list[Finding] = []  # what the rules after the stages read
+    kept: list[Finding] = []  # the pose and CLIP findings the restraint rule reads
     with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as triton, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio") as audio_pool:
 
@@ -88,10 +101,8 @@ def _run(conn: psycopg.Connection, job_id: UUID, media_path: Path, options: JobO
         if frame_stages:
             kept += _run_frame_stages(conn, job_id, media_path, media, fps, frame_stages, settings)  # type: ignore[arg-type]
         for run in audio_runs:
-            found = run.result()
-            queries.add_findings(conn, job_id, found)
-            kept += found
-        _run_rules(conn, job_id, modules, kept, triton, settings)
+            queries.add_findings(conn, job_id, run.result())
+        _run_rules(conn, job_id, modules, kept, fps, min_scores, triton, settings)
     queries.replace_segments(conn, job_id, build_segments(queries.get_findings(conn, job_id), fps))
 
 
@@ -128,6 +139,11 @@ def _run_frame_stages(conn: psycopg.Connection, job_id: UUID, media_path: Path, 
     return kept
 
 
-def _run_rules(conn: psycopg.Connection, job_id: UUID, modules: set[Module], kept: list[Finding],
-               triton: TritonClient, settings: Settings) -> None:
+def _run_rules(conn: psycopg.Connection, job_id: UUID, modules: set[Module], kept: list[Finding], fps: float,
+               min_scores: dict[Module, float], triton: TritonClient, settings: Settings) -> None:
     """The rules and indexes built on the stages' findings."""
+    if Module.restraint in modules:
+        threshold = min_scores.get(Module.restraint, 0.5)
+        queries.add_findings(conn, job_id, restraint_findings(kept, fps, threshold, settings))
+    if Module.text_embeddings in modules:
+        embed_job_texts(conn, job_id, triton, settings.infer_in_flight)

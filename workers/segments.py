@@ -4,7 +4,8 @@ the unit the anchors (Rekognition's segments, Video Indexer's insights) report.
 Frame findings of one label closer than 1.5 sampling intervals join one segment, so a label seen
 in consecutive samples is one range and a gap of a missed sample or more starts a new one. Findings
 with their own end (speech) keep it. Findings with text (OCR, speech) group by their text, so each
-caption and each utterance is its own range.
+caption and each utterance is its own range. CLIP's per-frame embedding findings index frames for
+visual similarity; they are not something to review and make no segments.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from vidsafe.domain import Finding, Module, Segment
+from workers.clip import FRAME_LABEL
 
 
 def segment_label(finding: Finding) -> str:
@@ -23,6 +25,8 @@ def build_segments(findings: Iterable[Finding], sample_fps: float) -> list[Segme
     gap = 1.5 / sample_fps
     groups: dict[tuple[Module, str], list[Finding]] = defaultdict(list)
     for finding in findings:
+        if finding.module == Module.clip and finding.label == FRAME_LABEL:
+            continue
         groups[(finding.module, segment_label(finding))].append(finding)
     segments = []
     for (module, label), members in groups.items():

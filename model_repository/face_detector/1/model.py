@@ -1,0 +1,47 @@
+"""An ONNX network (1/model.onnx) on ONNX Runtime: every request of one execute() in ONE session run.
+
+Serves face_detector (YuNet) and, through a link to this file, face_embedder (SFace): the input and
+output names come from the model's config. Triton's dynamic batcher only puts requests of one shape in
+a batch, so the requests concatenate along the batch dimension, which both graphs leave free.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        config = json.loads(args["model_config"])
+        (self.input_name,) = (tensor["name"] for tensor in config["input"])
+        self.output_names = [tensor["name"] for tensor in config["output"]]
+        threads = int(config.get("parameters", {}).get("intra_op_threads", {}).get("string_value", "2"))
+        path = Path(args["model_repository"]) / args["model_version"] / "model.onnx"
+        if not path.is_file():
+            raise pb_utils.TritonModelException(f"{path} is missing: export the models first (vidsafe export)")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        # One graph, run sequentially: inter-op threads would only compete with the intra-op ones.
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def execute(self, requests: list) -> list:
+        batches = [pb_utils.get_input_tensor_by_name(r, self.input_name).as_numpy() for r in requests]
+        outputs = self.session.run(self.output_names, {self.input_name: np.concatenate(batches)})
+        splits = np.cumsum([len(batch) for batch in batches])[:-1]
+        per_request = zip(*(np.split(output, splits) for output in outputs), strict=True)
+        return [
+            pb_utils.InferenceResponse(output_tensors=[
+                pb_utils.Tensor(name, np.ascontiguousarray(part)) for name, part in zip(self.output_names, parts,
+                                                                                        strict=True)
+            ])
+            for parts in per_request
+        ]
+
+    def finalize(self) -> None:
+        self.session = None

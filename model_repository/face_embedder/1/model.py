@@ -1,0 +1,1 @@
+../../face_detector/1/model.py

@@ -1,0 +1,1 @@
+../../ocr_det/1/model.py

@@ -1,0 +1,106 @@
+"""Whisper on CTranslate2 through faster-whisper's BatchedInferencePipeline: the speech segments of all
+requests of one execute() are decoded as one batch.
+
+The pipeline batches the clips that ``clip_timestamps`` cut from one audio array. So the segments are
+laid end to end in one array, each starting on a whole second: every clip's offset, and the ``seek``
+faster-whisper stamps on the clip's output, are then exact, and tell which segment an output belongs
+to. Each clip gets its own features (padded to Whisper's 30 s window), exactly as
+``transcribe(segment, vad_filter=False)`` computes them for the segment alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+SAMPLE_RATE = 16000
+MAX_SAMPLES = 30 * SAMPLE_RATE  # one Whisper window; longer audio would be cut by the pipeline
+Phrase = tuple[str, float, float, float, float]  # text, start s, end s, avg_logprob, no_speech_prob
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        config = json.loads(args["model_config"])
+        parameters = {key: value["string_value"] for key, value in config.get("parameters", {}).items()}
+        path = Path(args["model_repository"]) / args["model_version"] / "whisper"
+        if not (path / "model.bin").is_file():
+            raise pb_utils.TritonModelException(f"{path} is incomplete: export the models first (export/models.py)")
+        on_gpu = args["model_instance_kind"] == "GPU"
+        model = WhisperModel(
+            str(path), device="cuda" if on_gpu else "cpu",
+            device_index=int(args["model_instance_device_id"]) if on_gpu else 0,
+            compute_type=parameters["compute_type"], cpu_threads=int(parameters["cpu_threads"]),
+        )
+        self.pipeline = BatchedInferencePipeline(model)
+        self.frames_per_second = model.frames_per_second
+        self.options = {
+            "language": parameters["language"],
+            "beam_size": int(parameters["beam_size"]),
+            "without_timestamps": parameters["without_timestamps"] == "true",
+        }
+
+    def execute(self, requests: list) -> list:
+        audios = [pb_utils.get_input_tensor_by_name(r, "AUDIO").as_numpy() for r in requests]
+        valid = [0 < audio.shape[1] <= MAX_SAMPLES for audio in audios]
+        phrases = iter(self.transcribe([row for audio, ok in zip(audios, valid, strict=True) if ok for row in audio]))
+        responses = []
+        for audio, ok in zip(audios, valid, strict=True):
+            if not ok:
+                message = f"AUDIO must hold 1 to {MAX_SAMPLES} samples (30 s at 16 kHz), got {audio.shape[1]}"
+                responses.append(pb_utils.InferenceResponse(
+                    error=pb_utils.TritonError(message, pb_utils.TritonError.INVALID_ARG)))
+                continue
+            responses.append(self.response([next(phrases) for _ in audio]))
+        return responses
+
+    def transcribe(self, clips: list[np.ndarray]) -> list[list[Phrase]]:
+        """Whisper's phrases of each clip, times relative to the clip's start."""
+        if not clips:
+            return []
+        bounds = np.cumsum([0] + [-(-len(clip) // SAMPLE_RATE) * SAMPLE_RATE for clip in clips])
+        offsets = bounds[:-1]
+        audio = np.zeros(bounds[-1], np.float32)
+        for offset, clip in zip(offsets, clips, strict=True):
+            audio[offset:offset + len(clip)] = clip
+        # The pipeline turns seconds into samples with int(seconds * 16000): starts are whole seconds,
+        # and half a sample on the end keeps float rounding from dropping the clip's last sample.
+        timestamps = [{"start": offset / SAMPLE_RATE, "end": (offset + len(clip) + 0.5) / SAMPLE_RATE}
+                      for offset, clip in zip(offsets, clips, strict=True)]
+        clip_of_seek = {offset // SAMPLE_RATE * self.frames_per_second: i for i, offset in enumerate(offsets)}
+        segments, _ = self.pipeline.transcribe(audio, vad_filter=False, clip_timestamps=timestamps,
+                                               batch_size=len(clips), **self.options)
+        found: list[list[Phrase]] = [[] for _ in clips]
+        for segment in segments:
+            clip = clip_of_seek[segment.seek]
+            start_s = offsets[clip] / SAMPLE_RATE
+            found[clip].append((segment.text, segment.start - start_s, segment.end - start_s,
+                                segment.avg_logprob, segment.no_speech_prob))
+        return found
+
+    @staticmethod
+    def response(rows: list[list[Phrase]]) -> pb_utils.InferenceResponse:
+        # Tensors must be rectangular: pad every row to the request's largest count.
+        width = max(len(phrases) for phrases in rows)
+        text = np.full((len(rows), width), b"", dtype=np.object_)
+        times = np.zeros((len(rows), width, 2), np.float32)
+        avg_logprob = np.zeros((len(rows), width), np.float32)
+        no_speech_prob = np.zeros((len(rows), width), np.float32)
+        count = np.zeros((len(rows), 1), np.int32)
+        for row, phrases in enumerate(rows):
+            count[row] = len(phrases)
+            for k, (phrase, start, end, logprob, no_speech) in enumerate(phrases):
+                text[row, k] = phrase.encode()
+                times[row, k] = start, end
+                avg_logprob[row, k], no_speech_prob[row, k] = logprob, no_speech
+        return pb_utils.InferenceResponse(output_tensors=[
+            pb_utils.Tensor("TEXT", text), pb_utils.Tensor("TIMES", times),
+            pb_utils.Tensor("AVG_LOGPROB", avg_logprob), pb_utils.Tensor("NO_SPEECH_PROB", no_speech_prob),
+            pb_utils.Tensor("COUNT", count),
+        ])
+
+    def finalize(self) -> None:
+        self.pipeline = None

@@ -1,0 +1,63 @@
+"""Texts -> all-MiniLM-L6-v2 sentence embeddings, as sentence-transformers computes them.
+
+Tokenisation is the model's own tokenizer.json run by the ``tokenizers`` package, with the truncation
+sentence-transformers applies (256 tokens) instead of the file's (128, padded to a fixed 128). All
+requests of one execute() are tokenised and run as ONE batch, padded to its longest text; the graph
+(export/text_embedder.py) pools over the attention mask, so padding does not change an embedding.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import triton_python_backend_utils as pb_utils
+from tokenizers import Tokenizer
+
+
+def session(path: Path, threads: int, args: dict[str, str]) -> ort.InferenceSession:
+    """An ONNX Runtime session on this instance's device (the gpu profile's instances are KIND_GPU)."""
+    if not path.is_file():
+        raise pb_utils.TritonModelException(f"{path} is missing: run `vidsafe export text_embedder`")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1  # one graph, run sequentially
+    providers: list = ["CPUExecutionProvider"]
+    if args.get("model_instance_kind") == "GPU" and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, ("CUDAExecutionProvider", {"device_id": int(args["model_instance_device_id"])}))
+    return ort.InferenceSession(str(path), options, providers=providers)
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        parameters = json.loads(args["model_config"]).get("parameters", {})
+
+        def parameter(key: str, default: int) -> int:
+            return int(parameters.get(key, {}).get("string_value", default))
+
+        version = Path(args["model_repository"]) / args["model_version"]
+        self.tokenizer = Tokenizer.from_file(str(version / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=parameter("max_tokens", 256))
+        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
+        self.session = session(version / "model.onnx", parameter("intra_op_threads", 2), args)
+
+    def execute(self, requests: list) -> list:
+        counts, texts = [], []
+        for request in requests:
+            batch = pb_utils.get_input_tensor_by_name(request, "TEXT").as_numpy().reshape(-1)
+            counts.append(len(batch))
+            # Undecodable bytes become U+FFFD rather than failing the whole batch.
+            texts += [value.decode("utf-8", errors="replace") for value in batch]
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        (embeddings,) = self.session.run(["embeddings"], {"input_ids": ids, "attention_mask": mask})
+        return [
+            pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor("EMBEDDINGS", np.ascontiguousarray(part))])
+            for part in np.split(embeddings, np.cumsum(counts)[:-1])
+        ]
+
+    def finalize(self) -> None:
+        self.session = None

@@ -1,0 +1,414 @@
+"""The speech models served by Triton against their references, silero-vad 6.2.3 (voice activity) and
+faster-whisper 1.2.1 (Whisper tiny.en), the speech stage end to end, and the models' configs.
+
+Test speech is spoken by espeak-ng into a video's AAC track, and the track is decoded as the worker
+decodes it: every reference runs on the very samples Triton gets.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import re
+import subprocess
+from fractions import Fraction
+from functools import partial
+from pathlib import Path
+
+import av
+import httpx
+import numpy as np
+import pytest
+import torch
+import tritonclient.grpc as grpcclient
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+from google.protobuf import text_format
+from silero_vad import get_speech_timestamps, get_speech_timestamps_from_probs, load_silero_vad
+from tritonclient.grpc import model_config_pb2
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+
+from tests.jobs import wait_for_job
+from vidsafe.settings import Settings
+from vidsafe.triton import TritonClient
+from workers import speech
+from workers.speech import SAMPLE_RATE, WINDOW, decode_audio, speech_probabilities, speech_timestamps
+
+REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
+MODELS = ("voice_activity", "speech_to_text")
+STT_OUTPUTS = speech.STT_OUTPUTS
+PROB_TOLERANCE = 1e-5  # same ONNX graph and ONNX Runtime version on both sides; measured 0
+TIME_TOLERANCE_S = 1e-3  # faster-whisper rounds segment times to the millisecond
+LOGPROB_TOLERANCE = 1e-3  # same CTranslate2 build on both sides; batching may reorder float sums
+# Sentences Whisper tiny.en gets word for word from espeak-ng's en-us voice at 140 words a minute, through AAC.
+SENTENCES = ("Please call me tomorrow.", "I like to read books in the garden.")
+LEAD_S, GAP_S, TAIL_S = 2.0, 1.5, 1.0  # silence before, between and after the sentences
+SPAN_TOLERANCE_S = 0.1  # how far a segment may reach past its sentence: silero pads 30 ms, in 32 ms windows
+stack = pytest.mark.stack
+
+
+# Test data
+
+
+def speak(text: str) -> np.ndarray:
+    """espeak-ng's voice as 48 kHz mono float32."""
+    wav = subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "--stdout", text],
+                         capture_output=True, check=True).stdout
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=48000)
+    with av.open(io.BytesIO(wav)) as container:
+        parts = [r.to_ndarray()[0] for frame in container.decode(audio=0) for r in resampler.resample(frame)]
+    return np.concatenate(parts)
+
+
+def make_speech_video(path: Path, sentences: tuple[str, ...] = SENTENCES) -> list[tuple[float, float]]:
+    """A small H.264 + AAC video: silence, then the sentences with pauses between them, then silence.
+    Returns where each sentence is (its espeak-ng clip, silences included), in seconds."""
+    rate = 48000
+    rng = np.random.default_rng(5)
+    pieces, spans, now = [], [], 0.0
+    for text, silence_before in zip(sentences, (LEAD_S, *[GAP_S] * len(sentences)), strict=False):
+        pieces += [np.zeros(int(silence_before * rate), np.float32), speak(text)]
+        now += silence_before
+        spans.append((now, now + len(pieces[-1]) / rate))
+        now = spans[-1][1]
+    pieces.append(np.zeros(int((TAIL_S if sentences else LEAD_S + TAIL_S) * rate), np.float32))
+    # A faint noise floor, as a real room has.
+    track = np.concatenate(pieces) + rng.normal(0, 1e-3, sum(map(len, pieces))).astype(np.float32)
+    duration = len(track) / rate
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=4)
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        audio = container.add_stream("aac", rate=rate, layout="mono")
+        for k in range(int(duration * 4) + 1):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 96, 3), 40 * (k % 6), np.uint8), format="rgb24")
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        for start in range(0, len(track), 1024):
+            frame = av.AudioFrame.from_ndarray(track[None, start:start + 1024], format="flt", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            container.mux(audio.encode(frame))
+        container.mux(audio.encode(None))
+    return spans
+
+
+@pytest.fixture(scope="module")
+def speech_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[float, float]]]:
+    path = tmp_path_factory.mktemp("speech") / "speech.mp4"
+    return path, make_speech_video(path)
+
+
+@pytest.fixture(scope="module")
+def audio(speech_video) -> np.ndarray:
+    samples, offset_s = decode_audio(speech_video[0])
+    assert abs(offset_s) < 0.05 and abs(len(samples) / SAMPLE_RATE - speech_video[1][-1][1] - TAIL_S) < 0.1
+    return samples
+
+
+@pytest.fixture(scope="module")
+def vad():
+    return load_silero_vad(onnx=True)
+
+
+@pytest.fixture(scope="module")
+def whisper() -> BatchedInferencePipeline:
+    model = WhisperModel(str(REPOSITORY / "speech_to_text" / "1" / "whisper"), device="cpu", compute_type="int8")
+    return BatchedInferencePipeline(model)
+
+
+@pytest.fixture(scope="module")
+def client(triton_url: str) -> grpcclient.InferenceServerClient:
+    with grpcclient.InferenceServerClient(triton_url) as triton:
+        assert all(triton.is_model_ready(model) for model in MODELS)
+        yield triton
+
+
+def _inputs(tensors: dict[str, np.ndarray]) -> list[grpcclient.InferInput]:
+    inputs = []
+    for name, array in tensors.items():
+        tensor = grpcclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+        tensor.set_data_from_numpy(array)
+        inputs.append(tensor)
+    return inputs
+
+
+def infer(client, model: str, tensors: dict[str, np.ndarray], outputs: tuple[str, ...]) -> dict[str, np.ndarray]:
+    result = client.infer(model, _inputs(tensors), outputs=[grpcclient.InferRequestedOutput(n) for n in outputs])
+    return {name: result.as_numpy(name) for name in outputs}
+
+
+def infer_concurrently(client, model: str, requests: list[dict[str, np.ndarray]],
+                       outputs: tuple[str, ...]) -> tuple[list[dict[str, np.ndarray]], int, int]:
+    """All requests in flight at once; their outputs, and the model's inferences and executions meanwhile."""
+    before = client.get_inference_statistics(model).model_stats[0]
+    done: queue.Queue = queue.Queue()
+
+    # tritonclient calls back with exactly these keyword names; others fail silently and hang the test.
+    def on_done(index: int, result: grpcclient.InferResult | None = None,
+                error: InferenceServerException | None = None) -> None:
+        done.put((index, result, error))
+
+    for index, tensors in enumerate(requests):
+        client.async_infer(model, _inputs(tensors), partial(on_done, index),
+                           outputs=[grpcclient.InferRequestedOutput(n) for n in outputs])
+    results: list[dict[str, np.ndarray]] = [{} for _ in requests]
+    for _ in requests:
+        index, result, error = done.get(timeout=300)  # a guard against a hang, not a speed check
+        assert error is None, error
+        results[index] = {name: result.as_numpy(name) for name in outputs}
+    after = client.get_inference_statistics(model).model_stats[0]
+    return results, after.inference_count - before.inference_count, after.execution_count - before.execution_count
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+# Voice activity: the segmentation, against silero-vad's own (no server needed)
+
+
+def _probabilities(rng: np.random.Generator, windows: int, switch: float) -> np.ndarray:
+    """Speech and silence runs, noisy, some long enough to reach the 30 s cap."""
+    probs = np.empty(windows, np.float32)
+    speaking = bool(rng.integers(2))
+    for i in range(windows):
+        speaking ^= bool(rng.random() < switch)
+        probs[i] = rng.uniform(0.3, 1.0) if speaking else rng.uniform(0.0, 0.6)
+    return probs
+
+
+def test_segmentation_matches_silero_step_for_step() -> None:
+    rng = np.random.default_rng(11)
+    capped = 0
+    for _ in range(300):
+        windows, switch = int(rng.integers(1, 4000)), float(rng.choice([0.002, 0.01, 0.05, 0.3]))
+        probs, samples = _probabilities(rng, windows, switch), windows * WINDOW - int(rng.integers(0, WINDOW))
+        expected = get_speech_timestamps_from_probs(probs.tolist(), max_speech_duration_s=30,
+                                                    audio_length_samples=samples)
+        actual = speech_timestamps(probs, samples)
+        assert actual == [(s["start"], s["end"]) for s in expected]  # exact: same samples
+        assert all(0 <= start < end <= samples and end - start <= 30 * SAMPLE_RATE for start, end in actual)
+        capped += any(end - start > 29 * SAMPLE_RATE for start, end in actual)
+    assert capped >= 3, "the data exercises the 30 s cap"
+
+
+# Voice activity, served
+
+
+@stack
+def test_speech_probabilities_match_silero(client, audio: np.ndarray, vad) -> None:
+    out = infer(client, "voice_activity", {"AUDIO": audio[None]}, ("PROBS", "STATE_OUT"))
+    expected = vad.audio_forward(torch.from_numpy(audio), SAMPLE_RATE).numpy()[0]
+    assert out["PROBS"].shape == (1, -(-len(audio) // WINDOW)) == (1, len(expected))
+    np.testing.assert_allclose(out["PROBS"][0], expected, rtol=0, atol=PROB_TOLERANCE)
+    assert out["STATE_OUT"].shape == (1, speech.VAD_STATE_SIZE)
+
+
+@stack
+def test_speech_segments_match_silero(triton_url: str, audio: np.ndarray, vad, speech_video) -> None:
+    with TritonClient(triton_url) as triton:
+        segments = speech_timestamps(speech_probabilities(triton, audio), len(audio))
+    expected = get_speech_timestamps(torch.from_numpy(audio), vad, max_speech_duration_s=30)
+    # Exact: the probabilities agree far closer than any of them lies to a threshold here.
+    assert segments == [(s["start"], s["end"]) for s in expected]
+    assert len(segments) == len(SENTENCES)
+    for (start, end), (spoken_start, spoken_end) in zip(segments, speech_video[1], strict=True):
+        assert spoken_start - SPAN_TOLERANCE_S <= start / SAMPLE_RATE
+        assert start < end and end / SAMPLE_RATE <= spoken_end + SPAN_TOLERANCE_S
+
+
+@stack
+def test_chunks_with_carried_state_equal_one_pass(triton_url: str, audio: np.ndarray,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    with TritonClient(triton_url) as triton:
+        whole = speech_probabilities(triton, audio)
+        monkeypatch.setattr(speech, "VAD_CHUNK", 37 * WINDOW)
+        chunked = speech_probabilities(triton, audio)
+    assert len(audio) > 4 * speech.VAD_CHUNK, "several chunks"
+    np.testing.assert_array_equal(chunked, whole)
+
+
+@stack
+def test_concurrent_clips_are_batched_and_answered_in_kind(client, audio: np.ndarray, vad) -> None:
+    clips = [audio, audio[::-1], audio * 0.5, audio[: len(audio) // 3], audio[5000:]]
+    clips = [np.ascontiguousarray(clip) for clip in clips for _ in range(3)]
+    results, inferences, executions = infer_concurrently(
+        client, "voice_activity", [{"AUDIO": clip[None]} for clip in clips], ("PROBS", "STATE_OUT"))
+    for clip, out in zip(clips, results, strict=True):
+        expected = vad.audio_forward(torch.from_numpy(clip), SAMPLE_RATE).numpy()[0]
+        np.testing.assert_allclose(out["PROBS"][0], expected, rtol=0, atol=PROB_TOLERANCE)
+    assert inferences == len(clips)
+    assert executions < inferences, "Triton's dynamic batcher combined clips into batches"
+
+
+@stack
+def test_several_rows_and_short_clips(client, audio: np.ndarray, vad) -> None:
+    rows = np.stack([audio[:700], audio[40000:40700]])
+    out = infer(client, "voice_activity", {"AUDIO": rows}, ("PROBS", "STATE_OUT"))
+    assert out["PROBS"].shape == (2, 2)  # a partial window is zero-padded, as silero pads it
+    for row, probs in zip(rows, out["PROBS"], strict=True):
+        vad.reset_states()
+        padded = torch.from_numpy(np.pad(row, (0, 2 * WINDOW - len(row))))
+        expected = [vad(padded[i:i + WINDOW], SAMPLE_RATE).item() for i in (0, WINDOW)]
+        np.testing.assert_allclose(probs, expected, rtol=0, atol=PROB_TOLERANCE)
+
+
+# Speech to text, served
+
+
+def whisper_options() -> dict:
+    """The decoding options of the served model, read from its config."""
+    parameters = load_config(REPOSITORY / "speech_to_text" / "config.pbtxt").parameters
+    return {"language": parameters["language"].string_value, "beam_size": int(parameters["beam_size"].string_value),
+            "without_timestamps": parameters["without_timestamps"].string_value == "true"}
+
+
+def reference_phrases(whisper: BatchedInferencePipeline, clip: np.ndarray) -> list[tuple[str, float, float, float]]:
+    segments, _ = whisper.transcribe(clip, vad_filter=False, **whisper_options())
+    return [(s.text, s.start, s.end, s.avg_logprob) for s in segments]
+
+
+def served_phrases(out: dict[str, np.ndarray], row: int = 0) -> list[tuple[str, float, float, float]]:
+    count = int(out["COUNT"][row, 0])
+    assert all(t == b"" for t in out["TEXT"][row, count:]), "rows past COUNT are padding"
+    return [(out["TEXT"][row, k].decode(), *map(float, out["TIMES"][row, k]), float(out["AVG_LOGPROB"][row, k]))
+            for k in range(count)]
+
+
+def assert_same_phrases(actual: list, expected: list) -> None:
+    assert [p[0] for p in actual] == [p[0] for p in expected]  # the same transcript, to the character
+    for (_, start, end, logprob), (_, expected_start, expected_end, expected_logprob) in zip(
+            actual, expected, strict=True):
+        assert abs(start - expected_start) <= TIME_TOLERANCE_S and abs(end - expected_end) <= TIME_TOLERANCE_S
+        assert abs(logprob - expected_logprob) <= LOGPROB_TOLERANCE
+
+
+def speech_clips(audio: np.ndarray, vad) -> list[np.ndarray]:
+    """The reference's speech segments, each alone, and both with the pause between them."""
+    segments = get_speech_timestamps(torch.from_numpy(audio), vad, max_speech_duration_s=30)
+    return [audio[s["start"]:s["end"]] for s in segments] + [audio[segments[0]["start"]:segments[-1]["end"]]]
+
+
+@stack
+def test_transcripts_match_faster_whisper(client, audio: np.ndarray, vad, whisper) -> None:
+    clips = speech_clips(audio, vad)
+    for clip, sentence in zip(clips, SENTENCES, strict=False):
+        expected = reference_phrases(whisper, clip)
+        assert words(" ".join(p[0] for p in expected)) == words(sentence), "the test speech is understood"
+        assert_same_phrases(served_phrases(infer(client, "speech_to_text", {"AUDIO": clip[None]}, STT_OUTPUTS)),
+                            expected)
+    both = served_phrases(infer(client, "speech_to_text", {"AUDIO": clips[-1][None]}, STT_OUTPUTS))
+    assert_same_phrases(both, reference_phrases(whisper, clips[-1]))
+    assert words(" ".join(p[0] for p in both)) == words(" ".join(SENTENCES))
+
+
+@stack
+def test_concurrent_segments_are_batched_and_answered_in_kind(client, audio: np.ndarray, vad, whisper) -> None:
+    clips = speech_clips(audio, vad)
+    clips += [np.ascontiguousarray(clip[len(clip) // 4:]) for clip in clips] + [audio[:SAMPLE_RATE]]
+    expected = [reference_phrases(whisper, clip) for clip in clips]
+    requests = [{"AUDIO": clip[None]} for clip in clips] * 2
+    results, inferences, executions = infer_concurrently(client, "speech_to_text", requests, STT_OUTPUTS)
+    for index, out in enumerate(results):
+        assert_same_phrases(served_phrases(out), expected[index % len(clips)])
+    assert inferences == len(requests)
+    assert executions < inferences, "faster-whisper decoded segments of several requests as one batch"
+
+
+@stack
+def test_rows_of_one_request_are_transcribed_apart(client, audio: np.ndarray, vad, whisper) -> None:
+    first, second = speech_clips(audio, vad)[:2]
+    length = min(len(first), len(second))
+    rows = np.stack([first[:length], second[:length]])
+    out = infer(client, "speech_to_text", {"AUDIO": rows}, STT_OUTPUTS)
+    for row, clip in enumerate(rows):
+        assert_same_phrases(served_phrases(out, row), reference_phrases(whisper, clip))
+
+
+@stack
+@pytest.mark.parametrize("samples", [0, 30 * SAMPLE_RATE + 1])
+def test_audio_outside_one_window_is_refused_and_server_keeps_serving(client, audio: np.ndarray, vad, whisper,
+                                                                      samples: int) -> None:
+    with pytest.raises(InferenceServerException) as refused:
+        infer(client, "speech_to_text", {"AUDIO": np.zeros((1, samples), np.float32)}, STT_OUTPUTS)
+    assert "AUDIO must hold 1 to 480000 samples" in refused.value.message()
+    clip = speech_clips(audio, vad)[0]
+    assert_same_phrases(served_phrases(infer(client, "speech_to_text", {"AUDIO": clip[None]}, STT_OUTPUTS)),
+                        reference_phrases(whisper, clip))
+
+
+# The speech stage, end to end
+
+
+def analyse_speech(api: httpx.Client, path: Path) -> list[dict]:
+    """Run a job with the speech module only; its findings."""
+    with path.open("rb") as stream:
+        created = api.post("/v1/jobs", files={"file": (path.name, stream, "video/mp4")},
+                           data={"options": '{"modules": ["speech"]}'})
+    assert created.status_code == 201, created.text
+    job = wait_for_job(api, created.json()["id"])
+    assert job["status"] == "succeeded", job
+    return api.get(f"/v1/jobs/{job['id']}/findings").json()["findings"]
+
+
+@stack
+def test_speech_in_a_video_is_transcribed_and_timed(api: httpx.Client, running_stack: Settings, speech_video) -> None:
+    path, spans = speech_video
+    findings = analyse_speech(api, path)
+    assert {(f["module"], f["label"]) for f in findings} == {("speech", "speech")}
+    heard = sorted(findings, key=lambda f: f["timestamp_s"])
+    assert [words(f["text"]) for f in heard] == [words(sentence) for sentence in SENTENCES]
+    for finding, (spoken_start, spoken_end) in zip(heard, spans, strict=True):
+        # Inside the sentence's clip (espeak-ng's own silences included), and covering most of it.
+        assert spoken_start - SPAN_TOLERANCE_S <= finding["timestamp_s"]
+        assert finding["timestamp_s"] < finding["end_s"] <= spoken_end + SPAN_TOLERANCE_S
+        assert finding["end_s"] - finding["timestamp_s"] > 0.5 * (spoken_end - spoken_start)
+        assert 0 < finding["score"] <= 1 and finding["attributes"]["no_speech_prob"] < 0.6
+    assert not any(running_stack.uploads_dir.iterdir())
+
+
+@stack
+def test_a_silent_track_gives_no_findings(api: httpx.Client, tmp_path: Path) -> None:
+    path = tmp_path / "silent.mp4"
+    assert make_speech_video(path, sentences=()) == []
+    assert analyse_speech(api, path) == []
+
+
+# Configs (no server needed)
+
+
+def load_config(path: Path) -> model_config_pb2.ModelConfig:
+    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
+
+
+def signature(config: model_config_pb2.ModelConfig) -> tuple:
+    inputs = [(t.name, t.data_type, list(t.dims), t.optional, t.allow_ragged_batch) for t in config.input]
+    outputs = [(t.name, t.data_type, list(t.dims)) for t in config.output]
+    return config.name, config.backend, config.max_batch_size, inputs, outputs
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_cpu_and_gpu_configs_parse_and_agree(model: str) -> None:
+    cpu = load_config(REPOSITORY / model / "config.pbtxt")
+    gpu = load_config(REPOSITORY / model / "configs" / "gpu.pbtxt")
+    assert cpu.name == model and cpu.backend == "python"
+    assert signature(gpu) == signature(cpu)
+    assert cpu.dynamic_batching == gpu.dynamic_batching and cpu.HasField("dynamic_batching")
+    assert [g.kind for g in cpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_CPU]
+    assert (REPOSITORY / model / "1" / "model.py").is_file()
+
+
+def test_gpu_profile_runs_whisper_on_the_gpu_with_the_same_decoding() -> None:
+    cpu = load_config(REPOSITORY / "speech_to_text" / "config.pbtxt").parameters
+    gpu = load_config(REPOSITORY / "speech_to_text" / "configs" / "gpu.pbtxt")
+    assert [g.kind for g in gpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_GPU]
+    assert gpu.parameters["compute_type"].string_value == "float16"
+    assert {k: v.string_value for k, v in gpu.parameters.items() if k != "compute_type"} == \
+        {k: v.string_value for k, v in cpu.items() if k != "compute_type"}
+
+
+def test_worker_constants_follow_the_configs() -> None:
+    vad = load_config(REPOSITORY / "voice_activity" / "config.pbtxt")
+    assert {t.name: list(t.dims) for t in vad.input}["STATE"] == [speech.VAD_STATE_SIZE]
+    assert speech.VAD_CHUNK % WINDOW == 0, "every chunk but the last is whole windows"
+    stt = load_config(REPOSITORY / "speech_to_text" / "config.pbtxt")
+    assert tuple(t.name for t in stt.output) == STT_OUTPUTS
+    assert stt.max_batch_size == speech.STT_IN_FLIGHT
