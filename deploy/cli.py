@@ -201,12 +201,15 @@ def analyze(
         job = _follow(client, job["id"], timeout)
         findings = client.get(f"/v1/jobs/{job['id']}/findings").raise_for_status().json()["findings"]
         segments = client.get(f"/v1/jobs/{job['id']}/segments").raise_for_status().json()["segments"]
+        off = [m for m in client.get("/v1/modules").raise_for_status().json() if not m["available"]]
     if as_json:
         print(json.dumps({"job": job, "segments": segments, "findings": findings}, indent=2))
     elif job["status"] == "failed":
         raise _fail(f"job {job['id']} failed: {job['error_code']}: {job['error_message']}")
     else:
         _print_report(video, job, [Segment.model_validate(s) for s in segments], settings)
+        for module in off:
+            console.print(f"[yellow]{module['module']} is off[/]: {module['how_to_enable']}")
         console.print(f"findings as JSON: {settings.gateway_url}/v1/jobs/{job['id']}/findings", soft_wrap=True)
     if job["status"] == "failed":
         raise typer.Exit(1)

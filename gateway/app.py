@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
-from gateway import findings, health, jobs
+from gateway import findings, health, jobs, modules
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.queue import make_celery
 from vidsafe.settings import Settings, get_settings
@@ -37,4 +37,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(findings.router)
+    app.include_router(modules.router)
     return app

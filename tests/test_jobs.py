@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from deploy import stack
-from deploy.sample_video import SAMPLE_SCENES
+from deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH
 from tests.jobs import upload, wait_for_job
 from vidsafe.settings import Settings
 
@@ -135,3 +135,33 @@ def test_bad_options_are_refused(api: httpx.Client, running_stack: Settings, sam
     assert response.json()["detail"]["code"] == code
     assert message in response.json()["detail"]["message"]
     assert not any(running_stack.uploads_dir.iterdir())
+
+
+def test_sample_video_reports_all_its_planted_content(api: httpx.Client, sample_video: Path) -> None:
+    """The caption, the spoken sentence, the face seen twice and the person, each with its time."""
+    job = wait_for_job(api, upload(api, sample_video).json()["id"])
+    assert job["status"] == "succeeded", job
+    segments = api.get(f"/v1/jobs/{job['id']}/segments").json()["segments"]
+
+    def spans(module: str, label: str) -> list[tuple[float, float]]:
+        return [(s["start_s"], s["end_s"]) for s in segments if s["module"] == module and s["label"] == label]
+
+    # OCR: PP-OCRv4, like its reference, reads the capitals without spaces.
+    (caption,) = [s for s in segments if s["module"] == "ocr" and "GIFTCARDS" in s["label"].replace(" ", "")]
+    assert caption["start_s"] == 0.0 and caption["end_s"] < 3.0
+    (speech,) = [s for s in segments if s["module"] == "speech"]
+    assert "check this video" in speech["label"].lower()
+    assert SAMPLE_SPEECH.start_s - 0.3 <= speech["start_s"] < speech["end_s"] <= 9.5
+    # One identity for both appearances of the astronaut.
+    assert [(round(a), round(b)) for a, b in spans("faces", "face 1")] == [(3, 6), (9, 12)]
+    assert not [s for s in segments if s["module"] == "faces" and s["label"] != "face 1"]
+    assert [(round(a), round(b)) for a, b in spans("pose", "person")] == [(3, 6), (9, 12)]
+    assert [(round(a), round(b)) for a, b in spans("nudity", "FACE_FEMALE")] == [(3, 6), (9, 12)]
+    assert not [s for s in segments if s["module"] == "restraint"], "nobody in the sample is restrained"
+
+
+def test_modules_say_what_is_served_and_how_to_enable_the_rest(api: httpx.Client) -> None:
+    modules = {m["module"]: m for m in api.get("/v1/modules").json()}
+    assert set(modules) == {"nudity", "ocr", "faces", "speech", "pose", "clip", "restraint", "text_embeddings"}
+    assert modules["nudity"]["available"] and modules["nudity"]["models"] == ["nudity_detector"]
+    assert not modules["clip"]["available"] and "VIDSAFE_CLIP_CHECKPOINT" in modules["clip"]["how_to_enable"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from vidsafe.domain import ErrorCode, JobOptions, MediaError, Module
+from vidsafe.domain import ErrorCode, JobOptions, MediaError, Module, ModuleStatus
 from vidsafe.settings import Settings
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
@@ -78,10 +78,29 @@ def available_modules(entries: list[CatalogueEntry]) -> set[Module]:
     return modules
 
 
-def resolve_modules(options: JobOptions, settings: Settings) -> set[Module]:
-    """The modules a job runs; asking for one whose models are not served is an error that says how
-    to enable it."""
+def _enable_hint(module: Module) -> str:
+    if module == Module.clip:
+        return "CLIP needs a checkpoint: set VIDSAFE_CLIP_CHECKPOINT and run `vidsafe export clip`"
+    if module == Module.restraint:
+        return "restraint reads pose findings: serve the pose model"
+    return "its models are not served: run `vidsafe setup`, or check VIDSAFE_MODELS"
+
+
+def module_statuses(settings: Settings) -> list[ModuleStatus]:
+    """Every module: whether this deployment serves it, its catalogue entries, and how to enable it."""
     available = available_modules(served_entries(settings.model_repository, settings.models))
+    entries: dict[str, list[str]] = {}
+    for entry in load_catalogue().values():
+        entries.setdefault(entry.module, []).append(entry.name)
+    return [ModuleStatus(module=module, available=module in available, models=entries.get(module, []),
+                         how_to_enable=None if module in available else _enable_hint(module))
+            for module in Module]
+
+
+def resolve_modules(options: JobOptions, settings: Settings) -> set[Module]:
+    """The modules a job runs; asking for one that is not served is an error that says how to enable it."""
+    statuses = {status.module: status for status in module_statuses(settings)}
+    available = {module for module, status in statuses.items() if status.available}
     if options.modules is not None:
         requested = set(options.modules)
     elif settings.default_modules is not None:
@@ -90,12 +109,10 @@ def resolve_modules(options: JobOptions, settings: Settings) -> set[Module]:
         requested = available
     if Module.restraint in requested:
         requested.add(Module.pose)  # the rule reads pose findings
-    missing = requested - available
+    missing = sorted(requested - available)
     if missing:
-        hint = (" CLIP needs a checkpoint: set VIDSAFE_CLIP_CHECKPOINT and run `vidsafe export clip`."
-                if Module.clip in missing else " Run `vidsafe setup`, or check VIDSAFE_MODELS.")
-        raise MediaError(ErrorCode.module_unavailable,
-                         f"not served by this deployment: {', '.join(sorted(missing))}.{hint}")
+        raise MediaError(ErrorCode.module_unavailable, "not served by this deployment: "
+                         + "; ".join(f"{module} ({statuses[module].how_to_enable})" for module in missing))
     return requested
 
 

@@ -24,6 +24,13 @@ class Module(StrEnum):
     text_embeddings = "text_embeddings"
 
 
+class ModuleStatus(BaseModel):
+    module: Module
+    available: bool
+    models: list[str] = Field(description="Catalogue entries that serve it")
+    how_to_enable: str | None = None
+
+
 class JobStatus(StrEnum):
     queued = "queued"
     running = "running"

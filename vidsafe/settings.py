@@ -92,9 +92,15 @@ class Settings(BaseSettings):
         "models are served.",
     )
     min_scores: dict[str, float] = Field(
-        default_factory=lambda: {"nudity": 0.25, "ocr": 0.6, "faces": 0.6, "speech": 0.0, "pose": 0.5,
+        default_factory=lambda: {"nudity": 0.25, "ocr": 0.7, "faces": 0.6, "speech": 0.0, "pose": 0.5,
                                  "clip": 0.25, "restraint": 0.5},
         description="Per-module score threshold below which findings are not stored (JSON object).",
+    )
+
+    face_identity_min_cosine: float = Field(
+        default=0.363, ge=-1, le=1,
+        description="Cosine similarity at which two faces of one job count as the same person (SFace's own "
+        "match threshold is 0.363).",
     )
 
     # Restraint (a rule over pose and CLIP findings: workers/restraint.py)

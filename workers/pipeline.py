@@ -28,7 +28,7 @@ from vidsafe.media import probe_video
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient, TritonError
 from workers.clip import ClipStage
-from workers.faces import FacesStage
+from workers.faces import FacesStage, assign_identities
 from workers.nudity import NudityStage
 from workers.ocr import OcrStage
 from workers.pose import PoseStage
@@ -48,6 +48,8 @@ FRAME_STAGES: dict[Module, type[FrameStage]] = {
     Module.pose: PoseStage,
     Module.clip: ClipStage,
 }
+# What the rules after the stages read: faces (identities), pose and CLIP (restraint).
+RULE_INPUTS = (Module.faces, Module.pose, Module.clip)
 AUDIO_STAGES: dict[Module, type[AudioStage]] = {
     Module.speech: SpeechStage,
 }
@@ -88,7 +90,7 @@ def _run(conn: psycopg.Connection, job_id: UUID, media_path: Path, options: JobO
     modules = resolve_modules(options, settings)
     fps = options.sample_fps or settings.sample_fps
     min_scores = {**{Module(m): v for m, v in settings.min_scores.items()}, **options.min_scores}
-    kept: list[Finding] = []  # the pose and CLIP findings the restraint rule reads
+    kept: list[Finding] = []  # the findings of RULE_INPUTS
     with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as triton, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio") as audio_pool:
 
@@ -120,8 +122,10 @@ def _run_frame_stages(conn: psycopg.Connection, job_id: UUID, media_path: Path, 
         found = [finding for collect in collects for finding in collect()]
         analyzed += len(batch)
         last_time = batch[-1].timestamp_s
-        queries.add_findings(conn, job_id, found, analyzed, analyzed / expected_frames)
-        kept.extend(f for f in found if f.module in (Module.pose, Module.clip))
+        for finding, finding_id in zip(found, queries.add_findings(conn, job_id, found, analyzed,
+                                                                    analyzed / expected_frames), strict=True):
+            finding.id = finding_id
+        kept.extend(f for f in found if f.module in RULE_INPUTS)
 
     for batch in _batches(frames, settings.infer_batch_frames):
         pending.append((batch, [stage.submit(batch) for stage in stages]))
@@ -142,6 +146,10 @@ def _run_frame_stages(conn: psycopg.Connection, job_id: UUID, media_path: Path, 
 def _run_rules(conn: psycopg.Connection, job_id: UUID, modules: set[Module], kept: list[Finding], fps: float,
                min_scores: dict[Module, float], triton: TritonClient, settings: Settings) -> None:
     """The rules and indexes built on the stages' findings."""
+    if Module.faces in modules:
+        identities = assign_identities([f for f in kept if f.module == Module.faces],
+                                       settings.face_identity_min_cosine)
+        queries.merge_attributes(conn, {finding_id: {"identity": n} for finding_id, n in identities.items()})
     if Module.restraint in modules:
         threshold = min_scores.get(Module.restraint, 0.5)
         queries.add_findings(conn, job_id, restraint_findings(kept, fps, threshold, settings))

@@ -4,8 +4,9 @@ the unit the anchors (Rekognition's segments, Video Indexer's insights) report.
 Frame findings of one label closer than 1.5 sampling intervals join one segment, so a label seen
 in consecutive samples is one range and a gap of a missed sample or more starts a new one. Findings
 with their own end (speech) keep it. Findings with text (OCR, speech) group by their text, so each
-caption and each utterance is its own range. CLIP's per-frame embedding findings index frames for
-visual similarity; they are not something to review and make no segments.
+caption and each utterance is its own range; faces group by their identity within the job. CLIP's
+per-frame embedding findings index frames for visual similarity; they are not something to review
+and make no segments.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from workers.clip import FRAME_LABEL
 
 
 def segment_label(finding: Finding) -> str:
-    return f"{finding.label}: {finding.text}" if finding.text else finding.label
+    if finding.text:
+        return f"{finding.label}: {finding.text}"
+    if "identity" in finding.attributes:
+        return f"{finding.label} {finding.attributes['identity']}"
+    return finding.label
 
 
 def build_segments(findings: Iterable[Finding], sample_fps: float) -> list[Segment]:

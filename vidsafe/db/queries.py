@@ -120,6 +120,13 @@ def add_findings(conn: psycopg.Connection, job_id: UUID, findings: Iterable[Find
     return ids
 
 
+def merge_attributes(conn: psycopg.Connection, updates: dict[int, dict]) -> None:
+    """Add keys to stored findings' attributes (finding id -> keys)."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany("UPDATE findings SET attributes = attributes || %s WHERE id = %s",
+                        [(Jsonb(keys), finding_id) for finding_id, keys in updates.items()])
+
+
 def text_findings(conn: psycopg.Connection, job_id: UUID) -> list[tuple[int, str]]:
     """(id, text) of the job's findings that carry text and have no text embedding yet."""
     return conn.execute(

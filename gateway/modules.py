@@ -1,0 +1,16 @@
+"""The modules resource: which analyses this deployment serves, and how to enable the others."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.dependencies import SettingsDep
+from vidsafe.catalogue import module_statuses
+from vidsafe.domain import ModuleStatus
+
+router = APIRouter(prefix="/v1/modules", tags=["modules"])
+
+
+@router.get("", response_model=list[ModuleStatus])
+def list_modules(settings: SettingsDep) -> list[ModuleStatus]:
+    return module_statuses(settings)
