@@ -93,15 +93,12 @@ def _run(conn: psycopg.Connection, job_id: UUID, media_path: Path, options: JobO
     kept: list[Finding] = []  # the findings of RULE_INPUTS
     with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as triton, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio") as audio_pool:
-
-        def build(module: Module, cls: type) -> FrameStage | AudioStage:
-            return cls(triton, min_scores.get(module, 0.0), settings)
-
-        audio_runs = [audio_pool.submit(build(m, cls).run, media_path, media)  # type: ignore[union-attr]
+        audio_runs = [audio_pool.submit(cls(triton, min_scores.get(m, 0.0), settings).run, media_path, media)
                       for m, cls in AUDIO_STAGES.items() if m in modules and media.has_audio]
-        frame_stages = [build(m, cls) for m, cls in FRAME_STAGES.items() if m in modules]
+        frame_stages = [cls(triton, min_scores.get(m, 0.0), settings) for m, cls in FRAME_STAGES.items()
+                        if m in modules]
         if frame_stages:
-            kept += _run_frame_stages(conn, job_id, media_path, media, fps, frame_stages, settings)  # type: ignore[arg-type]
+            kept += _run_frame_stages(conn, job_id, media_path, media, fps, frame_stages, settings)
         for run in audio_runs:
             queries.add_findings(conn, job_id, run.result())
         _run_rules(conn, job_id, modules, kept, fps, min_scores, triton, settings)

@@ -15,12 +15,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import queue
 import shutil
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import Future
-from functools import partial
 from pathlib import Path
 from types import ModuleType
 
@@ -34,23 +32,32 @@ from skimage import data
 from transformers import CLIPConfig, CLIPModel
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
-from tritonclient.grpc import model_config_pb2
-from tritonclient.utils import InferenceServerException
 
 from deploy import stack
 from export.clip import CLIP_MEAN, CLIP_STD, CheckpointError, convert, export_checkpoint
 from export.models import export_models
 from export.packages import fetch_wheel
 from tests.conftest import _free_ports, state_root
-from tests.jobs import wait_for_job
-from tests.models.test_nudity import _inputs, infer, load_config, signature
-from tests.models.test_text_embedder import counted_since
+from tests.jobs import run_job
+from tests.models.triton_helpers import (
+    GPU_PROFILE,
+    KIND_GPU,
+    REPOSITORY,
+    assert_batched,
+    assert_refused,
+    assert_served_by,
+    infer,
+    infer_concurrently,
+    load_config,
+    ready_client,
+    statistics,
+    text_tensor,
+)
 from vidsafe.catalogue import load_catalogue
 from vidsafe.settings import Settings
 from workers.clip import FRAME_LABEL, ClipStage
 from workers.sampling import SampledFrame, sample_frames
 
-REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 MODELS = ("clip_image_encoder", "clip_text_encoder")
 VOCABULARY = "bpe_simple_vocab_16e6.txt.gz"
 # OpenAI's clip package, republished (clip/model.py verbatim): the reference for checkpoints in OpenAI's layout.
@@ -310,18 +317,12 @@ def test_unsupported_open_clip_variants_are_refused(tmp_path: Path) -> None:
         export_checkpoint(tmp_path, tmp_path / "repository")
 
 
-# Configs (no server)
+# Configs (no server); tests/models/test_configs.py checks what every model's configs must say
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_cpu_and_gpu_configs_parse_and_agree(name: str) -> None:
-    cpu = load_config(REPOSITORY / name / "config.pbtxt")
-    gpu = load_config(REPOSITORY / name / "configs" / "gpu.pbtxt")
-    assert cpu.name == name and cpu.backend == gpu.backend == "python"
-    assert signature(gpu) == signature(cpu)
-    assert cpu.dynamic_batching == gpu.dynamic_batching and cpu.HasField("dynamic_batching")
-    assert [g.kind for g in cpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_CPU]
-    assert [g.kind for g in gpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_GPU]
+def test_gpu_profile_runs_the_python_model_on_the_gpu(name: str) -> None:
+    assert_served_by(load_config(name, GPU_PROFILE), "python", KIND_GPU)
 
 
 def test_catalogue_serves_clip_only_once_exported() -> None:
@@ -390,8 +391,7 @@ def clip_stack(repository: Path) -> Iterator[Settings]:
 
 @pytest.fixture(scope="module")
 def client(clip_stack: Settings) -> Iterator[grpcclient.InferenceServerClient]:
-    with grpcclient.InferenceServerClient(clip_stack.effective_triton_url) as triton:
-        assert all(triton.is_model_ready(name) for name in MODELS)
+    with ready_client(clip_stack.effective_triton_url, MODELS) as triton:
         yield triton
 
 
@@ -415,8 +415,7 @@ def test_several_frames_in_one_request_match_reference(client, model, processor)
 
 @stack_test
 def test_text_embeddings_and_logit_scale_match_reference(client, model, reference_tokenizer) -> None:
-    texts = np.array([[s.encode()] for s in SENTENCES], dtype=np.object_)
-    out = infer(client, "clip_text_encoder", {"TEXT": texts}, ("EMBEDDINGS", "LOGIT_SCALE"))
+    out = infer(client, "clip_text_encoder", {"TEXT": text_tensor(SENTENCES)}, ("EMBEDDINGS", "LOGIT_SCALE"))
     assert_embeddings_close(out["EMBEDDINGS"], reference_texts(model, reference_tokenizer, SENTENCES))
     np.testing.assert_allclose(out["LOGIT_SCALE"], np.full((len(SENTENCES), 1), LOGIT_SCALE), rtol=1e-6)
 
@@ -425,25 +424,13 @@ def test_text_embeddings_and_logit_scale_match_reference(client, model, referenc
 def test_concurrent_frames_of_different_sizes_are_batched(client, model, processor) -> None:
     photos = list(PHOTOS.values())
     expected = reference_images(model, processor, photos)
-    before = client.get_inference_statistics("clip_image_encoder").model_stats[0]
-    done: queue.Queue = queue.Queue()
-
-    # tritonclient calls back with exactly these keyword names; others fail silently and hang the test.
-    def on_done(index: int, result: grpcclient.InferResult | None = None,
-                error: InferenceServerException | None = None) -> None:
-        done.put((index, result, error))
-
+    before = statistics(client, "clip_image_encoder")
     requests = 32
-    for index in range(requests):
-        client.async_infer("clip_image_encoder", _inputs({"IMAGE": photos[index % len(photos)][None]}),
-                           partial(on_done, index), outputs=[grpcclient.InferRequestedOutput("EMBEDDINGS")])
-    for _ in range(requests):
-        index, result, error = done.get(timeout=300)  # a guard against a hang, not a speed check
-        assert error is None, error
-        assert_embeddings_close(result.as_numpy("EMBEDDINGS"), expected[index % len(photos)][None])
-    inferences, executions = counted_since(client, "clip_image_encoder", before, requests)
-    assert inferences == requests
-    assert executions < requests, "the dynamic batcher combined requests"
+    results = infer_concurrently(client, "clip_image_encoder", [{"IMAGE": photos[k % len(photos)][None]}
+                                                                for k in range(requests)], ("EMBEDDINGS",))
+    for index, outputs in enumerate(results):
+        assert_embeddings_close(outputs["EMBEDDINGS"], expected[index % len(photos)][None])
+    assert_batched(client, "clip_image_encoder", before, requests, "the dynamic batcher combined requests")
 
 
 @stack_test
@@ -452,14 +439,13 @@ def test_concurrent_frames_of_different_sizes_are_batched(client, model, process
     ("clip_image_encoder", np.zeros((65, 8, 8, 3), dtype=np.uint8), "batch-size must be <= 64"),
     ("clip_image_encoder", np.zeros((1, 8, 8, 3), dtype=np.float32), "expects 'UINT8'"),
     ("clip_image_encoder", np.zeros((1, 8, 8, 4), dtype=np.uint8), "unexpected shape"),
-    ("clip_text_encoder", np.array([[b"a"]] * 65, dtype=np.object_), "batch-size must be <= 64"),
+    ("clip_text_encoder", text_tensor([b"a"] * 65), "batch-size must be <= 64"),
     ("clip_text_encoder", np.array([b"a", b"b"], dtype=np.object_), "unexpected shape"),
 ])
 def test_bad_input_is_refused_and_server_keeps_serving(client, model, processor, model_name: str,
                                                        tensor: np.ndarray, message: str) -> None:
     name = "IMAGE" if model_name == "clip_image_encoder" else "TEXT"
-    with pytest.raises(InferenceServerException, match=message):
-        infer(client, model_name, {name: tensor}, ("EMBEDDINGS",))
+    assert_refused(lambda: infer(client, model_name, {name: tensor}, ("EMBEDDINGS",)), message, status=None)
     frame = PHOTOS["astronaut"]
     assert_embeddings_close(served_images(client, frame[None]), reference_images(model, processor, [frame]))
 
@@ -467,13 +453,8 @@ def test_bad_input_is_refused_and_server_keeps_serving(client, model, processor,
 @stack_test
 def test_clip_stage_finds_categories_and_stores_frame_embeddings(clip_stack: Settings, sample_video: Path, model,
                                                                  processor, reference_tokenizer) -> None:
-    with httpx.Client(base_url=clip_stack.gateway_url, timeout=60) as api, sample_video.open("rb") as video:
-        created = api.post("/v1/jobs", files={"file": (sample_video.name, video, "video/mp4")},
-                           data={"options": '{"modules": ["clip"]}'})
-        assert created.status_code == 201, created.text
-        job = wait_for_job(api, created.json()["id"])
-        assert job["status"] == "succeeded", job
-        findings = api.get(f"/v1/jobs/{job['id']}/findings", params={"module": "clip"}).json()["findings"]
+    with httpx.Client(base_url=clip_stack.gateway_url, timeout=60) as api:
+        job, findings = run_job(api, sample_video, '{"modules": ["clip"]}', module="clip")
 
     # The reference: the same frames (the worker's own sampler), PyTorch and CLIP's prompt ensembling.
     media = job["media"]

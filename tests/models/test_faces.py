@@ -8,9 +8,7 @@ trip the new DNN engine). It is called the way its users call it, with BGR image
 
 from __future__ import annotations
 
-import queue
 import subprocess
-from functools import partial
 from pathlib import Path
 from uuid import uuid4
 
@@ -21,14 +19,25 @@ import onnxruntime as ort
 import psycopg
 import pytest
 import tritonclient.grpc as grpcclient
-from google.protobuf import text_format
 from onnx.reference import ReferenceEvaluator
 from skimage import data
 from tritonclient.grpc import model_config_pb2
-from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
 from deploy.tritonserver import ensure_model_env
-from tests.jobs import upload, wait_for_job
+from tests.jobs import run_job
+from tests.models.triton_helpers import (
+    GPU_PROFILE,
+    KIND_GPU,
+    REPOSITORY,
+    assert_batched,
+    assert_refused,
+    assert_served_by,
+    client_fixture,
+    infer,
+    infer_concurrently,
+    load_config,
+    statistics,
+)
 from vidsafe.db import queries
 from vidsafe.domain import JobOptions, Module
 from vidsafe.settings import Settings
@@ -36,7 +45,6 @@ from vidsafe.triton import TritonClient
 from workers.faces import FacesStage
 from workers.sampling import SampledFrame
 
-REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 MODELS = ("faces", "face_detector", "face_embedder")
 OUTPUTS = ("BOXES", "SCORES", "LANDMARKS", "EMBEDDINGS", "COUNT")
 ORIGINALS = {"face_detector": "yunet_int8bq.onnx", "face_embedder": "sface_int8bq.onnx"}  # as exported
@@ -84,12 +92,7 @@ def _frames() -> dict[str, np.ndarray]:
 FRAMES = _frames()
 
 
-def load_config(path: Path) -> model_config_pb2.ModelConfig:
-    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
-
-
-FACES_PARAMETERS = {key: value.string_value
-                    for key, value in load_config(REPOSITORY / "faces" / "config.pbtxt").parameters.items()}
+FACES_PARAMETERS = {key: value.string_value for key, value in load_config("faces").parameters.items()}
 
 
 # The reference: OpenCV 4.11's FaceDetectorYN and FaceRecognizerSF on the original quantized files. A frame
@@ -149,20 +152,7 @@ def from_reference(face: np.ndarray, feature: np.ndarray, shape: tuple[int, ...]
     return float(face[14]), box, face[4:14].reshape(5, 2), feature / np.linalg.norm(feature)
 
 
-@pytest.fixture(scope="module")
-def client(triton_url: str) -> grpcclient.InferenceServerClient:
-    with grpcclient.InferenceServerClient(triton_url) as triton:
-        assert all(triton.is_model_ready(model) for model in MODELS)
-        yield triton
-
-
-def _inputs(tensors: dict[str, np.ndarray]) -> list[grpcclient.InferInput]:
-    inputs = []
-    for name, array in tensors.items():
-        tensor = grpcclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
-        tensor.set_data_from_numpy(array)
-        inputs.append(tensor)
-    return inputs
+client = client_fixture(*MODELS)
 
 
 def decode(outputs: dict[str, np.ndarray]) -> list[list[Face]]:
@@ -180,9 +170,7 @@ def decode(outputs: dict[str, np.ndarray]) -> list[list[Face]]:
 
 
 def served(client: grpcclient.InferenceServerClient, frames: np.ndarray) -> list[list[Face]]:
-    result = client.infer("faces", _inputs({"IMAGE": frames}),
-                          outputs=[grpcclient.InferRequestedOutput(name) for name in OUTPUTS])
-    return decode({name: result.as_numpy(name) for name in OUTPUTS})
+    return decode(infer(client, "faces", {"IMAGE": frames}, OUTPUTS))
 
 
 def assert_matches(actual: list[Face], expected: list[Face], what: str) -> None:
@@ -241,36 +229,19 @@ def test_one_face_framed_differently_embeds_alike_and_another_does_not(client) -
 @stack
 def test_concurrent_requests_are_batched_and_answered_in_kind(client, reference) -> None:
     names = ["astronaut", "astronaut_mirrored", "noise_512", "crop_wide", "mosaic"]  # three sizes
-    before = {model: client.get_inference_statistics(model).model_stats[0] for model in NETWORKS}
-    done: queue.Queue = queue.Queue()
-
-    # tritonclient calls back with exactly these keyword names; others fail silently and hang the test.
-    def on_done(index: int, result: grpcclient.InferResult | None = None,
-                error: InferenceServerException | None = None) -> None:
-        done.put((index, result, error))
-
+    # Counted in the networks faces calls: a request is one detector inference, a face one embedder inference.
+    before = {model: statistics(client, model) for model in NETWORKS}
     requests = 40
-    for index in range(requests):
-        client.async_infer("faces", _inputs({"IMAGE": FRAMES[names[index % len(names)]][None]}),
-                           partial(on_done, index), outputs=[grpcclient.InferRequestedOutput(n) for n in OUTPUTS])
-    for _ in range(requests):
-        index, result, error = done.get(timeout=300)  # a guard against a hang, not a speed check
-        assert error is None, error
-        (actual,) = decode({name: result.as_numpy(name) for name in OUTPUTS})
+    results = infer_concurrently(client, "faces", [{"IMAGE": FRAMES[names[k % len(names)]][None]}
+                                                   for k in range(requests)], OUTPUTS)
+    for index, outputs in enumerate(results):
+        (actual,) = decode(outputs)
         # Batching concatenates and splits requests: each must get its own frame's faces back.
         name = names[index % len(names)]
         assert_matches(actual, reference[name], f"request {index} ({name})")
-
-    # faces' own statistics are recorded after its responses go out, so they may lag; the networks' are
-    # complete once faces has answered.
-    after = {model: client.get_inference_statistics(model).model_stats[0] for model in NETWORKS}
-    inferences = {m: after[m].inference_count - before[m].inference_count for m in NETWORKS}
-    executions = {m: after[m].execution_count - before[m].execution_count for m in NETWORKS}
-    assert inferences["face_detector"] == requests
-    assert executions["face_detector"] < requests, "Triton's dynamic batcher combined requests into batches"
+    assert_batched(client, "face_detector", before["face_detector"], requests)
     faces_found = sum(len(reference[names[k % len(names)]]) for k in range(requests))
-    assert inferences["face_embedder"] == faces_found
-    assert executions["face_embedder"] < faces_found, "faces are embedded in batches"
+    assert_batched(client, "face_embedder", before["face_embedder"], faces_found, "faces are embedded in batches")
 
 
 # Bad input
@@ -285,18 +256,9 @@ def test_concurrent_requests_are_batched_and_answered_in_kind(client, reference)
     ((2, 10, 0, 3), "must not be empty"),
 ])
 def test_bad_input_is_refused_and_server_keeps_serving(client, reference, shape, message: str) -> None:
-    with pytest.raises(InferenceServerException) as refused:
-        served(client, np.zeros(shape, dtype=np.uint8))
-    assert refused.value.status() == "StatusCode.INVALID_ARGUMENT"
-    assert message in refused.value.message()
+    assert_refused(lambda: served(client, np.zeros(shape, dtype=np.uint8)), message)
     (actual,) = served(client, FRAMES["astronaut"][None])
     assert_matches(actual, reference["astronaut"], "request after a refused one")
-
-
-@stack
-def test_wrong_dtype_is_refused(client) -> None:
-    with pytest.raises(InferenceServerException, match="expects 'UINT8'"):
-        served(client, np.zeros((1, 8, 8, 3), dtype=np.float32))
 
 
 # The worker stage, and the face index in pgvector
@@ -361,9 +323,8 @@ def test_stage_findings_are_stored_and_found_across_jobs(running_stack: Settings
 
 @stack
 def test_sample_video_faces_end_to_end(api, running_stack: Settings, sample_video: Path) -> None:
-    job = wait_for_job(api, upload(api, sample_video).json()["id"])
-    assert job["status"] == "succeeded", job
-    faces = [f for f in api.get(f"/v1/jobs/{job['id']}/findings").json()["findings"] if f["module"] == "faces"]
+    job, findings = run_job(api, sample_video)
+    faces = [f for f in findings if f["module"] == "faces"]
     # The astronaut is on screen at 3-6 s and 9-12 s (deploy/sample_video.py); nobody else has a face.
     for start in (3.0, 9.0):
         assert sum(start <= f["timestamp_s"] < start + 3 for f in faces) >= 4, faces
@@ -414,42 +375,20 @@ def test_fp32_graph_is_plain(model: str) -> None:
     assert {w.dtype.name for w in weights if w.ndim and w.size > 4} == {"float32"}
 
 
-# Configs (no server needed)
-
-
-def signature(config: model_config_pb2.ModelConfig) -> tuple:
-    def tensors(items) -> list[tuple]:
-        return [(t.name, t.data_type, list(t.dims)) for t in items]
-
-    return config.name, config.max_batch_size, tensors(config.input), tensors(config.output)
-
-
-@pytest.mark.parametrize("model", MODELS)
-def test_cpu_and_gpu_configs_parse_and_agree(model: str) -> None:
-    cpu = load_config(REPOSITORY / model / "config.pbtxt")
-    gpu = load_config(REPOSITORY / model / "configs" / "gpu.pbtxt")
-    assert cpu.name == model
-    assert signature(gpu) == signature(cpu)
-    assert cpu.dynamic_batching == gpu.dynamic_batching and cpu.HasField("dynamic_batching")
-    assert (REPOSITORY / model / "1" / "model.py").is_file()
+# Configs (no server needed); tests/models/test_configs.py checks what every model's must say
 
 
 def test_profiles_pick_the_intended_backends() -> None:
-    cpu_only = model_config_pb2.ModelInstanceGroup.KIND_CPU
-    for model in MODELS:
-        cpu = load_config(REPOSITORY / model / "config.pbtxt")
-        assert cpu.backend == "python" and [g.kind for g in cpu.instance_group] == [cpu_only]
+    # The cpu profile runs all three in the python backend, on the CPU (test_configs.py).
     for model in NETWORKS:
-        gpu = load_config(REPOSITORY / model / "configs" / "gpu.pbtxt")
-        assert gpu.backend == "onnxruntime" and gpu.default_model_filename == "model.onnx"
-        assert [g.kind for g in gpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_GPU]
-    assert load_config(REPOSITORY / "faces" / "configs" / "gpu.pbtxt").backend == "python"
+        assert_served_by(load_config(model, GPU_PROFILE), "onnxruntime", KIND_GPU, "model.onnx")
+    assert load_config("faces", GPU_PROFILE).backend == "python"
 
 
 def test_faces_fits_the_models_it_calls() -> None:
-    faces = load_config(REPOSITORY / "faces" / "config.pbtxt")
-    detector = load_config(REPOSITORY / "face_detector" / "config.pbtxt")
-    embedder = load_config(REPOSITORY / "face_embedder" / "config.pbtxt")
+    faces = load_config("faces")
+    detector = load_config("face_detector")
+    embedder = load_config("face_embedder")
     # One faces batch of frames is one detector request; faces go to the embedder in its largest batches.
     assert faces.max_batch_size == detector.max_batch_size
     assert int(FACES_PARAMETERS["embedder_batch"]) == embedder.max_batch_size
@@ -459,7 +398,7 @@ def test_faces_fits_the_models_it_calls() -> None:
 def test_configs_match_the_onnx_graph(model: str) -> None:
     """Triton's onnxruntime backend (gpu profile) checks these against the file; the cpu host relies on them."""
     graph = onnx.load(REPOSITORY / model / "1" / "model.onnx").graph
-    config = load_config(REPOSITORY / model / "config.pbtxt")
+    config = load_config(model)
 
     def dims(value: onnx.ValueInfoProto) -> list[int]:
         # The batch dimension is Triton's; symbolic dimensions are -1 in a config.

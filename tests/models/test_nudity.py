@@ -6,22 +6,30 @@ takes RGB, so each test frame is sent as RGB and handed to nudenet reversed.
 
 from __future__ import annotations
 
-import queue
 from collections import Counter
-from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
-from google.protobuf import text_format
 from nudenet import NudeDetector
 from nudenet import nudenet as reference_module
 from skimage import data
-from tritonclient.grpc import model_config_pb2
-from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
-REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
+from tests.models.triton_helpers import (
+    CPU_PROFILE,
+    GPU_PROFILE,
+    KIND_GPU,
+    REPOSITORY,
+    assert_batched,
+    assert_refused,
+    assert_served_by,
+    client_fixture,
+    infer,
+    infer_concurrently,
+    load_config,
+    statistics,
+)
+
 MODELS = ("nudity", "nudity_preprocess", "nudity_detector", "nudity_postprocess")
 OUTPUTS = ("BOXES", "SCORES", "LABELS", "COUNT")
 BOX_TOLERANCE_PX = 2.0  # nudenet truncates x, y, w and h to ints, so x2 = int(x) + int(w) is up to 2 px off
@@ -55,31 +63,12 @@ def _frames() -> dict[str, np.ndarray]:
 FRAMES = _frames()
 
 
-@pytest.fixture(scope="module")
-def client(triton_url: str) -> grpcclient.InferenceServerClient:
-    with grpcclient.InferenceServerClient(triton_url) as triton:
-        assert all(triton.is_model_ready(model) for model in MODELS)
-        yield triton
+client = client_fixture(*MODELS)
 
 
 @pytest.fixture(scope="module")
 def detector() -> NudeDetector:
     return NudeDetector()
-
-
-def infer(client: grpcclient.InferenceServerClient, model: str, tensors: dict[str, np.ndarray],
-          outputs: tuple[str, ...]) -> dict[str, np.ndarray]:
-    result = client.infer(model, _inputs(tensors), outputs=[grpcclient.InferRequestedOutput(n) for n in outputs])
-    return {name: result.as_numpy(name) for name in outputs}
-
-
-def _inputs(tensors: dict[str, np.ndarray]) -> list[grpcclient.InferInput]:
-    inputs = []
-    for name, array in tensors.items():
-        tensor = grpcclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
-        tensor.set_data_from_numpy(array)
-        inputs.append(tensor)
-    return inputs
 
 
 def decode(outputs: dict[str, np.ndarray]) -> list[list[Detection]]:
@@ -190,30 +179,15 @@ def test_postprocess_matches_reference_nms(client) -> None:
 def test_concurrent_requests_are_batched_and_answered_in_kind(client, detector) -> None:
     frames = [FRAMES["astronaut"], FRAMES["camera_grey"], FRAMES["astronaut"][::-1], FRAMES["astronaut"][:, ::-1]]
     expected = [reference(detector, frame) for frame in frames]
-    before = client.get_inference_statistics("nudity_detector").model_stats[0]
-    done: queue.Queue = queue.Queue()
-
-    # tritonclient calls back with exactly these keyword names; others fail silently and hang the test.
-    def on_done(index: int, result: grpcclient.InferResult | None = None,
-                error: InferenceServerException | None = None) -> None:
-        done.put((index, result, error))
-
+    before = statistics(client, "nudity_detector")
     requests = 48
-    for index in range(requests):
-        client.async_infer("nudity", _inputs({"IMAGE": frames[index % len(frames)][None]}), partial(on_done, index),
-                           outputs=[grpcclient.InferRequestedOutput(n) for n in OUTPUTS])
-    for _ in range(requests):
-        index, result, error = done.get(timeout=300)  # a guard against a hang, not a speed check
-        assert error is None, error
-        (actual,) = decode({name: result.as_numpy(name) for name in OUTPUTS})
+    results = infer_concurrently(client, "nudity", [{"IMAGE": frames[k % len(frames)][None]} for k in range(requests)],
+                                 OUTPUTS)
+    for index, outputs in enumerate(results):
+        (actual,) = decode(outputs)
         # Batching concatenates and splits requests: each must get its own frame's detections back.
         assert_matches(actual, expected[index % len(frames)], f"request {index}")
-
-    after = client.get_inference_statistics("nudity_detector").model_stats[0]
-    inferences = after.inference_count - before.inference_count
-    executions = after.execution_count - before.execution_count
-    assert inferences == requests
-    assert executions < inferences, "Triton's dynamic batcher combined requests into batches"
+    assert_batched(client, "nudity_detector", before, requests)
 
 
 # Bad input
@@ -228,63 +202,32 @@ def test_concurrent_requests_are_batched_and_answered_in_kind(client, detector) 
     ((2, 0, 10, 3), "must not be empty"),
 ])
 def test_bad_input_is_refused_and_server_keeps_serving(client, detector, shape, message: str) -> None:
-    with pytest.raises(InferenceServerException) as refused:
-        served(client, np.zeros(shape, dtype=np.uint8))
-    assert refused.value.status() == "StatusCode.INVALID_ARGUMENT"
-    assert message in refused.value.message()
+    assert_refused(lambda: served(client, np.zeros(shape, dtype=np.uint8)), message)
     (actual,) = served(client, FRAMES["astronaut"][None])
     assert_matches(actual, reference(detector, FRAMES["astronaut"]), "request after a refused one")
 
 
-@stack
-def test_wrong_dtype_is_refused(client) -> None:
-    with pytest.raises(InferenceServerException, match="expects 'UINT8'"):
-        infer(client, "nudity", {"IMAGE": np.zeros((1, 8, 8, 3), dtype=np.float32)}, OUTPUTS)
-
-
-# Configs (no server needed)
-
-
-def load_config(path: Path) -> model_config_pb2.ModelConfig:
-    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
-
-
-def signature(config: model_config_pb2.ModelConfig) -> tuple:
-    def tensors(items) -> list[tuple]:
-        return [(t.name, t.data_type, list(t.dims)) for t in items]
-
-    return config.name, config.max_batch_size, tensors(config.input), tensors(config.output)
-
-
-@pytest.mark.parametrize("model", MODELS)
-def test_cpu_and_gpu_configs_parse_and_agree(model: str) -> None:
-    cpu = load_config(REPOSITORY / model / "config.pbtxt")
-    gpu = load_config(REPOSITORY / model / "configs" / "gpu.pbtxt")
-    assert cpu.name == model
-    assert signature(gpu) == signature(cpu)
-    assert cpu.max_batch_size == 16
-    assert (REPOSITORY / model / "1").is_dir()
-    assert cpu.dynamic_batching == gpu.dynamic_batching
+# Configs (no server needed); tests/models/test_configs.py checks what every model's must say
 
 
 def test_profiles_pick_the_intended_backends() -> None:
-    for model in ("nudity_preprocess", "nudity_detector", "nudity_postprocess"):
-        cpu = load_config(REPOSITORY / model / "config.pbtxt")
-        assert cpu.backend == "python"
-        assert [g.kind for g in cpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_CPU]
-    gpu = load_config(REPOSITORY / "nudity_detector" / "configs" / "gpu.pbtxt")
-    assert gpu.backend == "onnxruntime" and gpu.default_model_filename == "model.onnx"
-    assert [g.kind for g in gpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_GPU]
-    assert load_config(REPOSITORY / "nudity_preprocess" / "configs" / "gpu.pbtxt").backend == "dali"
+    # The cpu profile runs every step in the python backend, on the CPU (test_configs.py).
+    assert_served_by(load_config("nudity_detector", GPU_PROFILE), "onnxruntime", KIND_GPU, "model.onnx")
+    assert load_config("nudity_preprocess", GPU_PROFILE).backend == "dali"
 
 
-@pytest.mark.parametrize("profile", ["config.pbtxt", "configs/gpu.pbtxt"])
+def test_every_model_takes_16_frames() -> None:
+    for model in MODELS:
+        assert load_config(model).max_batch_size == 16, model
+
+
+@pytest.mark.parametrize("profile", [CPU_PROFILE, GPU_PROFILE])
 def test_ensemble_wiring_matches_its_steps(profile: str) -> None:
-    ensemble = load_config(REPOSITORY / "nudity" / profile)
+    ensemble = load_config("nudity", profile)
     assert ensemble.platform == "ensemble"
     produced = {t.name for t in ensemble.input}
     for step in ensemble.ensemble_scheduling.step:
-        model = load_config(REPOSITORY / step.model_name / profile)
+        model = load_config(step.model_name, profile)
         assert model.max_batch_size == ensemble.max_batch_size
         assert set(step.input_map) == {t.name for t in model.input}
         assert set(step.output_map) == {t.name for t in model.output}
@@ -296,5 +239,5 @@ def test_ensemble_wiring_matches_its_steps(profile: str) -> None:
 def test_labels_are_the_reference_classes_in_output_order() -> None:
     labels = (REPOSITORY / "nudity_postprocess" / "labels.txt").read_text().split()
     assert labels == REFERENCE_LABELS
-    detector = load_config(REPOSITORY / "nudity_detector" / "config.pbtxt")
+    detector = load_config("nudity_detector")
     assert list(detector.output[0].dims) == [4 + len(labels), 2100]

@@ -14,9 +14,10 @@ from nudenet import nudenet as reference_module
 from skimage import data
 
 from export.dali import load_pipeline_module, serialize_dali_pipelines
+from tests.models.triton_helpers import REPOSITORY
 from vidsafe.settings import Settings
 
-MODEL_DIR = Path(__file__).resolve().parents[2] / "model_repository" / "nudity_preprocess"
+MODEL_DIR = REPOSITORY / "nudity_preprocess"
 ONE_GREY_LEVEL = 1 / 255 + 1e-6
 
 

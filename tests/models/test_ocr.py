@@ -8,8 +8,6 @@ each test frame is sent as RGB and handed to rapidocr reversed.
 from __future__ import annotations
 
 import json
-import queue
-from functools import partial
 from pathlib import Path
 
 import cv2
@@ -19,20 +17,29 @@ import pytest
 import tritonclient.grpc as grpcclient
 from rapidocr_onnxruntime import RapidOCR
 from skimage import data
-from tritonclient.grpc import model_config_pb2
-from tritonclient.utils import InferenceServerException
 
 from deploy.sample_video import SAMPLE_SCENES
 from export.ocr import CHARACTERS_TARGET, read_characters
-from tests.jobs import wait_for_job
-from tests.models.test_nudity import _inputs, infer, load_config, signature
+from tests.jobs import run_job
+from tests.models.triton_helpers import (
+    GPU_PROFILE,
+    KIND_GPU,
+    REPOSITORY,
+    assert_batched,
+    assert_refused,
+    assert_served_by,
+    client_fixture,
+    infer,
+    infer_concurrently,
+    load_config,
+    statistics,
+)
 from vidsafe.catalogue import load_catalogue
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from workers.ocr import LABEL, OcrStage
 from workers.sampling import SampledFrame
 
-REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 MODELS = ("ocr", "ocr_det", "ocr_cls", "ocr_rec")
 NETWORKS = {"ocr_det": ("x", "sigmoid_0.tmp_0"), "ocr_cls": ("x", "save_infer_model/scale_0.tmp_1"),
             "ocr_rec": ("x", "softmax_11.tmp_0")}
@@ -100,11 +107,7 @@ def _frames() -> dict[str, np.ndarray]:
 FRAMES = _frames()
 
 
-@pytest.fixture(scope="module")
-def client(triton_url: str) -> grpcclient.InferenceServerClient:
-    with grpcclient.InferenceServerClient(triton_url) as triton:
-        assert all(triton.is_model_ready(model) for model in MODELS)
-        yield triton
+client = client_fixture(*MODELS)
 
 
 @pytest.fixture(scope="module")
@@ -223,29 +226,16 @@ def test_networks_compute_what_rapidocr_sessions_compute(client, engine, network
 @stack
 def test_concurrent_requests_are_batched_and_answered_in_kind(client, expected) -> None:
     names = ["plain", "multi_line", "upside_down", "no_text"]
-    before = client.get_inference_statistics("ocr").model_stats[0]
-    done: queue.Queue = queue.Queue()
-
-    # tritonclient calls back with exactly these keyword names; others fail silently and hang the test.
-    def on_done(index: int, result: grpcclient.InferResult | None = None,
-                error: InferenceServerException | None = None) -> None:
-        done.put((index, result, error))
-
+    before = statistics(client, "ocr")
     requests = 16
-    for index in range(requests):
-        client.async_infer("ocr", _inputs({"IMAGE": FRAMES[names[index % len(names)]][None]}), partial(on_done, index),
-                           outputs=[grpcclient.InferRequestedOutput(n) for n in OUTPUTS])
-    for _ in range(requests):
-        index, result, error = done.get(timeout=600)  # a guard against a hang, not a speed check
-        assert error is None, error
-        (actual,) = decode({name: result.as_numpy(name) for name in OUTPUTS})
+    results = infer_concurrently(client, "ocr", [{"IMAGE": FRAMES[names[k % len(names)]][None]}
+                                                 for k in range(requests)], OUTPUTS, timeout_s=600)
+    for index, outputs in enumerate(results):
+        (actual,) = decode(outputs)
         # Batching concatenates and splits requests: each must get its own frame's lines back.
         name = names[index % len(names)]
         assert_matches(actual, expected[name], f"request {index} ({name})")
-
-    after = client.get_inference_statistics("ocr").model_stats[0]
-    assert after.inference_count - before.inference_count == requests
-    assert after.execution_count - before.execution_count < requests, "Triton's dynamic batcher combined requests"
+    assert_batched(client, "ocr", before, requests, "Triton's dynamic batcher combined requests")
 
 
 # Bad input
@@ -260,18 +250,9 @@ def test_concurrent_requests_are_batched_and_answered_in_kind(client, expected) 
     ((1, 8, 4000, 3), "too elongated"),
 ])
 def test_bad_input_is_refused_and_server_keeps_serving(client, expected, shape, message: str) -> None:
-    with pytest.raises(InferenceServerException) as refused:
-        served(client, np.zeros(shape, dtype=np.uint8))
-    assert refused.value.status() == "StatusCode.INVALID_ARGUMENT"
-    assert message in refused.value.message()
+    assert_refused(lambda: served(client, np.zeros(shape, dtype=np.uint8)), message)
     (actual,) = served(client, FRAMES["plain"][None])
     assert_matches(actual, expected["plain"], "request after a refused one")
-
-
-@stack
-def test_wrong_dtype_is_refused(client) -> None:
-    with pytest.raises(InferenceServerException, match="expects 'UINT8'"):
-        infer(client, "ocr", {"IMAGE": np.zeros((1, 8, 8, 3), dtype=np.float32)}, OUTPUTS)
 
 
 # The worker stage and a job
@@ -298,13 +279,7 @@ def test_stage_turns_frames_into_text_findings(running_stack: Settings) -> None:
 
 @stack
 def test_caption_of_the_sample_video_is_found_when_on_screen(api: httpx.Client, sample_video: Path) -> None:
-    with sample_video.open("rb") as stream:
-        created = api.post("/v1/jobs", files={"file": (sample_video.name, stream, "video/mp4")},
-                           data={"options": '{"modules": ["ocr"], "sample_fps": 1}'})
-    assert created.status_code == 201, created.text
-    job = wait_for_job(api, created.json()["id"])
-    assert job["status"] == "succeeded", job
-    findings = api.get(f"/v1/jobs/{job['id']}/findings").json()["findings"]
+    _, findings = run_job(api, sample_video, '{"modules": ["ocr"], "sample_fps": 1}')
     (scene,) = [s for s in SAMPLE_SCENES if s.caption]
     # PP-OCRv4 (like its reference) tends to drop the spaces between capitals: compare without them.
     captions = [f for f in findings if f["text"].replace(" ", "") == scene.caption.replace(" ", "")]
@@ -316,40 +291,26 @@ def test_caption_of_the_sample_video_is_found_when_on_screen(api: httpx.Client, 
         assert 0 <= x1 < x2 <= 640 and 290 <= y1 < y2 <= 350, "inside the caption's white band"
 
 
-# Configs and export (no server needed)
-
-
-@pytest.mark.parametrize("model", MODELS)
-def test_cpu_and_gpu_configs_parse_and_agree(model: str) -> None:
-    cpu = load_config(REPOSITORY / model / "config.pbtxt")
-    gpu = load_config(REPOSITORY / model / "configs" / "gpu.pbtxt")
-    assert cpu.name == model
-    assert signature(gpu) == signature(cpu)
-    assert cpu.dynamic_batching == gpu.dynamic_batching
-    assert (REPOSITORY / model / "1" / "model.py").is_file()
+# Configs and export (no server needed); tests/models/test_configs.py checks what every model's configs must say
 
 
 def test_profiles_pick_the_intended_backends() -> None:
-    for model in MODELS:
-        cpu = load_config(REPOSITORY / model / "config.pbtxt")
-        assert cpu.backend == "python"
-        assert {g.kind for g in cpu.instance_group} == {model_config_pb2.ModelInstanceGroup.KIND_CPU}
-    assert load_config(REPOSITORY / "ocr" / "configs" / "gpu.pbtxt").backend == "python"
+    # The cpu profile runs all four in the python backend, on the CPU (test_configs.py).
+    assert load_config("ocr", GPU_PROFILE).backend == "python"
     for network, (input_name, output_name) in NETWORKS.items():
-        gpu = load_config(REPOSITORY / network / "configs" / "gpu.pbtxt")
-        assert gpu.backend == "onnxruntime" and gpu.default_model_filename == "model.onnx"
-        assert [g.kind for g in gpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_GPU]
+        gpu = load_config(network, GPU_PROFILE)
+        assert_served_by(gpu, "onnxruntime", KIND_GPU, "model.onnx")
         # The onnxruntime backend binds tensors by the graph's own names.
         assert ([t.name for t in gpu.input], [t.name for t in gpu.output]) == ([input_name], [output_name])
 
 
 def test_bls_request_sizes_follow_the_networks_configs() -> None:
-    ocr = load_config(REPOSITORY / "ocr" / "config.pbtxt")
+    ocr = load_config("ocr")
     for network in NETWORKS:
         limit = int(ocr.parameters[f"{network.removeprefix('ocr_')}_max_batch"].string_value)
-        assert limit == load_config(REPOSITORY / network / "config.pbtxt").max_batch_size
+        assert limit == load_config(network).max_batch_size
     # A whole request of frames fits one detector run.
-    assert ocr.max_batch_size <= load_config(REPOSITORY / "ocr_det" / "config.pbtxt").max_batch_size
+    assert ocr.max_batch_size <= load_config("ocr_det").max_batch_size
 
 
 def test_catalogue_entry_serves_the_models_and_the_dictionary() -> None:
@@ -360,7 +321,7 @@ def test_catalogue_entry_serves_the_models_and_the_dictionary() -> None:
     # The ocr model reads the recogniser's classes from the exported dictionary: blank, the characters, space.
     characters = json.loads((REPOSITORY / CHARACTERS_TARGET).read_text(encoding="utf-8"))
     assert characters == read_characters(str(REPOSITORY / "ocr_rec" / "1" / "model.onnx"))
-    rec = load_config(REPOSITORY / "ocr_rec" / "config.pbtxt")
+    rec = load_config("ocr_rec")
     assert list(rec.output[0].dims) == [-1, len(characters) + 2]
 
 

@@ -17,21 +17,28 @@ the crop, which can span 3 frame widths) or flip its 0.5 confidence test. Hence 
 from __future__ import annotations
 
 import json
-import queue
-from functools import partial
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
-from tritonclient.grpc import model_config_pb2
-from tritonclient.utils import InferenceServerException
 
 from deploy.sample_video import SAMPLE_SCENES
 from tests.fixtures.pose.make_reference import FIXTURES, reference_images, sha256_of
-from tests.jobs import wait_for_job
-from tests.models.test_nudity import _inputs, infer, load_config, signature
+from tests.jobs import run_job
+from tests.models.triton_helpers import (
+    KIND_CPU,
+    assert_batched,
+    assert_refused,
+    assert_served_by,
+    client_fixture,
+    infer,
+    infer_concurrently,
+    load_config,
+    load_profiles,
+    statistics,
+)
 from vidsafe.catalogue import load_catalogue
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
@@ -45,7 +52,6 @@ JUMP_TOLERANCE = 1 / 16  # of the frame's longer side
 Z_TOLERANCE_PX = 2.0  # z is the model's least stable output (its raw scale is large)
 VISIBILITY_TOLERANCE = 0.005
 
-REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 MODEL = "pose"
 OUTPUTS = ("LANDMARKS", "BOXES", "SCORES", "COUNT")
 IMAGES = reference_images()
@@ -57,11 +63,7 @@ Pose = tuple[np.ndarray, np.ndarray, float]  # landmarks [33, 4], box [4], score
 stack = pytest.mark.stack
 
 
-@pytest.fixture(scope="module")
-def client(triton_url: str) -> grpcclient.InferenceServerClient:
-    with grpcclient.InferenceServerClient(triton_url) as triton:
-        assert triton.is_model_ready(MODEL)
-        yield triton
+client = client_fixture(MODEL)
 
 
 def decode(outputs: dict[str, np.ndarray]) -> list[Pose | None]:
@@ -152,31 +154,19 @@ def test_concurrent_requests_are_batched_and_answered_in_kind(client) -> None:
     names = [name for name, image in IMAGES.items() if image.shape == (512, 512, 3)]
     frames = {**IMAGES, "nobody": np.zeros((512, 512, 3), dtype=np.uint8)}
     names.append("nobody")
-    before = client.get_inference_statistics(MODEL).model_stats[0]
-    done: queue.Queue = queue.Queue()
-
-    # tritonclient calls back with exactly these keyword names; others fail silently and hang the test.
-    def on_done(index: int, result: grpcclient.InferResult | None = None,
-                error: InferenceServerException | None = None) -> None:
-        done.put((index, result, error))
-
+    before = statistics(client, MODEL)
     requests = 36
-    for index in range(requests):
-        client.async_infer(MODEL, _inputs({"IMAGE": frames[names[index % len(names)]][None]}),
-                           partial(on_done, index), outputs=[grpcclient.InferRequestedOutput(n) for n in OUTPUTS])
-    for _ in range(requests):
-        index, result, error = done.get(timeout=300)  # a guard against a hang, not a speed check
-        assert error is None, error
-        (found,) = decode({name: result.as_numpy(name) for name in OUTPUTS})
+    results = infer_concurrently(client, MODEL, [{"IMAGE": frames[names[k % len(names)]][None]}
+                                                 for k in range(requests)], OUTPUTS)
+    for index, outputs in enumerate(results):
+        (found,) = decode(outputs)
         # Batching concatenates and splits requests: each must get its own frame's pose back.
         name = names[index % len(names)]
         if name == "nobody":
             assert found is None
         else:
             assert_matches_reference(found, name, f" (request {index})")
-    after = client.get_inference_statistics(MODEL).model_stats[0]
-    assert after.inference_count - before.inference_count == requests
-    assert after.execution_count - before.execution_count < requests, "the dynamic batcher combined requests"
+    assert_batched(client, MODEL, before, requests, "the dynamic batcher combined requests")
 
 
 # Bad input
@@ -191,18 +181,9 @@ def test_concurrent_requests_are_batched_and_answered_in_kind(client) -> None:
     ((2, 5, 0, 3), "must not be empty"),
 ])
 def test_bad_input_is_refused_and_server_keeps_serving(client, shape, message: str) -> None:
-    with pytest.raises(InferenceServerException) as refused:
-        served(client, np.zeros(shape, dtype=np.uint8))
-    assert refused.value.status() == "StatusCode.INVALID_ARGUMENT"
-    assert message in refused.value.message()
+    assert_refused(lambda: served(client, np.zeros(shape, dtype=np.uint8)), message)
     (found,) = served(client, IMAGES["astronaut"][None])
     assert_matches_reference(found, "astronaut", " (request after a refused one)")
-
-
-@stack
-def test_wrong_dtype_is_refused(client) -> None:
-    with pytest.raises(InferenceServerException, match="expects 'UINT8'"):
-        infer(client, MODEL, {"IMAGE": np.zeros((1, 8, 8, 3), dtype=np.float32)}, OUTPUTS)
 
 
 # The worker stage and a job
@@ -230,13 +211,7 @@ def test_stage_turns_frames_into_person_findings(running_stack: Settings) -> Non
 
 @stack
 def test_person_of_the_sample_video_is_found_when_on_screen(api: httpx.Client, sample_video: Path) -> None:
-    with sample_video.open("rb") as stream:
-        created = api.post("/v1/jobs", files={"file": (sample_video.name, stream, "video/mp4")},
-                           data={"options": '{"modules": ["pose"], "sample_fps": 1}'})
-    assert created.status_code == 201, created.text
-    job = wait_for_job(api, created.json()["id"])
-    assert job["status"] == "succeeded", job
-    findings = api.get(f"/v1/jobs/{job['id']}/findings").json()["findings"]
+    _, findings = run_job(api, sample_video, '{"modules": ["pose"], "sample_fps": 1}')
     astronaut = [s for s in SAMPLE_SCENES if s.photo == "astronaut"]
     on_screen = sorted(float(t) for s in astronaut for t in range(int(s.start_s), int(s.end_s)))
     # Sampled frames fall on the video's own frame times (25 fps), a few ms after each whole second.
@@ -247,25 +222,20 @@ def test_person_of_the_sample_video_is_found_when_on_screen(api: httpx.Client, s
         assert len(finding["attributes"]["landmarks"]) == 33
 
 
-# Configs and catalogue (no server needed)
+# Configs and catalogue (no server needed); tests/models/test_configs.py checks what every model's configs must say
 
 
-def test_cpu_and_gpu_configs_parse_and_agree() -> None:
-    cpu = load_config(REPOSITORY / MODEL / "config.pbtxt")
-    gpu = load_config(REPOSITORY / MODEL / "configs" / "gpu.pbtxt")
-    assert cpu.name == MODEL
-    assert signature(gpu) == signature(cpu)
-    assert cpu.max_batch_size == 16 and cpu.dynamic_batching == gpu.dynamic_batching
+def test_both_profiles_run_the_python_model_on_the_cpu() -> None:
+    cpu, gpu = load_profiles(MODEL)
+    assert cpu.max_batch_size == 16
     assert cpu.parameters == gpu.parameters
     # Both profiles run the python model: Triton has no TFLite backend.
     for config in (cpu, gpu):
-        assert config.backend == "python"
-        assert [g.kind for g in config.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_CPU]
-    assert (REPOSITORY / MODEL / "1" / "model.py").is_file()
+        assert_served_by(config, "python", KIND_CPU)
 
 
 def test_outputs_are_what_the_stage_reads() -> None:
-    config = load_config(REPOSITORY / MODEL / "config.pbtxt")
+    config = load_config(MODEL)
     assert tuple(t.name for t in config.output) == pose.OUTPUTS
     assert [list(t.dims) for t in config.output] == [[-1, 33, 4], [-1, 4], [-1], [1]]
 

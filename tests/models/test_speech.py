@@ -8,11 +8,9 @@ decodes it: every reference runs on the very samples Triton gets.
 from __future__ import annotations
 
 import io
-import queue
 import re
 import subprocess
 from fractions import Fraction
-from functools import partial
 from pathlib import Path
 
 import av
@@ -20,20 +18,29 @@ import httpx
 import numpy as np
 import pytest
 import torch
-import tritonclient.grpc as grpcclient
 from faster_whisper import BatchedInferencePipeline, WhisperModel
-from google.protobuf import text_format
 from silero_vad import get_speech_timestamps, get_speech_timestamps_from_probs, load_silero_vad
-from tritonclient.grpc import model_config_pb2
-from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
-from tests.jobs import wait_for_job
+from tests.jobs import run_job
+from tests.models.triton_helpers import (
+    GPU_PROFILE,
+    KIND_GPU,
+    REPOSITORY,
+    assert_batched,
+    assert_refused,
+    client_fixture,
+    infer,
+    infer_concurrently,
+    instance_kinds,
+    load_config,
+    load_profiles,
+    statistics,
+)
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from workers import speech
 from workers.speech import SAMPLE_RATE, WINDOW, decode_audio, speech_probabilities, speech_timestamps
 
-REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 MODELS = ("voice_activity", "speech_to_text")
 STT_OUTPUTS = speech.STT_OUTPUTS
 PROB_TOLERANCE = 1e-5  # same ONNX graph and ONNX Runtime version on both sides; measured 0
@@ -114,48 +121,7 @@ def whisper() -> BatchedInferencePipeline:
     return BatchedInferencePipeline(model)
 
 
-@pytest.fixture(scope="module")
-def client(triton_url: str) -> grpcclient.InferenceServerClient:
-    with grpcclient.InferenceServerClient(triton_url) as triton:
-        assert all(triton.is_model_ready(model) for model in MODELS)
-        yield triton
-
-
-def _inputs(tensors: dict[str, np.ndarray]) -> list[grpcclient.InferInput]:
-    inputs = []
-    for name, array in tensors.items():
-        tensor = grpcclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
-        tensor.set_data_from_numpy(array)
-        inputs.append(tensor)
-    return inputs
-
-
-def infer(client, model: str, tensors: dict[str, np.ndarray], outputs: tuple[str, ...]) -> dict[str, np.ndarray]:
-    result = client.infer(model, _inputs(tensors), outputs=[grpcclient.InferRequestedOutput(n) for n in outputs])
-    return {name: result.as_numpy(name) for name in outputs}
-
-
-def infer_concurrently(client, model: str, requests: list[dict[str, np.ndarray]],
-                       outputs: tuple[str, ...]) -> tuple[list[dict[str, np.ndarray]], int, int]:
-    """All requests in flight at once; their outputs, and the model's inferences and executions meanwhile."""
-    before = client.get_inference_statistics(model).model_stats[0]
-    done: queue.Queue = queue.Queue()
-
-    # tritonclient calls back with exactly these keyword names; others fail silently and hang the test.
-    def on_done(index: int, result: grpcclient.InferResult | None = None,
-                error: InferenceServerException | None = None) -> None:
-        done.put((index, result, error))
-
-    for index, tensors in enumerate(requests):
-        client.async_infer(model, _inputs(tensors), partial(on_done, index),
-                           outputs=[grpcclient.InferRequestedOutput(n) for n in outputs])
-    results: list[dict[str, np.ndarray]] = [{} for _ in requests]
-    for _ in requests:
-        index, result, error = done.get(timeout=300)  # a guard against a hang, not a speed check
-        assert error is None, error
-        results[index] = {name: result.as_numpy(name) for name in outputs}
-    after = client.get_inference_statistics(model).model_stats[0]
-    return results, after.inference_count - before.inference_count, after.execution_count - before.execution_count
+client = client_fixture(*MODELS)
 
 
 def words(text: str) -> list[str]:
@@ -230,13 +196,13 @@ def test_chunks_with_carried_state_equal_one_pass(triton_url: str, audio: np.nda
 def test_concurrent_clips_are_batched_and_answered_in_kind(client, audio: np.ndarray, vad) -> None:
     clips = [audio, audio[::-1], audio * 0.5, audio[: len(audio) // 3], audio[5000:]]
     clips = [np.ascontiguousarray(clip) for clip in clips for _ in range(3)]
-    results, inferences, executions = infer_concurrently(
-        client, "voice_activity", [{"AUDIO": clip[None]} for clip in clips], ("PROBS", "STATE_OUT"))
+    before = statistics(client, "voice_activity")
+    results = infer_concurrently(client, "voice_activity", [{"AUDIO": clip[None]} for clip in clips],
+                                 ("PROBS", "STATE_OUT"))
     for clip, out in zip(clips, results, strict=True):
         expected = vad.audio_forward(torch.from_numpy(clip), SAMPLE_RATE).numpy()[0]
         np.testing.assert_allclose(out["PROBS"][0], expected, rtol=0, atol=PROB_TOLERANCE)
-    assert inferences == len(clips)
-    assert executions < inferences, "Triton's dynamic batcher combined clips into batches"
+    assert_batched(client, "voice_activity", before, len(clips), "Triton's dynamic batcher combined clips into batches")
 
 
 @stack
@@ -256,7 +222,7 @@ def test_several_rows_and_short_clips(client, audio: np.ndarray, vad) -> None:
 
 def whisper_options() -> dict:
     """The decoding options of the served model, read from its config."""
-    parameters = load_config(REPOSITORY / "speech_to_text" / "config.pbtxt").parameters
+    parameters = load_config("speech_to_text").parameters
     return {"language": parameters["language"].string_value, "beam_size": int(parameters["beam_size"].string_value),
             "without_timestamps": parameters["without_timestamps"].string_value == "true"}
 
@@ -306,11 +272,12 @@ def test_concurrent_segments_are_batched_and_answered_in_kind(client, audio: np.
     clips += [np.ascontiguousarray(clip[len(clip) // 4:]) for clip in clips] + [audio[:SAMPLE_RATE]]
     expected = [reference_phrases(whisper, clip) for clip in clips]
     requests = [{"AUDIO": clip[None]} for clip in clips] * 2
-    results, inferences, executions = infer_concurrently(client, "speech_to_text", requests, STT_OUTPUTS)
+    before = statistics(client, "speech_to_text")
+    results = infer_concurrently(client, "speech_to_text", requests, STT_OUTPUTS)
     for index, out in enumerate(results):
         assert_same_phrases(served_phrases(out), expected[index % len(clips)])
-    assert inferences == len(requests)
-    assert executions < inferences, "faster-whisper decoded segments of several requests as one batch"
+    assert_batched(client, "speech_to_text", before, len(requests),
+                   "faster-whisper decoded segments of several requests as one batch")
 
 
 @stack
@@ -327,9 +294,8 @@ def test_rows_of_one_request_are_transcribed_apart(client, audio: np.ndarray, va
 @pytest.mark.parametrize("samples", [0, 30 * SAMPLE_RATE + 1])
 def test_audio_outside_one_window_is_refused_and_server_keeps_serving(client, audio: np.ndarray, vad, whisper,
                                                                       samples: int) -> None:
-    with pytest.raises(InferenceServerException) as refused:
-        infer(client, "speech_to_text", {"AUDIO": np.zeros((1, samples), np.float32)}, STT_OUTPUTS)
-    assert "AUDIO must hold 1 to 480000 samples" in refused.value.message()
+    assert_refused(lambda: infer(client, "speech_to_text", {"AUDIO": np.zeros((1, samples), np.float32)}, STT_OUTPUTS),
+                   "AUDIO must hold 1 to 480000 samples", status=None)
     clip = speech_clips(audio, vad)[0]
     assert_same_phrases(served_phrases(infer(client, "speech_to_text", {"AUDIO": clip[None]}, STT_OUTPUTS)),
                         reference_phrases(whisper, clip))
@@ -340,13 +306,7 @@ def test_audio_outside_one_window_is_refused_and_server_keeps_serving(client, au
 
 def analyse_speech(api: httpx.Client, path: Path) -> list[dict]:
     """Run a job with the speech module only; its findings."""
-    with path.open("rb") as stream:
-        created = api.post("/v1/jobs", files={"file": (path.name, stream, "video/mp4")},
-                           data={"options": '{"modules": ["speech"]}'})
-    assert created.status_code == 201, created.text
-    job = wait_for_job(api, created.json()["id"])
-    assert job["status"] == "succeeded", job
-    return api.get(f"/v1/jobs/{job['id']}/findings").json()["findings"]
+    return run_job(api, path, '{"modules": ["speech"]}')[1]
 
 
 @stack
@@ -372,43 +332,27 @@ def test_a_silent_track_gives_no_findings(api: httpx.Client, tmp_path: Path) -> 
     assert analyse_speech(api, path) == []
 
 
-# Configs (no server needed)
-
-
-def load_config(path: Path) -> model_config_pb2.ModelConfig:
-    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
-
-
-def signature(config: model_config_pb2.ModelConfig) -> tuple:
-    inputs = [(t.name, t.data_type, list(t.dims), t.optional, t.allow_ragged_batch) for t in config.input]
-    outputs = [(t.name, t.data_type, list(t.dims)) for t in config.output]
-    return config.name, config.backend, config.max_batch_size, inputs, outputs
+# Configs (no server needed); tests/models/test_configs.py checks what every model's configs must say
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_cpu_and_gpu_configs_parse_and_agree(model: str) -> None:
-    cpu = load_config(REPOSITORY / model / "config.pbtxt")
-    gpu = load_config(REPOSITORY / model / "configs" / "gpu.pbtxt")
-    assert cpu.name == model and cpu.backend == "python"
-    assert signature(gpu) == signature(cpu)
-    assert cpu.dynamic_batching == gpu.dynamic_batching and cpu.HasField("dynamic_batching")
-    assert [g.kind for g in cpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_CPU]
-    assert (REPOSITORY / model / "1" / "model.py").is_file()
+def test_both_profiles_run_the_python_model(model: str) -> None:
+    assert [config.backend for config in load_profiles(model)] == ["python", "python"]
 
 
 def test_gpu_profile_runs_whisper_on_the_gpu_with_the_same_decoding() -> None:
-    cpu = load_config(REPOSITORY / "speech_to_text" / "config.pbtxt").parameters
-    gpu = load_config(REPOSITORY / "speech_to_text" / "configs" / "gpu.pbtxt")
-    assert [g.kind for g in gpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_GPU]
+    cpu = load_config("speech_to_text").parameters
+    gpu = load_config("speech_to_text", GPU_PROFILE)
+    assert instance_kinds(gpu) == [KIND_GPU]
     assert gpu.parameters["compute_type"].string_value == "float16"
     assert {k: v.string_value for k, v in gpu.parameters.items() if k != "compute_type"} == \
         {k: v.string_value for k, v in cpu.items() if k != "compute_type"}
 
 
 def test_worker_constants_follow_the_configs() -> None:
-    vad = load_config(REPOSITORY / "voice_activity" / "config.pbtxt")
+    vad = load_config("voice_activity")
     assert {t.name: list(t.dims) for t in vad.input}["STATE"] == [speech.VAD_STATE_SIZE]
     assert speech.VAD_CHUNK % WINDOW == 0, "every chunk but the last is whole windows"
-    stt = load_config(REPOSITORY / "speech_to_text" / "config.pbtxt")
+    stt = load_config("speech_to_text")
     assert tuple(t.name for t in stt.output) == STT_OUTPUTS
     assert stt.max_batch_size == speech.STT_IN_FLIGHT

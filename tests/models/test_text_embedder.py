@@ -7,23 +7,27 @@ max_seq_length 256, mean pooling, normalisation), offline.
 
 from __future__ import annotations
 
-import queue
-import time
 import zipfile
-from collections.abc import Iterator
-from functools import partial
-from pathlib import Path
 from uuid import uuid4
 
 import numpy as np
 import psycopg
 import pytest
-import tritonclient.grpc as grpcclient
 from tritonclient.grpc import model_config_pb2
-from tritonclient.utils import InferenceServerException
 
 from export.packages import fetch_wheel
-from tests.models.test_nudity import _inputs, infer, load_config, signature
+from tests.models.triton_helpers import (
+    KIND_GPU,
+    assert_batched,
+    assert_refused,
+    assert_served_by,
+    client_fixture,
+    infer,
+    infer_concurrently,
+    load_profiles,
+    statistics,
+    text_tensor,
+)
 from vidsafe.catalogue import load_catalogue
 from vidsafe.db import queries
 from vidsafe.domain import Finding, JobOptions, Module
@@ -31,7 +35,6 @@ from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from workers.text_embeddings import embed_job_texts
 
-REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 MODEL = "text_embedder"
 COSINE_TOLERANCE = 0.999  # cosine similarity to sentence-transformers' embedding, per text
 NORM_TOLERANCE = 1e-4
@@ -70,15 +73,7 @@ def expected(reference, texts: list[str]) -> np.ndarray:
     return reference.encode(texts, convert_to_numpy=True, batch_size=len(texts))
 
 
-@pytest.fixture(scope="module")
-def client(triton_url: str) -> Iterator[grpcclient.InferenceServerClient]:
-    with grpcclient.InferenceServerClient(triton_url) as triton:
-        assert triton.is_model_ready(MODEL)
-        yield triton
-
-
-def text_tensor(texts: list[str] | list[bytes]) -> np.ndarray:
-    return np.array([[t.encode() if isinstance(t, str) else t] for t in texts], dtype=np.object_)
+client = client_fixture(MODEL)
 
 
 def served(client, texts: list[str]) -> np.ndarray:
@@ -126,41 +121,17 @@ def test_invalid_utf8_is_embedded_as_replacement_characters(client, reference) -
 # Batching
 
 
-def counted_since(client, model: str, before, requests: int) -> tuple[int, int]:
-    """(inferences, executions) of ``model`` since the ``before`` statistics. Triton records a request's
-    statistics just after sending its response, so they are read again until they have caught up."""
-    deadline = time.monotonic() + 30  # a guard against a hang, not a speed check
-    while True:
-        after = client.get_inference_statistics(model).model_stats[0]
-        inferences = after.inference_count - before.inference_count
-        if inferences >= requests or time.monotonic() > deadline:
-            return inferences, after.execution_count - before.execution_count
-        time.sleep(0.05)
-
-
 @stack
 def test_concurrent_requests_are_batched_and_answered_in_kind(client, reference) -> None:
     texts = SENTENCES[:6]
     want = expected(reference, texts)
-    before = client.get_inference_statistics(MODEL).model_stats[0]
-    done: queue.Queue = queue.Queue()
-
-    # tritonclient calls back with exactly these keyword names; others fail silently and hang the test.
-    def on_done(index: int, result: grpcclient.InferResult | None = None,
-                error: InferenceServerException | None = None) -> None:
-        done.put((index, result, error))
-
+    before = statistics(client, MODEL)
     requests = 48
-    for index in range(requests):
-        client.async_infer(MODEL, _inputs({"TEXT": text_tensor([texts[index % len(texts)]])}),
-                           partial(on_done, index), outputs=[grpcclient.InferRequestedOutput("EMBEDDINGS")])
-    for _ in range(requests):
-        index, result, error = done.get(timeout=300)  # a guard against a hang, not a speed check
-        assert error is None, error
-        assert_close(result.as_numpy("EMBEDDINGS"), want[index % len(texts)][None])
-    inferences, executions = counted_since(client, MODEL, before, requests)
-    assert inferences == requests
-    assert executions < requests, "the dynamic batcher combined requests"
+    results = infer_concurrently(client, MODEL, [{"TEXT": text_tensor([texts[k % len(texts)]])}
+                                                 for k in range(requests)], ("EMBEDDINGS",))
+    for index, outputs in enumerate(results):
+        assert_close(outputs["EMBEDDINGS"], want[index % len(texts)][None])
+    assert_batched(client, MODEL, before, requests, "the dynamic batcher combined requests")
 
 
 # Bad input
@@ -173,8 +144,7 @@ def test_concurrent_requests_are_batched_and_answered_in_kind(client, reference)
     (np.array([b"a", b"b"], dtype=np.object_), "unexpected shape"),
 ])
 def test_bad_input_is_refused_and_server_keeps_serving(client, reference, tensor: np.ndarray, message: str) -> None:
-    with pytest.raises(InferenceServerException, match=message):
-        infer(client, MODEL, {"TEXT": tensor}, ("EMBEDDINGS",))
+    assert_refused(lambda: infer(client, MODEL, {"TEXT": tensor}, ("EMBEDDINGS",)), message, status=None)
     assert_close(served(client, SENTENCES[:1]), expected(reference, SENTENCES[:1]))
 
 
@@ -210,21 +180,16 @@ def test_job_texts_are_embedded_stored_and_searchable(running_stack: Settings, r
             queries.delete_job(conn, job_id)
 
 
-# Configs (no server needed)
+# Configs (no server needed); tests/models/test_configs.py checks what every model's configs must say
 
 
-def test_cpu_and_gpu_configs_parse_and_agree() -> None:
-    cpu = load_config(REPOSITORY / MODEL / "config.pbtxt")
-    gpu = load_config(REPOSITORY / MODEL / "configs" / "gpu.pbtxt")
-    assert cpu.name == MODEL and cpu.backend == gpu.backend == "python"
-    assert signature(gpu) == signature(cpu)
+def test_configs_take_up_to_64_texts_and_give_384_floats_each() -> None:
+    cpu, gpu = load_profiles(MODEL)
     assert cpu.max_batch_size == 64
-    assert cpu.dynamic_batching == gpu.dynamic_batching and cpu.HasField("dynamic_batching")
     assert [(t.name, t.data_type, list(t.dims)) for t in cpu.input] == [("TEXT", model_config_pb2.TYPE_STRING, [1])]
     assert [(t.name, t.data_type, list(t.dims)) for t in cpu.output] == [("EMBEDDINGS", model_config_pb2.TYPE_FP32,
                                                                           [384])]
-    assert [g.kind for g in cpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_CPU]
-    assert [g.kind for g in gpu.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_GPU]
+    assert_served_by(gpu, "python", KIND_GPU)
 
 
 def test_catalogue_serves_the_converted_graph() -> None:

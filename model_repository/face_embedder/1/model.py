@@ -1,1 +1,1 @@
-../../face_detector/1/model.py
+../../nudity_detector/1/model.py

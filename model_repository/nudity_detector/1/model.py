@@ -1,7 +1,11 @@
-"""NudeNet's YOLOv8n on ONNX Runtime: all requests of one execute() go through ONE session run.
+"""An ONNX network (1/model.onnx) on ONNX Runtime: every request of one execute() in ONE session run.
 
-Triton's dynamic batcher hands us several requests at once; concatenating them is what turns that
-into a real batch for the network (the ONNX graph has a dynamic batch dimension).
+The cpu profile's host of every single-input ONNX network: nudity_detector, and through links to this
+file face_detector, face_embedder, ocr_det, ocr_cls and ocr_rec. Input and output names come from the
+model's config, named as in the ONNX graph, so the gpu profile's onnxruntime backend serves the same
+file under the same names. Triton's dynamic batcher only puts requests of one shape in a batch, so the
+requests concatenate along the batch dimension, which the graphs leave free: that is what turns
+concurrent requests into a real batch for the network.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import triton_python_backend_utils as pb_utils
 class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
         config = json.loads(args["model_config"])
+        (self.input_name,) = (tensor["name"] for tensor in config["input"])
+        self.output_names = [tensor["name"] for tensor in config["output"]]
         threads = int(config.get("parameters", {}).get("intra_op_threads", {}).get("string_value", "2"))
         path = Path(args["model_repository"]) / args["model_version"] / "model.onnx"
         if not path.is_file():
-            raise pb_utils.TritonModelException(f"{path} is missing: export the models first (export/models.py)")
+            raise pb_utils.TritonModelException(f"{path} is missing: export the models first (vidsafe export)")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         # One graph, run sequentially: inter-op threads would only compete with the intra-op ones.
@@ -28,12 +34,16 @@ class TritonPythonModel:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def execute(self, requests: list) -> list:
-        batches = [pb_utils.get_input_tensor_by_name(r, "images").as_numpy() for r in requests]
-        (output,) = self.session.run(["output0"], {"images": np.concatenate(batches)})
+        batches = [pb_utils.get_input_tensor_by_name(r, self.input_name).as_numpy() for r in requests]
+        outputs = self.session.run(self.output_names, {self.input_name: np.concatenate(batches)})
         splits = np.cumsum([len(batch) for batch in batches])[:-1]
+        per_request = zip(*(np.split(output, splits) for output in outputs), strict=True)
         return [
-            pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor("output0", np.ascontiguousarray(part))])
-            for part in np.split(output, splits)
+            pb_utils.InferenceResponse(output_tensors=[
+                pb_utils.Tensor(name, np.ascontiguousarray(part)) for name, part in zip(self.output_names, parts,
+                                                                                        strict=True)
+            ])
+            for parts in per_request
         ]
 
     def finalize(self) -> None:

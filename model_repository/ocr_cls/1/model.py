@@ -1,1 +1,1 @@
-../../ocr_det/1/model.py
+../../nudity_detector/1/model.py

@@ -1,0 +1,164 @@
+"""Helpers shared by the model tests: the model repository's configs, and requests to the served models."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tritonclient.grpc as grpcclient
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2, service_pb2
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+
+REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
+CPU_PROFILE = "config.pbtxt"  # a model's config for the cpu profile, relative to its folder
+GPU_PROFILE = "configs/gpu.pbtxt"  # and for the gpu profile
+KIND_CPU = model_config_pb2.ModelInstanceGroup.KIND_CPU
+KIND_GPU = model_config_pb2.ModelInstanceGroup.KIND_GPU
+INVALID_ARGUMENT = "StatusCode.INVALID_ARGUMENT"
+BATCHED = "Triton's dynamic batcher combined requests into batches"
+
+Outputs = dict[str, np.ndarray]  # output name -> array
+
+
+# Configs
+
+
+def load_config(model: str, profile: str = CPU_PROFILE) -> model_config_pb2.ModelConfig:
+    """The parsed config of ``model`` (a folder of the repository) for one profile."""
+    return text_format.Parse((REPOSITORY / model / profile).read_text(), model_config_pb2.ModelConfig())
+
+
+def load_profiles(model: str) -> tuple[model_config_pb2.ModelConfig, model_config_pb2.ModelConfig]:
+    """The cpu and the gpu profile's configs of ``model``."""
+    return load_config(model, CPU_PROFILE), load_config(model, GPU_PROFILE)
+
+
+def signature(config: model_config_pb2.ModelConfig) -> tuple:
+    """What a client sees of a model: its name, batch size and tensors, whichever backend serves it."""
+    inputs = [(t.name, t.data_type, list(t.dims), t.optional, t.allow_ragged_batch) for t in config.input]
+    outputs = [(t.name, t.data_type, list(t.dims)) for t in config.output]
+    return config.name, config.max_batch_size, inputs, outputs
+
+
+def instance_kinds(config: model_config_pb2.ModelConfig) -> list[int]:
+    return [group.kind for group in config.instance_group]
+
+
+def assert_served_by(config: model_config_pb2.ModelConfig, backend: str, kind: int,
+                     model_file: str | None = None) -> None:
+    """``config`` runs in ``backend``, in one group of ``kind`` instances (and, if named, from ``model_file``)."""
+    assert config.backend == backend, f"{config.name}: backend {config.backend!r}"
+    assert instance_kinds(config) == [kind], f"{config.name}: instance groups {list(config.instance_group)}"
+    if model_file is not None:
+        assert config.default_model_filename == model_file
+
+
+# Requests
+
+
+@contextmanager
+def ready_client(url: str, models: Iterable[str]) -> Iterator[grpcclient.InferenceServerClient]:
+    """A gRPC client of the Triton at ``url``, once it serves every one of ``models``."""
+    with grpcclient.InferenceServerClient(url) as triton:
+        assert all(triton.is_model_ready(model) for model in models)
+        yield triton
+
+
+def client_fixture(*models: str) -> Callable[..., Iterator[grpcclient.InferenceServerClient]]:
+    """A module-scoped ``client`` fixture: a client of the session's stack, which serves ``models``."""
+
+    @pytest.fixture(scope="module", name="client")
+    def client(triton_url: str) -> Iterator[grpcclient.InferenceServerClient]:
+        with ready_client(triton_url, models) as triton:
+            yield triton
+
+    return client
+
+
+def infer_inputs(tensors: dict[str, np.ndarray]) -> list[grpcclient.InferInput]:
+    """One ``InferInput`` per named array, its Triton dtype taken from the array's."""
+    inputs = []
+    for name, array in tensors.items():
+        tensor = grpcclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+        tensor.set_data_from_numpy(array)
+        inputs.append(tensor)
+    return inputs
+
+
+def requested_outputs(outputs: Iterable[str]) -> list[grpcclient.InferRequestedOutput]:
+    return [grpcclient.InferRequestedOutput(name) for name in outputs]
+
+
+def infer(client: grpcclient.InferenceServerClient, model: str, tensors: dict[str, np.ndarray],
+          outputs: tuple[str, ...]) -> Outputs:
+    """One request to ``model``; the named outputs."""
+    result = client.infer(model, infer_inputs(tensors), outputs=requested_outputs(outputs))
+    return {name: result.as_numpy(name) for name in outputs}
+
+
+def infer_concurrently(client: grpcclient.InferenceServerClient, model: str, requests: list[dict[str, np.ndarray]],
+                       outputs: tuple[str, ...], timeout_s: float = 300) -> list[Outputs]:
+    """All ``requests`` to ``model`` in flight at once; their outputs, in the order of the requests.
+    ``timeout_s`` (per response) is a guard against a hang, not a speed check."""
+    done: queue.Queue = queue.Queue()
+
+    # tritonclient calls back with exactly these keyword names; others fail silently and hang the test.
+    def on_done(index: int, result: grpcclient.InferResult | None = None,
+                error: InferenceServerException | None = None) -> None:
+        done.put((index, result, error))
+
+    for index, tensors in enumerate(requests):
+        client.async_infer(model, infer_inputs(tensors), partial(on_done, index), outputs=requested_outputs(outputs))
+    results: list[Outputs] = [{} for _ in requests]
+    for _ in requests:
+        index, result, error = done.get(timeout=timeout_s)
+        assert error is None, error
+        results[index] = {name: result.as_numpy(name) for name in outputs}
+    return results
+
+
+def statistics(client: grpcclient.InferenceServerClient, model: str) -> service_pb2.ModelStatistics:
+    """``model``'s inference statistics so far."""
+    return client.get_inference_statistics(model).model_stats[0]
+
+
+def counted_since(client: grpcclient.InferenceServerClient, model: str, before: service_pb2.ModelStatistics,
+                  requests: int) -> tuple[int, int]:
+    """(inferences, executions) of ``model`` since the ``before`` statistics. Triton records a request's
+    statistics just after sending its response, so they are read again until they have caught up."""
+    deadline = time.monotonic() + 30  # a guard against a hang, not a speed check
+    while True:
+        after = statistics(client, model)
+        inferences = after.inference_count - before.inference_count
+        if inferences >= requests or time.monotonic() > deadline:
+            return inferences, after.execution_count - before.execution_count
+        time.sleep(0.05)
+
+
+def assert_batched(client: grpcclient.InferenceServerClient, model: str, before: service_pb2.ModelStatistics,
+                   inferences: int, message: str = BATCHED) -> None:
+    """Since ``before``, ``model`` made exactly ``inferences`` inferences, in fewer executions."""
+    counted, executions = counted_since(client, model, before, inferences)
+    assert counted == inferences
+    assert executions < inferences, message
+
+
+def assert_refused(request: Callable[[], object], message: str, status: str | None = INVALID_ARGUMENT) -> None:
+    """``request()`` is refused by Triton with ``message`` in its error (and, unless None, ``status``)."""
+    with pytest.raises(InferenceServerException) as refused:
+        request()
+    if status is not None:
+        assert refused.value.status() == status
+    assert message in refused.value.message()
+
+
+def text_tensor(texts: Iterable[str | bytes]) -> np.ndarray:
+    """A BYTES tensor of one text a row, as the text models take them."""
+    return np.array([[t.encode() if isinstance(t, str) else t] for t in texts], dtype=np.object_)
