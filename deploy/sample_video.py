@@ -8,10 +8,9 @@ person) appears twice; the coffee scene carries a caption; the cat scene carries
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
-import tempfile
-import wave
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -68,39 +67,40 @@ def _frame(image: np.ndarray, offset_x: int, caption: str) -> np.ndarray:
     return canvas
 
 
-def speak(sentence: str) -> np.ndarray | None:
-    """The sentence spoken by espeak-ng, as 16 kHz mono float32; None when espeak-ng is not installed."""
+def speak(sentence: str, rate: int = AUDIO_RATE) -> np.ndarray | None:
+    """The sentence in espeak-ng's en-us voice at 140 words a minute, as mono float32 at ``rate``;
+    None when espeak-ng is not installed."""
     if shutil.which("espeak-ng") is None:
         return None
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "speech.wav"
-        subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), sentence], check=True, capture_output=True)
-        with wave.open(str(path)) as wav:
-            rate = wav.getframerate()
-            samples = np.frombuffer(wav.readframes(wav.getnframes()), np.int16).astype(np.float32) / 32768
-    # espeak-ng speaks at 22050 Hz; linear resampling is enough for a test signal.
-    times = np.arange(0, len(samples) / rate, 1 / AUDIO_RATE)
-    return np.interp(times, np.arange(len(samples)) / rate, samples).astype(np.float32)
+    wav = subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "--stdout", sentence],
+                         capture_output=True, check=True).stdout
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    with av.open(io.BytesIO(wav)) as container:
+        return np.concatenate([part.to_ndarray()[0] for frame in container.decode(audio=0)
+                               for part in resampler.resample(frame)])
 
 
-def _audio_track(duration_s: float, speech: Speech | None) -> np.ndarray | None:
-    spoken = speak(speech.sentence) if speech else None
-    if spoken is None:
-        return None
-    track = np.zeros(round(duration_s * AUDIO_RATE), np.float32)
-    start = round(speech.start_s * AUDIO_RATE)  # type: ignore[union-attr]
-    spoken = spoken[: len(track) - start]
-    track[start:start + len(spoken)] = spoken
+def _audio_track(duration_s: float, speech: tuple[Speech, ...]) -> np.ndarray:
+    """A faint noise floor, as a real room has, with each sentence spoken at its time."""
+    track = np.random.default_rng(5).normal(0, 1e-3, round(duration_s * AUDIO_RATE)).astype(np.float32)
+    for item in speech:
+        spoken = speak(item.sentence)
+        if spoken is None:
+            continue
+        start = round(item.start_s * AUDIO_RATE)
+        spoken = spoken[: max(0, len(track) - start)]
+        track[start:start + len(spoken)] += spoken
     return track
 
 
 def make_sample_video(path: Path, scenes: tuple[Scene, ...] = SAMPLE_SCENES,
-                      speech: Speech | None = SAMPLE_SPEECH) -> Path:
-    """Write the sample; without espeak-ng it has no audio track (the speech is then left out)."""
+                      speech: tuple[Speech, ...] | None = (SAMPLE_SPEECH,)) -> Path:
+    """Write the sample. ``speech=None`` gives no audio track, ``()`` a silent one; without espeak-ng
+    the sentences are left out."""
     path.parent.mkdir(parents=True, exist_ok=True)
     photos = {scene.photo: _photo(scene.photo) for scene in scenes}
     duration = scenes[-1].end_s
-    audio = _audio_track(duration, speech)
+    audio = _audio_track(duration, speech) if speech is not None else None
     with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = container.add_stream("libx264", rate=FPS)
         video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"

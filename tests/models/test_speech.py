@@ -7,13 +7,9 @@ decodes it: every reference runs on the very samples Triton gets.
 
 from __future__ import annotations
 
-import io
 import re
-import subprocess
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import httpx
 import numpy as np
 import pytest
@@ -21,6 +17,7 @@ import torch
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from silero_vad import get_speech_timestamps, get_speech_timestamps_from_probs, load_silero_vad
 
+from deploy.sample_video import AUDIO_RATE, Scene, Speech, make_sample_video, speak
 from tests.jobs import run_job
 from tests.models.triton_helpers import (
     GPU_PROFILE,
@@ -46,7 +43,7 @@ STT_OUTPUTS = speech.STT_OUTPUTS
 PROB_TOLERANCE = 1e-5  # same ONNX graph and ONNX Runtime version on both sides; measured 0
 TIME_TOLERANCE_S = 1e-3  # faster-whisper rounds segment times to the millisecond
 LOGPROB_TOLERANCE = 1e-3  # same CTranslate2 build on both sides; batching may reorder float sums
-# Sentences Whisper tiny.en gets word for word from espeak-ng's en-us voice at 140 words a minute, through AAC.
+# Sentences Whisper tiny.en gets word for word from the sample video's espeak-ng voice, through AAC.
 SENTENCES = ("Please call me tomorrow.", "I like to read books in the garden.")
 LEAD_S, GAP_S, TAIL_S = 2.0, 1.5, 1.0  # silence before, between and after the sentences
 SPAN_TOLERANCE_S = 0.1  # how far a segment may reach past its sentence: silero pads 30 ms, in 32 ms windows
@@ -56,44 +53,18 @@ stack = pytest.mark.stack
 # Test data
 
 
-def speak(text: str) -> np.ndarray:
-    """espeak-ng's voice as 48 kHz mono float32."""
-    wav = subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "--stdout", text],
-                         capture_output=True, check=True).stdout
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=48000)
-    with av.open(io.BytesIO(wav)) as container:
-        parts = [r.to_ndarray()[0] for frame in container.decode(audio=0) for r in resampler.resample(frame)]
-    return np.concatenate(parts)
-
-
 def make_speech_video(path: Path, sentences: tuple[str, ...] = SENTENCES) -> list[tuple[float, float]]:
-    """A small H.264 + AAC video: silence, then the sentences with pauses between them, then silence.
-    Returns where each sentence is (its espeak-ng clip, silences included), in seconds."""
-    rate = 48000
-    rng = np.random.default_rng(5)
-    pieces, spans, now = [], [], 0.0
-    for text, silence_before in zip(sentences, (LEAD_S, *[GAP_S] * len(sentences)), strict=False):
-        pieces += [np.zeros(int(silence_before * rate), np.float32), speak(text)]
-        now += silence_before
-        spans.append((now, now + len(pieces[-1]) / rate))
-        now = spans[-1][1]
-    pieces.append(np.zeros(int((TAIL_S if sentences else LEAD_S + TAIL_S) * rate), np.float32))
-    # A faint noise floor, as a real room has.
-    track = np.concatenate(pieces) + rng.normal(0, 1e-3, sum(map(len, pieces))).astype(np.float32)
-    duration = len(track) / rate
-    with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=4)
-        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
-        audio = container.add_stream("aac", rate=rate, layout="mono")
-        for k in range(int(duration * 4) + 1):
-            frame = av.VideoFrame.from_ndarray(np.full((64, 96, 3), 40 * (k % 6), np.uint8), format="rgb24")
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
-        for start in range(0, len(track), 1024):
-            frame = av.AudioFrame.from_ndarray(track[None, start:start + 1024], format="flt", layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
-            container.mux(audio.encode(frame))
-        container.mux(audio.encode(None))
+    """A short video whose audio is silence (a faint noise floor), then the sentences with pauses between
+    them, then silence. Returns where each sentence is (its espeak-ng clip, silences included), in seconds."""
+    spans, now = [], LEAD_S
+    for text in sentences:
+        spoken = speak(text)
+        assert spoken is not None, "the speech tests need espeak-ng (vidsafe setup installs it)"
+        spans.append((now, now + len(spoken) / AUDIO_RATE))
+        now = spans[-1][1] + GAP_S
+    duration = (spans[-1][1] if spans else LEAD_S) + TAIL_S
+    make_sample_video(path, scenes=(Scene("camera", 0.0, duration),),
+                      speech=tuple(Speech(text, start) for text, (start, _) in zip(sentences, spans, strict=True)))
     return spans
 
 
