@@ -8,27 +8,10 @@ of one execute() go through ONE session run: after cropping they all have the sa
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
-import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
+from onnx_session import open_session
 from PIL import Image
-
-
-def session(path: Path, threads: int, args: dict[str, str]) -> ort.InferenceSession:
-    """An ONNX Runtime session on this instance's device (the gpu profile's instances are KIND_GPU)."""
-    if not path.is_file():
-        raise pb_utils.TritonModelException(f"{path} is missing: set VIDSAFE_CLIP_CHECKPOINT and run "
-                                            "`vidsafe export clip`")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1  # one graph, run sequentially
-    providers: list = ["CPUExecutionProvider"]
-    if args.get("model_instance_kind") == "GPU" and "CUDAExecutionProvider" in ort.get_available_providers():
-        providers.insert(0, ("CUDAExecutionProvider", {"device_id": int(args["model_instance_device_id"])}))
-    return ort.InferenceSession(str(path), options, providers=providers)
 
 
 def center_crop(frame: np.ndarray, size: int) -> np.ndarray:
@@ -46,9 +29,7 @@ def center_crop(frame: np.ndarray, size: int) -> np.ndarray:
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
-        parameters = json.loads(args["model_config"]).get("parameters", {})
-        threads = int(parameters.get("intra_op_threads", {}).get("string_value", "2"))
-        self.session = session(Path(args["model_repository"]) / args["model_version"] / "model.onnx", threads, args)
+        self.session = open_session(args, missing_hint="set VIDSAFE_CLIP_CHECKPOINT and run `vidsafe export clip`")
         self.size = int(self.session.get_inputs()[0].shape[1])  # pixels: [batch, S, S, 3]
         self.width = int(self.session.get_outputs()[0].shape[1])
 

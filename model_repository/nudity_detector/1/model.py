@@ -11,11 +11,10 @@ concurrent requests into a real batch for the network.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
+from onnx_session import open_session
 
 
 class TritonPythonModel:
@@ -23,15 +22,7 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         (self.input_name,) = (tensor["name"] for tensor in config["input"])
         self.output_names = [tensor["name"] for tensor in config["output"]]
-        threads = int(config.get("parameters", {}).get("intra_op_threads", {}).get("string_value", "2"))
-        path = Path(args["model_repository"]) / args["model_version"] / "model.onnx"
-        if not path.is_file():
-            raise pb_utils.TritonModelException(f"{path} is missing: export the models first (vidsafe export)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        # One graph, run sequentially: inter-op threads would only compete with the intra-op ones.
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = open_session(args)
 
     def execute(self, requests: list) -> list:
         batches = [pb_utils.get_input_tensor_by_name(r, self.input_name).as_numpy() for r in requests]

@@ -12,22 +12,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
+from onnx_session import open_session
 from tokenizers import Tokenizer
-
-
-def session(path: Path, threads: int, args: dict[str, str]) -> ort.InferenceSession:
-    """An ONNX Runtime session on this instance's device (the gpu profile's instances are KIND_GPU)."""
-    if not path.is_file():
-        raise pb_utils.TritonModelException(f"{path} is missing: run `vidsafe export text_embedder`")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1  # one graph, run sequentially
-    providers: list = ["CPUExecutionProvider"]
-    if args.get("model_instance_kind") == "GPU" and "CUDAExecutionProvider" in ort.get_available_providers():
-        providers.insert(0, ("CUDAExecutionProvider", {"device_id": int(args["model_instance_device_id"])}))
-    return ort.InferenceSession(str(path), options, providers=providers)
 
 
 class TritonPythonModel:
@@ -41,7 +28,7 @@ class TritonPythonModel:
         self.tokenizer = Tokenizer.from_file(str(version / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=parameter("max_tokens", 256))
         self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
-        self.session = session(version / "model.onnx", parameter("intra_op_threads", 2), args)
+        self.session = open_session(args, missing_hint="run `vidsafe export text_embedder`")
 
     def execute(self, requests: list) -> list:
         counts, texts = [], []

@@ -9,12 +9,9 @@ prefix of the batch, and each step is one session run over all of them.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
-import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
+from onnx_session import open_session
 
 WINDOW = 512
 CONTEXT = 64
@@ -30,15 +27,7 @@ def windows_of(samples: int) -> int:
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
-        config = json.loads(args["model_config"])
-        threads = int(config.get("parameters", {}).get("intra_op_threads", {}).get("string_value", "1"))
-        path = Path(args["model_repository"]) / args["model_version"] / "silero_vad.onnx"
-        if not path.is_file():
-            raise pb_utils.TritonModelException(f"{path} is missing: export the models first (export/models.py)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = open_session(args, "silero_vad.onnx")
 
     def execute(self, requests: list) -> list:
         audios, states = [], []

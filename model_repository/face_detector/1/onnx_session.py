@@ -1,0 +1,1 @@
+../../nudity_detector/1/onnx_session.py

@@ -1,0 +1,32 @@
+"""The ONNX Runtime session of every python model that hosts an ONNX file.
+
+This file is linked into those models' version folders: Triton's python backend puts a model's folder
+on sys.path, and model folders have no other way to share code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import onnxruntime as ort
+import triton_python_backend_utils as pb_utils
+
+
+def open_session(args: dict[str, str], filename: str = "model.onnx",
+                 missing_hint: str = "export the models first (`vidsafe export`)") -> ort.InferenceSession:
+    """The model's ONNX file on this instance's device (CUDA for a KIND_GPU instance when ONNX Runtime
+    has it), with the intra-op threads of the config's ``intra_op_threads`` parameter (default 2)."""
+    config = json.loads(args["model_config"])
+    threads = int(config.get("parameters", {}).get("intra_op_threads", {}).get("string_value", "2"))
+    path = Path(args["model_repository"]) / args["model_version"] / filename
+    if not path.is_file():
+        raise pb_utils.TritonModelException(f"{path} is missing: {missing_hint}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    # One graph, run sequentially: inter-op threads would only compete with the intra-op ones.
+    options.inter_op_num_threads = 1
+    providers: list = ["CPUExecutionProvider"]
+    if args.get("model_instance_kind") == "GPU" and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, ("CUDAExecutionProvider", {"device_id": int(args["model_instance_device_id"])}))
+    return ort.InferenceSession(str(path), options, providers=providers)
