@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import httpx
+import psycopg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
@@ -20,14 +21,18 @@ from rich.table import Table
 
 from deploy import stack
 from deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH, make_sample_video
+from vidsafe.apikeys import API_KEY_HEADER, issue_key, local_key_path
 from vidsafe.catalogue import is_exported, load_catalogue, served_entries
-from vidsafe.domain import Module, Segment
+from vidsafe.db import queries
+from vidsafe.domain import Module, Scope, Segment
 from vidsafe.settings import Settings, get_settings
 
 app = typer.Typer(help="vidsafe: self-hosted video content analysis for trust-and-safety review.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 models_app = typer.Typer(help="The model catalogue.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+keys_app = typer.Typer(help="API keys (an admin's tool: talks to the database directly).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 
 
@@ -197,6 +202,7 @@ def analyze(
                 stack.up(settings, on_event=_print_event)
             except stack.StackError as error:
                 raise _fail(str(error)) from None
+        client.headers[API_KEY_HEADER] = _api_key(settings)
         job = _upload(client, video)
         job = _follow(client, job["id"], timeout)
         findings = client.get(f"/v1/jobs/{job['id']}/findings").raise_for_status().json()["findings"]
@@ -213,6 +219,15 @@ def analyze(
         console.print(f"findings as JSON: {settings.gateway_url}/v1/jobs/{job['id']}/findings", soft_wrap=True)
     if job["status"] == "failed":
         raise typer.Exit(1)
+
+
+def _api_key(settings: Settings) -> str:
+    if settings.api_key:
+        return settings.api_key
+    path = local_key_path(settings)
+    if not path.exists():
+        raise _fail(f"no API key: set VIDSAFE_API_KEY, or run `vidsafe up`, which issues one in {path}")
+    return path.read_text().strip()
 
 
 def _gateway_answers(client: httpx.Client) -> bool:
@@ -269,6 +284,44 @@ def models_list(
         table.add_row(entry.name, entry.module, f"{entry.package}=={entry.version}", licence,
                       "yes" if exported else "[red]no[/]", "yes" if entry.name in served else "no")
     Console().print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="A unique name: who or what uses the key.")],
+    scope: Annotated[list[Scope], typer.Option(help="submit, review or admin; repeat for several.")],
+) -> None:
+    """Issue an API key. It is printed once; only its hash is stored."""
+    with psycopg.connect(get_settings().effective_database_url, autocommit=True) as conn:
+        try:
+            record, key = issue_key(conn, name, scope)
+        except psycopg.errors.UniqueViolation:
+            raise _fail(f"a key named {name!r} exists: revoke it or choose another name") from None
+    console.print(f"key {record.name} ({', '.join(record.scopes)}), shown once:")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (names, prefixes, scopes, use); never the keys themselves."""
+    with psycopg.connect(get_settings().effective_database_url, autocommit=True) as conn:
+        records = queries.list_api_keys(conn)
+    table = Table("name", "prefix", "scopes", "created", "last used", "revoked")
+    for record in records:
+        table.add_row(record.name, f"vsk_{record.prefix}_...", ", ".join(record.scopes),
+                      f"{record.created_at:%Y-%m-%d %H:%M}",
+                      f"{record.last_used_at:%Y-%m-%d %H:%M}" if record.last_used_at else "",
+                      f"{record.revoked_at:%Y-%m-%d %H:%M}" if record.revoked_at else "")
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke an API key: it stops working at once."""
+    with psycopg.connect(get_settings().effective_database_url, autocommit=True) as conn:
+        if not queries.revoke_api_key(conn, name):
+            raise _fail(f"no live key named {name!r}")
+    console.print(f"revoked {name}")
 
 
 @app.command("export")

@@ -28,6 +28,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from deploy import postgres, tritonserver
+from vidsafe.apikeys import ensure_local_key
 from vidsafe.catalogue import served_entries
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.queue import make_celery
@@ -152,7 +153,9 @@ SERVICES = (
     Service("redis", _prepare_redis, _redis_ready, lambda s: s.effective_redis_url),
     Service("triton", _prepare_triton, _triton_ready, lambda s: f"grpc://{s.effective_triton_url}",
             start_timeout_s=300.0),
-    Service("worker", _prepare_worker, _worker_ready, lambda s: f"celery worker {_worker_name(s)}"),
+    Service("worker", _prepare_worker, _worker_ready,
+            lambda s: f"celery worker {_worker_name(s)}, metrics "
+                      f"http://{s.worker_metrics_host}:{s.worker_metrics_port}/metrics"),
     Service("gateway", _prepare_gateway, _gateway_ready, lambda s: s.gateway_url),
 )
 
@@ -299,6 +302,10 @@ def up(settings: Settings, names: list[str] | None = None,
             if service.name == "postgres":
                 apply_migrations(settings.effective_database_url)
             on_event(service.name, "ready")
+        if any(service.name == "gateway" for service in selected):
+            # The CLI's own key for this stack's gateway (whose start applied the migrations).
+            with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:
+                ensure_local_key(conn, settings)
     except BaseException:
         for service in reversed(started):
             _stop(service, settings)

@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
-from gateway import findings, health, jobs, modules
+from gateway import findings, health, jobs, metrics, modules
 from vidsafe.db.migrate import apply_migrations
+from vidsafe.observability import setup_logging
 from vidsafe.queue import make_celery
 from vidsafe.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    setup_logging(settings, "gateway")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,4 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(findings.router)
     app.include_router(modules.router)
+    app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
+    app.add_middleware(metrics.MetricsMiddleware)
     return app

@@ -1,4 +1,4 @@
-"""What every route needs: settings, a database connection, the queue producer."""
+"""What every route needs: settings, a database connection, the queue producer, and the caller's API key."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import psycopg
 from celery import Celery
 from fastapi import Depends, HTTPException, Request
 
+from vidsafe.apikeys import API_KEY_HEADER, check_key
+from vidsafe.domain import ApiKey, Scope
 from vidsafe.settings import Settings
 
 
@@ -31,3 +33,36 @@ def get_queue(request: Request) -> Celery:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ConnDep = Annotated[psycopg.Connection, Depends(get_conn)]
 QueueDep = Annotated[Celery, Depends(get_queue)]
+
+
+def _presented_key(request: Request) -> str | None:
+    if key := request.headers.get(API_KEY_HEADER):
+        return key
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def require(*scopes: Scope) -> object:
+    """A dependency admitting callers whose API key has one of ``scopes`` (admin has them all)."""
+
+    def caller(request: Request, conn: ConnDep) -> ApiKey:
+        key = _presented_key(request)
+        if key is None:
+            raise HTTPException(401, {"code": "missing_api_key", "message": f"send an API key in the {API_KEY_HEADER} "
+                                      "header (an admin creates one with `vidsafe keys create`)"},
+                                headers={"WWW-Authenticate": "Bearer"})
+        api_key = check_key(conn, key)
+        if api_key is None:
+            raise HTTPException(401, {"code": "invalid_api_key", "message": "the API key is unknown or revoked"},
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not api_key.allows(scopes):
+            raise HTTPException(403, {"code": "insufficient_scope",
+                                      "message": f"this key lacks the scope: {' or '.join(scopes)}"})
+        return api_key
+
+    return Depends(caller)
+
+
+SubmitterDep = Annotated[ApiKey, require(Scope.submit)]
+ReaderDep = Annotated[ApiKey, require(Scope.submit, Scope.review)]
+ReviewerDep = Annotated[ApiKey, require(Scope.review)]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from gateway.dependencies import ConnDep
+from gateway.dependencies import ConnDep, ReviewerDep
 from vidsafe.db import queries
 from vidsafe.domain import Finding
 
@@ -23,7 +23,7 @@ class SimilarFace(BaseModel):
 
 @router.get("/{finding_id}/similar-faces", response_model=list[SimilarFace])
 def similar_faces(
-    finding_id: int, conn: ConnDep,
+    finding_id: int, conn: ConnDep, _: ReviewerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     max_distance: Annotated[float, Query(ge=0, le=2, description="Cosine distance; SFace's match is < 0.64")] = 0.6,
 ) -> list[SimilarFace]:

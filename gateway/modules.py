@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.dependencies import SettingsDep
+from gateway.dependencies import ReaderDep, SettingsDep
 from vidsafe.catalogue import module_statuses
 from vidsafe.domain import ModuleStatus
 
@@ -12,5 +12,5 @@ router = APIRouter(prefix="/v1/modules", tags=["modules"])
 
 
 @router.get("", response_model=list[ModuleStatus])
-def list_modules(settings: SettingsDep) -> list[ModuleStatus]:
+def list_modules(settings: SettingsDep, _: ReaderDep) -> list[ModuleStatus]:
     return module_statuses(settings)

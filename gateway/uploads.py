@@ -3,10 +3,18 @@
 Starlette's own form parsing spools the whole body before the handler runs; this parser writes the
 ``file`` part to its final place chunk by chunk and never holds more than one chunk in memory.
 The client's file name is kept as text only: the file on disk is named by the job id.
+
+A hostile client is bounded everywhere: the body as a whole (not only the file part) by the size limit,
+the time between two chunks by the idle timeout (a client that trickles bytes and stalls, slowloris,
+loses its connection and its partial file), and each part's headers by python-multipart itself (8 lines
+of 4 kB at most: a 40 kB file name is a malformed_upload).
 """
 
 from __future__ import annotations
 
+import asyncio
+import unicodedata
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +26,8 @@ from vidsafe.domain import ErrorCode
 FILE_FIELD = "file"
 OPTIONS_FIELD = "options"
 MAX_OPTIONS_BYTES = 16 * 1024
+MAX_FILENAME_CHARS = 255  # what file systems allow; the name is only a label, so longer ones are cut
+BODY_SLACK_BYTES = 64 * 1024  # multipart framing and the options field, on top of the file itself
 
 
 class UploadError(Exception):
@@ -45,13 +55,25 @@ class _PartState:
     found: bool = False
 
 
-async def receive_upload(request: Request, target: Path, max_bytes: int) -> ReceivedUpload:
-    """Write the request's ``file`` part to ``target``; returns the client's file name and options."""
+def clean_filename(raw: bytes) -> str:
+    """The client's file name as a safe label: decoded, without control or format characters (NUL breaks
+    Postgres text, escapes reach terminals and logs, bidi overrides disguise extensions), and cut to
+    ``MAX_FILENAME_CHARS``. It never becomes a path, so ``../`` may stay: it is shown, not followed."""
+    text = raw.decode("utf-8", "replace")
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
+    return text.strip()[:MAX_FILENAME_CHARS] or "upload"
+
+
+async def receive_upload(request: Request, target: Path, max_bytes: int,
+                         idle_timeout_s: float | None = None) -> ReceivedUpload:
+    """Write the request's ``file`` part to ``target``; returns the client's file name and options.
+
+    ``idle_timeout_s`` bounds the wait for each chunk of the body (None: no bound)."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise UploadError(415, "not_multipart", f"send the video as multipart/form-data in a '{FILE_FIELD}' field")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
+    if declared and declared.isdigit() and int(declared) > max_bytes + BODY_SLACK_BYTES:
         raise UploadError(413, ErrorCode.file_too_large, f"the upload exceeds the limit of {max_bytes} bytes")
 
     state = _PartState()
@@ -79,7 +101,7 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Rece
             state.sink = sink if is_file else None
             if is_file:
                 state.found = True
-                state.filename = disposition.get(b"filename", b"upload").decode("utf-8", "replace")
+                state.filename = clean_filename(disposition.get(b"filename", b""))
 
         def on_part_data(data: bytes, start: int, end: int) -> None:
             if state.in_options:
@@ -103,7 +125,14 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Rece
             },
         )
         try:
-            async for chunk in request.stream():
+            received = 0
+            async for chunk in _chunks(request, idle_timeout_s):
+                # Parts other than the file are discarded, but still count: an endless junk field must
+                # not hold the connection forever.
+                received += len(chunk)
+                if received > max_bytes + BODY_SLACK_BYTES:
+                    raise UploadError(413, ErrorCode.file_too_large,
+                                      f"the upload exceeds the limit of {max_bytes} bytes")
                 parser.write(chunk)
             parser.finalize()
         except UploadError:
@@ -117,3 +146,17 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Rece
         raise UploadError(422, "missing_file", f"the form has no '{FILE_FIELD}' field")
     partial.replace(target)
     return ReceivedUpload(filename=state.filename or "upload", options=bytes(state.options))
+
+
+async def _chunks(request: Request, idle_timeout_s: float | None) -> AsyncIterator[bytes]:
+    """The request body's chunks; UploadError (408) when the client sends nothing for ``idle_timeout_s``."""
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(stream), idle_timeout_s)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise UploadError(408, ErrorCode.upload_timeout,
+                              f"the upload stalled: no data for {idle_timeout_s:g} s") from None
+        yield chunk

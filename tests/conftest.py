@@ -16,12 +16,13 @@ import pytest
 
 from deploy import stack
 from deploy.sample_video import make_sample_video
+from vidsafe.apikeys import API_KEY_HEADER, local_key_path
 from vidsafe.settings import Settings
 
 TEST_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     try:
         for sock in sockets:
@@ -49,16 +50,21 @@ def stack_root() -> Iterator[Path]:
         yield root
 
 
+def isolated_settings(state_dir: Path, **overrides: object) -> Settings:
+    """Settings of a stack of its own: its state folder, and a free port for every service."""
+    postgres, redis, grpc, http, metrics, gateway, worker_metrics = free_ports(7)
+    return Settings(
+        state_dir=state_dir, postgres_port=postgres, redis_port=redis, triton_grpc_port=grpc,
+        triton_http_port=http, triton_metrics_port=metrics, gateway_port=gateway,
+        worker_metrics_port=worker_metrics, **overrides,
+    )
+
+
 @pytest.fixture(scope="session")
 def stack_settings(stack_root: Path) -> Settings:
-    postgres, redis, grpc, http, metrics, gateway = _free_ports(6)
-    root = stack_root
-    (root / "ingest").mkdir()
-    return Settings(
-        state_dir=root / "state", postgres_port=postgres, redis_port=redis, triton_grpc_port=grpc,
-        triton_http_port=http, triton_metrics_port=metrics, gateway_port=gateway,
-        max_upload_bytes=TEST_MAX_UPLOAD_BYTES, ingest_roots=[root / "ingest"],
-    )
+    (stack_root / "ingest").mkdir()
+    return isolated_settings(stack_root / "state", max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
+                             ingest_roots=[stack_root / "ingest"])
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +84,14 @@ def triton_url(running_stack: Settings) -> str:
 
 
 @pytest.fixture(scope="session")
-def api(running_stack: Settings) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=running_stack.gateway_url, timeout=60) as client:
+def api_key(running_stack: Settings) -> str:
+    """The key `vidsafe up` issued to the CLI of this stack (submit and review scopes)."""
+    return local_key_path(running_stack).read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def api(running_stack: Settings, api_key: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=running_stack.gateway_url, timeout=60, headers={API_KEY_HEADER: api_key}) as client:
         yield client
 
 

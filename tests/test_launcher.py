@@ -6,14 +6,13 @@ import psycopg
 import pytest
 
 from deploy import stack
-from tests.conftest import _free_ports, state_root
+from tests.conftest import isolated_settings, state_root
 from vidsafe.settings import Settings
 
 
 def test_partial_stack_up_status_down() -> None:
-    postgres_port, redis_port = _free_ports(2)
     with state_root("partial") as root:
-        _check_partial_stack(Settings(state_dir=root, postgres_port=postgres_port, redis_port=redis_port))
+        _check_partial_stack(isolated_settings(root))
 
 
 def _check_partial_stack(settings: Settings) -> None:

@@ -31,6 +31,27 @@ class ModuleStatus(BaseModel):
     how_to_enable: str | None = None
 
 
+class Scope(StrEnum):
+    """What an API key may do; admin may do everything."""
+
+    submit = "submit"  # create jobs and follow them
+    review = "review"  # read jobs, findings, segments, similar faces
+    admin = "admin"
+
+
+class ApiKey(BaseModel):
+    id: UUID
+    name: str
+    prefix: str
+    scopes: list[Scope]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    def allows(self, scopes: tuple[Scope, ...]) -> bool:
+        return Scope.admin in self.scopes or any(scope in self.scopes for scope in scopes)
+
+
 class JobStatus(StrEnum):
     queued = "queued"
     running = "running"
@@ -53,6 +74,10 @@ class ErrorCode(StrEnum):
     truncated_media = "truncated_media"
     too_long = "too_long"
     frame_too_large = "frame_too_large"
+    unsupported_codec = "unsupported_codec"
+    bad_frame_rate = "bad_frame_rate"
+    too_many_frames = "too_many_frames"
+    upload_timeout = "upload_timeout"
     module_unavailable = "module_unavailable"
     path_not_allowed = "path_not_allowed"
     file_missing = "file_missing"

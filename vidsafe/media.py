@@ -16,6 +16,9 @@ from vidsafe.settings import Settings
 # Demuxers that open still images: a picture renamed .mp4 is not a video.
 _IMAGE_FORMAT_SUFFIX = "_pipe"
 _IMAGE_FORMATS = {"image2", "gif", "webp", "apng"}
+# High-speed cameras record up to about 1000 fps; a declared rate above it is a forged timestamp table,
+# which would make the sampler walk an absurd number of sample times.
+MAX_FPS = 1000.0
 
 
 def probe_video(path: Path, settings: Settings) -> MediaInfo:
@@ -36,7 +39,17 @@ def probe_video(path: Path, settings: Settings) -> MediaInfo:
         if not container.streams.video:
             raise MediaError(ErrorCode.no_video_stream, f"the {format_name} file has no video stream")
         stream = container.streams.video[0]
-        width, height = stream.codec_context.width, stream.codec_context.height
+        # PyAV gives no codec context when FFmpeg has no decoder for the stream (an unknown fourcc).
+        codec_context = stream.codec_context
+        if codec_context is None:
+            raise MediaError(ErrorCode.unsupported_codec,
+                             f"the video stream of this {format_name} file uses a codec that cannot be decoded")
+        # An index that declares more frames than the file has bytes is forged (every frame takes at least
+        # one byte); refused before anything walks it. Containers that do not count frames say 0.
+        if stream.frames > size:
+            raise MediaError(ErrorCode.too_many_frames,
+                             f"the {format_name} index declares {stream.frames} frames in a file of {size} bytes")
+        width, height = codec_context.width, codec_context.height
         if width <= 0 or height <= 0:
             raise MediaError(ErrorCode.unreadable_media, "the video stream declares no frame size")
         if width * height > settings.max_frame_pixels:
@@ -56,9 +69,12 @@ def probe_video(path: Path, settings: Settings) -> MediaInfo:
                 f"the video lasts {duration_s:.0f} s, over the limit of {settings.max_duration_s:.0f} s",
             )
         rate = stream.average_rate or stream.guessed_rate
+        if rate and rate > MAX_FPS:
+            raise MediaError(ErrorCode.bad_frame_rate,
+                             f"the video declares {float(rate):.0f} frames per second, over {MAX_FPS:.0f}")
         return MediaInfo(
             container=format_name,
-            codec=stream.codec_context.name,
+            codec=codec_context.name,
             width=width,
             height=height,
             duration_s=max(duration_s, 0.0),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,8 +69,31 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(default=1, ge=1, description="Celery worker processes started by the launcher.")
 
+    # Observability
+    worker_metrics_host: str = Field(default="127.0.0.1", description="Address the worker serves its Prometheus "
+                                     "metrics on (http://host:port/metrics).")
+    worker_metrics_port: int = Field(
+        default=8090, ge=1, le=65535,
+        description="Port the worker's main process serves its pool's Prometheus metrics on.",
+    )
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description="Format of the log lines: json (one object per line, with the job id while a job runs) or "
+        "text. Unset: json for the gateway and the worker, text for the CLI.",
+    )
+
+    api_key: str | None = Field(
+        default=None,
+        description="API key the CLI sends. Unset: the key `vidsafe up` issued for this stack (state_dir/cli-api-key).",
+    )
+
     # Ingest limits
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest accepted upload, in bytes.")
+    upload_idle_timeout_s: float = Field(
+        default=30.0, gt=0,
+        description="An upload that sends no bytes for this long is refused (408), so stalled clients do not hold "
+        "a connection and a partial file.",
+    )
     max_duration_s: float = Field(default=4 * 3600.0, gt=0, description="Longest accepted video, in seconds.")
     max_frame_pixels: int = Field(
         default=4096 * 2304, gt=0, description="Largest accepted frame (width x height), in pixels."
@@ -174,6 +198,7 @@ class Settings(BaseSettings):
     @property
     def effective_triton_url(self) -> str:
         return self.triton_url or f"{self.triton_host}:{self.triton_grpc_port}"
+
 
     @property
     def gateway_url(self) -> str:

@@ -1,11 +1,13 @@
 """The Triton gRPC client the workers, gateway health checks and benchmarks share.
 
 One channel per client; ``infer_pipelined`` keeps several requests in flight on it so Triton's
-dynamic batcher sees concurrent work, and hands results back in submission order.
+dynamic batcher sees concurrent work, and hands results back in submission order. Every request's
+latency and failure is counted per model (``vidsafe_triton_request_*``, see ``vidsafe.observability``).
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -14,6 +16,8 @@ from typing import TypeVar
 import numpy as np
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+
+from vidsafe.observability import observe_triton_request
 
 Tag = TypeVar("Tag")
 Tensors = dict[str, np.ndarray]
@@ -76,10 +80,12 @@ class TritonClient:
             tensor.set_data_from_numpy(array)
             inputs.append(tensor)
         future: Future[Tensors] = Future()
+        started = time.perf_counter()
 
         # tritonclient calls back with these exact keyword names; others fail silently in its thread.
         def on_done(result: grpcclient.InferResult | None = None,
                     error: InferenceServerException | None = None) -> None:
+            observe_triton_request(model, time.perf_counter() - started, failed=error is not None)
             if error is not None:
                 future.set_exception(TritonError(f"{model}: {error.message()}"))
             else:
@@ -93,6 +99,7 @@ class TritonClient:
                 client_timeout=self._timeout_s,
             )
         except InferenceServerException as error:
+            observe_triton_request(model, time.perf_counter() - started, failed=True)
             raise TritonError(f"{model}: {error.message()}") from error
         return future
 

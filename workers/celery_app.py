@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 from uuid import UUID
 
-from celery.signals import worker_init
-
-from vidsafe.db.migrate import apply_migrations
-from vidsafe.queue import ANALYZE_VIDEO_TASK, make_celery
 from vidsafe.settings import get_settings
-from workers.pipeline import analyze_job
 
 settings = get_settings()
+# The prefork pool's metrics: each pool process writes its own files in this folder, and the main process
+# serves their sum (see vidsafe/observability.py). prometheus_client picks this mode when it is first
+# imported, so the folder is named before the imports below bring it in.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.state_dir / "metrics" / "worker"))
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from celery.signals import celeryd_after_setup, setup_logging, worker_init  # noqa: E402
+
+from vidsafe import observability  # noqa: E402
+from vidsafe.db.migrate import apply_migrations  # noqa: E402
+from vidsafe.queue import ANALYZE_VIDEO_TASK, make_celery  # noqa: E402
+from workers.pipeline import analyze_job  # noqa: E402
+
 app = make_celery(settings)
+
+
+@setup_logging.connect
+def _logging(loglevel: int | None = None, **_: Any) -> None:
+    """Celery leaves logging to us when this signal has a receiver: its own loggers go through ours."""
+    observability.setup_logging(settings, "worker", level=loglevel or logging.INFO)
 
 
 @worker_init.connect
@@ -21,6 +37,13 @@ def _migrate(**_: Any) -> None:
     apply_migrations(settings.effective_database_url)
 
 
+@celeryd_after_setup.connect
+def _serve_metrics(**_: Any) -> None:
+    # In the main process, once logging is set up and before the pool forks.
+    observability.serve_worker_metrics(settings)
+
+
 @app.task(name=ANALYZE_VIDEO_TASK)
 def analyze_video(job_id: str) -> None:
-    analyze_job(UUID(job_id), settings)
+    with observability.job_context(job_id):
+        analyze_job(UUID(job_id), settings)

@@ -15,6 +15,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from itertools import islice
 from pathlib import Path
 from uuid import UUID
@@ -25,6 +26,7 @@ from vidsafe.catalogue import resolve_modules
 from vidsafe.db import queries
 from vidsafe.domain import ErrorCode, Finding, JobOptions, MediaError, MediaInfo, Module
 from vidsafe.media import probe_video
+from vidsafe.observability import count_frames, time_stage, timed_batch
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient, TritonError
 from workers.clip import ClipStage
@@ -63,7 +65,8 @@ def analyze_job(job_id: UUID, settings: Settings) -> None:
             return
         media_path, owns_media, options = Path(source[0]), source[1], source[2]
         try:
-            _run(conn, job_id, media_path, options, settings)
+            with time_stage("all", "job"):
+                _run(conn, job_id, media_path, options, settings)
         except MediaError as error:
             queries.fail_job(conn, job_id, error.code, error.message)
         except TritonError as error:
@@ -85,7 +88,8 @@ def _batches(frames: Iterable[SampledFrame], size: int) -> Iterator[list[Sampled
 
 
 def _run(conn: psycopg.Connection, job_id: UUID, media_path: Path, options: JobOptions, settings: Settings) -> None:
-    media = probe_video(media_path, settings)
+    with time_stage("all", "probe"):
+        media = probe_video(media_path, settings)
     queries.set_media(conn, job_id, media)
     modules = resolve_modules(options, settings)
     fps = options.sample_fps or settings.sample_fps
@@ -93,22 +97,28 @@ def _run(conn: psycopg.Connection, job_id: UUID, media_path: Path, options: JobO
     kept: list[Finding] = []  # the findings of RULE_INPUTS
     with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as triton, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio") as audio_pool:
-        audio_runs = [audio_pool.submit(cls(triton, min_scores.get(m, 0.0), settings).run, media_path, media)
-                      for m, cls in AUDIO_STAGES.items() if m in modules and media.has_audio]
+        audio_stages = [cls(triton, min_scores.get(m, 0.0), settings) for m, cls in AUDIO_STAGES.items()
+                        if m in modules and media.has_audio]
+        # Each runs in a thread, in a copy of this context: its log lines carry the job id too.
+        audio_runs = [audio_pool.submit(copy_context().run, time_stage(s.module, "audio")(s.run), media_path, media)
+                      for s in audio_stages]
         frame_stages = [cls(triton, min_scores.get(m, 0.0), settings) for m, cls in FRAME_STAGES.items()
                         if m in modules]
         if frame_stages:
-            kept += _run_frame_stages(conn, job_id, media_path, media, fps, frame_stages, settings)
+            with time_stage("all", "frames"):
+                kept += _run_frame_stages(conn, job_id, media_path, media, fps, frame_stages, settings)
         for run in audio_runs:
             queries.add_findings(conn, job_id, run.result())
         _run_rules(conn, job_id, modules, kept, fps, min_scores, triton, settings)
-    queries.replace_segments(conn, job_id, build_segments(queries.get_findings(conn, job_id), fps))
+    with time_stage("all", "segments"):
+        queries.replace_segments(conn, job_id, build_segments(queries.get_findings(conn, job_id), fps))
 
 
 def _run_frame_stages(conn: psycopg.Connection, job_id: UUID, media_path: Path, media: MediaInfo, fps: float,
                       stages: list[FrameStage], settings: Settings) -> list[Finding]:
     expected_frames = max(1, math.ceil(media.duration_s * fps))
-    frames = sample_frames(media_path, fps, media.width, media.height)
+    frames = sample_frames(media_path, fps, media.width, media.height, max_frame_pixels=settings.max_frame_pixels,
+                           max_duration_s=settings.max_duration_s)
     pending: deque[tuple[list[SampledFrame], list[Collect]]] = deque()
     analyzed, last_time = 0, 0.0
     kept: list[Finding] = []
@@ -118,6 +128,7 @@ def _run_frame_stages(conn: psycopg.Connection, job_id: UUID, media_path: Path, 
         batch, collects = pending.popleft()
         found = [finding for collect in collects for finding in collect()]
         analyzed += len(batch)
+        count_frames(len(batch))
         last_time = batch[-1].timestamp_s
         for finding, finding_id in zip(found, queries.add_findings(conn, job_id, found, analyzed,
                                                                     analyzed / expected_frames), strict=True):
@@ -125,7 +136,7 @@ def _run_frame_stages(conn: psycopg.Connection, job_id: UUID, media_path: Path, 
         kept.extend(f for f in found if f.module in RULE_INPUTS)
 
     for batch in _batches(frames, settings.infer_batch_frames):
-        pending.append((batch, [stage.submit(batch) for stage in stages]))
+        pending.append((batch, [timed_batch(stage.module, stage.submit, batch) for stage in stages]))
         if len(pending) > settings.infer_in_flight:
             store_oldest()
     while pending:
@@ -144,11 +155,14 @@ def _run_rules(conn: psycopg.Connection, job_id: UUID, modules: set[Module], kep
                min_scores: dict[Module, float], triton: TritonClient, settings: Settings) -> None:
     """The rules and indexes built on the stages' findings."""
     if Module.faces in modules:
-        identities = assign_identities([f for f in kept if f.module == Module.faces],
-                                       settings.face_identity_min_cosine)
-        queries.merge_attributes(conn, {finding_id: {"identity": n} for finding_id, n in identities.items()})
+        with time_stage(Module.faces, "identities"):
+            identities = assign_identities([f for f in kept if f.module == Module.faces],
+                                           settings.face_identity_min_cosine)
+            queries.merge_attributes(conn, {finding_id: {"identity": n} for finding_id, n in identities.items()})
     if Module.restraint in modules:
         threshold = min_scores.get(Module.restraint, 0.5)
-        queries.add_findings(conn, job_id, restraint_findings(kept, fps, threshold, settings))
+        with time_stage(Module.restraint, "rule"):
+            queries.add_findings(conn, job_id, restraint_findings(kept, fps, threshold, settings))
     if Module.text_embeddings in modules:
-        embed_job_texts(conn, job_id, triton, settings.infer_in_flight)
+        with time_stage(Module.text_embeddings, "index"):
+            embed_job_texts(conn, job_id, triton, settings.infer_in_flight)

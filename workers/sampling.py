@@ -7,6 +7,7 @@ converted to RGB.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,14 @@ class SampledFrame:
     rgb: np.ndarray  # height x width x 3, uint8
 
 
-def sample_frames(path: Path, fps: float, width: int, height: int) -> Iterator[SampledFrame]:
+def sample_frames(path: Path, fps: float, width: int, height: int, *, max_frame_pixels: int | None = None,
+                  max_duration_s: float | None = None) -> Iterator[SampledFrame]:
     """Yield frames every 1/fps seconds, all converted to ``width`` x ``height`` RGB.
 
-    Every frame gets the probed size, so a stream that changes resolution midway still batches.
+    Every frame gets the probed size, so a stream that changes resolution midway still batches. The probe
+    only saw the file's start, so the limits are enforced again on what is decoded: a frame over
+    ``max_frame_pixels`` (a resolution change to a huge size) or past ``max_duration_s`` (frames beyond a
+    forged short duration) ends the decode with a MediaError, which bounds its memory and time.
     """
     step = 1.0 / fps
     next_time = 0.0
@@ -41,14 +46,20 @@ def sample_frames(path: Path, fps: float, width: int, height: int) -> Iterator[S
             for frame in container.decode(stream):
                 if frame.time is None:
                     continue
+                if max_frame_pixels is not None and frame.width * frame.height > max_frame_pixels:
+                    raise MediaError(ErrorCode.frame_too_large, f"a frame of {frame.width}x{frame.height} at "
+                                     f"{frame.time:.1f} s exceeds the limit of {max_frame_pixels} pixels")
                 timestamp = frame.time - start
+                if max_duration_s is not None and timestamp > max_duration_s:
+                    raise MediaError(ErrorCode.too_long, f"frames go on past {max_duration_s:.0f} s, the limit")
                 if timestamp + 1e-6 < next_time:
                     continue
                 rgb = frame.to_ndarray(width=width, height=height, format="rgb24")
                 yield SampledFrame(index=index, timestamp_s=max(timestamp, 0.0), rgb=rgb)
                 index += 1
-                while next_time <= timestamp + 1e-6:
-                    next_time += step
+                # The next sample time after this frame, computed rather than stepped to: a timestamp that
+                # jumps hours ahead must not cost a loop iteration per skipped step.
+                next_time = max(next_time + step, (math.floor((timestamp + 1e-6) / step) + 1) * step)
         except av.FFmpegError as error:
             raise MediaError(
                 ErrorCode.unreadable_media, f"decoding failed after {index} sampled frames ({error.strerror})"

@@ -37,7 +37,7 @@ from deploy import stack
 from export.clip import CLIP_MEAN, CLIP_STD, CheckpointError, convert, export_checkpoint
 from export.models import export_models
 from export.packages import fetch_wheel
-from tests.conftest import _free_ports, state_root
+from tests.conftest import isolated_settings, state_root
 from tests.jobs import run_job
 from tests.models.triton_helpers import (
     GPU_PROFILE,
@@ -53,6 +53,7 @@ from tests.models.triton_helpers import (
     statistics,
     text_tensor,
 )
+from vidsafe.apikeys import API_KEY_HEADER, local_key_path
 from vidsafe.catalogue import load_catalogue
 from vidsafe.settings import Settings
 from workers.clip import FRAME_LABEL, ClipStage
@@ -374,13 +375,9 @@ def test_stage_sends_prompts_in_model_sized_batches_and_skips_the_neutral_catego
 
 @pytest.fixture(scope="module")
 def clip_stack(repository: Path) -> Iterator[Settings]:
-    postgres, redis, grpc, http, metrics, gateway = _free_ports(6)
     with state_root("clip-stack") as root:
-        settings = Settings(
-            state_dir=root / "state", postgres_port=postgres, redis_port=redis, triton_grpc_port=grpc,
-            triton_http_port=http, triton_metrics_port=metrics, gateway_port=gateway,
-            model_repository=repository, models=["clip"], default_modules=None,
-        )
+        settings = isolated_settings(root / "state", model_repository=repository, models=["clip"],
+                                     default_modules=None)
         stack.up(settings)
         try:
             yield settings
@@ -453,7 +450,8 @@ def test_bad_input_is_refused_and_server_keeps_serving(client, model, processor,
 @stack_test
 def test_clip_stage_finds_categories_and_stores_frame_embeddings(clip_stack: Settings, sample_video: Path, model,
                                                                  processor, reference_tokenizer) -> None:
-    with httpx.Client(base_url=clip_stack.gateway_url, timeout=60) as api:
+    headers = {API_KEY_HEADER: local_key_path(clip_stack).read_text().strip()}
+    with httpx.Client(base_url=clip_stack.gateway_url, timeout=60, headers=headers) as api:
         job, findings = run_job(api, sample_video, '{"modules": ["clip"]}', module="clip")
 
     # The reference: the same frames (the worker's own sampler), PyTorch and CLIP's prompt ensembling.

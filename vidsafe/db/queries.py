@@ -10,7 +10,18 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from vidsafe.domain import ErrorCode, Finding, Job, JobOptions, JobStatus, MediaInfo, Module, Segment
+from vidsafe.domain import (
+    ApiKey,
+    ErrorCode,
+    Finding,
+    Job,
+    JobOptions,
+    JobStatus,
+    MediaInfo,
+    Module,
+    Scope,
+    Segment,
+)
 
 _JOB_COLUMNS = (
     "id, status, source_name, progress, frames_analyzed, media, options, error_code, error_message, "
@@ -31,14 +42,25 @@ def _job(row: dict) -> Job:
 
 
 def create_job(conn: psycopg.Connection, job_id: UUID, source_name: str, media_path: str, owns_media: bool,
-               options: JobOptions) -> Job:
+               options: JobOptions, api_key_id: UUID | None = None, idempotency_key: str | None = None) -> Job | None:
+    """The new job; None if this API key already created a job with this idempotency key."""
     row = conn.cursor(row_factory=dict_row).execute(
-        "INSERT INTO jobs (id, status, source_name, media_path, owns_media, options) "
-        f"VALUES (%s, 'queued', %s, %s, %s, %s) RETURNING {_JOB_COLUMNS}",
-        (job_id, source_name, media_path, owns_media, Jsonb(options.model_dump(mode="json", exclude_none=True))),
+        "INSERT INTO jobs (id, status, source_name, media_path, owns_media, options, api_key_id, idempotency_key) "
+        "VALUES (%s, 'queued', %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
+        f"RETURNING {_JOB_COLUMNS}",
+        (job_id, source_name, media_path, owns_media, Jsonb(options.model_dump(mode="json", exclude_none=True)),
+         api_key_id, idempotency_key),
     ).fetchone()
-    assert row is not None
-    return _job(row)
+    return _job(row) if row else None
+
+
+def job_by_idempotency_key(conn: psycopg.Connection, api_key_id: UUID, idempotency_key: str) -> Job | None:
+    row = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE api_key_id = %s AND idempotency_key = %s",
+        (api_key_id, idempotency_key),
+    ).fetchone()
+    return _job(row) if row else None
 
 
 def delete_job(conn: psycopg.Connection, job_id: UUID) -> None:
@@ -208,3 +230,44 @@ def similar_faces(conn: psycopg.Connection, embedding: list[float], limit: int,
     ).fetchall()
     return [(row.pop("job_id"), _finding({k: v for k, v in row.items() if k != "distance"}), row["distance"])
             for row in rows]
+
+
+# ---- API keys ------------------------------------------------------------------------------------
+
+_API_KEY_COLUMNS = "id, name, prefix, scopes, created_at, last_used_at, revoked_at"
+
+
+def create_api_key(conn: psycopg.Connection, key_id: UUID, name: str, prefix: str, key_sha256: str,
+                   scopes: list[Scope]) -> ApiKey:
+    row = conn.cursor(row_factory=dict_row).execute(
+        f"INSERT INTO api_keys (id, name, prefix, key_sha256, scopes) VALUES (%s, %s, %s, %s, %s) "
+        f"RETURNING {_API_KEY_COLUMNS}",
+        (key_id, name, prefix, key_sha256, [str(scope) for scope in scopes]),
+    ).fetchone()
+    assert row is not None
+    return ApiKey.model_validate(row)
+
+
+def api_key_by_hash(conn: psycopg.Connection, key_sha256: str) -> ApiKey | None:
+    """The live (not revoked) key with this hash, marking it used."""
+    row = conn.cursor(row_factory=dict_row).execute(
+        f"UPDATE api_keys SET last_used_at = now() WHERE key_sha256 = %s AND revoked_at IS NULL "
+        f"RETURNING {_API_KEY_COLUMNS}",
+        (key_sha256,),
+    ).fetchone()
+    return ApiKey.model_validate(row) if row else None
+
+
+def list_api_keys(conn: psycopg.Connection) -> list[ApiKey]:
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {_API_KEY_COLUMNS} FROM api_keys ORDER BY created_at").fetchall()
+    return [ApiKey.model_validate(row) for row in rows]
+
+
+def revoke_api_key(conn: psycopg.Connection, name: str) -> bool:
+    cur = conn.execute("UPDATE api_keys SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL", (name,))
+    return cur.rowcount == 1
+
+
+def delete_api_key(conn: psycopg.Connection, name: str) -> None:
+    conn.execute("DELETE FROM api_keys WHERE name = %s", (name,))

@@ -1,0 +1,96 @@
+"""API keys and scopes, and idempotent submission, through the real gateway."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.jobs import upload, wait_for_job
+from vidsafe.apikeys import API_KEY_HEADER, issue_key
+from vidsafe.domain import Scope
+from vidsafe.settings import Settings
+
+
+def _client(settings: Settings, key: str | None, scheme: str = "header") -> httpx.Client:
+    headers = {"Authorization": f"Bearer {key}"} if scheme == "bearer" else {API_KEY_HEADER: key}
+    return httpx.Client(base_url=settings.gateway_url, timeout=60, headers=headers if key else {})
+
+
+def _key(settings: Settings, name: str, *scopes: Scope) -> str:
+    with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:
+        return issue_key(conn, name, list(scopes))[1]
+
+
+@pytest.mark.parametrize("path", ["/v1/jobs", "/v1/modules", "/v1/jobs/00000000-0000-0000-0000-000000000000/findings"])
+def test_every_endpoint_but_health_needs_a_key(running_stack: Settings, path: str) -> None:
+    with _client(running_stack, None) as anonymous:
+        response = anonymous.get(path)
+        assert response.status_code == 401 and response.json()["detail"]["code"] == "missing_api_key"
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert anonymous.get("/healthz").status_code == 200
+    with _client(running_stack, "vsk_00000000_not-a-real-key") as forged:
+        assert forged.get(path).json()["detail"]["code"] == "invalid_api_key"
+
+
+def test_scopes(running_stack: Settings, sample_video: Path) -> None:
+    reviewer = _key(running_stack, "test-reviewer", Scope.review)
+    submitter = _key(running_stack, "test-submitter", Scope.submit)
+    admin = _key(running_stack, "test-admin", Scope.admin)
+    with _client(running_stack, submitter) as client:
+        job = upload(client, sample_video).json()
+        assert client.get(f"/v1/jobs/{job['id']}").status_code == 200, "a submitter follows its jobs"
+        denied = client.get(f"/v1/jobs/{job['id']}/findings")
+        assert denied.status_code == 403 and denied.json()["detail"]["code"] == "insufficient_scope"
+    with _client(running_stack, reviewer, scheme="bearer") as client:
+        assert upload(client, sample_video).status_code == 403
+        wait_for_job(client, job["id"])
+        assert client.get(f"/v1/jobs/{job['id']}/findings").status_code == 200
+    with _client(running_stack, admin) as client:
+        assert client.get(f"/v1/jobs/{job['id']}/segments").status_code == 200
+
+
+def test_keys_are_managed_by_the_cli_and_stored_hashed(running_stack: Settings) -> None:
+    env = {"PATH": "/usr/bin:/bin", **running_stack.to_env(), "COLUMNS": "200"}
+    cli = [sys.executable, "-m", "deploy.cli", "keys"]
+    created = subprocess.run([*cli, "create", "cli-made", "--scope", "review"], env=env, capture_output=True,
+                             text=True, check=True)
+    key = created.stdout.strip()
+    assert key.startswith("vsk_")
+    with psycopg.connect(running_stack.effective_database_url) as conn:
+        stored = conn.execute("SELECT key_sha256, prefix FROM api_keys WHERE name = 'cli-made'").fetchone()
+    assert stored[0] != key and key not in stored and key.startswith(f"vsk_{stored[1]}_")
+    with _client(running_stack, key) as client:
+        assert client.get("/v1/modules").status_code == 200
+        listed = subprocess.run([*cli, "list"], env=env, capture_output=True, text=True, check=True).stdout
+        assert "cli-made" in listed and key not in listed
+        subprocess.run([*cli, "revoke", "cli-made"], env=env, check=True, capture_output=True)
+        assert client.get("/v1/modules").json()["detail"]["code"] == "invalid_api_key"
+    again = subprocess.run([*cli, "revoke", "cli-made"], env=env, capture_output=True, text=True)
+    assert again.returncode == 1 and "no live key" in again.stderr
+
+
+def test_idempotent_submission_returns_the_same_job(api: httpx.Client, running_stack: Settings,
+                                                    sample_video: Path) -> None:
+    headers = {"Idempotency-Key": "upload-42"}
+    first = upload(api, sample_video, headers=headers)
+    second = upload(api, sample_video, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"]
+    # Another key's same idempotency key is its own job; another idempotency key is another job.
+    other = _key(running_stack, "test-other-submitter", Scope.submit)
+    with _client(running_stack, other) as client:
+        others = upload(client, sample_video, headers=headers).json()
+    another = upload(api, sample_video, headers={"Idempotency-Key": "upload-43"}).json()
+    assert first.json()["id"] not in (others["id"], another["id"])
+    source = running_stack.ingest_roots[0] / "idempotent.mp4"
+    source.write_bytes(sample_video.read_bytes())
+    by_path = [api.post("/v1/jobs/from-path", json={"path": str(source)}, headers={"Idempotency-Key": "path-1"})
+               for _ in range(2)]
+    assert [r.status_code for r in by_path] == [201, 200] and by_path[0].json()["id"] == by_path[1].json()["id"]
+    for job_id in (first.json()["id"], others["id"], another["id"], by_path[0].json()["id"]):
+        wait_for_job(api, job_id)  # leaves the uploads folder empty for the tests after this one

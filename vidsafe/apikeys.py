@@ -1,0 +1,57 @@
+"""API keys: random tokens handed out once; only their sha256 is stored.
+
+A key looks like ``vsk_<8 characters>_<43 characters>``: 32 random bytes, so a plain sha256 is as
+good as a slow password hash here, and lets the gateway find the key with one indexed lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from vidsafe.db import queries
+from vidsafe.domain import ApiKey, Scope
+from vidsafe.settings import Settings
+
+API_KEY_HEADER = "X-API-Key"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_key(conn: psycopg.Connection, name: str, scopes: list[Scope]) -> tuple[ApiKey, str]:
+    """Create a key; returns its record and the key itself, which is shown once and never stored."""
+    prefix = secrets.token_hex(4)
+    key = f"vsk_{prefix}_{secrets.token_urlsafe(32)}"
+    return queries.create_api_key(conn, uuid.uuid4(), name, prefix, hash_key(key), scopes), key
+
+
+def check_key(conn: psycopg.Connection, key: str) -> ApiKey | None:
+    return queries.api_key_by_hash(conn, hash_key(key))
+
+
+def local_key_path(settings: Settings) -> Path:
+    return settings.state_dir / "cli-api-key"
+
+
+def ensure_local_key(conn: psycopg.Connection, settings: Settings) -> str:
+    """The key the CLI on this machine uses against its own stack (submit and review scopes), kept in
+    state_dir with owner-only permissions, as SSH and kube configs keep theirs; issued on first use."""
+    path = local_key_path(settings)
+    if path.exists() and check_key(conn, key := path.read_text().strip()):
+        return key
+    name = f"local-cli-{hashlib.sha256(str(settings.state_dir.resolve()).encode()).hexdigest()[:8]}"
+    with conn.transaction():
+        queries.delete_api_key(conn, name)
+        _, key = issue_key(conn, name, [Scope.submit, Scope.review])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    os.chmod(path, 0o600)
+    path.write_text(key)
+    return key
