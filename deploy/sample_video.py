@@ -40,7 +40,7 @@ SAMPLE_SCENES = (
     Scene("chelsea", 6.0, 9.0),
     Scene("astronaut", 9.0, 12.0),
 )
-SAMPLE_SPEECH = Speech("Please check this video before it goes live.", start_s=6.3)
+SAMPLE_SPEECH = Speech("Please check this video before it is published.", start_s=6.3)
 WIDTH, HEIGHT, FPS = 640, 360, 25
 AUDIO_RATE = 16000
 
