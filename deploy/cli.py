@@ -47,6 +47,14 @@ def _fail(message: str) -> typer.Exit:
 
 # ---- set-up and stack ----------------------------------------------------------------------------
 
+def _apt_install(package: str) -> None:
+    """apt-get install, refreshing the package lists first when a fresh machine has none yet."""
+    command = ["apt-get", "install", "-y", "-q", package]
+    if subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
 @app.command()
 def setup() -> None:
     """Prepare this machine: Redis, the model files, tritonserver and the models' Python environment."""
@@ -59,12 +67,11 @@ def setup() -> None:
             raise _fail("redis-server is missing: install it (e.g. `sudo apt-get install redis-server`) "
                         "or set REDIS_URL to an existing Redis")
         console.print("installing redis-server (apt-get) ...")
-        subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], check=True,
-                       stdout=subprocess.DEVNULL)
+        _apt_install("redis-server")
     if shutil.which("espeak-ng") is None:
         if os.geteuid() == 0 and shutil.which("apt-get"):
             console.print("installing espeak-ng (apt-get), which speaks the sample video's sentence ...")
-            subprocess.run(["apt-get", "install", "-y", "-q", "espeak-ng"], check=True, stdout=subprocess.DEVNULL)
+            _apt_install("espeak-ng")
         else:
             console.print("[yellow]espeak-ng is missing[/]: the sample video will have no speech "
                           "(`sudo apt-get install espeak-ng` adds it)")
