@@ -24,16 +24,14 @@ from pathlib import Path
 import httpx
 import psutil
 import psycopg
-from redis import Redis
-from redis.exceptions import RedisError
 
 from deploy import postgres, tritonserver
 from vidsafe.apikeys import ensure_local_key
 from vidsafe.catalogue import served_entries
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.queue import make_celery
+from vidsafe.readiness import redis_answers, triton_serves_models
 from vidsafe.settings import Settings
-from vidsafe.triton import TritonClient
 
 
 class StackError(RuntimeError):
@@ -90,14 +88,6 @@ def _prepare_redis(settings: Settings) -> Launch:
     return Launch(command, _child_env(settings))
 
 
-def _redis_ready(settings: Settings) -> bool:
-    try:
-        with Redis.from_url(settings.effective_redis_url, socket_timeout=2, socket_connect_timeout=2) as client:
-            return bool(client.ping())
-    except RedisError:
-        return False
-
-
 def _prepare_triton(settings: Settings) -> Launch:
     entries = served_entries(settings.model_repository, settings.models)
     missing = [path for entry in entries for path in entry.served_files
@@ -110,12 +100,6 @@ def _prepare_triton(settings: Settings) -> Launch:
     components = list(dict.fromkeys(c for entry in entries for c in entry.components))
     return Launch(tritonserver.tritonserver_command(settings, install, components),
                   tritonserver.tritonserver_env(model_env))
-
-
-def _triton_ready(settings: Settings) -> bool:
-    models = [entry.triton_model for entry in served_entries(settings.model_repository, settings.models)]
-    with TritonClient(settings.effective_triton_url) as client:
-        return client.is_ready(models)
 
 
 def _worker_name(settings: Settings) -> str:
@@ -150,8 +134,8 @@ SERVICES = (
     # SIGINT is Postgres' "fast" shutdown; SIGTERM would wait for every client to disconnect.
     Service("postgres", _prepare_postgres, _postgres_ready,
             lambda s: s.effective_database_url, stop_signal=signal.SIGINT),
-    Service("redis", _prepare_redis, _redis_ready, lambda s: s.effective_redis_url),
-    Service("triton", _prepare_triton, _triton_ready, lambda s: f"grpc://{s.effective_triton_url}",
+    Service("redis", _prepare_redis, lambda s: redis_answers(s.effective_redis_url), lambda s: s.effective_redis_url),
+    Service("triton", _prepare_triton, triton_serves_models, lambda s: f"grpc://{s.effective_triton_url}",
             start_timeout_s=300.0),
     Service("worker", _prepare_worker, _worker_ready,
             lambda s: f"celery worker {_worker_name(s)}, metrics "

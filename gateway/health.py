@@ -5,12 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from redis import Redis
-from redis.exceptions import RedisError
 
-from vidsafe.catalogue import served_entries
-from vidsafe.settings import Settings
-from vidsafe.triton import TritonClient
+from vidsafe.readiness import redis_answers, triton_serves_models
 
 router = APIRouter(tags=["health"])
 
@@ -29,27 +25,13 @@ def _database_ok(request: Request) -> bool:
         return False
 
 
-def _redis_ok(url: str) -> bool:
-    try:
-        with Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
-            return bool(client.ping())
-    except RedisError:
-        return False
-
-
-def _triton_ok(settings: Settings) -> bool:
-    models = [entry.triton_model for entry in served_entries(settings.model_repository, settings.models)]
-    with TritonClient(settings.effective_triton_url) as client:
-        return client.is_ready(models)
-
-
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     checks = {
         "database": await run_in_threadpool(_database_ok, request),
-        "redis": await run_in_threadpool(_redis_ok, settings.effective_redis_url),
-        "triton": await run_in_threadpool(_triton_ok, settings),
+        "redis": await run_in_threadpool(redis_answers, settings.effective_redis_url),
+        "triton": await run_in_threadpool(triton_serves_models, settings),
     }
     ready = all(checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)

@@ -241,10 +241,6 @@ def job_context(job_id: UUID | str | None) -> Iterator[None]:
         _job_id.reset(token)
 
 
-def current_job_id() -> str | None:
-    return _job_id.get()
-
-
 _base_factory = logging.getLogRecordFactory()
 
 

@@ -1,0 +1,25 @@
+"""Whether the services vidsafe depends on answer: the launcher waits on these, and /readyz reports them."""
+
+from __future__ import annotations
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from vidsafe.catalogue import served_entries
+from vidsafe.settings import Settings
+from vidsafe.triton import TritonClient
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        with Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
+            return bool(client.ping())
+    except RedisError:
+        return False
+
+
+def triton_serves_models(settings: Settings) -> bool:
+    """Triton is up, with every model the workers call loaded."""
+    models = [entry.triton_model for entry in served_entries(settings.model_repository, settings.models)]
+    with TritonClient(settings.effective_triton_url) as client:
+        return client.is_ready(models)
