@@ -117,6 +117,10 @@ def _worker_ready(settings: Settings) -> bool:
     return bool(replies)
 
 
+def _prepare_maintenance(settings: Settings) -> Launch:
+    return Launch([sys.executable, "-m", "workers.maintenance"], _child_env(settings))
+
+
 def _prepare_gateway(settings: Settings) -> Launch:
     command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app",
                "--host", settings.gateway_host, "--port", str(settings.gateway_port), "--no-access-log"]
@@ -140,6 +144,9 @@ SERVICES = (
     Service("worker", _prepare_worker, _worker_ready,
             lambda s: f"celery worker {_worker_name(s)}, metrics "
                       f"http://{s.worker_metrics_host}:{s.worker_metrics_port}/metrics"),
+    # Resends the work of dead workers, delivers webhooks, sweeps orphan files (workers/maintenance.py).
+    Service("maintenance", _prepare_maintenance, lambda s: True,
+            lambda s: f"every {s.maintenance_interval_s:g} s"),
     Service("gateway", _prepare_gateway, _gateway_ready, lambda s: s.gateway_url),
 )
 

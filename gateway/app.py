@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
-from gateway import findings, health, jobs, metrics, modules
+from gateway import batches, findings, health, jobs, metrics, modules
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.observability import setup_logging
 from vidsafe.queue import make_celery
@@ -25,8 +25,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
         app.state.settings = settings
         app.state.queue = make_celery(settings)
+        # Each connection is checked as it is taken, so that after a Postgres restart no request gets a dead one.
         with ConnectionPool(settings.effective_database_url, min_size=1, max_size=8, open=True,
-                            kwargs={"autocommit": True}) as pool:
+                            kwargs={"autocommit": True}, check=ConnectionPool.check_connection) as pool:
             app.state.pool = pool
             yield
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(batches.router)
     app.include_router(findings.router)
     app.include_router(modules.router)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py

@@ -22,6 +22,9 @@ from vidsafe.settings import Settings
 TEST_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
+WEBHOOK_SECRET = "test-webhook-secret"
+
+
 def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     try:
@@ -63,8 +66,11 @@ def isolated_settings(state_dir: Path, **overrides: object) -> Settings:
 @pytest.fixture(scope="session")
 def stack_settings(stack_root: Path) -> Settings:
     (stack_root / "ingest").mkdir()
+    # Chunks of 4 s: the 12 s sample is analysed in three parts, so every test of findings covers chunking.
     return isolated_settings(stack_root / "state", max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
-                             ingest_roots=[stack_root / "ingest"])
+                             ingest_roots=[stack_root / "ingest"], chunk_s=4.0, part_lease_s=10.0,
+                             maintenance_interval_s=1.0, allow_private_urls=True, webhook_secret=WEBHOOK_SECRET,
+                             webhook_backoff_s=0.5)
 
 
 @pytest.fixture(scope="session")

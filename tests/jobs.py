@@ -20,7 +20,7 @@ def wait_for_job(api: httpx.Client, job_id: str, timeout_s: float = 300.0) -> di
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         job = api.get(f"/v1/jobs/{job_id}").raise_for_status().json()
-        if job["status"] in ("succeeded", "failed"):
+        if job["status"] in ("succeeded", "failed", "cancelled"):
             return job
         time.sleep(0.25)
     raise AssertionError(f"job {job_id} still {job['status']} after {timeout_s} s")

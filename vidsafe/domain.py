@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -53,14 +53,24 @@ class ApiKey(BaseModel):
 
 
 class JobStatus(StrEnum):
+    """A job's life: pending (waits to be started) -> queued -> running -> succeeded | failed; paused and
+    cancelled by hand. Every change is kept in the job's audit trail."""
+
+    pending = "pending"
     queued = "queued"
     running = "running"
+    paused = "paused"
+    cancelled = "cancelled"
     succeeded = "succeeded"
     failed = "failed"
 
     @property
     def is_final(self) -> bool:
-        return self in (JobStatus.succeeded, JobStatus.failed)
+        return self in (JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled)
+
+
+Priority = Annotated[int, Field(ge=0, le=9, description="0..9; higher runs first")]
+DEFAULT_PRIORITY = 5
 
 
 class ErrorCode(StrEnum):
@@ -82,7 +92,12 @@ class ErrorCode(StrEnum):
     path_not_allowed = "path_not_allowed"
     file_missing = "file_missing"
     inference_failed = "inference_failed"
+    inference_unavailable = "inference_unavailable"
+    database_unavailable = "database_unavailable"
     internal_error = "internal_error"
+    url_not_allowed = "url_not_allowed"
+    url_unresolvable = "url_unresolvable"
+    download_failed = "download_failed"
 
 
 class MediaError(Exception):
@@ -119,15 +134,45 @@ class Job(BaseModel):
     id: UUID
     status: JobStatus
     source_name: str
+    source_url: str | None = None
+    batch_id: UUID | None = None
+    priority: Priority = DEFAULT_PRIORITY
+    callback_url: str | None = None
     progress: float = Field(ge=0, le=1)
     frames_analyzed: int
     media: MediaInfo | None
     options: JobOptions = Field(default_factory=JobOptions)
     error_code: ErrorCode | None
     error_message: str | None
+    retryable: bool = Field(default=False, description="A failure a retry may cure (a dependency was down)")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class JobEvent(BaseModel):
+    """One line of a job's audit trail: a change of status or priority, who made it and why."""
+
+    at: datetime
+    from_status: JobStatus | None
+    to_status: JobStatus
+    priority: int
+    actor: str
+    reason: str | None
+
+
+class Batch(BaseModel):
+    """A named group of jobs submitted together, with their aggregate progress."""
+
+    id: UUID
+    name: str
+    auto_start: bool
+    priority: Priority
+    callback_url: str | None
+    created_at: datetime
+    jobs: int = 0
+    counts: dict[JobStatus, int] = Field(default_factory=dict, description="Jobs per status")
+    progress: float = Field(default=0, ge=0, le=1, description="Mean progress of the batch's jobs")
 
 
 class Detection(BaseModel):

@@ -171,12 +171,12 @@ class StackStateCollector(Collector):
 
 
 def queue_depth(redis_url: str, queue: str) -> int:
-    """Messages waiting in a Celery queue on Redis: kombu keeps one list per priority step, the default
-    one under the queue's own name and the others under ``<queue>\\x06\\x16<priority>``."""
+    """Messages waiting in a Celery queue on Redis: kombu keeps one list per priority step (see
+    ``vidsafe.queue``), step 0 under the queue's own name and the others under ``<queue>:<step>``."""
     from redis import Redis
 
     with Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2) as client:
-        keys = [queue, *(f"{queue}\x06\x16{priority}" for priority in (3, 6, 9))]
+        keys = [queue, *(f"{queue}:{step}" for step in range(1, 10))]
         pipe = client.pipeline(transaction=False)
         for key in keys:
             pipe.llen(key)

@@ -2,15 +2,23 @@
 
 Both sides build their Celery app here, so task names and broker settings cannot drift apart.
 The gateway only sends tasks by name and never imports worker code.
+
+A job is two kinds of task: ``plan_job`` probes the video and splits it into parts, and ``run_part``
+analyses one part (a time chunk of frames, the audio track, or the rules over the findings). Postgres,
+not the queue, says what is left to do: a task whose part is done or taken is a no-op, so a message
+delivered twice costs nothing (see ``workers/parts.py``).
 """
 
 from __future__ import annotations
+
+from uuid import UUID
 
 from celery import Celery
 
 from vidsafe.settings import Settings
 
-ANALYZE_VIDEO_TASK = "vidsafe.analyze_video"
+PLAN_JOB_TASK = "vidsafe.plan_job"
+RUN_PART_TASK = "vidsafe.run_part"
 VIDEO_QUEUE = "videos"
 
 
@@ -18,18 +26,32 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("vidsafe", broker=settings.effective_redis_url)
     app.conf.update(
         task_default_queue=VIDEO_QUEUE,
-        # Results live in Postgres; Celery's own result store is not used.
+        # Results live in Postgres; Celery's own result store is not used (so result expiry is moot).
         task_ignore_result=True,
-        # Long video tasks: acknowledge only when done and give the job back if the worker dies, fetch
-        # one task at a time, and make Redis wait longer than the longest task before it redelivers an
-        # unacknowledged one (else a second worker starts the same job while the first still runs).
+        # Long tasks: acknowledge only when done and give the task back if its worker process dies, fetch one
+        # task at a time, and make Redis wait longer than the longest task before it redelivers an
+        # unacknowledged one. A whole worker killed is recovered sooner by the part leases.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        broker_transport_options={"visibility_timeout": int(settings.task_time_limit_s * 1.5)},
+        broker_transport_options={
+            "visibility_timeout": int(settings.task_time_limit_s * 1.5),
+            # Ten priority lists per queue; Redis serves 0 first, so a job's priority p is sent as 9 - p.
+            "priority_steps": list(range(10)),
+            "sep": ":",
+            "queue_order_strategy": "priority",
+        },
         task_time_limit=settings.task_time_limit_s,
         task_soft_time_limit=settings.task_time_limit_s - 30,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
     )
     return app
+
+
+def send_plan(app: Celery, job_id: UUID, priority: int) -> None:
+    app.send_task(PLAN_JOB_TASK, args=[str(job_id)], priority=9 - priority)
+
+
+def send_part(app: Celery, job_id: UUID, kind: str, index: int, priority: int) -> None:
+    app.send_task(RUN_PART_TASK, args=[str(job_id), kind, index], priority=9 - priority)

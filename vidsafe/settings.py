@@ -69,6 +69,65 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(default=1, ge=1, description="Celery worker processes started by the launcher.")
 
+    # Jobs: control, parts, recovery (workers/parts.py, workers/maintenance.py)
+    auto_process: bool = Field(
+        default=True,
+        description="Start jobs as soon as they are submitted. False: they wait in `pending` until started "
+        "(a batch may override this).",
+    )
+    chunk_s: float = Field(
+        default=120.0, ge=1,
+        description="Length of the time chunks a video's frames are split into; any free worker takes a chunk, "
+        "and a job resumes from its finished chunks.",
+    )
+    part_lease_s: float = Field(
+        default=60.0, ge=2,
+        description="A worker renews its claim on a chunk at least this often; a claim not renewed in time "
+        "(the worker died) is given to another worker.",
+    )
+    dependency_retry_deadline_s: float = Field(
+        default=300.0, ge=0,
+        description="How long a chunk waits, retrying with backoff, for Triton or Postgres to come back before its "
+        "job fails (retryable) with inference_unavailable or database_unavailable.",
+    )
+    maintenance_interval_s: float = Field(
+        default=5.0, gt=0,
+        description="Period of the maintenance loop: expired claims, webhook deliveries, the orphan file sweep.",
+    )
+    resend_pending_after_s: float = Field(
+        default=900.0, gt=0,
+        description="A chunk of a running job still not taken this long after its task was sent is sent again "
+        "(its message was lost with a Redis that had not yet written it to disk).",
+    )
+    orphan_min_age_s: float = Field(
+        default=3600.0, gt=0,
+        description="The sweep removes a file in the uploads folder that no live job needs once it is this old.",
+    )
+    failed_media_retention_s: float = Field(
+        default=7 * 86400.0, ge=0,
+        description="How long the upload of a job that failed retryably (a dependency was down) is kept for a "
+        "retry.",
+    )
+
+    # Outbound requests: webhooks and URL ingestion
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Let webhooks and URL ingestion reach loopback, private and link-local addresses. Off: such "
+        "URLs are refused (SSRF guard).",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Key of the HMAC-SHA256 signature on webhook events. Unset: callback URLs are refused.",
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, description="Deliveries of one webhook event before "
+                                      "it is given up.")
+    webhook_backoff_s: float = Field(default=2.0, gt=0, description="First retry delay of a webhook "
+                                     "delivery; it doubles each attempt, with jitter.")
+    webhook_backoff_max_s: float = Field(default=600.0, gt=0, description="Longest delay between webhook "
+                                         "delivery attempts.")
+    outbound_timeout_s: float = Field(default=30.0, gt=0, description="Deadline of one webhook delivery or "
+                                      "idle URL download.")
+
     # Observability
     worker_metrics_host: str = Field(default="127.0.0.1", description="Address the worker serves its Prometheus "
                                      "metrics on (http://host:port/metrics).")

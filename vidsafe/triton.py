@@ -24,7 +24,22 @@ Tensors = dict[str, np.ndarray]
 
 
 class TritonError(RuntimeError):
-    """Triton refused or failed a request, or could not be reached."""
+    """Triton refused or failed a request, or could not be reached (``unavailable``: worth retrying later)."""
+
+    def __init__(self, message: str, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable
+
+
+# What a stopped, restarting or overloaded server answers: the request may succeed once it is back. A model
+# that is not (yet) loaded answers like this too while Triton starts.
+_UNAVAILABLE = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.CANCELLED")
+
+
+def _error(model: str, error: InferenceServerException) -> TritonError:
+    message = error.message() or ""
+    unavailable = str(error.status()) in _UNAVAILABLE or "is not ready" in message or "unknown model" in message
+    return TritonError(f"{model}: {message}", unavailable=unavailable)
 
 
 class TritonClient:
@@ -87,7 +102,7 @@ class TritonClient:
                     error: InferenceServerException | None = None) -> None:
             observe_triton_request(model, time.perf_counter() - started, failed=error is not None)
             if error is not None:
-                future.set_exception(TritonError(f"{model}: {error.message()}"))
+                future.set_exception(_error(model, error))
             else:
                 assert result is not None
                 future.set_result({name: result.as_numpy(name) for name in output_names})
@@ -100,8 +115,11 @@ class TritonClient:
             )
         except InferenceServerException as error:
             observe_triton_request(model, time.perf_counter() - started, failed=True)
-            raise TritonError(f"{model}: {error.message()}") from error
+            raise _error(model, error) from error
         return future
 
     def result(self, future: Future[Tensors]) -> Tensors:
-        return future.result(timeout=self._timeout_s + 5)
+        try:
+            return future.result(timeout=self._timeout_s + 5)
+        except TimeoutError:
+            raise TritonError("no answer within the request deadline", unavailable=True) from None

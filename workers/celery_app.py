@@ -20,8 +20,8 @@ from celery.signals import celeryd_after_setup, setup_logging, worker_init  # no
 
 from vidsafe import observability  # noqa: E402
 from vidsafe.db.migrate import apply_migrations  # noqa: E402
-from vidsafe.queue import ANALYZE_VIDEO_TASK, make_celery  # noqa: E402
-from workers.pipeline import analyze_job  # noqa: E402
+from vidsafe.queue import PLAN_JOB_TASK, RUN_PART_TASK, make_celery, send_part  # noqa: E402
+from workers.pipeline import plan_job, run_part  # noqa: E402
 
 app = make_celery(settings)
 
@@ -43,7 +43,17 @@ def _serve_metrics(**_: Any) -> None:
     observability.serve_worker_metrics(settings)
 
 
-@app.task(name=ANALYZE_VIDEO_TASK)
-def analyze_video(job_id: str) -> None:
+def _send_part(job_id: UUID, kind: str, index: int, priority: int) -> None:
+    send_part(app, job_id, kind, index, priority)
+
+
+@app.task(name=PLAN_JOB_TASK)
+def plan_job_task(job_id: str) -> None:
     with observability.job_context(job_id):
-        analyze_job(UUID(job_id), settings)
+        plan_job(UUID(job_id), settings, _send_part)
+
+
+@app.task(name=RUN_PART_TASK)
+def run_part_task(job_id: str, kind: str, index: int) -> None:
+    with observability.job_context(job_id):
+        run_part(UUID(job_id), kind, index, settings, _send_part)

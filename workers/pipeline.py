@@ -1,21 +1,27 @@
-"""The analysis of one job: probe -> sample -> the enabled stages -> store, with the job's state in Postgres.
+"""A job's analysis in parts that any worker can take: plan -> frame chunks and audio -> rules -> done.
 
-Frames are decoded once and every batch goes to every enabled frame stage; the audio stage runs
-beside them in a thread. After the frame and audio stages come the rules and indexes built on their
-findings: restraint (pose and CLIP), text embeddings (OCR and speech text), and segments.
+``plan_job`` probes the video and records its parts: its frames in time chunks of ``chunk_s``, its audio
+track, and the rules that read their findings (face identities, restraint, text embeddings, segments),
+which wait until every other part is done. ``run_part`` claims one part under a lease
+(``vidsafe/db/parts.py``), analyses it and stores its findings under that lease, so a part's findings
+are written exactly once, and a job resumes from its done parts after a crash, a pause or a failure.
 
-Every outcome ends the job (succeeded, or failed with an error code and a reason) and removes the
-uploaded file; a worker never dies of a bad video.
+Within a chunk, frames are decoded once and every batch goes to every enabled frame stage. A dependency
+that goes away (Triton, Postgres) makes the part start over with backoff until
+``dependency_retry_deadline_s``; then the job fails, retryable. A bad video fails its job with the
+error's code; the worker itself never dies of one.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import random
+import threading
+import time
 from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from uuid import UUID
@@ -23,8 +29,9 @@ from uuid import UUID
 import psycopg
 
 from vidsafe.catalogue import resolve_modules
-from vidsafe.db import queries
-from vidsafe.domain import ErrorCode, Finding, JobOptions, MediaError, MediaInfo, Module
+from vidsafe.db import parts, queries
+from vidsafe.db.parts import JobInterrupted, Lease, LeaseLost, PartPlan
+from vidsafe.domain import ErrorCode, Job, JobOptions, JobStatus, MediaError, MediaInfo, Module
 from vidsafe.media import probe_video
 from vidsafe.observability import count_frames, time_stage, timed_batch
 from vidsafe.settings import Settings
@@ -43,6 +50,7 @@ from workers.text_embeddings import embed_job_texts
 
 log = logging.getLogger(__name__)
 
+ACTOR = "worker"
 FRAME_STAGES: dict[Module, type[FrameStage]] = {
     Module.nudity: NudityStage,
     Module.faces: FacesStage,
@@ -50,35 +58,224 @@ FRAME_STAGES: dict[Module, type[FrameStage]] = {
     Module.pose: PoseStage,
     Module.clip: ClipStage,
 }
-# What the rules after the stages read: faces (identities), pose and CLIP (restraint).
+# What the rules after the parts read: faces (identities), pose and CLIP (restraint).
 RULE_INPUTS = (Module.faces, Module.pose, Module.clip)
 AUDIO_STAGES: dict[Module, type[AudioStage]] = {
     Module.speech: SpeechStage,
 }
+# Sends a part's task: (job, kind, index, priority).
+SendPart = Callable[[UUID, str, int, int], None]
 
 
-def analyze_job(job_id: UUID, settings: Settings) -> None:
-    with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:
-        source = queries.get_media_source(conn, job_id)
-        if source is None or not queries.start_job(conn, job_id):
-            log.warning("job %s is unknown or already ended; nothing to do", job_id)
+class DependencyDown(Exception):
+    """Triton or Postgres does not answer: the part starts over once it does, until the deadline."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class JobSource:
+    job: Job
+    path: Path
+    owns_media: bool
+    options: JobOptions
+
+
+def _connect(settings: Settings) -> psycopg.Connection:
+    return psycopg.connect(settings.effective_database_url, autocommit=True, connect_timeout=5)
+
+
+def _source(conn: psycopg.Connection, job_id: UUID) -> JobSource | None:
+    job = queries.get_job(conn, job_id)
+    source = queries.get_media_source(conn, job_id)
+    if job is None or source is None:
+        return None
+    return JobSource(job, Path(source[0]), source[1], source[2])
+
+
+def _remove_media(source: JobSource) -> None:
+    if source.owns_media:
+        source.path.unlink(missing_ok=True)
+
+
+def _fail(conn: psycopg.Connection, source: JobSource, code: ErrorCode, message: str, retryable: bool) -> None:
+    """End the job as failed. A bad video's file goes now; a retryable failure keeps it for the retry (the
+    maintenance sweep removes it after ``failed_media_retention_s``)."""
+    queries.transition(conn, source.job.id, [JobStatus.queued, JobStatus.running], JobStatus.failed, ACTOR,
+                       error=(code, message), retryable=retryable)
+    if not retryable:
+        _remove_media(source)
+
+
+def plan(media: MediaInfo, modules: set[Module], chunk_s: float) -> list[PartPlan]:
+    chunks = max(1, math.ceil(media.duration_s / chunk_s - 1e-9))
+    planned = [PartPlan("frames", i, i * chunk_s, (i + 1) * chunk_s if i < chunks - 1 else None)
+               for i in range(chunks)]
+    if media.has_audio and any(module in modules for module in AUDIO_STAGES):
+        planned.append(PartPlan("audio", 0, 0.0, None))
+    return [*planned, PartPlan("rules", 0, 0.0, None)]
+
+
+def plan_job(job_id: UUID, settings: Settings, send_part: SendPart) -> None:
+    """Probe the job's video, record its parts (once), mark it running and send the parts still to do."""
+    with _connect(settings) as conn:
+        source = _source(conn, job_id)
+        if source is None or source.job.status not in (JobStatus.queued, JobStatus.running):
+            log.info("job %s is unknown or not queued; nothing to plan", job_id)
             return
-        media_path, owns_media, options = Path(source[0]), source[1], source[2]
         try:
-            with time_stage("all", "job"):
-                _run(conn, job_id, media_path, options, settings)
+            with time_stage("all", "probe"):
+                media = probe_video(source.path, settings)
+            modules = resolve_modules(source.options, settings)
         except MediaError as error:
-            queries.fail_job(conn, job_id, error.code, error.message)
-        except TritonError as error:
-            queries.fail_job(conn, job_id, ErrorCode.inference_failed, f"inference failed: {error}")
-        except Exception as error:
-            log.exception("job %s failed unexpectedly", job_id)
-            queries.fail_job(conn, job_id, ErrorCode.internal_error, f"internal error: {type(error).__name__}")
-        else:
-            queries.finish_job(conn, job_id)
-        finally:
-            if owns_media:
-                media_path.unlink(missing_ok=True)
+            _fail(conn, source, error.code, error.message, retryable=False)
+            return
+        queries.set_media(conn, job_id, media)
+        parts.plan_parts(conn, job_id, plan(media, modules, settings.chunk_s))
+        if queries.transition(conn, job_id, [JobStatus.queued, JobStatus.running], JobStatus.running, ACTOR) is None:
+            return  # paused or cancelled meanwhile: a resume plans again
+        for kind, index in parts.parts_to_send(conn, job_id):
+            send_part(job_id, kind, index, source.job.priority)
+
+
+class _Heartbeat:
+    """Renews the part's lease from a thread of its own, so that a long step (a whole audio track) keeps it."""
+
+    def __init__(self, settings: Settings, lease: Lease) -> None:
+        self._settings, self._lease = settings, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        period = self._settings.part_lease_s / 3
+        while not self._stop.wait(period):
+            try:
+                with _connect(self._settings) as conn:
+                    parts.renew(conn, self._lease, self._settings.part_lease_s)
+            except (LeaseLost, JobInterrupted):
+                return  # the part's next write finds out and stops
+            except psycopg.Error as error:
+                log.warning("cannot renew the lease of part %s %s: %s", self._lease.kind, self._lease.index, error)
+
+
+def run_part(job_id: UUID, kind: str, index: int, settings: Settings, send_part: SendPart) -> None:
+    """Claim a part and analyse it, starting over while a dependency is down; a no-op if the part is done,
+    held by a live worker, or its job is not running."""
+    conn = _connect(settings)
+    try:
+        lease = parts.claim_part(conn, job_id, kind, index, settings.part_lease_s)
+        source = _source(conn, job_id) if lease else None
+        if lease is None or source is None:
+            log.info("part %s %s of job %s is done, taken, or its job is not running", kind, index, job_id)
+            return
+        deadline: float | None = None
+        for attempt in range(1, 1_000_000):
+            try:
+                with _Heartbeat(settings, lease):
+                    _run_part_once(conn, lease, source, settings, send_part)
+                return
+            except DependencyDown as down:
+                deadline = deadline or time.monotonic() + settings.dependency_retry_deadline_s
+                if time.monotonic() >= deadline:
+                    message = (f"{down} for over {settings.dependency_retry_deadline_s:.0f} s; the job can be "
+                               "retried once it is back")
+                    conn = _reconnect(conn, settings)
+                    _fail(conn, source, down.code, message, retryable=True)
+                    parts.release(conn, lease)
+                    return
+                pause = min(30.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.0)
+                log.warning("part %s %s of job %s: %s; starting it over in %.1f s", kind, index, job_id, down, pause)
+                time.sleep(pause)
+                conn = _reconnect(conn, settings)
+                restarted = _restart(conn, lease, settings)
+                if restarted is None:
+                    return
+                lease = restarted
+    except LeaseLost as error:
+        log.warning("%s: another worker has it now", error)
+    except JobInterrupted as interrupted:
+        log.info("part %s %s of job %s stops: the job is %s", kind, index, job_id, interrupted.status)
+        parts.release(conn, lease)
+    finally:
+        conn.close()
+
+
+def _reconnect(conn: psycopg.Connection, settings: Settings) -> psycopg.Connection:
+    if not conn.closed and not conn.broken:
+        return conn
+    conn.close()
+    while True:  # a database that stays down: the task's time limit ends this, and the lease hands the part on
+        try:
+            return _connect(settings)
+        except psycopg.OperationalError as error:
+            log.warning("Postgres is still down (%s); trying again in 5 s", error)
+            time.sleep(5)
+
+
+def _restart(conn: psycopg.Connection, lease: Lease, settings: Settings) -> Lease | None:
+    """Take the part again for a fresh attempt; None if another worker has it or the job stopped."""
+    try:
+        return parts.restart(conn, lease, settings.part_lease_s)
+    except LeaseLost as error:
+        log.warning("%s: another worker has it now", error)
+    except JobInterrupted as interrupted:
+        log.info("part %s %s stops: the job is %s", lease.kind, lease.index, interrupted.status)
+        parts.release(conn, lease)
+    return None
+
+
+def _run_part_once(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Settings,
+                   send_part: SendPart) -> None:
+    media = source.job.media
+    assert media is not None, "a planned job has its media"
+    try:
+        modules = resolve_modules(source.options, settings)
+        fps = source.options.sample_fps or settings.sample_fps
+        min_scores = {**{Module(m): v for m, v in settings.min_scores.items()}, **source.options.min_scores}
+        with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as triton, \
+                time_stage("all", lease.kind):
+            if lease.kind == "frames":
+                _run_frames(conn, lease, source.path, media, fps, modules, min_scores, triton, settings)
+            elif lease.kind == "audio":
+                for module, cls in AUDIO_STAGES.items():
+                    if module in modules:
+                        stage = cls(triton, min_scores.get(module, 0.0), settings)
+                        parts.store(conn, lease, stage.run(source.path, media), settings.part_lease_s)
+            else:
+                _run_rules(conn, lease, modules, fps, min_scores, triton, settings)
+                with conn.transaction():
+                    parts.complete(conn, lease, settings.part_lease_s)
+                    queries.transition(conn, lease.job_id, [JobStatus.running], JobStatus.succeeded, ACTOR)
+                _remove_media(source)
+                return
+        if parts.complete(conn, lease, settings.part_lease_s):
+            send_part(lease.job_id, "rules", 0, source.job.priority)
+    except (LeaseLost, JobInterrupted):
+        raise
+    except TritonError as error:
+        if error.unavailable:
+            raise DependencyDown(ErrorCode.inference_unavailable, f"Triton is unavailable ({error})") from None
+        _fail(conn, source, ErrorCode.inference_failed, f"inference failed: {error}", retryable=True)
+        parts.release(conn, lease)
+    except psycopg.OperationalError as error:
+        raise DependencyDown(ErrorCode.database_unavailable, f"Postgres is unavailable ({error})") from None
+    except MediaError as error:
+        _fail(conn, source, error.code, error.message, retryable=False)
+        parts.release(conn, lease)
+    except Exception as error:
+        log.exception("part %s %s of job %s failed unexpectedly", lease.kind, lease.index, lease.job_id)
+        _fail(conn, source, ErrorCode.internal_error, f"internal error: {type(error).__name__}", retryable=True)
+        parts.release(conn, lease)
 
 
 def _batches(frames: Iterable[SampledFrame], size: int) -> Iterator[list[SampledFrame]]:
@@ -87,41 +284,22 @@ def _batches(frames: Iterable[SampledFrame], size: int) -> Iterator[list[Sampled
         yield batch
 
 
-def _run(conn: psycopg.Connection, job_id: UUID, media_path: Path, options: JobOptions, settings: Settings) -> None:
-    with time_stage("all", "probe"):
-        media = probe_video(media_path, settings)
-    queries.set_media(conn, job_id, media)
-    modules = resolve_modules(options, settings)
-    fps = options.sample_fps or settings.sample_fps
-    min_scores = {**{Module(m): v for m, v in settings.min_scores.items()}, **options.min_scores}
-    kept: list[Finding] = []  # the findings of RULE_INPUTS
-    with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as triton, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio") as audio_pool:
-        audio_stages = [cls(triton, min_scores.get(m, 0.0), settings) for m, cls in AUDIO_STAGES.items()
-                        if m in modules and media.has_audio]
-        # Each runs in a thread, in a copy of this context: its log lines carry the job id too.
-        audio_runs = [audio_pool.submit(copy_context().run, time_stage(s.module, "audio")(s.run), media_path, media)
-                      for s in audio_stages]
-        frame_stages = [cls(triton, min_scores.get(m, 0.0), settings) for m, cls in FRAME_STAGES.items()
-                        if m in modules]
-        if frame_stages:
-            with time_stage("all", "frames"):
-                kept += _run_frame_stages(conn, job_id, media_path, media, fps, frame_stages, settings)
-        for run in audio_runs:
-            queries.add_findings(conn, job_id, run.result())
-        _run_rules(conn, job_id, modules, kept, fps, min_scores, triton, settings)
-    with time_stage("all", "segments"):
-        queries.replace_segments(conn, job_id, build_segments(queries.get_findings(conn, job_id), fps))
-
-
-def _run_frame_stages(conn: psycopg.Connection, job_id: UUID, media_path: Path, media: MediaInfo, fps: float,
-                      stages: list[FrameStage], settings: Settings) -> list[Finding]:
+def _run_frames(conn: psycopg.Connection, lease: Lease, path: Path, media: MediaInfo, fps: float,
+                modules: set[Module], min_scores: dict[Module, float], triton: TritonClient,
+                settings: Settings) -> None:
+    """One chunk of frames through every enabled frame stage, its findings stored batch by batch."""
+    stages = [cls(triton, min_scores.get(m, 0.0), settings) for m, cls in FRAME_STAGES.items() if m in modules]
+    if not stages:
+        return
+    part = conn.execute("SELECT start_s, end_s FROM job_parts WHERE job_id = %s AND kind = %s AND index = %s",
+                        lease.key).fetchone()
+    assert part is not None
+    start_s, end_s = part
     expected_frames = max(1, math.ceil(media.duration_s * fps))
-    frames = sample_frames(media_path, fps, media.width, media.height, max_frame_pixels=settings.max_frame_pixels,
-                           max_duration_s=settings.max_duration_s)
+    frames = sample_frames(path, fps, media.width, media.height, start_s=start_s, end_s=end_s,
+                           max_frame_pixels=settings.max_frame_pixels, max_duration_s=settings.max_duration_s)
     pending: deque[tuple[list[SampledFrame], list[Collect]]] = deque()
-    analyzed, last_time = 0, 0.0
-    kept: list[Finding] = []
+    analyzed, last_time = 0, start_s
 
     def store_oldest() -> None:
         nonlocal analyzed, last_time
@@ -130,10 +308,7 @@ def _run_frame_stages(conn: psycopg.Connection, job_id: UUID, media_path: Path, 
         analyzed += len(batch)
         count_frames(len(batch))
         last_time = batch[-1].timestamp_s
-        for finding, finding_id in zip(found, queries.add_findings(conn, job_id, found, analyzed,
-                                                                    analyzed / expected_frames), strict=True):
-            finding.id = finding_id
-        kept.extend(f for f in found if f.module in RULE_INPUTS)
+        parts.store(conn, lease, found, settings.part_lease_s, analyzed, expected_frames)
 
     for batch in _batches(frames, settings.infer_batch_frames):
         pending.append((batch, [timed_batch(stage.module, stage.submit, batch) for stage in stages]))
@@ -141,19 +316,19 @@ def _run_frame_stages(conn: psycopg.Connection, job_id: UUID, media_path: Path, 
             store_oldest()
     while pending:
         store_oldest()
-    if analyzed == 0:
+    if analyzed == 0 and lease.index == 0:
         raise MediaError(ErrorCode.unreadable_media, "no frame of the video could be decoded")
     # A demuxer may stop quietly at a truncated file's end; frames must reach the declared duration.
-    if last_time < media.duration_s - max(2.0 / fps, 1.0):
+    if analyzed == 0 or (end_s is None and last_time < media.duration_s - max(2.0 / fps, 1.0)):
         raise MediaError(ErrorCode.truncated_media, f"frames end at {last_time:.1f} s of the declared "
                          f"{media.duration_s:.1f} s: the file is truncated")
-    log.info("job %s: %d frames analysed", job_id, analyzed)
-    return kept
+    log.info("job %s: chunk %d: %d frames analysed", lease.job_id, lease.index, analyzed)
 
 
-def _run_rules(conn: psycopg.Connection, job_id: UUID, modules: set[Module], kept: list[Finding], fps: float,
+def _run_rules(conn: psycopg.Connection, lease: Lease, modules: set[Module], fps: float,
                min_scores: dict[Module, float], triton: TritonClient, settings: Settings) -> None:
-    """The rules and indexes built on the stages' findings."""
+    """The rules and indexes built on the other parts' findings, then the job's segments."""
+    kept = queries.rule_inputs(conn, lease.job_id, [m for m in RULE_INPUTS if m in modules])
     if Module.faces in modules:
         with time_stage(Module.faces, "identities"):
             identities = assign_identities([f for f in kept if f.module == Module.faces],
@@ -162,7 +337,9 @@ def _run_rules(conn: psycopg.Connection, job_id: UUID, modules: set[Module], kep
     if Module.restraint in modules:
         threshold = min_scores.get(Module.restraint, 0.5)
         with time_stage(Module.restraint, "rule"):
-            queries.add_findings(conn, job_id, restraint_findings(kept, fps, threshold, settings))
+            parts.store(conn, lease, restraint_findings(kept, fps, threshold, settings), settings.part_lease_s)
     if Module.text_embeddings in modules:
         with time_stage(Module.text_embeddings, "index"):
-            embed_job_texts(conn, job_id, triton, settings.infer_in_flight)
+            embed_job_texts(conn, lease.job_id, triton, settings.infer_in_flight)
+    with time_stage("all", "segments"):
+        queries.replace_segments(conn, lease.job_id, build_segments(queries.get_findings(conn, lease.job_id), fps))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from uuid import UUID
 
 import psycopg
@@ -12,9 +14,11 @@ from psycopg.types.json import Jsonb
 
 from vidsafe.domain import (
     ApiKey,
+    Batch,
     ErrorCode,
     Finding,
     Job,
+    JobEvent,
     JobOptions,
     JobStatus,
     MediaInfo,
@@ -24,8 +28,8 @@ from vidsafe.domain import (
 )
 
 _JOB_COLUMNS = (
-    "id, status, source_name, progress, frames_analyzed, media, options, error_code, error_message, "
-    "created_at, started_at, finished_at"
+    "id, status, source_name, source_url, batch_id, priority, callback_url, progress, frames_analyzed, media, "
+    "options, error_code, error_message, retryable, created_at, started_at, finished_at"
 )
 _FINDING_COLUMNS = "id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
 # Where a finding's embedding goes, by module; text embeddings come later, from their own stage.
@@ -41,17 +45,43 @@ def _job(row: dict) -> Job:
     return Job.model_validate(row)
 
 
-def create_job(conn: psycopg.Connection, job_id: UUID, source_name: str, media_path: str, owns_media: bool,
-               options: JobOptions, api_key_id: UUID | None = None, idempotency_key: str | None = None) -> Job | None:
+@dataclass(frozen=True)
+class NewJob:
+    """What the gateway records for a submitted video."""
+
+    source_name: str
+    media_path: str
+    owns_media: bool  # an upload or a download, removed when no longer needed
+    options: JobOptions
+    status: JobStatus = JobStatus.queued
+    priority: int = 5
+    batch_id: UUID | None = None
+    callback_url: str | None = None
+    source_url: str | None = None
+
+
+@contextmanager
+def acting(conn: psycopg.Connection, actor: str, reason: str | None = None) -> Iterator[None]:
+    """A transaction whose job changes the audit trail records as made by ``actor``, for ``reason``."""
+    with conn.transaction():
+        conn.execute("SELECT set_config('vidsafe.actor', %s, true), set_config('vidsafe.reason', %s, true)",
+                     (actor, reason or ""))
+        yield
+
+
+def create_job(conn: psycopg.Connection, job_id: UUID, new: NewJob, api_key_id: UUID | None = None,
+               idempotency_key: str | None = None, actor: str = "system") -> Job | None:
     """The new job; None if this API key already created a job with this idempotency key."""
-    row = conn.cursor(row_factory=dict_row).execute(
-        "INSERT INTO jobs (id, status, source_name, media_path, owns_media, options, api_key_id, idempotency_key) "
-        "VALUES (%s, 'queued', %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
-        f"RETURNING {_JOB_COLUMNS}",
-        (job_id, source_name, media_path, owns_media, Jsonb(options.model_dump(mode="json", exclude_none=True)),
-         api_key_id, idempotency_key),
-    ).fetchone()
+    with acting(conn, actor, "submitted"):
+        row = conn.cursor(row_factory=dict_row).execute(
+            "INSERT INTO jobs (id, status, source_name, media_path, owns_media, options, api_key_id, idempotency_key, "
+            "priority, batch_id, callback_url, source_url) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
+            f"RETURNING {_JOB_COLUMNS}",
+            (job_id, new.status, new.source_name, new.media_path, new.owns_media,
+             Jsonb(new.options.model_dump(mode="json", exclude_none=True)), api_key_id, idempotency_key,
+             new.priority, new.batch_id, new.callback_url, new.source_url),
+        ).fetchone()
     return _job(row) if row else None
 
 
@@ -74,11 +104,12 @@ def get_job(conn: psycopg.Connection, job_id: UUID) -> Job | None:
     return _job(row) if row else None
 
 
-def list_jobs(conn: psycopg.Connection, limit: int, status: JobStatus | None = None) -> list[Job]:
+def list_jobs(conn: psycopg.Connection, limit: int, status: JobStatus | None = None,
+              batch_id: UUID | None = None) -> list[Job]:
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE %(status)s::text IS NULL OR status = %(status)s "
-        "ORDER BY created_at DESC LIMIT %(limit)s",
-        {"status": status, "limit": limit},
+        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE (%(status)s::text IS NULL OR status = %(status)s) "
+        "AND (%(batch)s::uuid IS NULL OR batch_id = %(batch)s) ORDER BY created_at DESC LIMIT %(limit)s",
+        {"status": status, "batch": batch_id, "limit": limit},
     ).fetchall()
     return [_job(row) for row in rows]
 
@@ -90,54 +121,30 @@ def get_media_source(conn: psycopg.Connection, job_id: UUID) -> tuple[str, bool,
     return (row[0], row[1], JobOptions.model_validate(row[2])) if row else None
 
 
-def start_job(conn: psycopg.Connection, job_id: UUID) -> bool:
-    """Mark a job running and forget any findings of an earlier, interrupted attempt.
-
-    Returns False when the job does not exist or has already ended, so a redelivered task is a no-op.
-    """
-    with conn.transaction():
-        cur = conn.execute(
-            "UPDATE jobs SET status = 'running', started_at = now(), progress = 0, frames_analyzed = 0 "
-            "WHERE id = %s AND status IN ('queued', 'running')",
-            (job_id,),
-        )
-        if cur.rowcount != 1:
-            return False
-        conn.execute("DELETE FROM findings WHERE job_id = %s", (job_id,))
-        conn.execute("DELETE FROM segments WHERE job_id = %s", (job_id,))
-    return True
-
-
 def set_media(conn: psycopg.Connection, job_id: UUID, media: MediaInfo) -> None:
     conn.execute("UPDATE jobs SET media = %s WHERE id = %s", (Jsonb(media.model_dump()), job_id))
 
 
-def add_findings(conn: psycopg.Connection, job_id: UUID, findings: Iterable[Finding],
-                 frames_analyzed: int | None = None, progress: float | None = None) -> list[int]:
-    """Store findings (and their embeddings), optionally advancing the job's progress, in one
-    transaction. Returns the new findings' ids."""
+def _insert_findings(cur: psycopg.Cursor, job_id: UUID, findings: Iterable[Finding],
+                     part: tuple[str, int] | None) -> list[int]:
     ids = []
-    with conn.transaction(), conn.cursor() as cur:
-        for finding in findings:
+    for finding in findings:
+        cur.execute(
+            "INSERT INTO findings (job_id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, "
+            "text, attributes, part_kind, part_index) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING id",
+            (job_id, finding.module, finding.label, finding.score, finding.timestamp_s, finding.end_s,
+             finding.frame_index, list(finding.box) if finding.box else None,
+             Jsonb(finding.polygon) if finding.polygon else None, finding.text, Jsonb(finding.attributes),
+             *(part or (None, None))),
+        )
+        finding_id = cur.fetchone()[0]  # type: ignore[index]
+        ids.append(finding_id)
+        if finding.embedding is not None:
             cur.execute(
-                "INSERT INTO findings (job_id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, "
-                "text, attributes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (job_id, finding.module, finding.label, finding.score, finding.timestamp_s, finding.end_s,
-                 finding.frame_index, list(finding.box) if finding.box else None,
-                 Jsonb(finding.polygon) if finding.polygon else None, finding.text, Jsonb(finding.attributes)),
-            )
-            finding_id = cur.fetchone()[0]  # type: ignore[index]
-            ids.append(finding_id)
-            if finding.embedding is not None:
-                cur.execute(
-                    f"INSERT INTO {_EMBEDDING_TABLES[finding.module]} (finding_id, job_id, embedding) "
-                    "VALUES (%s, %s, %s::vector)",
-                    (finding_id, job_id, _vector(finding.embedding)),
-                )
-        if frames_analyzed is not None and progress is not None:
-            cur.execute(
-                "UPDATE jobs SET frames_analyzed = %s, progress = %s WHERE id = %s",
-                (frames_analyzed, min(progress, 1.0), job_id),
+                f"INSERT INTO {_EMBEDDING_TABLES[finding.module]} (finding_id, job_id, embedding) "
+                "VALUES (%s, %s, %s::vector)",
+                (finding_id, job_id, _vector(finding.embedding)),
             )
     return ids
 
@@ -185,20 +192,6 @@ def get_segments(conn: psycopg.Connection, job_id: UUID, module: str | None = No
     return [Segment.model_validate(row) for row in rows]
 
 
-def finish_job(conn: psycopg.Connection, job_id: UUID) -> None:
-    conn.execute(
-        "UPDATE jobs SET status = 'succeeded', progress = 1, finished_at = now() WHERE id = %s", (job_id,)
-    )
-
-
-def fail_job(conn: psycopg.Connection, job_id: UUID, code: ErrorCode, message: str) -> None:
-    conn.execute(
-        "UPDATE jobs SET status = 'failed', error_code = %s, error_message = %s, finished_at = now() "
-        "WHERE id = %s",
-        (code, message, job_id),
-    )
-
-
 def _finding(row: dict) -> Finding:
     return Finding.model_validate({**row, "box": tuple(row["box"]) if row["box"] else None})
 
@@ -211,6 +204,18 @@ def get_findings(conn: psycopg.Connection, job_id: UUID, module: str | None = No
         {"job": job_id, "module": module},
     ).fetchall()
     return [_finding(row) for row in rows]
+
+
+def rule_inputs(conn: psycopg.Connection, job_id: UUID, modules: Iterable[Module]) -> list[Finding]:
+    """The job's findings of ``modules``, faces with their embeddings: what the rules after the parts read."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {', '.join('f.' + c for c in _FINDING_COLUMNS.split(', '))}, e.embedding::text AS embedding "
+        "FROM findings f LEFT JOIN face_embeddings e ON e.finding_id = f.id "
+        "WHERE f.job_id = %s AND f.module = ANY(%s) ORDER BY f.timestamp_s, f.id",
+        (job_id, [str(m) for m in modules]),
+    ).fetchall()
+    return [_finding({**row, "embedding": json.loads(row["embedding"]) if row["embedding"] else None})
+            for row in rows]
 
 
 def face_embedding(conn: psycopg.Connection, finding_id: int) -> list[float] | None:
@@ -271,3 +276,157 @@ def revoke_api_key(conn: psycopg.Connection, name: str) -> bool:
 
 def delete_api_key(conn: psycopg.Connection, name: str) -> None:
     conn.execute("DELETE FROM api_keys WHERE name = %s", (name,))
+
+
+# ---- job control, audit trail, webhooks ----------------------------------------------------------
+
+def transition(conn: psycopg.Connection, job_id: UUID, allowed: Iterable[JobStatus], to: JobStatus, actor: str,
+               reason: str | None = None, error: tuple[ErrorCode, str] | None = None,
+               retryable: bool = False) -> Job | None:
+    """Move a job from one of the ``allowed`` statuses to ``to``; None if it was in none of them.
+
+    Entering a final status queues the job's webhook event in the same transaction, so an event is
+    neither lost nor sent for a change that did not happen.
+    """
+    with acting(conn, actor, reason):
+        row = conn.cursor(row_factory=dict_row).execute(
+            "UPDATE jobs SET status = %(to)s, "
+            "started_at = CASE WHEN %(to)s = 'running' THEN coalesce(started_at, now()) ELSE started_at END, "
+            "finished_at = CASE WHEN %(final)s THEN now() END, "
+            "progress = CASE WHEN %(to)s = 'succeeded' THEN 1 ELSE progress END, "
+            "error_code = %(code)s, error_message = %(message)s, retryable = %(retryable)s "
+            f"WHERE id = %(job)s AND status = ANY(%(allowed)s) RETURNING {_JOB_COLUMNS}",
+            {"to": to, "final": to.is_final, "code": error[0] if error else None,
+             "message": error[1] if error else None, "retryable": retryable, "job": job_id,
+             "allowed": [str(status) for status in allowed]},
+        ).fetchone()
+        job = _job(row) if row else None
+        if job is not None and to.is_final and job.callback_url:
+            conn.execute("INSERT INTO webhook_deliveries (job_id, url, event, status) VALUES (%s, %s, %s, 'pending')",
+                         (job_id, job.callback_url, Jsonb(job_event_payload(job))))
+    return job
+
+
+def job_event_payload(job: Job) -> dict:
+    """The JSON a webhook receives when a job ends."""
+    return {"type": f"job.{job.status}", "job": job.model_dump(mode="json", exclude={"media", "options"})}
+
+
+def set_priority(conn: psycopg.Connection, job_id: UUID, priority: int, actor: str) -> Job | None:
+    with acting(conn, actor, f"priority {priority}"):
+        row = conn.cursor(row_factory=dict_row).execute(
+            f"UPDATE jobs SET priority = %s WHERE id = %s RETURNING {_JOB_COLUMNS}", (priority, job_id)
+        ).fetchone()
+    return _job(row) if row else None
+
+
+def job_events(conn: psycopg.Connection, job_id: UUID) -> list[JobEvent]:
+    rows = conn.cursor(row_factory=dict_row).execute(
+        "SELECT at, from_status, to_status, priority, actor, reason FROM job_events WHERE job_id = %s ORDER BY id",
+        (job_id,),
+    ).fetchall()
+    return [JobEvent.model_validate(row) for row in rows]
+
+
+def stale_queued_jobs(conn: psycopg.Connection, after_s: float) -> list[tuple[UUID, int]]:
+    """Jobs queued this long with no worker having planned them (their message was lost), marked as resent."""
+    rows = conn.execute(
+        "UPDATE jobs SET updated_at = now() WHERE status = 'queued' AND updated_at < now() - make_interval(secs => %s) "
+        "RETURNING id, priority", (after_s,)).fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
+def live_media_paths(conn: psycopg.Connection, retention_s: float) -> set[str]:
+    """Files jobs still need: those of unfinished jobs, and of retryable failures within the retention."""
+    rows = conn.execute(
+        "SELECT media_path FROM jobs WHERE owns_media AND (status NOT IN ('succeeded', 'failed', 'cancelled') "
+        "OR (status = 'failed' AND retryable AND finished_at > now() - make_interval(secs => %s)))",
+        (retention_s,),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    job_id: UUID
+    url: str
+    event: dict
+    attempts: int
+
+
+def claim_due_deliveries(conn: psycopg.Connection, hold_s: float, limit: int = 20) -> list[Delivery]:
+    """Webhook deliveries due now, held for ``hold_s`` so that a second maintenance loop skips them."""
+    rows = conn.execute(
+        "UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => %s), attempts = attempts + 1 "
+        "WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now() "
+        "ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id, job_id, url, event, attempts",
+        (hold_s, limit),
+    ).fetchall()
+    return [Delivery(*row) for row in rows]
+
+
+def record_delivery(conn: psycopg.Connection, delivery_id: int, error: str | None, retry_in_s: float | None) -> None:
+    """The outcome of an attempt: delivered (no error), to be retried in ``retry_in_s``, or given up."""
+    status = "delivered" if error is None else ("pending" if retry_in_s is not None else "failed")
+    conn.execute(
+        "UPDATE webhook_deliveries SET status = %s, last_error = %s, "
+        "delivered_at = CASE WHEN %s = 'delivered' THEN now() END, "
+        "next_attempt_at = now() + make_interval(secs => %s) WHERE id = %s",
+        (status, error, status, retry_in_s or 0, delivery_id),
+    )
+
+
+def deliveries(conn: psycopg.Connection, job_id: UUID) -> list[dict]:
+    rows = conn.cursor(row_factory=dict_row).execute(
+        "SELECT url, status, attempts, last_error, created_at, delivered_at FROM webhook_deliveries "
+        "WHERE job_id = %s ORDER BY id", (job_id,)).fetchall()
+    return list(rows)
+
+
+# ---- batches -------------------------------------------------------------------------------------
+
+def create_batch(conn: psycopg.Connection, batch_id: UUID, name: str, auto_start: bool, priority: int,
+                 callback_url: str | None, api_key_id: UUID | None) -> Batch:
+    conn.execute("INSERT INTO batches (id, name, auto_start, priority, callback_url, api_key_id) "
+                 "VALUES (%s, %s, %s, %s, %s, %s)", (batch_id, name, auto_start, priority, callback_url, api_key_id))
+    batch = get_batch(conn, batch_id)
+    assert batch is not None
+    return batch
+
+
+_BATCH_SELECT = (
+    "SELECT b.id, b.name, b.auto_start, b.priority, b.callback_url, b.created_at, count(j.id) AS jobs, "
+    "coalesce(avg(j.progress), 0) AS progress FROM batches b LEFT JOIN jobs j ON j.batch_id = b.id "
+)
+
+
+def _batch(conn: psycopg.Connection, row: dict) -> Batch:
+    counts = dict(conn.execute("SELECT status, count(*) FROM jobs WHERE batch_id = %s GROUP BY status",
+                               (row["id"],)).fetchall())
+    return Batch.model_validate({**row, "counts": counts})
+
+
+def get_batch(conn: psycopg.Connection, batch_id: UUID) -> Batch | None:
+    row = conn.cursor(row_factory=dict_row).execute(
+        _BATCH_SELECT + "WHERE b.id = %s GROUP BY b.id", (batch_id,)).fetchone()
+    return _batch(conn, row) if row else None
+
+
+def list_batches(conn: psycopg.Connection, limit: int) -> list[Batch]:
+    rows = conn.cursor(row_factory=dict_row).execute(
+        _BATCH_SELECT + "GROUP BY b.id ORDER BY b.created_at DESC LIMIT %s", (limit,)).fetchall()
+    return [_batch(conn, row) for row in rows]
+
+
+def batch_job_ids(conn: psycopg.Connection, batch_id: UUID, statuses: Iterable[JobStatus] | None = None) -> list[UUID]:
+    rows = conn.execute(
+        "SELECT id FROM jobs WHERE batch_id = %s AND (%s::text[] IS NULL OR status = ANY(%s)) ORDER BY created_at",
+        (batch_id, *([[str(s) for s in statuses]] * 2 if statuses is not None else [None, None])),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def set_batch_priority(conn: psycopg.Connection, batch_id: UUID, priority: int) -> bool:
+    cur = conn.execute("UPDATE batches SET priority = %s WHERE id = %s", (priority, batch_id))
+    return cur.rowcount == 1

@@ -1,0 +1,198 @@
+"""A job's work in parts, each claimed under a lease: the SQL behind chunking, resuming and exactly-once findings.
+
+A part is ``waiting`` (the rules, until every other part is done), ``pending``, ``running`` under a lease
+that its worker renews with every batch it stores, or ``done``. Claiming a part bumps its ``attempt`` and
+removes whatever an earlier attempt stored; every later write names that attempt and is refused once
+another attempt holds the part (``LeaseLost``). So a part's findings come from exactly one attempt, and a
+job interrupted anywhere resumes from its done parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import psycopg
+
+from vidsafe.db.queries import _insert_findings
+from vidsafe.domain import Finding, JobStatus
+
+
+class LeaseLost(Exception):
+    """Another attempt holds the part now (this one was presumed dead), or the part was reset."""
+
+
+class JobInterrupted(Exception):
+    """The job is no longer running (paused, cancelled, or ended by another part)."""
+
+    def __init__(self, status: JobStatus) -> None:
+        super().__init__(f"job is {status}")
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    kind: str  # frames | audio | rules
+    index: int
+    start_s: float
+    end_s: float | None
+
+
+@dataclass(frozen=True)
+class Lease:
+    job_id: UUID
+    kind: str
+    index: int
+    attempt: int
+
+    @property
+    def key(self) -> tuple[UUID, str, int]:
+        return self.job_id, self.kind, self.index
+
+
+def plan_parts(conn: psycopg.Connection, job_id: UUID, parts: list[PartPlan]) -> None:
+    """Record the job's parts, once: a resumed job keeps the plan (and the done parts) it has."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO job_parts (job_id, kind, index, start_s, end_s, status) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
+            [(job_id, p.kind, p.index, p.start_s, p.end_s, "waiting" if p.kind == "rules" else "pending")
+             for p in parts],
+        )
+
+
+def parts_to_send(conn: psycopg.Connection, job_id: UUID) -> list[tuple[str, int]]:
+    """The job's parts that need a task now (pending ones, and the rules once all else is done), marked sent."""
+    with conn.transaction():
+        _release_rules_if_ready(conn, job_id)
+        rows = conn.execute(
+            "UPDATE job_parts SET sent_at = now() WHERE job_id = %s AND status = 'pending' RETURNING kind, index",
+            (job_id,),
+        ).fetchall()
+    return sorted((kind, index) for kind, index in rows)
+
+
+def _release_rules_if_ready(conn: psycopg.Connection, job_id: UUID) -> bool:
+    cur = conn.execute(
+        "UPDATE job_parts SET status = 'pending', sent_at = now() WHERE job_id = %(job)s AND kind = 'rules' "
+        "AND status = 'waiting' AND NOT EXISTS (SELECT 1 FROM job_parts WHERE job_id = %(job)s "
+        "AND kind <> 'rules' AND status <> 'done')",
+        {"job": job_id},
+    )
+    return cur.rowcount == 1
+
+
+def claim_part(conn: psycopg.Connection, job_id: UUID, kind: str, index: int, lease_s: float) -> Lease | None:
+    """Take a pending part (or one whose lease ran out) of a running job, dropping an earlier attempt's
+    findings; None when the part is done, held by a live worker, or its job is not running."""
+    with conn.transaction():
+        row = conn.execute(
+            "UPDATE job_parts p SET status = 'running', attempt = attempt + 1, "
+            "lease_until = now() + make_interval(secs => %(lease)s), frames_analyzed = 0 "
+            "FROM jobs j WHERE j.id = p.job_id AND j.status = 'running' "
+            "AND p.job_id = %(job)s AND p.kind = %(kind)s AND p.index = %(index)s "
+            "AND (p.status = 'pending' OR (p.status = 'running' AND p.lease_until < now())) RETURNING p.attempt",
+            {"job": job_id, "kind": kind, "index": index, "lease": lease_s},
+        ).fetchone()
+        if row is None:
+            return None
+        conn.execute("DELETE FROM findings WHERE job_id = %s AND part_kind = %s AND part_index = %s",
+                     (job_id, kind, index))
+    return Lease(job_id, kind, index, row[0])
+
+
+def _hold(conn: psycopg.Connection, lease: Lease, lease_s: float) -> None:
+    """Inside a transaction: lock the part, renew its lease, and check the job still runs."""
+    row = conn.execute(
+        "SELECT p.attempt, p.status, j.status FROM job_parts p JOIN jobs j ON j.id = p.job_id "
+        "WHERE p.job_id = %s AND p.kind = %s AND p.index = %s FOR UPDATE OF p",
+        lease.key,
+    ).fetchone()
+    if row is None or row[0] != lease.attempt or row[1] != "running":
+        raise LeaseLost(f"part {lease.kind} {lease.index} of job {lease.job_id} is no longer attempt {lease.attempt}")
+    if row[2] != JobStatus.running:
+        raise JobInterrupted(JobStatus(row[2]))
+    conn.execute("UPDATE job_parts SET lease_until = now() + make_interval(secs => %s) "
+                 "WHERE job_id = %s AND kind = %s AND index = %s", (lease_s, *lease.key))
+
+
+def renew(conn: psycopg.Connection, lease: Lease, lease_s: float) -> None:
+    with conn.transaction():
+        _hold(conn, lease, lease_s)
+
+
+def store(conn: psycopg.Connection, lease: Lease, findings: list[Finding], lease_s: float,
+          frames_analyzed: int | None = None, expected_frames: int | None = None) -> list[int]:
+    """Store findings of the part (setting their ids) and renew its lease, in one transaction; with
+    ``frames_analyzed``, also advance the part's and the job's progress."""
+    with conn.transaction(), conn.cursor() as cur:
+        _hold(conn, lease, lease_s)
+        ids = _insert_findings(cur, lease.job_id, findings, (lease.kind, lease.index))
+        for finding, finding_id in zip(findings, ids, strict=True):
+            finding.id = finding_id
+        if frames_analyzed is not None:
+            cur.execute("UPDATE job_parts SET frames_analyzed = %s WHERE job_id = %s AND kind = %s AND index = %s",
+                        (frames_analyzed, *lease.key))
+            cur.execute(
+                "UPDATE jobs SET frames_analyzed = s.frames, progress = least(0.99, s.frames::real / %s) "
+                "FROM (SELECT sum(frames_analyzed) AS frames FROM job_parts WHERE job_id = %s) s WHERE id = %s",
+                (max(1, expected_frames or 1), lease.job_id, lease.job_id),
+            )
+    return ids
+
+
+def complete(conn: psycopg.Connection, lease: Lease, lease_s: float) -> bool:
+    """Mark the part done; True when that made the rules part ready (the caller sends its task)."""
+    with conn.transaction():
+        _hold(conn, lease, lease_s)
+        conn.execute("UPDATE job_parts SET status = 'done', lease_until = NULL, finished_at = now() "
+                     "WHERE job_id = %s AND kind = %s AND index = %s", lease.key)
+        return _release_rules_if_ready(conn, lease.job_id)
+
+
+def restart(conn: psycopg.Connection, lease: Lease, lease_s: float) -> Lease:
+    """The part afresh for a new attempt by the same worker (after a dependency came back): what the
+    failed attempt stored is dropped."""
+    with conn.transaction():
+        _hold(conn, lease, lease_s)
+        row = conn.execute("UPDATE job_parts SET attempt = attempt + 1, frames_analyzed = 0 "
+                           "WHERE job_id = %s AND kind = %s AND index = %s RETURNING attempt", lease.key).fetchone()
+        assert row is not None
+        conn.execute("DELETE FROM findings WHERE job_id = %s AND part_kind = %s AND part_index = %s", lease.key)
+    return Lease(lease.job_id, lease.kind, lease.index, row[0])
+
+
+def release(conn: psycopg.Connection, lease: Lease) -> None:
+    """Give the part back unfinished (its job was paused): drop what it stored, so a resume starts it clean."""
+    with conn.transaction():
+        cur = conn.execute(
+            "UPDATE job_parts SET status = 'pending', lease_until = NULL, frames_analyzed = 0, sent_at = NULL "
+            "WHERE job_id = %s AND kind = %s AND index = %s AND attempt = %s AND status = 'running'",
+            (*lease.key, lease.attempt),
+        )
+        if cur.rowcount == 1:
+            conn.execute("DELETE FROM findings WHERE job_id = %s AND part_kind = %s AND part_index = %s", lease.key)
+
+
+def reset(conn: psycopg.Connection, job_id: UUID) -> None:
+    """Forget the job's parts and findings, for a retry from scratch."""
+    with conn.transaction():
+        conn.execute("DELETE FROM job_parts WHERE job_id = %s", (job_id,))
+        conn.execute("DELETE FROM findings WHERE job_id = %s", (job_id,))
+        conn.execute("DELETE FROM segments WHERE job_id = %s", (job_id,))
+        conn.execute("UPDATE jobs SET progress = 0, frames_analyzed = 0 WHERE id = %s", (job_id,))
+
+
+def expired(conn: psycopg.Connection, resend_after_s: float) -> list[tuple[UUID, str, int, int]]:
+    """Parts to send again, marked sent: running ones whose lease ran out (their worker died), and pending
+    ones sent long ago but never taken (their message was lost). (job, kind, index, priority) each."""
+    with conn.transaction():
+        rows = conn.execute(
+            "UPDATE job_parts p SET status = 'pending', lease_until = NULL, sent_at = now() FROM jobs j "
+            "WHERE j.id = p.job_id AND j.status = 'running' AND ("
+            "(p.status = 'running' AND p.lease_until < now()) OR "
+            "(p.status = 'pending' AND (p.sent_at IS NULL OR p.sent_at < now() - make_interval(secs => %s)))) "
+            "RETURNING p.job_id, p.kind, p.index, j.priority",
+            (resend_after_s,),
+        ).fetchall()
+    return [tuple(row) for row in rows]  # type: ignore[misc]

@@ -1,0 +1,119 @@
+"""The maintenance loop: ``python -m workers.maintenance`` (the launcher starts it as the ``maintenance`` service).
+
+Every ``maintenance_interval_s`` it
+- sends again the parts whose worker died (lease run out) and those whose task message was lost, and the
+  queued jobs whose plan message was lost (Postgres says what is left to do; a duplicate task is a no-op);
+- delivers due webhook events, retrying with backoff up to ``webhook_max_attempts``;
+- removes files in the uploads folder that no live job needs (crashed uploads, media of ended jobs whose
+  worker died before removing it, retained media of failures past ``failed_media_retention_s``).
+
+Each step is safe to run from several places at once, so a second loop (another host) does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from celery import Celery
+
+from vidsafe import webhooks
+from vidsafe.db import parts, queries
+from vidsafe.db.migrate import apply_migrations
+from vidsafe.observability import setup_logging
+from vidsafe.queue import make_celery, send_part, send_plan
+from vidsafe.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Report:
+    resent: list[str] = field(default_factory=list)
+    delivered: int = 0
+    delivery_failures: int = 0
+    removed: list[str] = field(default_factory=list)
+
+
+def resend_lost_work(conn: psycopg.Connection, queue: Celery, settings: Settings, report: Report) -> None:
+    for job_id, kind, index, priority in parts.expired(conn, settings.resend_pending_after_s):
+        log.warning("job %s: sending part %s %s again (its worker stopped renewing it, or its task was lost)",
+                    job_id, kind, index)
+        send_part(queue, job_id, kind, index, priority)
+        report.resent.append(f"{job_id}:{kind}:{index}")
+    for job_id, priority in queries.stale_queued_jobs(conn, settings.resend_pending_after_s):
+        log.warning("job %s: queued for long with no worker on it; sending it again", job_id)
+        send_plan(queue, job_id, priority)
+        report.resent.append(f"{job_id}:plan")
+
+
+def deliver_webhooks(conn: psycopg.Connection, settings: Settings, report: Report) -> None:
+    for delivery in queries.claim_due_deliveries(conn, hold_s=settings.outbound_timeout_s * 2):
+        try:
+            webhooks.deliver(delivery.url, delivery.event, secret=settings.webhook_secret or "",
+                             allow_private=settings.allow_private_urls, timeout_s=settings.outbound_timeout_s)
+        except webhooks.DeliveryError as error:
+            retry = error.retryable and delivery.attempts < settings.webhook_max_attempts
+            delay = webhooks.backoff_s(delivery.attempts, settings.webhook_backoff_s, settings.webhook_backoff_max_s)
+            queries.record_delivery(conn, delivery.id, str(error), delay if retry else None)
+            log.warning("webhook for job %s, attempt %d: %s%s", delivery.job_id, delivery.attempts, error,
+                        f"; next try in {delay:.0f} s" if retry else "; given up")
+            report.delivery_failures += 1
+        else:
+            queries.record_delivery(conn, delivery.id, None, None)
+            report.delivered += 1
+
+
+def sweep_orphans(conn: psycopg.Connection, settings: Settings, report: Report) -> None:
+    if not settings.uploads_dir.is_dir():
+        return
+    live = queries.live_media_paths(conn, settings.failed_media_retention_s)
+    oldest = time.time() - settings.orphan_min_age_s
+    for path in settings.uploads_dir.iterdir():
+        try:
+            if str(path) in live or not path.is_file() or path.stat().st_mtime > oldest:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        log.info("removed orphan file %s", path.name)
+        report.removed.append(path.name)
+
+
+def run_once(settings: Settings, queue: Celery) -> Report:
+    report = Report()
+    with psycopg.connect(settings.effective_database_url, autocommit=True, connect_timeout=5) as conn:
+        resend_lost_work(conn, queue, settings, report)
+        deliver_webhooks(conn, settings, report)
+        sweep_orphans(conn, settings, report)
+    return report
+
+
+def main() -> None:
+    settings = get_settings()
+    setup_logging(settings, "maintenance")
+    stop = threading.Event()
+
+    def on_signal(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    apply_migrations(settings.effective_database_url)
+    queue = make_celery(settings)
+    log.info("maintenance loop every %.1f s", settings.maintenance_interval_s)
+    while not stop.is_set():
+        try:
+            run_once(settings, queue)
+        except Exception as error:  # a dependency down: the next round tries again
+            log.warning("maintenance round failed: %s", error)
+        stop.wait(settings.maintenance_interval_s)
+
+
+if __name__ == "__main__":
+    main()
