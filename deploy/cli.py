@@ -8,15 +8,18 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import psycopg
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from deploy import stack
@@ -24,7 +27,7 @@ from deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH, make_sample_video
 from vidsafe.apikeys import API_KEY_HEADER, issue_key, local_key_path
 from vidsafe.catalogue import is_exported, load_catalogue, served_entries
 from vidsafe.db import queries
-from vidsafe.domain import Module, Scope, Segment
+from vidsafe.domain import JobStatus, Module, Scope, Segment
 from vidsafe.settings import Settings, get_settings
 
 app = typer.Typer(help="vidsafe: self-hosted video content analysis for trust-and-safety review.",
@@ -33,6 +36,10 @@ models_app = typer.Typer(help="The model catalogue.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 keys_app = typer.Typer(help="API keys (an admin's tool: talks to the database directly).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+batch_app = typer.Typer(help="Batches: videos submitted, followed and controlled together.", no_args_is_help=True)
+app.add_typer(batch_app, name="batch")
+job_app = typer.Typer(help="Jobs: follow and control one video's analysis.", no_args_is_help=True)
+app.add_typer(job_app, name="job")
 console = Console(stderr=True)
 
 
@@ -41,7 +48,7 @@ def _print_event(name: str, event: str) -> None:
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/] {message}")
+    console.print(f"[red]error:[/] {escape(message)}")
     return typer.Exit(1)
 
 
@@ -88,7 +95,7 @@ def setup() -> None:
 
 @app.command()
 def up(attach: Annotated[bool, typer.Option(help="Stay in the foreground; Ctrl-C stops the stack.")] = False) -> None:
-    """Start the local stack (Postgres, Redis, Triton, worker, gateway) and wait until it is healthy."""
+    """Start the local stack (Postgres, Redis, Triton, worker, maintenance loop, gateway); wait until it is healthy."""
     settings = get_settings()
     try:
         stack.up(settings, on_event=_print_event)
@@ -137,31 +144,68 @@ def _multipart_body(path: Path, boundary: str, progress: Progress, task: int) ->
     yield f"\r\n--{boundary}--\r\n".encode()
 
 
-def _upload(client: httpx.Client, video: Path) -> dict:
-    boundary = uuid.uuid4().hex
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("upload", total=video.stat().st_size)
-        response = client.post("/v1/jobs", content=_multipart_body(video, boundary, progress, task),
-                               headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    if response.status_code != 201:
+def _gateway_client() -> httpx.Client:
+    """A client of this stack's gateway that sends the CLI's API key."""
+    settings = get_settings()
+    return httpx.Client(base_url=settings.gateway_url, timeout=60, headers={API_KEY_HEADER: _api_key(settings)})
+
+
+def _send(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    try:
+        return client.request(method, path, **kwargs)
+    except httpx.TransportError as error:
+        raise _fail(f"no answer from the gateway at {client.base_url} ({error}); is the stack up (`vidsafe up`)?") \
+            from None
+
+
+def _refusal(response: httpx.Response) -> tuple[str, str]:
+    """The code and message of a gateway error: {"detail": {"code", "message"}}, or FastAPI's own shapes."""
+    try:
         detail = response.json().get("detail", response.text)
-        message = detail.get("message", detail) if isinstance(detail, dict) else detail
-        raise _fail(f"the gateway refused {video.name} ({response.status_code}): {message}")
+    except ValueError:
+        detail = response.text
+    if isinstance(detail, dict):
+        return str(detail.get("code", response.status_code)), str(detail.get("message", detail))
+    if isinstance(detail, list):  # request validation: [{"loc": [...], "msg": ...}, ...]
+        return "invalid_request", "; ".join(str(error.get("msg", error)) for error in detail)
+    return str(response.status_code), str(detail)
+
+
+def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    """One gateway request and its JSON answer; a refusal prints its code and message and exits 1."""
+    response = _send(client, method, path, **kwargs)
+    if response.is_error:
+        code, message = _refusal(response)
+        raise _fail(f"{code} ({response.status_code}): {message}")
     return response.json()
 
 
-def _follow(client: httpx.Client, job_id: str, timeout_s: float) -> dict:
+def _upload(client: httpx.Client, video: Path, params: dict[str, str]) -> httpx.Response:
+    boundary = uuid.uuid4().hex
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"upload {escape(video.name)}", total=video.stat().st_size)
+        return _send(client, "POST", "/v1/jobs", params=params,
+                     content=_multipart_body(video, boundary, progress, task),
+                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+
+def _progress() -> Progress:
+    """A transient progress bar on stderr, for following a job or a batch."""
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=True)
+
+
+def _follow(client: httpx.Client, job_id: str, timeout_s: float) -> dict:
     deadline = time.monotonic() + timeout_s
-    with Progress(*columns, console=console, transient=True) as progress:
+    with _progress() as progress:
         task = progress.add_task("queued", total=1.0)
         while True:
-            job = client.get(f"/v1/jobs/{job_id}").raise_for_status().json()
+            job = _call(client, "GET", f"/v1/jobs/{job_id}")
             progress.update(task, completed=job["progress"],
                             description=f"{job['status']} ({job['frames_analyzed']} frames)")
-            if job["status"] in ("succeeded", "failed"):
+            if JobStatus(job["status"]).is_final:
                 return job
             if time.monotonic() > deadline:
                 raise _fail(f"job {job_id} did not finish within {timeout_s:.0f} s (status {job['status']})")
@@ -210,21 +254,25 @@ def analyze(
             except stack.StackError as error:
                 raise _fail(str(error)) from None
         client.headers[API_KEY_HEADER] = _api_key(settings)
-        job = _upload(client, video)
-        job = _follow(client, job["id"], timeout)
-        findings = client.get(f"/v1/jobs/{job['id']}/findings").raise_for_status().json()["findings"]
-        segments = client.get(f"/v1/jobs/{job['id']}/segments").raise_for_status().json()["segments"]
-        off = [m for m in client.get("/v1/modules").raise_for_status().json() if not m["available"]]
+        uploaded = _upload(client, video, {"start": "true"})  # queued at once, even where jobs wait by default
+        if uploaded.is_error:
+            code, message = _refusal(uploaded)
+            raise _fail(f"the gateway refused {video.name} ({uploaded.status_code} {code}): {message}")
+        job = _follow(client, uploaded.json()["id"], timeout)
+        findings = _call(client, "GET", f"/v1/jobs/{job['id']}/findings")["findings"]
+        segments = _call(client, "GET", f"/v1/jobs/{job['id']}/segments")["segments"]
+        off = [m for m in _call(client, "GET", "/v1/modules") if not m["available"]]
     if as_json:
         print(json.dumps({"job": job, "segments": segments, "findings": findings}, indent=2))
-    elif job["status"] == "failed":
-        raise _fail(f"job {job['id']} failed: {job['error_code']}: {job['error_message']}")
+    elif job["status"] != "succeeded":
+        why = f": {job['error_code']}: {job['error_message']}" if job["error_code"] else ""
+        raise _fail(f"job {job['id']} {job['status']}{why}")
     else:
         _print_report(video, job, [Segment.model_validate(s) for s in segments], settings)
         for module in off:
             console.print(f"[yellow]{module['module']} is off[/]: {module['how_to_enable']}")
         console.print(f"findings as JSON: {settings.gateway_url}/v1/jobs/{job['id']}/findings", soft_wrap=True)
-    if job["status"] == "failed":
+    if job["status"] != "succeeded":
         raise typer.Exit(1)
 
 
@@ -264,6 +312,219 @@ def demo() -> None:
     analyze(video)
     console.print(f"\nThe stack keeps running: API docs {settings.gateway_url}/docs, "
                   f"`vidsafe status`, logs in {settings.logs_dir}; `vidsafe down` stops it.")
+
+
+# ---- batches and jobs ----------------------------------------------------------------------------
+
+_STATUS_STYLE = {JobStatus.pending: "dim", JobStatus.queued: "cyan", JobStatus.running: "blue",
+                 JobStatus.paused: "yellow", JobStatus.cancelled: "magenta", JobStatus.succeeded: "green",
+                 JobStatus.failed: "red"}
+# The control actions: what each does to a job, and to a batch (each of its jobs the action fits).
+_ACTIONS = {
+    "start": ("Start a pending job: it is queued.", "Start the batch's pending jobs."),
+    "pause": ("Pause a pending, queued or running job; its finished chunks are kept.",
+              "Pause the batch's pending, queued and running jobs."),
+    "resume": ("Resume a paused job from its finished chunks.", "Resume the batch's paused jobs."),
+    "cancel": ("Cancel a job that has not ended.", "Cancel the batch's jobs that have not ended."),
+    "retry": ("Retry a failed or cancelled job from its finished chunks (--from-scratch: from the start, which "
+              "may also redo a job that succeeded).",
+              "Retry the batch's failed jobs from their finished chunks (--from-scratch: every ended job, from the "
+              "start)."),
+}
+Target = Annotated[str, typer.Argument(metavar="ID", help="The id, as `list` shows it.")]
+FromScratch = Annotated[bool, typer.Option("--from-scratch", help="Start over: drop the finished chunks and their "
+                                           "findings.")]
+NewPriority = Annotated[int, typer.Argument(min=0, max=9, help="0..9; higher runs first.")]
+Limit = Annotated[int, typer.Option(min=1, max=500, help="At most this many, newest first.")]
+
+
+def _status(status: str) -> str:
+    return f"[{_STATUS_STYLE[JobStatus(status)]}]{status}[/]"
+
+
+def _counts(batch: dict) -> str:
+    return ", ".join(f"{batch['counts'][s]} {s}" for s in JobStatus if batch["counts"].get(s)) or "no jobs"
+
+
+def _batch_ended(batch: dict) -> bool:
+    return sum(n for status, n in batch["counts"].items() if JobStatus(status).is_final) == batch["jobs"]
+
+
+def _when(timestamp: str) -> str:
+    return f"{datetime.fromisoformat(timestamp).astimezone():%Y-%m-%d %H:%M:%S}"
+
+
+def _jobs_table(jobs: list[dict], title: str | None = None) -> Table:
+    table = Table("job", "video", "status", "priority", "progress", "error", title=title)
+    for job in jobs:
+        table.add_row(job["id"], escape(job["source_name"]), _status(job["status"]), str(job["priority"]),
+                      f"{job['progress']:.0%}", job["error_code"] or "")
+    return table
+
+
+def _watch_batch(client: httpx.Client, batch_id: str) -> dict:
+    with _progress() as progress:
+        task = progress.add_task("", total=1.0)
+        while True:
+            batch = _call(client, "GET", f"/v1/batches/{batch_id}")
+            progress.update(task, completed=batch["progress"], description=_counts(batch))
+            if _batch_ended(batch):
+                return batch
+            time.sleep(1)
+
+
+@batch_app.command("create")
+def batch_create(
+    name: Annotated[str, typer.Argument(help="A name to know the batch by.")],
+    videos: Annotated[list[Path] | None, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                                        help="Local videos, uploaded into the batch.")] = None,
+    path: Annotated[list[str] | None, typer.Option(help="A video on the server, inside VIDSAFE_INGEST_ROOTS; "
+                                                   "repeat for several.")] = None,
+    url: Annotated[list[str] | None, typer.Option(help="An http(s) URL the server downloads; repeat for "
+                                                  "several.")] = None,
+    priority: Annotated[int | None, typer.Option(min=0, max=9, help="0..9, higher runs first; default 5.")] = None,
+    paused: Annotated[bool | None, typer.Option("--paused/--start", help="Jobs wait in pending until `vidsafe "
+                                                "batch start`, or are queued at once. Default: "
+                                                "VIDSAFE_AUTO_PROCESS.")] = None,
+    callback_url: Annotated[str | None, typer.Option(help="Receives each job's signed end event.")] = None,
+) -> None:
+    """Create a batch of local videos, server-side paths and URLs; print its jobs and the items refused."""
+    body: dict[str, Any] = {"name": name, "paths": path or [], "urls": url or [], "callback_url": callback_url}
+    if priority is not None:
+        body["priority"] = priority
+    if paused is not None:
+        body["auto_start"] = not paused
+    with _gateway_client() as client:
+        created = _call(client, "POST", "/v1/batches", json=body)
+        batch, jobs, refused = created["batch"], created["jobs"], created["errors"]
+        for video in videos or []:
+            response = _upload(client, video, {"batch_id": batch["id"]})
+            if response.is_error:
+                code, message = _refusal(response)
+                refused.append({"item": str(video), "code": code, "message": message})
+            else:
+                jobs.append(response.json())
+    out = Console()
+    out.print(f"batch {batch['id']} ({escape(batch['name'])})")
+    out.print(_jobs_table(jobs, title="jobs"))
+    if refused:
+        table = Table("item", "code", "why", title="refused")
+        for item in refused:
+            table.add_row(escape(item["item"]), f"[red]{item['code']}[/]", escape(item["message"]))
+        out.print(table)
+    waiting = any(job["status"] == JobStatus.pending for job in jobs)
+    console.print(f"`vidsafe batch {'start' if waiting else 'show'} {batch['id']}{'' if waiting else ' --watch'}` "
+                  f"{'starts it' if waiting else 'follows it'}", soft_wrap=True)
+
+
+@batch_app.command("list")
+def batch_list(limit: Limit = 50) -> None:
+    """The batches, newest first, with their progress and jobs per status."""
+    with _gateway_client() as client:
+        batches = _call(client, "GET", "/v1/batches", params={"limit": limit})
+    table = Table("batch", "name", "created", "priority", "progress", "jobs")
+    for batch in batches:
+        table.add_row(batch["id"], escape(batch["name"]), _when(batch["created_at"]), str(batch["priority"]),
+                      f"{batch['progress']:.0%}", _counts(batch))
+    Console().print(table)
+
+
+@batch_app.command("show")
+def batch_show(
+    batch_id: Target,
+    watch: Annotated[bool, typer.Option(help="Follow it until every job has ended; exit 1 if one failed.")] = False,
+) -> None:
+    """A batch: its jobs per status, its progress, and each job."""
+    with _gateway_client() as client:
+        batch = _watch_batch(client, batch_id) if watch else _call(client, "GET", f"/v1/batches/{batch_id}")
+        jobs = _call(client, "GET", f"/v1/batches/{batch_id}/jobs")
+    out = Console()
+    out.print(f"[bold]batch {batch['id']}[/] ({escape(batch['name'])}), priority {batch['priority']}, created "
+              f"{_when(batch['created_at'])}")
+    summary = Table.grid(padding=(0, 1))
+    summary.add_row(ProgressBar(total=1.0, completed=batch["progress"], width=40), f"{batch['progress']:.0%}",
+                    _counts(batch))
+    out.print(summary)
+    out.print(_jobs_table(jobs))
+    if watch and batch["counts"].get(JobStatus.failed):
+        raise typer.Exit(1)
+
+
+@batch_app.command("priority")
+def batch_priority(batch_id: Target, priority: NewPriority) -> None:
+    """Set the priority of a batch and of each of its jobs."""
+    with _gateway_client() as client:
+        batch = _call(client, "PUT", f"/v1/batches/{batch_id}/priority", json={"priority": priority})
+    console.print(f"batch {batch['id']}: priority {batch['priority']}")
+
+
+@job_app.command("list")
+def job_list(
+    status: Annotated[JobStatus | None, typer.Option(help="Only jobs in this status.")] = None,
+    batch: Annotated[str | None, typer.Option(help="Only the jobs of this batch.")] = None,
+    limit: Limit = 50,
+) -> None:
+    """Jobs, newest first."""
+    params = {"status": status, "batch_id": batch, "limit": limit}
+    with _gateway_client() as client:
+        jobs = _call(client, "GET", "/v1/jobs", params={k: v for k, v in params.items() if v is not None})
+    Console().print(_jobs_table(jobs))
+
+
+@job_app.command("show")
+def job_show(job_id: Target) -> None:
+    """A job: status, progress, error, and its audit trail (each change of status or priority, by whom, why)."""
+    with _gateway_client() as client:
+        job = _call(client, "GET", f"/v1/jobs/{job_id}")
+        events = _call(client, "GET", f"/v1/jobs/{job_id}/events")
+    out = Console()
+    batch = f", batch {job['batch_id']}" if job["batch_id"] else ""
+    out.print(f"[bold]job {job['id']}[/] ({escape(job['source_name'])}): {_status(job['status'])}, "
+              f"{job['progress']:.0%}, {job['frames_analyzed']} frames, priority {job['priority']}{batch}")
+    if job["error_code"]:
+        retry = f" (retryable: `vidsafe job retry {job['id']}`)" if job["retryable"] else ""
+        out.print(f"[red]{job['error_code']}[/]: {escape(job['error_message'] or '')}{retry}")
+    table = Table("when", "from", "to", "priority", "by", "why", title="audit trail")
+    for event in events:
+        table.add_row(_when(event["at"]), event["from_status"] or "", _status(event["to_status"]),
+                      str(event["priority"]), escape(event["actor"]), escape(event["reason"] or ""))
+    out.print(table)
+
+
+@job_app.command("priority")
+def job_priority(job_id: Target, priority: NewPriority) -> None:
+    """Set a job's priority; work it has queued is sent again at the new one."""
+    with _gateway_client() as client:
+        job = _call(client, "PUT", f"/v1/jobs/{job_id}/priority", json={"priority": priority})
+    console.print(f"job {job['id']}: priority {job['priority']}")
+
+
+def _control(resource: str, action: str, target: str, from_scratch: bool = False) -> None:
+    """Apply ``action`` to a job or a batch (``resource``: "jobs" or "batches") and say what it changed."""
+    with _gateway_client() as client:
+        answer = _call(client, "POST", f"/v1/{resource}/{target}/{action}", params={"from_scratch": from_scratch})
+    if resource == "jobs":
+        console.print(f"job {answer['id']}: {_status(answer['status'])}")
+    else:
+        console.print(f"batch {target}: {action}: {len(answer['changed'])} changed, {answer['skipped']} skipped; "
+                      f"now {_counts(answer['batch'])}")
+
+
+def _control_command(resource: str, action: str) -> Callable[..., None]:
+    """The CLI command of one control action on a job or a batch (only retry takes --from-scratch)."""
+    if action == "retry":
+        def retry(target: Target, from_scratch: FromScratch = False) -> None:
+            _control(resource, action, target, from_scratch)
+        return retry
+
+    def command(target: Target) -> None:
+        _control(resource, action, target)
+    return command
+
+
+for _action, (_job_help, _batch_help) in _ACTIONS.items():
+    job_app.command(_action, help=_job_help)(_control_command("jobs", _action))
+    batch_app.command(_action, help=_batch_help)(_control_command("batches", _action))
 
 
 # ---- catalogue, export, settings -----------------------------------------------------------------

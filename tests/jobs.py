@@ -9,11 +9,12 @@ import httpx
 
 
 def upload(api: httpx.Client, path: Path, name: str | None = None, options: str | None = None,
-           headers: dict[str, str] | None = None) -> httpx.Response:
-    """POST ``path`` as a new job, with the job ``options`` (JSON) and extra ``headers`` if given."""
+           headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> httpx.Response:
+    """POST ``path`` as a new job, with the job ``options`` (JSON), extra ``headers`` and query ``params``
+    (batch, priority, callback, start) if given."""
     with path.open("rb") as stream:
         return api.post("/v1/jobs", files={"file": (name or path.name, stream, "video/mp4")},
-                        data=None if options is None else {"options": options}, headers=headers)
+                        data=None if options is None else {"options": options}, headers=headers, params=params)
 
 
 def wait_for_job(api: httpx.Client, job_id: str, timeout_s: float = 300.0) -> dict:

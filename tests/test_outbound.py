@@ -3,56 +3,19 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
 from ipaddress import IPv4Address
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.local_http import Respond, answer, serve
 from vidsafe import outbound
 from vidsafe.outbound import OutboundRefused, check_url, download, open_client
-
-Respond = Callable[[BaseHTTPRequestHandler], None]
-
-
-@contextmanager
-def serve(respond: Respond, host: str = "127.0.0.1") -> Iterator[tuple[str, list[BaseHTTPRequestHandler]]]:
-    """An HTTP/1.0 server on a free port answering every request with ``respond``; yields its base URL and
-    the requests it received."""
-    received: list[BaseHTTPRequestHandler] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            received.append(self)
-            with suppress(OSError):  # the client hung up, as it should on a refused or timed-out download
-                respond(self)
-
-        do_POST = do_GET
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer((host, 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
-    try:
-        yield f"http://{host}:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def answer(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"", **headers: str) -> None:
-    handler.send_response(status)
-    for name, value in {"Content-Length": str(len(body)), **headers}.items():
-        handler.send_header(name.replace("_", "-"), value)
-    handler.end_headers()
-    handler.wfile.write(body)
 
 
 def redirect_to(location: str) -> Respond:

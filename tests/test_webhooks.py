@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.local_http import Respond, answer, serve
 from vidsafe import webhooks
 from vidsafe.webhooks import (
     EVENT_HEADER,
@@ -28,46 +26,8 @@ SECRET = "whsec_test"
 EVENT = {"type": "job.succeeded", "job_id": "5d0c7c0e-6d5a-4a39-9d1c-2f1e0c7c9b11", "findings": 3}
 
 
-Respond = Callable[[BaseHTTPRequestHandler], None]
-
-
-@contextmanager
-def serve(respond: Respond) -> Iterator[tuple[str, list[BaseHTTPRequestHandler]]]:
-    """A receiver on a free local port answering every request with ``respond``; yields its URL and the
-    requests it received. (tests/test_outbound.py has its twin: test modules do not import each other.)"""
-    received: list[BaseHTTPRequestHandler] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(self)
-            with suppress(OSError):  # the sender gave up (a timeout test)
-                respond(self)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def answer(status: int, body: bytes = b"", **headers: str) -> Respond:
-    """Read the request's body, then answer: closing on unread data would reset the connection."""
-
-    def respond(handler: BaseHTTPRequestHandler) -> None:
-        handler.rfile.read(int(handler.headers["Content-Length"]))
-        handler.send_response(status)
-        for name, value in {"Content-Length": str(len(body)), **headers}.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return respond
+def replying(status: int, body: bytes = b"", **headers: str) -> Respond:
+    return lambda handler: answer(handler, status, body, **headers)
 
 
 def test_a_signature_verifies_and_binds_body_secret_and_time() -> None:
@@ -109,7 +69,7 @@ def test_a_delivery_is_signed_so_the_receiver_can_verify_it() -> None:
 @pytest.mark.parametrize(("status", "retryable"), [(500, True), (503, True), (429, True), (408, True),
                                                     (400, False), (404, False), (410, False), (302, False)])
 def test_a_failed_answer_says_whether_to_retry(status: int, retryable: bool) -> None:
-    receiver = serve(answer(status, b"no", Location="/elsewhere"))
+    receiver = serve(replying(status, b"no", Location="/elsewhere"))
     with receiver as (url, requests), pytest.raises(DeliveryError) as info:
         deliver(url, EVENT, secret=SECRET, allow_private=True, timeout_s=2)
     assert info.value.retryable is retryable
@@ -119,7 +79,7 @@ def test_a_failed_answer_says_whether_to_retry(status: int, retryable: bool) -> 
 
 
 def test_an_internal_receiver_is_refused_for_good() -> None:
-    with serve(answer(204)) as (url, requests), pytest.raises(DeliveryError) as info:
+    with serve(replying(204)) as (url, requests), pytest.raises(DeliveryError) as info:
         deliver(url, EVENT, secret=SECRET, allow_private=False, timeout_s=2)
     assert info.value.retryable is False and info.value.status is None
     assert "loopback" in info.value.message and "VIDSAFE_ALLOW_PRIVATE_URLS" in info.value.message

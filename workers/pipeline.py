@@ -27,6 +27,7 @@ from pathlib import Path
 from uuid import UUID
 
 import psycopg
+from kombu.exceptions import OperationalError as QueueUnreachable
 
 from vidsafe.catalogue import resolve_modules
 from vidsafe.db import parts, queries
@@ -136,8 +137,29 @@ def plan_job(job_id: UUID, settings: Settings, send_part: SendPart) -> None:
         parts.plan_parts(conn, job_id, plan(media, modules, settings.chunk_s))
         if queries.transition(conn, job_id, [JobStatus.queued, JobStatus.running], JobStatus.running, ACTOR) is None:
             return  # paused or cancelled meanwhile: a resume plans again
-        for kind, index in parts.parts_to_send(conn, job_id):
-            send_part(job_id, kind, index, source.job.priority)
+        _send_parts(conn, settings, send_part, job_id, parts.parts_to_send(conn, job_id), source.job.priority)
+
+
+def _send_parts(conn: psycopg.Connection, settings: Settings, send_part: SendPart, job_id: UUID,
+                todo: list[tuple[str, int]], priority: int) -> None:
+    """Send the parts' tasks, waiting up to ``dependency_retry_deadline_s`` for an unreachable queue (Redis).
+    Past that the parts are marked unsent, for the maintenance loop to send: the job's done work is kept and
+    the job not failed, as a Redis restart must not lose jobs."""
+    deadline = time.monotonic() + settings.dependency_retry_deadline_s
+    for position, (kind, index) in enumerate(todo):
+        while True:
+            try:
+                send_part(job_id, kind, index, priority)
+                break
+            except QueueUnreachable as error:
+                if time.monotonic() >= deadline:
+                    log.error("job %s: the queue is unreachable (%s); %d parts left to the maintenance loop",
+                              job_id, error, len(todo) - position)
+                    parts.unsent(conn, job_id, todo[position:])
+                    return
+                log.warning("job %s: the queue is unreachable (%s); sending part %s %s again in 1 s",
+                            job_id, error, kind, index)
+                time.sleep(1.0)
 
 
 class _Heartbeat:
@@ -193,7 +215,9 @@ def run_part(job_id: UUID, kind: str, index: int, settings: Settings, send_part:
                     _fail(conn, source, down.code, message, retryable=True)
                     parts.release(conn, lease)
                     return
-                pause = min(30.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.0)
+                # No heartbeat runs during the pause: shorter than half the lease, so that the part is not
+                # presumed dead, handed on, and its deadline started afresh by the next worker (forever).
+                pause = min(30.0, settings.part_lease_s / 2, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.0)
                 log.warning("part %s %s of job %s: %s; starting it over in %.1f s", kind, index, job_id, down, pause)
                 time.sleep(pause)
                 conn = _reconnect(conn, settings)
@@ -259,7 +283,7 @@ def _run_part_once(conn: psycopg.Connection, lease: Lease, source: JobSource, se
                 _remove_media(source)
                 return
         if parts.complete(conn, lease, settings.part_lease_s):
-            send_part(lease.job_id, "rules", 0, source.job.priority)
+            _send_parts(conn, settings, send_part, lease.job_id, [("rules", 0)], source.job.priority)
     except (LeaseLost, JobInterrupted):
         raise
     except TritonError as error:

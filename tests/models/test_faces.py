@@ -303,7 +303,8 @@ def test_stage_findings_are_stored_and_found_across_jobs(running_stack: Settings
         try:
             for job, (names, size) in jobs.items():
                 ids[job] = uuid4()
-                queries.create_job(conn, ids[job], f"{job}.mp4", f"/nonexistent/{job}.mp4", False, JobOptions())
+                queries.create_job(conn, ids[job],
+                                   queries.NewJob(f"{job}.mp4", f"/nonexistent/{job}.mp4", False, JobOptions()))
                 findings[job] = stage.submit(_sampled(names, size))()
                 queries.add_findings(conn, ids[job], findings[job])
             # One face per job, in the frame that shows it.

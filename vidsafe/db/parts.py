@@ -14,7 +14,7 @@ from uuid import UUID
 
 import psycopg
 
-from vidsafe.db.queries import _insert_findings
+from vidsafe.db.queries import add_findings
 from vidsafe.domain import Finding, JobStatus
 
 
@@ -72,6 +72,14 @@ def parts_to_send(conn: psycopg.Connection, job_id: UUID) -> list[tuple[str, int
     return sorted((kind, index) for kind, index in rows)
 
 
+def unsent(conn: psycopg.Connection, job_id: UUID, keys: list[tuple[str, int]]) -> None:
+    """Mark pending parts whose task could not be sent (the queue was down) as never sent: the maintenance
+    loop sends them at its next round, instead of ``resend_pending_after_s`` later."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany("UPDATE job_parts SET sent_at = NULL WHERE job_id = %s AND kind = %s AND index = %s "
+                        "AND status = 'pending'", [(job_id, kind, index) for kind, index in keys])
+
+
 def _release_rules_if_ready(conn: psycopg.Connection, job_id: UUID) -> bool:
     cur = conn.execute(
         "UPDATE job_parts SET status = 'pending', sent_at = now() WHERE job_id = %(job)s AND kind = 'rules' "
@@ -127,9 +135,7 @@ def store(conn: psycopg.Connection, lease: Lease, findings: list[Finding], lease
     ``frames_analyzed``, also advance the part's and the job's progress."""
     with conn.transaction(), conn.cursor() as cur:
         _hold(conn, lease, lease_s)
-        ids = _insert_findings(cur, lease.job_id, findings, (lease.kind, lease.index))
-        for finding, finding_id in zip(findings, ids, strict=True):
-            finding.id = finding_id
+        ids = add_findings(conn, lease.job_id, findings, (lease.kind, lease.index))
         if frames_analyzed is not None:
             cur.execute("UPDATE job_parts SET frames_analyzed = %s WHERE job_id = %s AND kind = %s AND index = %s",
                         (frames_analyzed, *lease.key))

@@ -125,27 +125,30 @@ def set_media(conn: psycopg.Connection, job_id: UUID, media: MediaInfo) -> None:
     conn.execute("UPDATE jobs SET media = %s WHERE id = %s", (Jsonb(media.model_dump()), job_id))
 
 
-def _insert_findings(cur: psycopg.Cursor, job_id: UUID, findings: Iterable[Finding],
-                     part: tuple[str, int] | None) -> list[int]:
+def add_findings(conn: psycopg.Connection, job_id: UUID, findings: Iterable[Finding],
+                 part: tuple[str, int] | None = None) -> list[int]:
+    """Store findings (and their embeddings) in one transaction, as the findings of ``part`` (kind, index)
+    if given; sets and returns their ids."""
     ids = []
-    for finding in findings:
-        cur.execute(
-            "INSERT INTO findings (job_id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, "
-            "text, attributes, part_kind, part_index) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "RETURNING id",
-            (job_id, finding.module, finding.label, finding.score, finding.timestamp_s, finding.end_s,
-             finding.frame_index, list(finding.box) if finding.box else None,
-             Jsonb(finding.polygon) if finding.polygon else None, finding.text, Jsonb(finding.attributes),
-             *(part or (None, None))),
-        )
-        finding_id = cur.fetchone()[0]  # type: ignore[index]
-        ids.append(finding_id)
-        if finding.embedding is not None:
+    with conn.transaction(), conn.cursor() as cur:
+        for finding in findings:
             cur.execute(
-                f"INSERT INTO {_EMBEDDING_TABLES[finding.module]} (finding_id, job_id, embedding) "
-                "VALUES (%s, %s, %s::vector)",
-                (finding_id, job_id, _vector(finding.embedding)),
+                "INSERT INTO findings (job_id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, "
+                "text, attributes, part_kind, part_index) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (job_id, finding.module, finding.label, finding.score, finding.timestamp_s, finding.end_s,
+                 finding.frame_index, list(finding.box) if finding.box else None,
+                 Jsonb(finding.polygon) if finding.polygon else None, finding.text, Jsonb(finding.attributes),
+                 *(part or (None, None))),
             )
+            finding.id = cur.fetchone()[0]  # type: ignore[index]
+            ids.append(finding.id)
+            if finding.embedding is not None:
+                cur.execute(
+                    f"INSERT INTO {_EMBEDDING_TABLES[finding.module]} (finding_id, job_id, embedding) "
+                    "VALUES (%s, %s, %s::vector)",
+                    (finding.id, job_id, _vector(finding.embedding)),
+                )
     return ids
 
 

@@ -1,0 +1,239 @@
+"""Job control, batches, URL ingestion, webhooks, the audit trail and the orphan sweep, on the real stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from tests.conftest import WEBHOOK_SECRET
+from tests.jobs import upload, wait_for_job
+from tests.local_http import Respond, answer, serve
+from vidsafe import webhooks
+from vidsafe.apikeys import API_KEY_HEADER
+from vidsafe.settings import Settings
+
+NUDITY = json.dumps({"modules": ["nudity"]})
+
+
+def serve_video(video: Path) -> Respond:
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        if handler.path == "/videos/clip.mp4":
+            answer(handler, 200, video.read_bytes())
+        else:
+            answer(handler, 404)
+
+    return respond
+
+
+def fail_first(count: int, bodies: list[bytes]) -> Respond:
+    """A webhook receiver keeping the bodies it gets, answering 500 to the first ``count``, then 204."""
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        bodies.append(handler.rfile.read(int(handler.headers["Content-Length"])))
+        handler.send_response(500 if len(bodies) <= count else 204)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    return respond
+
+
+def _transitions(api: httpx.Client, job_id: str) -> list[tuple[str | None, str]]:
+    return [(e["from_status"], e["to_status"]) for e in api.get(f"/v1/jobs/{job_id}/events").json()]
+
+
+def _findings_key(api: httpx.Client, job_id: str) -> list[tuple]:
+    findings = api.get(f"/v1/jobs/{job_id}/findings").json()["findings"]
+    return sorted((f["module"], f["label"], f["frame_index"], tuple(f["box"] or ())) for f in findings)
+
+
+def test_a_job_submitted_unstarted_waits_in_pending_until_started(api: httpx.Client, sample_video: Path) -> None:
+    created = upload(api, sample_video, options=NUDITY, params={"start": "false"})
+    assert created.status_code == 201, created.text
+    job_id = created.json()["id"]
+    time.sleep(1.5)
+    assert api.get(f"/v1/jobs/{job_id}").json()["status"] == "pending"
+
+    started = api.post(f"/v1/jobs/{job_id}/start")
+    assert started.status_code == 200 and started.json()["status"] == "queued", started.text
+    assert wait_for_job(api, job_id)["status"] == "succeeded"
+    # Every change is in the audit trail, with who made it.
+    events = api.get(f"/v1/jobs/{job_id}/events").json()
+    assert [(e["from_status"], e["to_status"]) for e in events] == [
+        (None, "pending"), ("pending", "queued"), ("queued", "running"), ("running", "succeeded")]
+    assert [e["actor"].startswith("local-cli-") for e in events] == [True, True, False, False]
+    assert [e["actor"] for e in events][2:] == ["worker", "worker"]
+
+
+def test_pause_resume_cancel_and_the_states_they_apply_to(api: httpx.Client, sample_video: Path,
+                                                          running_stack: Settings) -> None:
+    job_id = upload(api, sample_video, options=NUDITY, params={"start": "false"}).json()["id"]
+    assert api.post(f"/v1/jobs/{job_id}/pause").json()["status"] == "paused"
+    refused = api.post(f"/v1/jobs/{job_id}/start")
+    assert refused.status_code == 409 and refused.json()["detail"]["code"] == "invalid_state", refused.text
+    assert api.post(f"/v1/jobs/{job_id}/resume").json()["status"] == "queued"
+    assert wait_for_job(api, job_id)["status"] == "succeeded"
+    assert api.post(f"/v1/jobs/{job_id}/cancel").status_code == 409
+
+    cancelled_id = upload(api, sample_video, options=NUDITY, params={"start": "false"}).json()["id"]
+    assert api.post(f"/v1/jobs/{cancelled_id}/cancel").json()["status"] == "cancelled"
+    assert not (running_stack.uploads_dir / cancelled_id).exists()  # a cancelled upload is removed at once
+    gone = api.post(f"/v1/jobs/{cancelled_id}/retry")
+    assert gone.status_code == 409 and gone.json()["detail"]["code"] == "media_gone", gone.text
+    assert api.post("/v1/jobs/00000000-0000-0000-0000-000000000000/start").status_code == 404
+    assert api.post(f"/v1/jobs/{job_id}/explode").status_code == 422
+
+
+def test_a_running_job_paused_resumes_from_its_parts_with_the_same_findings(
+        api: httpx.Client, running_stack: Settings, sample_video: Path) -> None:
+    reference = upload(api, sample_video, options=NUDITY).json()["id"]
+    assert wait_for_job(api, reference)["status"] == "succeeded"
+
+    job_id = upload(api, sample_video, options=NUDITY).json()["id"]
+    deadline = time.monotonic() + 60
+    while api.get(f"/v1/jobs/{job_id}").json()["status"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    paused = api.post(f"/v1/jobs/{job_id}/pause")
+    if paused.status_code == 409:  # it ended first: nothing to resume
+        pytest.skip("the job ended before it could be paused")
+    time.sleep(2)
+    assert api.get(f"/v1/jobs/{job_id}").json()["status"] == "paused"
+    assert api.post(f"/v1/jobs/{job_id}/resume").status_code == 200
+    assert wait_for_job(api, job_id)["status"] == "succeeded"
+    assert _findings_key(api, job_id) == _findings_key(api, reference)
+    assert ("running", "paused") in _transitions(api, job_id)
+
+
+def test_retry_from_scratch_redoes_a_job_without_duplicating_findings(
+        api: httpx.Client, running_stack: Settings, sample_video: Path) -> None:
+    source = running_stack.ingest_roots[0] / "retry.mp4"
+    shutil.copy(sample_video, source)
+    job_id = api.post("/v1/jobs/from-path", json={"path": str(source), "options": {"modules": ["nudity"]}}).json()["id"]
+    assert wait_for_job(api, job_id)["status"] == "succeeded"
+    before = _findings_key(api, job_id)
+    assert api.post(f"/v1/jobs/{job_id}/retry").status_code == 409  # only failed or cancelled ones, unless...
+    again = api.post(f"/v1/jobs/{job_id}/retry", params={"from_scratch": "true"})
+    assert again.status_code == 200 and again.json()["status"] == "queued", again.text
+    assert wait_for_job(api, job_id)["status"] == "succeeded"
+    assert _findings_key(api, job_id) == before
+
+
+def test_priority_changes_are_kept_in_the_audit_trail(api: httpx.Client, sample_video: Path) -> None:
+    job_id = upload(api, sample_video, options=NUDITY, params={"start": "false", "priority": "2"}).json()["id"]
+    assert api.get(f"/v1/jobs/{job_id}").json()["priority"] == 2
+    assert api.put(f"/v1/jobs/{job_id}/priority", json={"priority": 9}).json()["priority"] == 9
+    assert api.put(f"/v1/jobs/{job_id}/priority", json={"priority": 10}).status_code == 422
+    assert [e["priority"] for e in api.get(f"/v1/jobs/{job_id}/events").json()] == [2, 9]
+    assert api.post(f"/v1/jobs/{job_id}/cancel").status_code == 200
+
+
+def test_a_batch_groups_jobs_with_aggregate_counts_and_is_controlled_as_one(
+        api: httpx.Client, running_stack: Settings, sample_video: Path) -> None:
+    paths = []
+    for name in ("a.mp4", "b.mp4"):
+        paths.append(str(running_stack.ingest_roots[0] / name))
+        shutil.copy(sample_video, paths[-1])
+    created = api.post("/v1/batches", json={
+        "name": "week 47 uploads", "auto_start": False, "priority": 7, "options": {"modules": ["nudity"]},
+        "paths": [*paths, "/etc/passwd"]})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    batch_id = body["batch"]["id"]
+    assert [job["status"] for job in body["jobs"]] == ["pending", "pending"]
+    assert all(job["priority"] == 7 and job["batch_id"] == batch_id for job in body["jobs"])
+    assert [e["code"] for e in body["errors"]] == ["path_not_allowed"]
+    assert body["batch"]["counts"] == {"pending": 2} and body["batch"]["jobs"] == 2
+
+    # An upload joins the batch too.
+    uploaded = upload(api, sample_video, options=NUDITY, params={"batch_id": batch_id})
+    assert uploaded.status_code == 201 and uploaded.json()["status"] == "pending", uploaded.text
+
+    started = api.post(f"/v1/batches/{batch_id}/start").json()
+    assert len(started["changed"]) == 3 and started["skipped"] == 0
+    for job in api.get(f"/v1/batches/{batch_id}/jobs").json():
+        assert wait_for_job(api, job["id"])["status"] == "succeeded"
+    batch = api.get(f"/v1/batches/{batch_id}").json()
+    assert batch["counts"] == {"succeeded": 3} and batch["progress"] == pytest.approx(1.0)
+    assert batch_id in [b["id"] for b in api.get("/v1/batches").json()]
+
+    # Retry without from_scratch touches only failed jobs: none here.
+    assert api.post(f"/v1/batches/{batch_id}/retry").json()["changed"] == []
+    assert api.put(f"/v1/batches/{batch_id}/priority", json={"priority": 1}).json()["priority"] == 1
+    assert {job["priority"] for job in api.get(f"/v1/batches/{batch_id}/jobs").json()} == {1}
+    assert api.get("/v1/batches/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_a_video_is_ingested_from_a_url(api: httpx.Client, sample_video: Path, running_stack: Settings) -> None:
+    with serve(serve_video(sample_video)) as (base, _):
+        created = api.post("/v1/jobs/from-url", json={"url": f"{base}/videos/clip.mp4",
+                                                     "options": {"modules": ["nudity"]}})
+        assert created.status_code == 201, created.text
+        assert created.json()["source_name"] == "clip.mp4"
+        assert created.json()["source_url"] == f"{base}/videos/clip.mp4"
+        assert wait_for_job(api, created.json()["id"])["status"] == "succeeded"
+        missing = api.post("/v1/jobs/from-url", json={"url": f"{base}/videos/none.mp4"})
+        assert missing.status_code == 502 and missing.json()["detail"]["code"] == "download_failed"
+    leftovers = [p for p in running_stack.uploads_dir.iterdir() if p.name != created.json()["id"]]
+    assert leftovers == []
+
+
+def test_the_ssrf_guard_refuses_internal_urls_for_ingestion_and_callbacks(running_stack: Settings,
+                                                                          api_key: str) -> None:
+    guarded = running_stack.model_copy(update={"allow_private_urls": False})
+    with TestClient(create_app(guarded), headers={API_KEY_HEADER: api_key}) as client:
+        for url in ("http://127.0.0.1:9/x.mp4", "http://169.254.169.254/latest/meta-data", "http://10.0.0.1/a.mp4",
+                    "file:///etc/passwd"):
+            refused = client.post("/v1/jobs/from-url", json={"url": url})
+            assert refused.status_code == 422 and refused.json()["detail"]["code"] == "url_not_allowed", url
+        callback = client.post("/v1/jobs/from-url", json={"url": "http://192.168.1.1/a.mp4",
+                                                         "callback_url": "http://localhost:8080/hook"})
+        assert callback.status_code == 422 and callback.json()["detail"]["code"] == "url_not_allowed"
+    unsigned = running_stack.model_copy(update={"webhook_secret": None})
+    with TestClient(create_app(unsigned), headers={API_KEY_HEADER: api_key}) as client:
+        refused = client.post("/v1/batches", json={"name": "x", "callback_url": "https://example.com/hook"})
+        assert refused.status_code == 422 and refused.json()["detail"]["code"] == "webhooks_disabled"
+
+
+def test_a_signed_webhook_reaches_the_callback_url_after_retries(api: httpx.Client, sample_video: Path) -> None:
+    bodies: list[bytes] = []
+    with serve(fail_first(2, bodies)) as (base, received):
+        job_id = upload(api, sample_video, options=NUDITY, params={"callback_url": f"{base}/hook"}).json()["id"]
+        assert wait_for_job(api, job_id)["status"] == "succeeded"
+        deadline = time.monotonic() + 30
+        while len(received) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert len(received) == 3, received  # two 500s, then delivered
+    last = received[-1]
+    body = bodies[-1]
+    assert webhooks.verify(WEBHOOK_SECRET, last.headers[webhooks.TIMESTAMP_HEADER], body,
+                           last.headers[webhooks.SIGNATURE_HEADER])
+    event = json.loads(body)
+    assert event["type"] == "job.succeeded" and event["job"]["id"] == job_id
+    deadline = time.monotonic() + 10
+    while (deliveries := api.get(f"/v1/jobs/{job_id}/webhooks").json())[0]["status"] != "delivered":
+        assert time.monotonic() < deadline, deliveries
+        time.sleep(0.2)
+    assert deliveries[0]["attempts"] == 3
+
+
+def test_the_sweep_removes_orphan_files_but_not_fresh_ones(running_stack: Settings) -> None:
+    orphan = running_stack.uploads_dir / "crashed-upload"
+    fresh = running_stack.uploads_dir / "upload-in-progress"
+    orphan.write_bytes(b"x" * 100)
+    fresh.write_bytes(b"y")
+    old = time.time() - running_stack.orphan_min_age_s - 60
+    os.utime(orphan, (old, old))
+    deadline = time.monotonic() + 15
+    while orphan.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not orphan.exists()
+    assert fresh.exists()
+    fresh.unlink()
