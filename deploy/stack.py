@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +25,8 @@ from pathlib import Path
 import httpx
 import psutil
 import psycopg
+from kombu.exceptions import OperationalError as QueueUnreachable
+from redis.exceptions import RedisError
 
 from deploy import postgres, tritonserver
 from vidsafe.apikeys import ensure_local_key
@@ -113,7 +116,10 @@ def _prepare_worker(settings: Settings) -> Launch:
 
 
 def _worker_ready(settings: Settings) -> bool:
-    replies = make_celery(settings).control.ping(destination=[_worker_name(settings)], timeout=1.0)
+    try:
+        replies = make_celery(settings).control.ping(destination=[_worker_name(settings)], timeout=1.0)
+    except (RedisError, QueueUnreachable):  # the first ping after a Redis restart fails: not ready yet
+        return False
     return bool(replies)
 
 
@@ -149,6 +155,28 @@ SERVICES = (
             lambda s: f"every {s.maintenance_interval_s:g} s"),
     Service("gateway", _prepare_gateway, _gateway_ready, lambda s: s.gateway_url),
 )
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def isolated_settings(state_dir: Path, **overrides: object) -> Settings:
+    """Settings of a stack of its own, beside any other on this machine: its state folder and a free port for
+    every service (the tests' and benchmarks' stacks)."""
+    postgres, redis, grpc, http, metrics, gateway, worker_metrics = free_ports(7)
+    return Settings(
+        state_dir=state_dir, postgres_port=postgres, redis_port=redis, triton_grpc_port=grpc,
+        triton_http_port=http, triton_metrics_port=metrics, gateway_port=gateway,
+        worker_metrics_port=worker_metrics, **overrides,
+    )
 
 
 def managed_services(settings: Settings) -> list[Service]:
@@ -288,8 +316,8 @@ def up(settings: Settings, names: list[str] | None = None,
                 on_event(service.name, "already running")
                 continue
             on_event(service.name, "starting")
+            started.append(service)  # before it is ready: a failure while waiting stops it too
             _start(service, settings)
-            started.append(service)
             if service.name == "postgres":
                 apply_migrations(settings.effective_database_url)
             on_event(service.name, "ready")

@@ -5,7 +5,6 @@ temporary state folder, and stopped (with a check that nothing is left running) 
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,17 +24,6 @@ TEST_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 WEBHOOK_SECRET = "test-webhook-secret"
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 @contextmanager
 def state_root(prefix: str) -> Iterator[Path]:
     """A folder for a test stack's state. Not under pytest's tmp_path: pytest keeps its own root at mode
@@ -53,21 +41,11 @@ def stack_root() -> Iterator[Path]:
         yield root
 
 
-def isolated_settings(state_dir: Path, **overrides: object) -> Settings:
-    """Settings of a stack of its own: its state folder, and a free port for every service."""
-    postgres, redis, grpc, http, metrics, gateway, worker_metrics = free_ports(7)
-    return Settings(
-        state_dir=state_dir, postgres_port=postgres, redis_port=redis, triton_grpc_port=grpc,
-        triton_http_port=http, triton_metrics_port=metrics, gateway_port=gateway,
-        worker_metrics_port=worker_metrics, **overrides,
-    )
-
-
 @pytest.fixture(scope="session")
 def stack_settings(stack_root: Path) -> Settings:
     (stack_root / "ingest").mkdir()
     # Chunks of 4 s: the 12 s sample is analysed in three parts, so every test of findings covers chunking.
-    return isolated_settings(stack_root / "state", max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
+    return stack.isolated_settings(stack_root / "state", max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
                              ingest_roots=[stack_root / "ingest"], chunk_s=4.0, part_lease_s=10.0,
                              maintenance_interval_s=1.0, allow_private_urls=True, webhook_secret=WEBHOOK_SECRET,
                              webhook_backoff_s=0.5)

@@ -6,13 +6,13 @@ import psycopg
 import pytest
 
 from deploy import stack
-from tests.conftest import isolated_settings, state_root
+from tests.conftest import state_root
 from vidsafe.settings import Settings
 
 
 def test_partial_stack_up_status_down() -> None:
     with state_root("partial") as root:
-        _check_partial_stack(isolated_settings(root))
+        _check_partial_stack(stack.isolated_settings(root))
 
 
 def _check_partial_stack(settings: Settings) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 from celery import Celery
+from kombu.exceptions import OperationalError as QueueUnreachable
 
 from vidsafe import webhooks
 from vidsafe.db import parts, queries
@@ -44,7 +45,14 @@ def resend_lost_work(conn: psycopg.Connection, queue: Celery, settings: Settings
     for job_id, kind, index, priority in parts.expired(conn, settings.resend_pending_after_s):
         log.warning("job %s: sending part %s %s again (its worker stopped renewing it, or its task was lost)",
                     job_id, kind, index)
-        send_part(queue, job_id, kind, index, priority)
+        try:
+            send_part(queue, job_id, kind, index, priority)
+        except QueueUnreachable as error:
+            # Marked unsent, the part goes at a later round rather than resend_pending_after_s later.
+            parts.unsent(conn, job_id, [(kind, index)])
+            log.warning("the queue is unreachable (%s); part %s %s of job %s waits for the next round",
+                        error, kind, index, job_id)
+            continue
         report.resent.append(f"{job_id}:{kind}:{index}")
     for job_id, priority in queries.stale_queued_jobs(conn, settings.resend_pending_after_s):
         log.warning("job %s: queued for long with no worker on it; sending it again", job_id)

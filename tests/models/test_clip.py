@@ -37,7 +37,7 @@ from deploy import stack
 from export.clip import CLIP_MEAN, CLIP_STD, CheckpointError, convert, export_checkpoint
 from export.models import export_models
 from export.packages import fetch_wheel
-from tests.conftest import isolated_settings, state_root
+from tests.conftest import state_root
 from tests.jobs import run_job
 from tests.models.triton_helpers import (
     GPU_PROFILE,
@@ -376,7 +376,7 @@ def test_stage_sends_prompts_in_model_sized_batches_and_skips_the_neutral_catego
 @pytest.fixture(scope="module")
 def clip_stack(repository: Path) -> Iterator[Settings]:
     with state_root("clip-stack") as root:
-        settings = isolated_settings(root / "state", model_repository=repository, models=["clip"],
+        settings = stack.isolated_settings(root / "state", model_repository=repository, models=["clip"],
                                      default_modules=None)
         stack.up(settings)
         try:
