@@ -31,6 +31,7 @@ from vidsafe.domain import (
     MediaError,
     Priority,
     Segment,
+    WebhookDelivery,
 )
 from vidsafe.media import probe_video
 from vidsafe.queue import send_plan
@@ -285,8 +286,8 @@ def get_events(job_id: uuid.UUID, conn: ConnDep, _: ReaderDep) -> list[JobEvent]
     return queries.job_events(conn, job_id)
 
 
-@router.get("/{job_id}/webhooks")
-def get_webhook_deliveries(job_id: uuid.UUID, conn: ConnDep, _: ReaderDep) -> list[dict]:
+@router.get("/{job_id}/webhooks", response_model=list[WebhookDelivery])
+def get_webhook_deliveries(job_id: uuid.UUID, conn: ConnDep, _: ReaderDep) -> list[WebhookDelivery]:
     """Deliveries of the job's webhook event: status, attempts, last error."""
     _job_or_404(conn, job_id)
     return queries.deliveries(conn, job_id)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from deploy import stack
 from gateway.app import create_app
 from tests.conftest import WEBHOOK_SECRET
 from tests.jobs import upload, wait_for_job
@@ -133,6 +134,20 @@ def test_priority_changes_are_kept_in_the_audit_trail(api: httpx.Client, sample_
     assert api.put(f"/v1/jobs/{job_id}/priority", json={"priority": 10}).status_code == 422
     assert [e["priority"] for e in api.get(f"/v1/jobs/{job_id}/events").json()] == [2, 9]
     assert api.post(f"/v1/jobs/{job_id}/cancel").status_code == 200
+
+
+def test_the_highest_priority_runs_first_also_when_raised_while_queued(
+        api: httpx.Client, running_stack: Settings, sample_video: Path) -> None:
+    stack.down(running_stack, ["worker"])  # so that the three wait in the queue together
+    try:
+        ids = [upload(api, sample_video, options=NUDITY).json()["id"] for _ in range(3)]
+        assert api.put(f"/v1/jobs/{ids[2]}/priority", json={"priority": 9}).status_code == 200
+        assert api.put(f"/v1/jobs/{ids[0]}/priority", json={"priority": 1}).status_code == 200
+    finally:
+        stack.up(running_stack, ["worker"])
+    finished = [wait_for_job(api, job_id) for job_id in ids]
+    assert [job["id"] for job in sorted(finished, key=lambda job: job["started_at"])] == [ids[2], ids[1], ids[0]]
+    assert all(job["status"] == "succeeded" for job in finished)
 
 
 def test_a_batch_groups_jobs_with_aggregate_counts_and_is_controlled_as_one(

@@ -161,6 +161,17 @@ class JobEvent(BaseModel):
     reason: str | None
 
 
+class WebhookDelivery(BaseModel):
+    """The delivery of a job's end event to its callback URL."""
+
+    url: str
+    status: str = Field(description="pending (being tried), delivered, or failed (given up)")
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
 class Batch(BaseModel):
     """A named group of jobs submitted together, with their aggregate progress."""
 

@@ -49,9 +49,11 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+# Each message carries the priority it was sent at: after a change of priority the work is sent again, and a
+# message left behind at the old priority is then a no-op.
 def send_plan(app: Celery, job_id: UUID, priority: int) -> None:
-    app.send_task(PLAN_JOB_TASK, args=[str(job_id)], priority=9 - priority)
+    app.send_task(PLAN_JOB_TASK, args=[str(job_id), priority], priority=9 - priority)
 
 
 def send_part(app: Celery, job_id: UUID, kind: str, index: int, priority: int) -> None:
-    app.send_task(RUN_PART_TASK, args=[str(job_id), kind, index], priority=9 - priority)
+    app.send_task(RUN_PART_TASK, args=[str(job_id), kind, index, priority], priority=9 - priority)

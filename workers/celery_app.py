@@ -48,12 +48,12 @@ def _send_part(job_id: UUID, kind: str, index: int, priority: int) -> None:
 
 
 @app.task(name=PLAN_JOB_TASK)
-def plan_job_task(job_id: str) -> None:
+def plan_job_task(job_id: str, priority: int) -> None:
     with observability.job_context(job_id):
-        plan_job(UUID(job_id), settings, _send_part)
+        plan_job(UUID(job_id), priority, settings, _send_part)
 
 
 @app.task(name=RUN_PART_TASK)
-def run_part_task(job_id: str, kind: str, index: int) -> None:
+def run_part_task(job_id: str, kind: str, index: int, priority: int) -> None:
     with observability.job_context(job_id):
-        run_part(UUID(job_id), kind, index, settings, _send_part)
+        run_part(UUID(job_id), kind, index, priority, settings, _send_part)

@@ -14,6 +14,7 @@ error's code; the worker itself never dies of one.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import random
@@ -119,12 +120,23 @@ def plan(media: MediaInfo, modules: set[Module], chunk_s: float) -> list[PartPla
     return [*planned, PartPlan("rules", 0, 0.0, None)]
 
 
-def plan_job(job_id: UUID, settings: Settings, send_part: SendPart) -> None:
+def _superseded(job: Job, sent_priority: int) -> bool:
+    """A message sent before the job's priority changed: the one sent at the new priority does the work."""
+    if job.priority == sent_priority:
+        return False
+    log.info("job %s: a message at its former priority %d; the one at %d does the work", job.id, sent_priority,
+             job.priority)
+    return True
+
+
+def plan_job(job_id: UUID, sent_priority: int, settings: Settings, send_part: SendPart) -> None:
     """Probe the job's video, record its parts (once), mark it running and send the parts still to do."""
     with _connect(settings) as conn:
         source = _source(conn, job_id)
         if source is None or source.job.status not in (JobStatus.queued, JobStatus.running):
             log.info("job %s is unknown or not queued; nothing to plan", job_id)
+            return
+        if _superseded(source.job, sent_priority):
             return
         try:
             with time_stage("all", "probe"):
@@ -190,18 +202,22 @@ class _Heartbeat:
                 log.warning("cannot renew the lease of part %s %s: %s", self._lease.kind, self._lease.index, error)
 
 
-def run_part(job_id: UUID, kind: str, index: int, settings: Settings, send_part: SendPart) -> None:
+def run_part(job_id: UUID, kind: str, index: int, sent_priority: int, settings: Settings,
+             send_part: SendPart) -> None:
     """Claim a part and analyse it, starting over while a dependency is down; a no-op if the part is done,
     held by a live worker, or its job is not running."""
     conn = _connect(settings)
     try:
+        job = queries.get_job(conn, job_id)
+        if job is None or _superseded(job, sent_priority):
+            return
         lease = parts.claim_part(conn, job_id, kind, index, settings.part_lease_s)
         source = _source(conn, job_id) if lease else None
         if lease is None or source is None:
             log.info("part %s %s of job %s is done, taken, or its job is not running", kind, index, job_id)
             return
         deadline: float | None = None
-        for attempt in range(1, 1_000_000):
+        for attempt in itertools.count(1):
             try:
                 with _Heartbeat(settings, lease):
                     _run_part_once(conn, lease, source, settings, send_part)
@@ -283,7 +299,9 @@ def _run_part_once(conn: psycopg.Connection, lease: Lease, source: JobSource, se
                 _remove_media(source)
                 return
         if parts.complete(conn, lease, settings.part_lease_s):
-            _send_parts(conn, settings, send_part, lease.job_id, [("rules", 0)], source.job.priority)
+            current = queries.get_job(conn, lease.job_id)  # its priority may have changed meanwhile
+            priority = current.priority if current else source.job.priority
+            _send_parts(conn, settings, send_part, lease.job_id, [("rules", 0)], priority)
     except (LeaseLost, JobInterrupted):
         raise
     except TritonError as error:

@@ -25,6 +25,7 @@ from vidsafe.domain import (
     Module,
     Scope,
     Segment,
+    WebhookDelivery,
 )
 
 _JOB_COLUMNS = (
@@ -380,11 +381,11 @@ def record_delivery(conn: psycopg.Connection, delivery_id: int, error: str | Non
     )
 
 
-def deliveries(conn: psycopg.Connection, job_id: UUID) -> list[dict]:
+def deliveries(conn: psycopg.Connection, job_id: UUID) -> list[WebhookDelivery]:
     rows = conn.cursor(row_factory=dict_row).execute(
         "SELECT url, status, attempts, last_error, created_at, delivered_at FROM webhook_deliveries "
         "WHERE job_id = %s ORDER BY id", (job_id,)).fetchall()
-    return list(rows)
+    return [WebhookDelivery.model_validate(row) for row in rows]
 
 
 # ---- batches -------------------------------------------------------------------------------------
