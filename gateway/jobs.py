@@ -148,7 +148,7 @@ def _replay(conn: ConnDep, caller: ApiKey, idempotency_key: str | None) -> JSONR
     return JSONResponse(job.model_dump(mode="json")) if job else None
 
 
-def enqueue(conn: ConnDep, queue: QueueDep, job_id: uuid.UUID, new: NewJob, caller: ApiKey,
+def _enqueue(conn: ConnDep, queue: QueueDep, job_id: uuid.UUID, new: NewJob, caller: ApiKey,
             idempotency_key: str | None) -> Job | JSONResponse:
     """Record the job and, unless it waits in pending, send its plan task."""
     job = queries.create_job(conn, job_id, new, caller.id, idempotency_key, actor=caller.name)
@@ -194,7 +194,7 @@ async def create_job_from_upload(request: Request, settings: SettingsDep, conn: 
         options = _parse_options(received.options)
         _check_options(options, settings)
         await _probe_or_refuse(target, settings)
-        return enqueue(conn, queue, job_id, NewJob(received.filename, str(target), True, options, **placement),
+        return _enqueue(conn, queue, job_id, NewJob(received.filename, str(target), True, options, **placement),
                        caller, idempotency_key)
     except BaseException:
         target.unlink(missing_ok=True)
@@ -217,7 +217,7 @@ async def create_job_from_path(body: PathJobRequest, settings: SettingsDep, conn
         raise _refuse(404, ErrorCode.file_missing, "no such file under the ingest roots")
     _check_options(body.options, settings)
     await _probe_or_refuse(path, settings)
-    return enqueue(conn, queue, uuid.uuid4(), NewJob(path.name, str(path), False, body.options, **placement),
+    return _enqueue(conn, queue, uuid.uuid4(), NewJob(path.name, str(path), False, body.options, **placement),
                    caller, idempotency_key)
 
 
@@ -240,7 +240,7 @@ async def create_job_from_url(body: UrlJobRequest, settings: SettingsDep, conn: 
         raise _refuse(status_code, error.code, error.message) from None
     try:
         await _probe_or_refuse(target, settings)
-        return enqueue(conn, queue, job_id, NewJob(name, str(target), True, body.options, **placement,
+        return _enqueue(conn, queue, job_id, NewJob(name, str(target), True, body.options, **placement,
                                                    source_url=body.url), caller, idempotency_key)
     except BaseException:
         target.unlink(missing_ok=True)
