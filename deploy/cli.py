@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 from rich.progress_bar import ProgressBar
-from rich.table import Table
+from rich.table import Column, Table
 
 from deploy import stack
 from deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH, make_sample_video
@@ -44,7 +44,7 @@ console = Console(stderr=True)
 
 
 def _print_event(name: str, event: str) -> None:
-    console.print(f"  [bold]{name:<9}[/] {event}")
+    console.print(f"  [bold]{name:<11}[/] {event}")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -354,8 +354,14 @@ def _when(timestamp: str) -> str:
     return f"{datetime.fromisoformat(timestamp).astimezone():%Y-%m-%d %H:%M:%S}"
 
 
+def _id_column(header: str) -> Column:
+    """Ids are what one copies into the next command: never cut or wrapped."""
+    return Column(header, no_wrap=True, min_width=36)
+
+
 def _jobs_table(jobs: list[dict], title: str | None = None) -> Table:
-    table = Table("job", "video", "status", "priority", "progress", "error", title=title)
+    table = Table(_id_column("job"), "video", Column("status", no_wrap=True, min_width=9), "prio", "done", "error",
+                  title=title)
     for job in jobs:
         table.add_row(job["id"], escape(job["source_name"]), _status(job["status"]), str(job["priority"]),
                       f"{job['progress']:.0%}", job["error_code"] or "")
@@ -422,7 +428,7 @@ def batch_list(limit: Limit = 50) -> None:
     """The batches, newest first, with their progress and jobs per status."""
     with _gateway_client() as client:
         batches = _call(client, "GET", "/v1/batches", params={"limit": limit})
-    table = Table("batch", "name", "created", "priority", "progress", "jobs")
+    table = Table(_id_column("batch"), "name", "created", "prio", "done", "jobs")
     for batch in batches:
         table.add_row(batch["id"], escape(batch["name"]), _when(batch["created_at"]), str(batch["priority"]),
                       f"{batch['progress']:.0%}", _counts(batch))
