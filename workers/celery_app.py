@@ -16,6 +16,7 @@ settings = get_settings()
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.state_dir / "metrics" / "worker"))
 os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
+import psycopg  # noqa: E402
 from celery.signals import celeryd_after_setup, setup_logging, worker_init  # noqa: E402
 
 from vidsafe import observability  # noqa: E402
@@ -47,13 +48,22 @@ def _send_part(job_id: UUID, kind: str, index: int, priority: int) -> None:
     send_part(app, job_id, kind, index, priority)
 
 
-@app.task(name=PLAN_JOB_TASK)
+# A task that finds Postgres down is sent again with backoff instead of dropped (its part would otherwise
+# wait for the maintenance loop's resend_pending_after_s); a part already under way waits for the database
+# itself (workers/pipeline.py).
+RETRY_WHILE_DATABASE_DOWN: dict[str, Any] = {
+    "autoretry_for": (psycopg.OperationalError,), "retry_backoff": 1, "retry_backoff_max": 30,
+    "retry_jitter": True, "max_retries": None,
+}
+
+
+@app.task(name=PLAN_JOB_TASK, **RETRY_WHILE_DATABASE_DOWN)
 def plan_job_task(job_id: str, priority: int) -> None:
     with observability.job_context(job_id):
         plan_job(UUID(job_id), priority, settings, _send_part)
 
 
-@app.task(name=RUN_PART_TASK)
+@app.task(name=RUN_PART_TASK, **RETRY_WHILE_DATABASE_DOWN)
 def run_part_task(job_id: str, kind: str, index: int, priority: int) -> None:
     with observability.job_context(job_id):
         run_part(UUID(job_id), kind, index, priority, settings, _send_part)
