@@ -49,11 +49,6 @@ def allowed_from(action: Action, from_scratch: bool = False) -> tuple[JobStatus,
     return _FROM[action] + ((JobStatus.succeeded,) if action == Action.retry and from_scratch else ())
 
 
-def _media_path(conn: psycopg.Connection, job_id: UUID) -> Path | None:
-    source = queries.get_media_source(conn, job_id)
-    return Path(source[0]) if source else None
-
-
 def _send_plan(conn: psycopg.Connection, queue: Celery, job: Job, back_to: JobStatus, actor: str) -> None:
     try:
         send_plan(queue, job.id, job.priority)
@@ -72,9 +67,11 @@ def apply(conn: psycopg.Connection, queue: Celery, job_id: UUID, action: Action,
     if job.status not in allowed:
         raise ControlError(409, "invalid_state", f"cannot {action} a job that is {job.status}; {action} applies to "
                            f"{', '.join(allowed)} jobs")
+    source = queries.get_media_source(conn, job_id)
+    assert source is not None
+    media, owns_media = Path(source[0]), source[1]
     if action == Action.retry:
-        media = _media_path(conn, job_id)
-        if media is None or not media.is_file():
+        if not media.is_file():
             raise ControlError(409, "media_gone", "the job's video is no longer stored (an upload is removed when "
                                "its job ends, unless it failed retryably); submit it again")
         if from_scratch:
@@ -85,16 +82,14 @@ def apply(conn: psycopg.Connection, queue: Celery, job_id: UUID, action: Action,
         raise ControlError(409, "invalid_state", f"the job changed meanwhile; {action} it again if still needed")
     if _TO[action] == JobStatus.queued:
         _send_plan(conn, queue, changed, job.status, actor)
-    elif action == Action.cancel:
-        source = queries.get_media_source(conn, job_id)
-        if source and source[1]:
-            Path(source[0]).unlink(missing_ok=True)
+    elif action == Action.cancel and owns_media:
+        media.unlink(missing_ok=True)
     return changed
 
 
 def reprioritise(conn: psycopg.Connection, queue: Celery, job_id: UUID, priority: int, actor: str) -> Job:
     """Set a job's priority; work already queued is sent again at the new priority (the copies left at the old
-    one find their part taken or done, and do nothing)."""
+    one are skipped by the worker: each message carries the priority it was sent at)."""
     job = queries.set_priority(conn, job_id, priority, actor)
     if job is None:
         raise ControlError(404, "job_not_found", f"no job {job_id}")

@@ -208,12 +208,11 @@ def run_part(job_id: UUID, kind: str, index: int, sent_priority: int, settings: 
     held by a live worker, or its job is not running."""
     conn = _connect(settings)
     try:
-        job = queries.get_job(conn, job_id)
-        if job is None or _superseded(job, sent_priority):
+        source = _source(conn, job_id)
+        if source is None or _superseded(source.job, sent_priority):
             return
         lease = parts.claim_part(conn, job_id, kind, index, settings.part_lease_s)
-        source = _source(conn, job_id) if lease else None
-        if lease is None or source is None:
+        if lease is None:
             log.info("part %s %s of job %s is done, taken, or its job is not running", kind, index, job_id)
             return
         deadline: float | None = None
@@ -333,15 +332,11 @@ def _run_frames(conn: psycopg.Connection, lease: Lease, path: Path, media: Media
     stages = [cls(triton, min_scores.get(m, 0.0), settings) for m, cls in FRAME_STAGES.items() if m in modules]
     if not stages:
         return
-    part = conn.execute("SELECT start_s, end_s FROM job_parts WHERE job_id = %s AND kind = %s AND index = %s",
-                        lease.key).fetchone()
-    assert part is not None
-    start_s, end_s = part
     expected_frames = max(1, math.ceil(media.duration_s * fps))
-    frames = sample_frames(path, fps, media.width, media.height, start_s=start_s, end_s=end_s,
+    frames = sample_frames(path, fps, media.width, media.height, start_s=lease.start_s, end_s=lease.end_s,
                            max_frame_pixels=settings.max_frame_pixels, max_duration_s=settings.max_duration_s)
     pending: deque[tuple[list[SampledFrame], list[Collect]]] = deque()
-    analyzed, last_time = 0, start_s
+    analyzed, last_time = 0, lease.start_s
 
     def store_oldest() -> None:
         nonlocal analyzed, last_time
@@ -361,7 +356,7 @@ def _run_frames(conn: psycopg.Connection, lease: Lease, path: Path, media: Media
     if analyzed == 0 and lease.index == 0:
         raise MediaError(ErrorCode.unreadable_media, "no frame of the video could be decoded")
     # A demuxer may stop quietly at a truncated file's end; frames must reach the declared duration.
-    if analyzed == 0 or (end_s is None and last_time < media.duration_s - max(2.0 / fps, 1.0)):
+    if analyzed == 0 or (lease.end_s is None and last_time < media.duration_s - max(2.0 / fps, 1.0)):
         raise MediaError(ErrorCode.truncated_media, f"frames end at {last_time:.1f} s of the declared "
                          f"{media.duration_s:.1f} s: the file is truncated")
     log.info("job %s: chunk %d: %d frames analysed", lease.job_id, lease.index, analyzed)

@@ -9,7 +9,7 @@ job interrupted anywhere resumes from its done parts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 import psycopg
@@ -44,6 +44,8 @@ class Lease:
     kind: str
     index: int
     attempt: int
+    start_s: float  # the part's time range: a chunk's, or the whole video (end_s None: to its end)
+    end_s: float | None
 
     @property
     def key(self) -> tuple[UUID, str, int]:
@@ -99,14 +101,20 @@ def claim_part(conn: psycopg.Connection, job_id: UUID, kind: str, index: int, le
             "lease_until = now() + make_interval(secs => %(lease)s), frames_analyzed = 0 "
             "FROM jobs j WHERE j.id = p.job_id AND j.status = 'running' "
             "AND p.job_id = %(job)s AND p.kind = %(kind)s AND p.index = %(index)s "
-            "AND (p.status = 'pending' OR (p.status = 'running' AND p.lease_until < now())) RETURNING p.attempt",
+            "AND (p.status = 'pending' OR (p.status = 'running' AND p.lease_until < now())) "
+            "RETURNING p.attempt, p.start_s, p.end_s",
             {"job": job_id, "kind": kind, "index": index, "lease": lease_s},
         ).fetchone()
         if row is None:
             return None
-        conn.execute("DELETE FROM findings WHERE job_id = %s AND part_kind = %s AND part_index = %s",
-                     (job_id, kind, index))
-    return Lease(job_id, kind, index, row[0])
+        lease = Lease(job_id, kind, index, *row)
+        _drop_findings(conn, lease)
+    return lease
+
+
+def _drop_findings(conn: psycopg.Connection, lease: Lease) -> None:
+    """What earlier attempts of the part stored."""
+    conn.execute("DELETE FROM findings WHERE job_id = %s AND part_kind = %s AND part_index = %s", lease.key)
 
 
 def _hold(conn: psycopg.Connection, lease: Lease, lease_s: float) -> None:
@@ -164,8 +172,8 @@ def restart(conn: psycopg.Connection, lease: Lease, lease_s: float) -> Lease:
         row = conn.execute("UPDATE job_parts SET attempt = attempt + 1, frames_analyzed = 0 "
                            "WHERE job_id = %s AND kind = %s AND index = %s RETURNING attempt", lease.key).fetchone()
         assert row is not None
-        conn.execute("DELETE FROM findings WHERE job_id = %s AND part_kind = %s AND part_index = %s", lease.key)
-    return Lease(lease.job_id, lease.kind, lease.index, row[0])
+        _drop_findings(conn, lease)
+    return replace(lease, attempt=row[0])
 
 
 def release(conn: psycopg.Connection, lease: Lease) -> None:
@@ -177,7 +185,7 @@ def release(conn: psycopg.Connection, lease: Lease) -> None:
             (*lease.key, lease.attempt),
         )
         if cur.rowcount == 1:
-            conn.execute("DELETE FROM findings WHERE job_id = %s AND part_kind = %s AND part_index = %s", lease.key)
+            _drop_findings(conn, lease)
 
 
 def reset(conn: psycopg.Connection, job_id: UUID) -> None:
