@@ -1,6 +1,6 @@
 """Fault injection: jobs survive their worker SIGKILLed at random moments, with every finding stored once.
 
-    .venv/bin/python benchmarks/fault_injection.py [--jobs 20] [--kills 5] [--seed 1]
+    .venv/bin/python -m benchmarks.fault_injection [--jobs 20] [--kills 5] [--seed 1]
 
 Starts a stack of its own (a temporary state folder, free ports, the nudity model only, 2 s chunks, 4 s part
 leases, two worker processes), analyses the sample video once undisturbed for the reference findings, then
@@ -30,19 +30,16 @@ import httpx
 import psycopg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from deploy import stack
-from deploy.sample_video import make_sample_video
-from vidsafe.apikeys import API_KEY_HEADER, local_key_path
+from tests.support import FINAL_STATUSES, FindingKey, finding_keys, stack_client, submit, wait_for_job
+from vidsafe.deploy import stack
+from vidsafe.deploy.sample_video import make_sample_video
 from vidsafe.settings import Settings
 
 RESULTS = Path(__file__).with_name("results") / "fault_injection.md"
-FINAL = ("succeeded", "failed", "cancelled")
 WAIT_LIMIT_S = 900.0
 # A message the worker had fetched but not started when killed waits in Redis for its visibility timeout
 # (hours); the maintenance loop sends its part again after this instead (default 900 s).
 RESEND_PENDING_AFTER_S = 15.0
-# (module, label, frame_index, box rounded to 0.1 px): what makes two findings the same finding.
-FindingKey = tuple[str, str, int | None, tuple[float, ...] | None]
 
 
 @dataclass(frozen=True)
@@ -61,14 +58,9 @@ class Outcome:
 
 def _settings(state_dir: Path) -> Settings:
     return stack.isolated_settings(
-        state_dir, models=["nudity_detector"], default_modules=["nudity"], sample_fps=4, chunk_s=2.0, part_lease_s=4.0,
+        state_dir, served_modules=["nudity"], default_modules=["nudity"], sample_fps=4, chunk_s=2.0, part_lease_s=4.0,
         maintenance_interval_s=1.0, resend_pending_after_s=RESEND_PENDING_AFTER_S, worker_concurrency=2,
     )
-
-
-def _submit(api: httpx.Client, video: Path) -> str:
-    with video.open("rb") as stream:
-        return api.post("/v1/jobs", files={"file": (video.name, stream, "video/mp4")}).raise_for_status().json()["id"]
 
 
 def _status(api: httpx.Client, job_id: str) -> str:
@@ -76,13 +68,10 @@ def _status(api: httpx.Client, job_id: str) -> str:
 
 
 def _outcome(api: httpx.Client, settings: Settings, job_id: str) -> Outcome:
-    findings = api.get(f"/v1/jobs/{job_id}/findings").raise_for_status().json()["findings"]
-    keys = Counter((f["module"], f["label"], f["frame_index"],
-                    tuple(round(v, 1) for v in f["box"]) if f["box"] else None) for f in findings)
     with psycopg.connect(settings.effective_database_url) as conn:
         attempts = [a for (a,) in conn.execute("SELECT attempt FROM job_parts WHERE job_id = %s "
                                                "ORDER BY kind = 'rules', kind, index", (job_id,))]
-    return Outcome(job_id, _status(api, job_id), keys, attempts)
+    return Outcome(job_id, _status(api, job_id), finding_keys(api, job_id, box_decimals=1), attempts)
 
 
 def _kill_worker(settings: Settings) -> None:
@@ -99,15 +88,14 @@ def _run(settings: Settings, api: httpx.Client, video: Path, jobs: int, kills: i
          rng: random.Random) -> tuple[Counter[FindingKey], float, list[Outcome], int]:
     """The reference findings and run time, then the jobs under fire: their outcomes and the kills made."""
     start = time.monotonic()
-    reference_job = _submit(api, video)
-    while _status(api, reference_job) not in FINAL:
-        time.sleep(0.2)
+    reference_job = submit(api, video)
+    wait_for_job(api, reference_job, timeout_s=WAIT_LIMIT_S)
     reference = _outcome(api, settings, reference_job)
     if reference.status != "succeeded" or not reference.findings:
         raise SystemExit(f"the reference run did not succeed with findings: {reference}")
     reference_s = time.monotonic() - start
 
-    job_ids = [_submit(api, video) for _ in range(jobs)]
+    job_ids = [submit(api, video) for _ in range(jobs)]
     # Kills spread over the time the jobs would take undisturbed (two at a time), each gap drawn at random.
     mean_gap_s = reference_s * jobs / settings.worker_concurrency / (kills + 1)
     next_kill = time.monotonic() + rng.uniform(0, 2 * mean_gap_s)
@@ -121,7 +109,7 @@ def _run(settings: Settings, api: httpx.Client, video: Path, jobs: int, kills: i
                 made += 1
                 bar.update(task, description=f"jobs (kills {made}/{kills})")
                 next_kill = time.monotonic() + rng.uniform(0, 2 * mean_gap_s)
-            pending = {job_id for job_id in pending if _status(api, job_id) not in FINAL}
+            pending = {job_id for job_id in pending if _status(api, job_id) not in FINAL_STATUSES}
             bar.update(task, completed=jobs - len(pending))
             time.sleep(0.2)
     return reference.findings, reference_s, [_outcome(api, settings, job_id) for job_id in job_ids], made
@@ -132,7 +120,8 @@ def _report(outcomes: list[Outcome], reference: Counter[FindingKey], summary: st
     lines = [
         "# Fault injection: the worker killed mid-job",
         "",
-        f"Measured by `benchmarks/fault_injection.py --jobs {args.jobs} --kills {args.kills} --seed {args.seed}` "
+        f"Measured by `python -m benchmarks.fault_injection --jobs {args.jobs} --kills {args.kills} "
+        f"--seed {args.seed}` "
         f"on {platform.node()} ({os.cpu_count()} CPUs, {platform.machine()}), {time.strftime('%Y-%m-%d')}: the "
         "12 s sample video at 4 fps, nudity only, 2 s chunks, 4 s part leases, 2 worker processes, "
         f"resend_pending_after_s {RESEND_PENDING_AFTER_S:g}. The worker's process group was SIGKILLed {kills} times "
@@ -164,8 +153,7 @@ def main() -> None:
         video = make_sample_video(root / "sample.mp4", speech=None)
         print("starting a stack of its own ...", flush=True)
         stack.up(settings)
-        key = local_key_path(settings).read_text().strip()
-        with httpx.Client(base_url=settings.gateway_url, timeout=60, headers={API_KEY_HEADER: key}) as api:
+        with stack_client(settings) as api:
             start = time.monotonic()
             reference, reference_s, outcomes, kills = _run(settings, api, video, args.jobs, args.kills,
                                                            random.Random(args.seed))

@@ -1,6 +1,6 @@
 """Nudity detection throughput: served by Triton vs. the reference package in-process, in one run.
 
-    .venv/bin/python benchmarks/nudity.py [--frames 96]
+    .venv/bin/python -m benchmarks.nudity [--frames 96]
 
 Starts the local Triton if needed, decodes frames of the sample video once, then times
 1. ``nudenet.NudeDetector.detect`` in this process, one frame at a time (the package's own usage);
@@ -27,16 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
-from deploy import stack
-from deploy.sample_video import make_sample_video
-from deploy.tritonserver import ensure_tritonserver
-from export.packages import fetch_wheel
+from vidsafe.catalogue import triton_model
+from vidsafe.deploy import stack
+from vidsafe.deploy.sample_video import make_sample_video
+from vidsafe.deploy.tritonserver import ensure_tritonserver
+from vidsafe.domain import Module
+from vidsafe.export.packages import fetch_wheel
 from vidsafe.settings import Settings, get_settings
 from vidsafe.triton import TritonClient
-from workers.nudity import ENSEMBLE, OUTPUTS
-from workers.sampling import sample_frames
+from vidsafe.workers.nudity import NudityStage
+from vidsafe.workers.sampling import sample_frames
 
 RESULTS = Path(__file__).with_name("results") / "nudity.md"
+ENSEMBLE = triton_model(Module.nudity, "frames")
+OUTPUTS = NudityStage.outputs
 TRITONCLIENT_VERSION = "2.51.0"
 TRITONCLIENT_WHEEL_SHA256 = "c485bb0123bdf310f90bc8b03d3489b28df2ffed55b30c7eee0b795b48113d52"
 
@@ -133,8 +137,9 @@ def run(settings: Settings, frame_count: int) -> list[str]:
     lines = [
         "# Nudity detection throughput",
         "",
-        f"Measured by `benchmarks/nudity.py` on {platform.node()} ({os.cpu_count()} CPUs, {platform.machine()}), "
-        f"{time.strftime('%Y-%m-%d')}, cpu profile, 640x360 frames of the sample video, {len(frames)} frames a run.",
+        f"Measured by `python -m benchmarks.nudity` on {platform.node()} ({os.cpu_count()} CPUs, "
+        f"{platform.machine()}), {time.strftime('%Y-%m-%d')}, cpu profile, 640x360 frames of the sample video, "
+        f"{len(frames)} frames a run.",
         "",
         "| how | frames/s | vs. in-process |",
         "|---|---|---|",

@@ -28,10 +28,10 @@ import psycopg
 from kombu.exceptions import OperationalError as QueueUnreachable
 from redis.exceptions import RedisError
 
-from deploy import postgres, tritonserver
 from vidsafe.apikeys import ensure_local_key
 from vidsafe.catalogue import served_entries
 from vidsafe.db.migrate import apply_migrations
+from vidsafe.deploy import postgres, tritonserver
 from vidsafe.queue import make_celery
 from vidsafe.readiness import redis_answers, triton_serves_models
 from vidsafe.settings import Settings
@@ -92,7 +92,7 @@ def _prepare_redis(settings: Settings) -> Launch:
 
 
 def _prepare_triton(settings: Settings) -> Launch:
-    entries = served_entries(settings.model_repository, settings.models)
+    entries = served_entries(settings)
     missing = [path for entry in entries for path in entry.served_files
                if not (settings.model_repository / path).exists()]
     if missing:
@@ -100,8 +100,8 @@ def _prepare_triton(settings: Settings) -> Launch:
                          "run `vidsafe setup` (or `vidsafe export`) first")
     install = tritonserver.ensure_tritonserver(settings)
     model_env = tritonserver.ensure_model_env(settings)
-    components = list(dict.fromkeys(c for entry in entries for c in entry.components))
-    return Launch(tritonserver.tritonserver_command(settings, install, components),
+    models = list(dict.fromkeys(model for entry in entries for model in entry.triton_models))
+    return Launch(tritonserver.tritonserver_command(settings, install, models),
                   tritonserver.tritonserver_env(model_env))
 
 
@@ -110,7 +110,7 @@ def _worker_name(settings: Settings) -> str:
 
 
 def _prepare_worker(settings: Settings) -> Launch:
-    command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--loglevel=INFO",
+    command = [sys.executable, "-m", "celery", "-A", "vidsafe.workers.celery_app", "worker", "--loglevel=INFO",
                f"--concurrency={settings.worker_concurrency}", "--pool=prefork", "-n", _worker_name(settings)]
     return Launch(command, _child_env(settings))
 
@@ -124,11 +124,11 @@ def _worker_ready(settings: Settings) -> bool:
 
 
 def _prepare_maintenance(settings: Settings) -> Launch:
-    return Launch([sys.executable, "-m", "workers.maintenance"], _child_env(settings))
+    return Launch([sys.executable, "-m", "vidsafe.workers.maintenance"], _child_env(settings))
 
 
 def _prepare_gateway(settings: Settings) -> Launch:
-    command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app",
+    command = [sys.executable, "-m", "uvicorn", "--factory", "vidsafe.gateway.app:create_app",
                "--host", settings.gateway_host, "--port", str(settings.gateway_port), "--no-access-log"]
     return Launch(command, _child_env(settings))
 

@@ -4,8 +4,9 @@ The wheel carries Triton 2.51 (the 24.10 release) with the python backend and a 
 Python version. Installing the wheel as a package would pin numpy<2 on the project, so only the
 binary, its bundled libraries and the python backend are unpacked into the cache.
 
-The python-backend models run in an environment of their own (``model_repository/requirements-cpu.txt``),
-as they would in the Triton container: the 24.10 stub's pybind11 predates numpy 2 and returns empty
+The python-backend models run in an environment of their own (``model_env/``: the packages of
+``requirements-cpu.txt`` and the models' shared code, ``vidsafe_model_host``), as they would in the Triton
+container: the 24.10 stub's pybind11 predates numpy 2 and returns empty
 output tensors from numpy 2 arrays, while the gateway and workers use numpy 2.
 """
 
@@ -18,18 +19,20 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from export.packages import fetch_wheel
-from vidsafe.settings import Settings
+from vidsafe.export.packages import fetch_wheel
+from vidsafe.settings import PROJECT_ROOT, Settings
 
 PYTRITON_VERSION = "0.7.0"
 PYTRITON_WHEEL_SHA256 = "21f063ff93bb426d0c06b7a55e7eb9efcfe62c0dddd9a908e9877e18710128df"
 TRITON_VERSION = "2.51.0"
+MODEL_ENV_DIR = PROJECT_ROOT / "model_env"
 
 
 @contextmanager
@@ -86,21 +89,32 @@ def ensure_tritonserver(settings: Settings) -> TritonInstall:
     return TritonInstall(binary=binary, backend_dir=backend_dir, libs_dir=root / "nvidia_pytriton.libs")
 
 
+def _model_env_sources() -> list[Path]:
+    """What the model env is built from: its requirements and the shared package's files."""
+    return sorted([MODEL_ENV_DIR / "requirements-cpu.txt", MODEL_ENV_DIR / "pyproject.toml",
+                   *(MODEL_ENV_DIR / "vidsafe_model_host").glob("*.py")])
+
+
 def ensure_model_env(settings: Settings) -> Path:
-    """Create the venv the python-backend stub runs models in (once per requirements file, in the
-    cache, so every stack and clone on the machine shares it); returns its bin folder."""
-    requirements = (settings.model_repository / "requirements-cpu.txt").read_bytes()
+    """Create the venv the python-backend stub runs models in (once per version of what it is built from, in
+    the cache, so every stack and clone on the machine shares it); returns its bin folder."""
+    digest = hashlib.sha256()
+    for source in _model_env_sources():
+        digest.update(source.relative_to(MODEL_ENV_DIR).as_posix().encode() + b"\0" + source.read_bytes())
     env_dir = settings.cache_dir / f"model-env-py{sys.version_info.major}.{sys.version_info.minor}-" \
-        f"{hashlib.sha256(requirements).hexdigest()[:12]}"
+        f"{digest.hexdigest()[:12]}"
     with cache_lock(settings, env_dir.name):
         # Built in place (a venv is not relocatable); the marker is written last, so an interrupted
         # build is redone from scratch.
         marker = env_dir / "installed"
         if not marker.exists():
             subprocess.run([sys.executable, "-m", "venv", "--clear", str(env_dir)], check=True)
-            subprocess.run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                            "--disable-pip-version-check", "-r",
-                            str(settings.model_repository / "requirements-cpu.txt")], check=True)
+            pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+            subprocess.run([*pip, "-r", str(MODEL_ENV_DIR / "requirements-cpu.txt")], check=True)
+            # From a copy: building the package in place would leave build/ and egg-info/ in the source tree.
+            with tempfile.TemporaryDirectory() as scratch:
+                source = shutil.copytree(MODEL_ENV_DIR, Path(scratch) / "model_env")
+                subprocess.run([*pip, "--no-deps", str(source)], check=True)
             marker.touch()
     return env_dir / "bin"
 

@@ -23,9 +23,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from export.packages import ExportError
-from export.text_embedder import write_onnx
 from vidsafe.catalogue import CatalogueEntry
+from vidsafe.export.packages import ExportError
+from vidsafe.export.text_embedder import write_onnx
 from vidsafe.settings import Settings
 
 if TYPE_CHECKING:

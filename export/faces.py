@@ -12,6 +12,8 @@ The batch dimension (and YuNet's image size) become symbolic, so Triton can batc
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
@@ -104,21 +106,21 @@ def _set_dims(value: onnx.ValueInfoProto, dims: tuple[Dim, ...]) -> None:
             shape.dim.add().dim_value = dim
 
 
-def _convert(entry: CatalogueEntry, settings: Settings, input_dims: tuple[Dim, ...]) -> None:
-    (source,) = entry.files
-    (served,) = entry.served_files
-    model = make_batchable(fold_quantized_weights(onnx.load(settings.model_repository / source.target)), input_dims)
-    target = settings.model_repository / served
-    partial = target.with_name(target.name + ".partial")
-    onnx.save(model, partial)
-    partial.replace(target)
+# The served file made from each fetched one, and the input it takes.
+_CONVERSIONS = {
+    # YuNet: any batch of BGR images whose sides are multiples of 32.
+    "face_detector/1/yunet_int8bq.onnx": ("face_detector/1/model.onnx", ("batch", 3, "height", "width")),
+    # SFace: any batch of 112x112 aligned RGB faces.
+    "face_embedder/1/sface_int8bq.onnx": ("face_embedder/1/model.onnx", ("batch", 3, 112, 112)),
+}
 
 
-def convert_detector(entry: CatalogueEntry, settings: Settings) -> None:
-    """YuNet: any batch of BGR images whose sides are multiples of 32."""
-    _convert(entry, settings, ("batch", 3, "height", "width"))
-
-
-def convert_embedder(entry: CatalogueEntry, settings: Settings) -> None:
-    """SFace: any batch of 112x112 aligned RGB faces."""
-    _convert(entry, settings, ("batch", 3, 112, 112))
+def convert(entry: CatalogueEntry, settings: Settings) -> None:
+    """The catalogue's ``convert`` of ``faces``: both quantized files -> fp32, batchable ONNX."""
+    repository = settings.model_repository
+    for source in entry.files:
+        served, input_dims = _CONVERSIONS[source.target]
+        model = make_batchable(fold_quantized_weights(onnx.load(repository / source.target)), input_dims)
+        partial = (repository / served).with_name(Path(served).name + ".partial")
+        onnx.save(model, partial)
+        partial.replace(repository / served)

@@ -12,8 +12,8 @@ import json
 
 import onnxruntime as ort
 
-from export.packages import check_sha256
 from vidsafe.catalogue import CatalogueEntry
+from vidsafe.export.packages import check_sha256
 from vidsafe.settings import Settings
 
 CHARACTERS_TARGET = "ocr/1/characters.json"

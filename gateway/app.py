@@ -1,4 +1,4 @@
-"""The HTTP gateway: ``uvicorn --factory gateway.app:create_app`` (the launcher starts it)."""
+"""The HTTP gateway: ``uvicorn --factory vidsafe.gateway.app:create_app`` (the launcher starts it)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
-from gateway import batches, findings, health, jobs, metrics, modules
 from vidsafe.db.migrate import apply_migrations
+from vidsafe.gateway import batches, findings, health, jobs, keys, metrics, modules, refusals
 from vidsafe.observability import setup_logging
 from vidsafe.queue import make_celery
 from vidsafe.settings import Settings, get_settings
@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(batches.router)
     app.include_router(findings.router)
     app.include_router(modules.router)
+    app.include_router(keys.router)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
     app.add_middleware(metrics.MetricsMiddleware)
+    refusals.install(app)
     return app

@@ -5,21 +5,27 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from gateway.dependencies import ConnDep, QueueDep, ReaderDep, SettingsDep, SubmitterDep
-from gateway.job_control import Action, ControlError, allowed_from, apply, reprioritise
-from gateway.jobs import (
-    PathJobRequest,
-    PriorityRequest,
-    UrlJobRequest,
-    check_callback,
-    create_job_from_path,
-    create_job_from_url,
-)
 from vidsafe.db import queries
-from vidsafe.domain import DEFAULT_PRIORITY, Batch, Job, JobOptions, JobStatus, Priority
+from vidsafe.domain import (
+    DEFAULT_PRIORITY,
+    Batch,
+    BatchActionResult,
+    BatchCreated,
+    ErrorCode,
+    ItemError,
+    Job,
+    JobOptions,
+    JobStatus,
+    Priority,
+)
+from vidsafe.gateway.dependencies import ConnDep, QueueDep, ReaderDep, SettingsDep, SubmitterDep
+from vidsafe.gateway.job_control import Action, apply, reprioritise, statuses_for
+from vidsafe.gateway.jobs import PriorityRequest
+from vidsafe.gateway.refusals import Refusal
+from vidsafe.gateway.submissions import Placement, Submitter, check_callback, submit_path, submit_url
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
@@ -34,59 +40,35 @@ class BatchRequest(BaseModel):
     callback_url: str | None = Field(default=None, max_length=2000, description="Receives each job's end event")
     options: JobOptions = Field(default_factory=JobOptions, description="Options of every job of the batch")
     paths: list[str] = Field(default_factory=list, max_length=MAX_ITEMS, description="Server-side videos")
-    urls: list[str] = Field(default_factory=list, max_length=MAX_ITEMS, description="Videos to download")
-
-
-class ItemError(BaseModel):
-    item: str
-    code: str
-    message: str
-
-
-class BatchCreated(BaseModel):
-    batch: Batch
-    jobs: list[Job]
-    errors: list[ItemError] = Field(description="Items refused, each with why; the others are in the batch")
-
-
-class BatchActionResult(BaseModel):
-    batch: Batch
-    changed: list[uuid.UUID]
-    skipped: int = Field(description="Jobs whose status the action does not apply to")
+    urls: list[str] = Field(default_factory=list, max_length=MAX_ITEMS,
+                            description="Videos to download: each job fetches its own, in a worker")
 
 
 def _batch_or_404(conn: ConnDep, batch_id: uuid.UUID) -> Batch:
     batch = queries.get_batch(conn, batch_id)
     if batch is None:
-        raise HTTPException(404, {"code": "batch_not_found", "message": f"no batch {batch_id}"})
+        raise Refusal(404, ErrorCode.batch_not_found, f"no batch {batch_id}")
     return batch
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BatchCreated)
-async def create_batch(body: BatchRequest, settings: SettingsDep, conn: ConnDep, queue: QueueDep,
-                       caller: SubmitterDep) -> BatchCreated:
+def create_batch(body: BatchRequest, settings: SettingsDep, conn: ConnDep, queue: QueueDep,
+                 caller: SubmitterDep) -> BatchCreated:
     """Create a batch, with jobs for its server-side ``paths`` and ``urls``. Upload more videos into it with
     ``POST /v1/jobs?batch_id=...``. An item that cannot be submitted is listed in ``errors``."""
     check_callback(body.callback_url, settings)
     auto_start = settings.auto_process if body.auto_start is None else body.auto_start
     batch = queries.create_batch(conn, uuid.uuid4(), body.name, auto_start, body.priority, body.callback_url,
                                  caller.id)
+    submitter, placement = Submitter(conn, queue, settings, caller), Placement(batch_id=batch.id)
     jobs: list[Job] = []
     errors: list[ItemError] = []
-    items = [PathJobRequest(path=path, options=body.options, batch_id=batch.id) for path in body.paths] + \
-        [UrlJobRequest(url=url, options=body.options, batch_id=batch.id) for url in body.urls]
-    for item in items:
+    items = [(path, submit_path) for path in body.paths] + [(url, submit_url) for url in body.urls]
+    for item, submit in items:
         try:
-            if isinstance(item, PathJobRequest):
-                job = await create_job_from_path(item, settings, conn, queue, caller)
-            else:
-                job = await create_job_from_url(item, settings, conn, queue, caller)
-        except HTTPException as error:
-            detail = error.detail if isinstance(error.detail, dict) else {"code": "refused", "message": error.detail}
-            errors.append(ItemError(item=getattr(item, "path", None) or getattr(item, "url", ""), **detail))
-            continue
-        assert isinstance(job, Job)
-        jobs.append(job)
+            jobs.append(submit(submitter, item, body.options, placement).job)
+        except Refusal as refusal:
+            errors.append(ItemError(item=item, code=refusal.code, message=refusal.message))
     return BatchCreated(batch=_batch_or_404(conn, batch.id), jobs=jobs, errors=errors)
 
 
@@ -114,14 +96,12 @@ def control_batch(batch_id: uuid.UUID, action: Action, conn: ConnDep, queue: Que
     """Apply an action to every job of the batch it applies to. ``retry`` retries the failed jobs from their
     finished chunks; with ``from_scratch`` it redoes every ended job from the start."""
     _batch_or_404(conn, batch_id)
-    statuses = allowed_from(action, from_scratch) if action != Action.retry or from_scratch else (JobStatus.failed,)
-    targets = queries.batch_job_ids(conn, batch_id, statuses)
     changed = []
-    for job_id in targets:
+    for job_id in queries.batch_job_ids(conn, batch_id, statuses_for(action, from_scratch, batch=True)):
         try:
             changed.append(apply(conn, queue, job_id, action, caller.name, from_scratch).id)
-        except ControlError as error:
-            if error.status_code == 503:
+        except Refusal as refusal:
+            if refusal.code == ErrorCode.queue_unavailable:
                 raise
     skipped = len(queries.batch_job_ids(conn, batch_id)) - len(changed)
     return BatchActionResult(batch=_batch_or_404(conn, batch_id), changed=changed, skipped=skipped)
@@ -132,7 +112,7 @@ def set_batch_priority(batch_id: uuid.UUID, body: PriorityRequest, conn: ConnDep
                        caller: SubmitterDep) -> Batch:
     """The batch's priority, and that of each of its jobs."""
     if not queries.set_batch_priority(conn, batch_id, body.priority):
-        raise HTTPException(404, {"code": "batch_not_found", "message": f"no batch {batch_id}"})
+        raise Refusal(404, ErrorCode.batch_not_found, f"no batch {batch_id}")
     for job_id in queries.batch_job_ids(conn, batch_id):
         reprioritise(conn, queue, job_id, body.priority, caller.name)
     return _batch_or_404(conn, batch_id)

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import psycopg
 from celery import Celery
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
 from vidsafe.apikeys import API_KEY_HEADER, check_key
-from vidsafe.domain import ApiKey, Scope
+from vidsafe.domain import ApiKey, ErrorCode, Scope
+from vidsafe.gateway.refusals import Refusal
 from vidsafe.settings import Settings
 
 
@@ -23,7 +24,7 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
         with request.app.state.pool.connection(timeout=5) as conn:
             yield conn
     except psycopg.OperationalError as error:
-        raise HTTPException(503, {"code": "database_unavailable", "message": str(error)}) from None
+        raise Refusal(503, ErrorCode.database_unavailable, str(error)) from None
 
 
 def get_queue(request: Request) -> Celery:
@@ -48,16 +49,14 @@ def require(*scopes: Scope) -> object:
     def caller(request: Request, conn: ConnDep) -> ApiKey:
         key = _presented_key(request)
         if key is None:
-            raise HTTPException(401, {"code": "missing_api_key", "message": f"send an API key in the {API_KEY_HEADER} "
-                                      "header (an admin creates one with `vidsafe keys create`)"},
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise Refusal(401, ErrorCode.missing_api_key, f"send an API key in the {API_KEY_HEADER} header (an admin "
+                          "creates one with `vidsafe keys create`)", headers={"WWW-Authenticate": "Bearer"})
         api_key = check_key(conn, key)
         if api_key is None:
-            raise HTTPException(401, {"code": "invalid_api_key", "message": "the API key is unknown or revoked"},
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise Refusal(401, ErrorCode.invalid_api_key, "the API key is unknown or revoked",
+                          headers={"WWW-Authenticate": "Bearer"})
         if not api_key.allows(scopes):
-            raise HTTPException(403, {"code": "insufficient_scope",
-                                      "message": f"this key lacks the scope: {' or '.join(scopes)}"})
+            raise Refusal(403, ErrorCode.insufficient_scope, f"this key lacks the scope: {' or '.join(scopes)}")
         return api_key
 
     return Depends(caller)
@@ -66,3 +65,4 @@ def require(*scopes: Scope) -> object:
 SubmitterDep = Annotated[ApiKey, require(Scope.submit)]
 ReaderDep = Annotated[ApiKey, require(Scope.submit, Scope.review)]
 ReviewerDep = Annotated[ApiKey, require(Scope.review)]
+AdminDep = Annotated[ApiKey, require(Scope.admin)]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from gateway.dependencies import ConnDep, ReviewerDep
 from vidsafe.db import queries
-from vidsafe.domain import Finding
+from vidsafe.domain import ErrorCode, Finding
+from vidsafe.gateway.dependencies import ConnDep, ReviewerDep
+from vidsafe.gateway.refusals import Refusal
 
 router = APIRouter(prefix="/v1/findings", tags=["findings"])
 
@@ -30,7 +31,7 @@ def similar_faces(
     """Faces in any job (this one included) closest to this face finding, nearest first."""
     embedding = queries.face_embedding(conn, finding_id)
     if embedding is None:
-        raise HTTPException(404, {"code": "face_not_found", "message": f"finding {finding_id} is not a stored face"})
+        raise Refusal(404, ErrorCode.face_not_found, f"finding {finding_id} is not a stored face")
     return [SimilarFace(job_id=job_id, finding=finding, cosine_distance=distance)
             for job_id, finding, distance in queries.similar_faces(conn, embedding, limit + 1, max_distance)
             if finding.id != finding_id][:limit]

@@ -1,6 +1,6 @@
 """What a person can do to a job: start, pause, resume, cancel, retry, reprioritise; for the jobs and batches
 resources alike. Each action is one status transition (kept in the audit trail with the caller's key name)
-and, where work must begin, a plan task; the worker side takes it from there (``workers/pipeline.py``).
+and, where work must begin, a plan task; the worker side takes it from there (``workers/planning.py``).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from uuid import UUID
 
 import psycopg
 from celery import Celery
-from fastapi import HTTPException
 from kombu.exceptions import OperationalError
 
 from vidsafe.db import parts, queries
-from vidsafe.domain import Job, JobStatus
+from vidsafe.domain import ErrorCode, Job, JobStatus
+from vidsafe.gateway.refusals import Refusal
 from vidsafe.queue import send_part, send_plan
 
 
@@ -39,14 +39,24 @@ _TO = {Action.start: JobStatus.queued, Action.pause: JobStatus.paused, Action.re
        Action.cancel: JobStatus.cancelled, Action.retry: JobStatus.queued}
 
 
-class ControlError(HTTPException):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(status, {"code": code, "message": message})
+class _ChangedMeanwhile(Exception):
+    """The job left the statuses the action applies to between reading it and changing it."""
 
 
 def allowed_from(action: Action, from_scratch: bool = False) -> tuple[JobStatus, ...]:
     """Statuses ``action`` applies to; a retry from scratch may also redo a job that succeeded."""
     return _FROM[action] + ((JobStatus.succeeded,) if action == Action.retry and from_scratch else ())
+
+
+def statuses_for(action: Action, from_scratch: bool, batch: bool = False) -> tuple[JobStatus, ...]:
+    """The jobs an action is applied to; a batch's plain retry takes only its failed jobs (not the cancelled)."""
+    if batch and action == Action.retry and not from_scratch:
+        return (JobStatus.failed,)
+    return allowed_from(action, from_scratch)
+
+
+def _queue_refusal(error: OperationalError) -> Refusal:
+    return Refusal(503, ErrorCode.queue_unavailable, f"the job queue (Redis) is unreachable: {error}")
 
 
 def _send_plan(conn: psycopg.Connection, queue: Celery, job: Job, back_to: JobStatus, actor: str) -> None:
@@ -55,31 +65,37 @@ def _send_plan(conn: psycopg.Connection, queue: Celery, job: Job, back_to: JobSt
     except OperationalError as error:
         # A queued job with no message would wait for the maintenance loop: undo and say why instead.
         queries.transition(conn, job.id, [JobStatus.queued], back_to, actor, "the queue was unreachable")
-        raise ControlError(503, "queue_unavailable", f"the job queue (Redis) is unreachable: {error}") from None
+        raise _queue_refusal(error) from None
 
 
 def apply(conn: psycopg.Connection, queue: Celery, job_id: UUID, action: Action, actor: str,
           from_scratch: bool = False) -> Job:
     job = queries.get_job(conn, job_id)
     if job is None:
-        raise ControlError(404, "job_not_found", f"no job {job_id}")
+        raise Refusal(404, ErrorCode.job_not_found, f"no job {job_id}")
     allowed = allowed_from(action, from_scratch)
     if job.status not in allowed:
-        raise ControlError(409, "invalid_state", f"cannot {action} a job that is {job.status}; {action} applies to "
-                           f"{', '.join(allowed)} jobs")
+        raise Refusal(409, ErrorCode.invalid_state, f"cannot {action} a job that is {job.status}; {action} applies "
+                      f"to {', '.join(allowed)} jobs")
     source = queries.get_media_source(conn, job_id)
     assert source is not None
-    media, owns_media = Path(source[0]), source[1]
-    if action == Action.retry:
-        if not media.is_file():
-            raise ControlError(409, "media_gone", "the job's video is no longer stored (an upload is removed when "
-                               "its job ends, unless it failed retryably); submit it again")
-        if from_scratch:
-            parts.reset(conn, job_id)
-    changed = queries.transition(conn, job_id, allowed, _TO[action], actor,
-                                 f"{action} from scratch" if from_scratch else str(action))
-    if changed is None:  # it changed under us: report the status it has now
-        raise ControlError(409, "invalid_state", f"the job changed meanwhile; {action} it again if still needed")
+    media, owns_media = Path(source.path), source.owns_media
+    # A job whose first step fetches its URL has no video yet, and fetches it again on retry.
+    if action == Action.retry and source.url is None and not media.is_file():
+        raise Refusal(409, ErrorCode.media_gone, "the job's video is no longer stored (an upload is removed when "
+                      "its job ends, unless it failed retryably); submit it again")
+    try:
+        # One transaction: a retry from scratch that loses a race with another change forgets nothing.
+        with conn.transaction():
+            if action == Action.retry and from_scratch:
+                parts.reset(conn, job_id)
+            changed = queries.transition(conn, job_id, allowed, _TO[action], actor,
+                                         f"{action} from scratch" if from_scratch else str(action))
+            if changed is None:
+                raise _ChangedMeanwhile
+    except _ChangedMeanwhile:
+        raise Refusal(409, ErrorCode.invalid_state, f"the job changed meanwhile; {action} it again if still "
+                      "needed") from None
     if _TO[action] == JobStatus.queued:
         _send_plan(conn, queue, changed, job.status, actor)
     elif action == Action.cancel and owns_media:
@@ -92,7 +108,7 @@ def reprioritise(conn: psycopg.Connection, queue: Celery, job_id: UUID, priority
     one are skipped by the worker: each message carries the priority it was sent at)."""
     job = queries.set_priority(conn, job_id, priority, actor)
     if job is None:
-        raise ControlError(404, "job_not_found", f"no job {job_id}")
+        raise Refusal(404, ErrorCode.job_not_found, f"no job {job_id}")
     try:
         if job.status == JobStatus.queued:
             send_plan(queue, job.id, priority)
@@ -100,5 +116,5 @@ def reprioritise(conn: psycopg.Connection, queue: Celery, job_id: UUID, priority
             for kind, index in parts.parts_to_send(conn, job_id):
                 send_part(queue, job_id, kind, index, priority)
     except OperationalError as error:
-        raise ControlError(503, "queue_unavailable", f"the job queue (Redis) is unreachable: {error}") from None
+        raise _queue_refusal(error) from None
     return job

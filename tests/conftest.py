@@ -4,35 +4,17 @@ temporary state folder, and stopped (with a check that nothing is left running) 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from deploy import stack
-from deploy.sample_video import make_sample_video
+from tests.support import TEST_MAX_UPLOAD_BYTES, WEBHOOK_SECRET, state_root
 from vidsafe.apikeys import API_KEY_HEADER, local_key_path
+from vidsafe.deploy import stack
+from vidsafe.deploy.sample_video import make_sample_video
 from vidsafe.settings import Settings
-
-TEST_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
-
-
-WEBHOOK_SECRET = "test-webhook-secret"
-
-
-@contextmanager
-def state_root(prefix: str) -> Iterator[Path]:
-    """A folder for a test stack's state. Not under pytest's tmp_path: pytest keeps its own root at mode
-    0700 (resetting it when any session starts), which Postgres' own system user could not traverse."""
-    root = Path(tempfile.mkdtemp(prefix=f"vidsafe-{prefix}-"))
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.jobs import upload, wait_for_job
+from tests.support import upload, wait_for_job
 from vidsafe.apikeys import API_KEY_HEADER, issue_key
 from vidsafe.domain import Scope
 from vidsafe.settings import Settings
@@ -56,7 +56,7 @@ def test_scopes(running_stack: Settings, sample_video: Path) -> None:
 
 def test_keys_are_managed_by_the_cli_and_stored_hashed(running_stack: Settings) -> None:
     env = {"PATH": "/usr/bin:/bin", **running_stack.to_env(), "COLUMNS": "200"}
-    cli = [sys.executable, "-m", "deploy.cli", "keys"]
+    cli = [sys.executable, "-m", "vidsafe.cli", "keys"]
     created = subprocess.run([*cli, "create", "cli-made", "--scope", "review"], env=env, capture_output=True,
                              text=True, check=True)
     key = created.stdout.strip()
@@ -94,3 +94,41 @@ def test_idempotent_submission_returns_the_same_job(api: httpx.Client, running_s
     assert [r.status_code for r in by_path] == [201, 200] and by_path[0].json()["id"] == by_path[1].json()["id"]
     for job_id in (first.json()["id"], others["id"], another["id"], by_path[0].json()["id"]):
         wait_for_job(api, job_id)  # leaves the uploads folder empty for the tests after this one
+
+
+def test_keys_are_managed_through_the_admin_api(running_stack: Settings, api: httpx.Client) -> None:
+    created = api.post("/v1/keys", json={"name": "api-made", "scopes": ["submit"]})
+    assert created.status_code == 201, created.text
+    secret, record = created.json()["secret"], created.json()["key"]
+    assert secret.startswith(f"vsk_{record['prefix']}_") and record["scopes"] == ["submit"]
+    listed = api.get("/v1/keys").json()
+    assert "api-made" in [k["name"] for k in listed] and secret not in str(listed)
+    with _client(running_stack, secret) as submitter:
+        denied = submitter.get("/v1/keys")
+        assert denied.status_code == 403 and denied.json()["detail"]["code"] == "insufficient_scope"
+    assert api.post("/v1/keys/api-made/revoke").json()["revoked_at"] is not None
+    # A name stays taken after its key is revoked, so that audit trails name one key each.
+    again = api.post("/v1/keys", json={"name": "api-made", "scopes": ["review"]})
+    assert again.status_code == 409 and again.json()["detail"]["code"] == "key_name_taken"
+    assert "names stay taken after a revoke" in again.json()["detail"]["message"]
+    gone = api.post("/v1/keys/api-made/revoke")
+    assert gone.status_code == 404 and gone.json()["detail"]["code"] == "key_not_found"
+
+
+def test_a_keys_last_use_is_written_at_most_once_a_minute(running_stack: Settings) -> None:
+    key = _key(running_stack, "test-last-use", Scope.review)
+    with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn, \
+            _client(running_stack, key) as client:
+
+        def last_used() -> object:
+            return conn.execute("SELECT last_used_at FROM api_keys WHERE name = 'test-last-use'").fetchone()[0]
+
+        assert client.get("/v1/modules").status_code == 200
+        first = last_used()
+        assert first is not None
+        assert client.get("/v1/modules").status_code == 200
+        assert last_used() == first, "a second use within the minute writes nothing"
+        conn.execute("UPDATE api_keys SET last_used_at = now() - interval '2 minutes' WHERE name = 'test-last-use'")
+        stale = last_used()
+        assert client.get("/v1/modules").status_code == 200
+        assert last_used() > stale, "a use after the minute is recorded"

@@ -10,8 +10,7 @@ import httpx
 import pytest
 from skimage import data, io
 
-from tests.conftest import TEST_MAX_UPLOAD_BYTES
-from tests.jobs import upload, wait_for_job
+from tests.support import TEST_MAX_UPLOAD_BYTES, upload, wait_for_job
 from vidsafe.settings import Settings
 
 

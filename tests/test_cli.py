@@ -15,7 +15,7 @@ import httpx
 
 from vidsafe.settings import Settings
 
-VIDSAFE = [sys.executable, "-m", "deploy.cli"]
+VIDSAFE = [sys.executable, "-m", "vidsafe.cli"]
 
 
 def _vidsafe(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -109,4 +109,4 @@ def test_settings_reference_lists_every_setting() -> None:
 def test_models_list_shows_the_catalogue_with_licences() -> None:
     result = _vidsafe(Settings(), "models", "list")
     assert result.returncode == 0
-    assert "nudity_detector" in result.stdout and "AGPL-3.0" in result.stdout
+    assert "nudity" in result.stdout and "nudenet==3.4.2" in result.stdout and "AGPL-3.0" in result.stdout

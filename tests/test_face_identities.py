@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vidsafe.domain import Finding, Module
-from workers.faces import assign_identities
+from vidsafe.workers.faces import assign_identities
 
 
 def _face(finding_id: int, t: float, vector: np.ndarray) -> Finding:

@@ -15,6 +15,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,18 +23,24 @@ import httpx
 import psycopg
 import pytest
 
-from deploy import stack
-from deploy.sample_video import SAMPLE_SCENES, Scene, make_sample_video
-from tests.conftest import state_root
-from tests.jobs import upload, wait_for_job
-from vidsafe.apikeys import API_KEY_HEADER, local_key_path
+from tests.support import (
+    FindingKey,
+    finding_keys,
+    stack_client,
+    state_root,
+    submit,
+    transitions,
+    upload,
+    wait_for_job,
+    wait_until,
+)
+from vidsafe.deploy import stack
+from vidsafe.deploy.sample_video import SAMPLE_SCENES, Scene, make_sample_video
 from vidsafe.settings import Settings
 
 # The 12 s sample four times over: 48 s, 24 chunks of 8 frames, some 12 s of work to interrupt.
 SAMPLE_REPEATS = 4
 DEPENDENCY_DEADLINE_S = 20.0
-# (module, label, frame_index, box rounded to 0.1 px): what makes two findings the same finding.
-FindingKey = tuple[str, str, int | None, tuple[float, ...] | None]
 
 
 @dataclass(frozen=True)
@@ -55,15 +62,14 @@ def _long_sample(path: Path) -> Path:
 def failures() -> Iterator[FailureStack]:
     with state_root("failures") as root:
         settings = stack.isolated_settings(
-            root / "state", models=["nudity_detector"], default_modules=["nudity"], chunk_s=2.0, part_lease_s=4.0,
+            root / "state", served_modules=["nudity"], default_modules=["nudity"], chunk_s=2.0, part_lease_s=4.0,
             maintenance_interval_s=1.0, dependency_retry_deadline_s=DEPENDENCY_DEADLINE_S, sample_fps=4,
         )
         video = _long_sample(root / "long.mp4")
         try:
             stack.up(settings)
-            key = local_key_path(settings).read_text().strip()
-            with httpx.Client(base_url=settings.gateway_url, timeout=60, headers={API_KEY_HEADER: key}) as api:
-                reference = _finished_findings(api, _submit(api, video))
+            with stack_client(settings) as api:
+                reference = _finished_findings(api, submit(api, video))
                 assert reference and max(reference.values()) == 1, reference
                 yield FailureStack(settings, api, video, reference)
         finally:
@@ -71,22 +77,10 @@ def failures() -> Iterator[FailureStack]:
         assert not stack.stack_processes(settings)
 
 
-def _submit(api: httpx.Client, video: Path, options: str | None = None) -> str:
-    created = upload(api, video, options=options)
-    assert created.status_code == 201, created.text
-    return created.json()["id"]
-
-
-def _finding_keys(api: httpx.Client, job_id: str) -> Counter[FindingKey]:
-    findings = api.get(f"/v1/jobs/{job_id}/findings").raise_for_status().json()["findings"]
-    return Counter((f["module"], f["label"], f["frame_index"],
-                    tuple(round(v, 1) for v in f["box"]) if f["box"] else None) for f in findings)
-
-
 def _finished_findings(api: httpx.Client, job_id: str) -> Counter[FindingKey]:
     job = wait_for_job(api, job_id, timeout_s=120)
     assert job["status"] == "succeeded", job
-    return _finding_keys(api, job_id)
+    return finding_keys(api, job_id, box_decimals=1)
 
 
 def _assert_exact_findings(failures: FailureStack, job_id: str) -> None:
@@ -99,36 +93,37 @@ def _assert_exact_findings(failures: FailureStack, job_id: str) -> None:
 
 def _wait_until_analysing(api: httpx.Client, job_id: str, timeout_s: float = 60.0) -> None:
     """Until the job runs and has stored frames: the moment to inject a fault mid-job."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def analysing() -> bool:
         job = api.get(f"/v1/jobs/{job_id}").raise_for_status().json()
-        if job["status"] == "running" and job["frames_analyzed"] > 0:
-            return
         assert job["status"] in ("queued", "running"), job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not start analysing in {timeout_s} s")
+        return job["status"] == "running" and job["frames_analyzed"] > 0
+
+    wait_until(analysing, f"job {job_id} analysing", timeout_s, interval_s=0.05)
 
 
 def _wait_for_chunks(settings: Settings, job_id: str, check: Callable[[list[str]], bool], what: str,
                      timeout_s: float = 60.0) -> None:
     """Until the statuses of the job's chunks of frames (in time order) pass ``check``."""
-    deadline = time.monotonic() + timeout_s
     with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
+
+        def passes() -> bool:
             statuses = [status for (status,) in conn.execute(
                 "SELECT status FROM job_parts WHERE job_id = %s AND kind = 'frames' ORDER BY index", (job_id,))]
-            if check(statuses):
-                return
             assert statuses[-1:] != ["done"], f"job {job_id} ended its chunks before {what}"
-            time.sleep(0.02)
-    raise AssertionError(f"job {job_id}: not {what} after {timeout_s} s")
+            return check(statuses)
+
+        wait_until(passes, f"job {job_id} {what}", timeout_s, interval_s=0.02)
 
 
-def _wait_for(check: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: not after {timeout_s} s"
-        time.sleep(0.2)
+@contextmanager
+def _stopped(settings: Settings, service: str) -> Iterator[None]:
+    """The stack's ``service`` stopped for the block, started again after it."""
+    stack.down(settings, [service])
+    try:
+        yield
+    finally:
+        stack.up(settings, [service])
 
 
 def _ready(api: httpx.Client) -> bool:
@@ -142,14 +137,9 @@ def _part_attempts(settings: Settings, job_id: str) -> list[int]:
     return [attempt for (attempt,) in rows]
 
 
-def _transitions(api: httpx.Client, job_id: str) -> list[tuple[str | None, str, str]]:
-    events = api.get(f"/v1/jobs/{job_id}/events").raise_for_status().json()
-    return [(e["from_status"], e["to_status"], e["actor"]) for e in events]
-
-
 def test_worker_killed_mid_job_resumes_with_exact_findings(failures: FailureStack) -> None:
     settings, api = failures.settings, failures.api
-    job_id = _submit(api, failures.video)
+    job_id = submit(api, failures.video)
     _wait_until_analysing(api, job_id)
     # Killed while a chunk is claimed: not between two tasks, where the one the worker had just fetched would
     # wait in Redis for its visibility timeout, and its part for the maintenance loop's resend_pending_after_s.
@@ -157,21 +147,21 @@ def test_worker_killed_mid_job_resumes_with_exact_findings(failures: FailureStac
     worker = stack.read_record(settings, "worker")
     assert worker is not None
     os.killpg(worker.pid, signal.SIGKILL)  # the Celery main process and its pool, mid-part
-    _wait_for(lambda: worker.process() is None, "the killed worker is gone", timeout_s=10)
+    wait_until(lambda: worker.process() is None, "the killed worker is gone", timeout_s=10, interval_s=0.2)
     assert stack.up(settings, names=["worker"]) == ["worker"]
 
     _assert_exact_findings(failures, job_id)
     # The part the worker died in was taken over (its lease ran out) and done again from its start.
     assert max(_part_attempts(settings, job_id)) > 1
-    transitions = _transitions(api, job_id)
-    assert [(frm, to) for frm, to, _ in transitions] == [(None, "queued"), ("queued", "running"),
-                                                         ("running", "succeeded")], transitions
-    assert [actor for *_, actor in transitions[1:]] == ["worker", "worker"]
+    trail = transitions(api, job_id)
+    assert [(frm, to) for frm, to, _ in trail] == [(None, "queued"), ("queued", "running"),
+                                                  ("running", "succeeded")], trail
+    assert [actor for *_, actor in trail[1:]] == ["worker", "worker"]
 
 
 def test_triton_restarted_mid_job(failures: FailureStack) -> None:
     settings, api = failures.settings, failures.api
-    job_id = _submit(api, failures.video)
+    job_id = submit(api, failures.video)
     _wait_until_analysing(api, job_id)
     stack.down(settings, ["triton"])
     time.sleep(2)
@@ -181,13 +171,10 @@ def test_triton_restarted_mid_job(failures: FailureStack) -> None:
 
 def test_triton_down_past_the_deadline_fails_retryably_then_retry_succeeds(failures: FailureStack) -> None:
     settings, api = failures.settings, failures.api
-    job_id = _submit(api, failures.video)
+    job_id = submit(api, failures.video)
     _wait_until_analysing(api, job_id)
-    stack.down(settings, ["triton"])
-    try:
+    with _stopped(settings, "triton"):
         job = wait_for_job(api, job_id, timeout_s=DEPENDENCY_DEADLINE_S * 3)
-    finally:
-        stack.up(settings, ["triton"])
     assert job["status"] == "failed", job
     assert job["error_code"] == "inference_unavailable" and job["retryable"] is True, job
     assert "Triton is unavailable" in job["error_message"] and "retried" in job["error_message"], job
@@ -195,7 +182,7 @@ def test_triton_down_past_the_deadline_fails_retryably_then_retry_succeeds(failu
     retried = api.post(f"/v1/jobs/{job_id}/retry")
     assert retried.status_code == 200, retried.text
     _assert_exact_findings(failures, job_id)
-    assert [to for _, to, _ in _transitions(api, job_id)] == ["queued", "running", "failed", "queued", "running",
+    assert [to for _, to, _ in transitions(api, job_id)] == ["queued", "running", "failed", "queued", "running",
                                                               "succeeded"]
 
 
@@ -205,38 +192,32 @@ def test_redis_restarted_while_jobs_run_and_queue(failures: FailureStack, tmp_pa
     settings, api = failures.settings, failures.api
     # The 12 s sample at 12 fps: chunks of 24 frames, a last chunk that takes long enough to catch it running.
     short, options = make_sample_video(tmp_path / "short.mp4", speech=None), '{"sample_fps": 12}'
-    job_ids = [_submit(api, short, options) for _ in range(3)]
+    job_ids = [submit(api, short, options) for _ in range(3)]
     _wait_for_chunks(settings, job_ids[0], lambda statuses: statuses[-1:] == ["running"]
                      and set(statuses[:-1]) <= {"done"}, "its last chunk running")
-    stack.down(settings, ["redis"])
-    try:
+    with _stopped(settings, "redis"):
         refused = upload(api, short, options=options)
         assert refused.status_code == 503 and refused.json()["detail"]["code"] == "queue_unavailable", refused.text
         readiness = api.get("/readyz")
         assert readiness.status_code == 503 and readiness.json()["checks"]["redis"] is False, readiness.text
         time.sleep(3)  # longer than a send's own retries: the worker must wait for the queue itself
-    finally:
-        stack.up(settings, ["redis"])
     # The gateway reconnects by itself.
-    _wait_for(lambda: _ready(api), "/readyz after Redis is back")
-    job_ids.append(_submit(api, short, options))
+    wait_until(lambda: _ready(api), "/readyz after Redis is back", timeout_s=60, interval_s=0.2)
+    job_ids.append(submit(api, short, options))
     found = [_finished_findings(api, job_id) for job_id in job_ids]
-    reference = _finished_findings(api, _submit(api, short, options))
+    reference = _finished_findings(api, submit(api, short, options))
     assert reference and max(reference.values()) == 1, reference
     assert found == [reference] * len(job_ids), "findings differ from those of an uninterrupted run"
 
 
 def test_postgres_restarted_mid_job(failures: FailureStack) -> None:
     settings, api = failures.settings, failures.api
-    job_id = _submit(api, failures.video)
+    job_id = submit(api, failures.video)
     _wait_until_analysing(api, job_id)
-    stack.down(settings, ["postgres"])
-    try:
+    with _stopped(settings, "postgres"):
         status = api.get(f"/v1/jobs/{job_id}")
         assert status.status_code == 503 and status.json()["detail"]["code"] == "database_unavailable", status.text
         readiness = api.get("/readyz")
         assert readiness.status_code == 503 and readiness.json()["checks"]["database"] is False, readiness.text
-    finally:
-        stack.up(settings, ["postgres"])
-    _wait_for(lambda: _ready(api), "/readyz after Postgres is back")
+    wait_until(lambda: _ready(api), "/readyz after Postgres is back", timeout_s=60, interval_s=0.2)
     _assert_exact_findings(failures, job_id)

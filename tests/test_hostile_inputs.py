@@ -10,7 +10,7 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,12 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from deploy import stack
-from gateway.uploads import clean_filename
-from tests.conftest import TEST_MAX_UPLOAD_BYTES, state_root
 from tests.hostile_corpus import CORPUS, Case, oversize, tiny_valid
-from tests.jobs import wait_for_job
+from tests.support import TEST_MAX_UPLOAD_BYTES, state_root, wait_for_job, wait_until
 from vidsafe.apikeys import API_KEY_HEADER
+from vidsafe.deploy import stack
+from vidsafe.gateway.uploads import clean_filename
 from vidsafe.settings import Settings
 
 # Jobs run one module on 64x48 frames: what is tested is how input is handled, not the models.
@@ -50,16 +49,6 @@ def multipart(filename: str, content: bytes, options: str | None = NUDITY_ONLY) 
 def post_upload(api: httpx.Client, filename: str, content: bytes) -> httpx.Response:
     body, content_type = multipart(filename, content)
     return api.post("/v1/jobs", content=body, headers={"Content-Type": content_type})
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
-    """Poll ``condition``; the worker removes a job's file just after recording its end."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def uploads_empty(settings: Settings) -> bool:
@@ -90,7 +79,7 @@ def test_hostile_input_ends_with_a_specific_outcome(api: httpx.Client, running_s
     if expected.code is not None:
         assert job["error_message"], job
     assert job["source_name"] == clean_filename(name.encode("utf-8", "surrogateescape"))
-    assert wait_until(lambda: uploads_empty(running_stack)), "a finished job's upload must be removed"
+    wait_until(lambda: uploads_empty(running_stack), "a finished job's upload removed")
     if expected.job_status == "failed":
         # The worker survived the bad file: the next job is served and succeeds.
         after = wait_for_job(api, post_upload(api, "good.mp4", good_video.read_bytes()).json()["id"],
@@ -175,7 +164,7 @@ def test_slowloris_upload_is_given_up(impatient_gateway: Settings, api_key: str,
     status_line, _, rest = reply.partition(b"\r\n")
     assert status_line.split()[1] == b"408", reply
     assert b'"upload_timeout"' in rest, reply
-    assert wait_until(lambda: uploads_empty(impatient_gateway), 10), "the partial upload must be removed"
+    wait_until(lambda: uploads_empty(impatient_gateway), "the partial upload removed", timeout_s=10)
 
 
 # ---- fuzzing the API from its schema --------------------------------------------------------------------
@@ -221,4 +210,4 @@ def test_worker_still_serves_after_the_corpus(api: httpx.Client, running_stack: 
     job = wait_for_job(api, post_upload(api, f"final-{uuid.uuid4().hex[:6]}.mp4", good_video.read_bytes())
                        .json()["id"], timeout_s=JOB_HANG_GUARD_S)
     assert job["status"] == "succeeded", job
-    assert wait_until(lambda: uploads_empty(running_stack))
+    wait_until(lambda: uploads_empty(running_stack), "the uploads folder empty")

@@ -8,19 +8,26 @@ import shutil
 import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from deploy import stack
-from gateway.app import create_app
-from tests.conftest import WEBHOOK_SECRET
-from tests.jobs import upload, wait_for_job
 from tests.local_http import Respond, answer, serve
+from tests.support import WEBHOOK_SECRET, finding_keys, transitions, upload, wait_for_job
 from vidsafe import webhooks
 from vidsafe.apikeys import API_KEY_HEADER
+from vidsafe.db import queries
+from vidsafe.deploy import stack
+from vidsafe.domain import ErrorCode, JobOptions
+from vidsafe.gateway.app import create_app
+from vidsafe.gateway.job_control import Action, apply
+from vidsafe.gateway.refusals import Refusal
+from vidsafe.queue import make_celery
 from vidsafe.settings import Settings
+from vidsafe.workers.maintenance import run_once
 
 NUDITY = json.dumps({"modules": ["nudity"]})
 
@@ -45,15 +52,6 @@ def fail_first(count: int, bodies: list[bytes]) -> Respond:
         handler.end_headers()
 
     return respond
-
-
-def _transitions(api: httpx.Client, job_id: str) -> list[tuple[str | None, str]]:
-    return [(e["from_status"], e["to_status"]) for e in api.get(f"/v1/jobs/{job_id}/events").json()]
-
-
-def _findings_key(api: httpx.Client, job_id: str) -> list[tuple]:
-    findings = api.get(f"/v1/jobs/{job_id}/findings").json()["findings"]
-    return sorted((f["module"], f["label"], f["frame_index"], tuple(f["box"] or ())) for f in findings)
 
 
 def test_a_job_submitted_unstarted_waits_in_pending_until_started(api: httpx.Client, sample_video: Path) -> None:
@@ -109,8 +107,8 @@ def test_a_running_job_paused_resumes_from_its_parts_with_the_same_findings(
     assert api.get(f"/v1/jobs/{job_id}").json()["status"] == "paused"
     assert api.post(f"/v1/jobs/{job_id}/resume").status_code == 200
     assert wait_for_job(api, job_id)["status"] == "succeeded"
-    assert _findings_key(api, job_id) == _findings_key(api, reference)
-    assert ("running", "paused") in _transitions(api, job_id)
+    assert finding_keys(api, job_id) == finding_keys(api, reference)
+    assert ("running", "paused") in [(frm, to) for frm, to, _ in transitions(api, job_id)]
 
 
 def test_retry_from_scratch_redoes_a_job_without_duplicating_findings(
@@ -119,12 +117,53 @@ def test_retry_from_scratch_redoes_a_job_without_duplicating_findings(
     shutil.copy(sample_video, source)
     job_id = api.post("/v1/jobs/from-path", json={"path": str(source), "options": {"modules": ["nudity"]}}).json()["id"]
     assert wait_for_job(api, job_id)["status"] == "succeeded"
-    before = _findings_key(api, job_id)
+    before = finding_keys(api, job_id)
     assert api.post(f"/v1/jobs/{job_id}/retry").status_code == 409  # only failed or cancelled ones, unless...
     again = api.post(f"/v1/jobs/{job_id}/retry", params={"from_scratch": "true"})
     assert again.status_code == 200 and again.json()["status"] == "queued", again.text
     assert wait_for_job(api, job_id)["status"] == "succeeded"
-    assert _findings_key(api, job_id) == before
+    assert finding_keys(api, job_id) == before
+
+
+def test_a_retry_from_scratch_that_loses_a_race_forgets_nothing(
+        api: httpx.Client, running_stack: Settings, sample_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = running_stack.ingest_roots[0] / "race.mp4"  # a server-side video stays once its job has ended
+    shutil.copy(sample_video, source)
+    job_id = api.post("/v1/jobs/from-path", json={"path": str(source), "options": {"modules": ["nudity"]}}).json()["id"]
+    assert wait_for_job(api, job_id)["status"] == "succeeded"
+    before = finding_keys(api, job_id)
+    # Another change wins between reading the job and moving it: the transition finds no job in a status it fits.
+    monkeypatch.setattr(queries, "transition", lambda *args, **kwargs: None)
+    with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn, \
+            pytest.raises(Refusal) as refused:
+        apply(conn, make_celery(running_stack), UUID(job_id), Action.retry, "test", from_scratch=True)
+    assert (refused.value.status, refused.value.code) == (409, ErrorCode.invalid_state)
+    monkeypatch.undo()
+    assert finding_keys(api, job_id) == before, "the reset was rolled back with the lost transition"
+    assert api.get(f"/v1/jobs/{job_id}").json()["modules"] == ["nudity"]
+
+
+def test_each_maintenance_step_runs_while_redis_is_down(running_stack: Settings, tmp_path: Path) -> None:
+    (dead_port,) = stack.free_ports(1)
+    settings = running_stack.model_copy(update={
+        "redis_url": f"redis://127.0.0.1:{dead_port}/0", "state_dir": tmp_path, "resend_pending_after_s": 1e-3,
+        "orphan_min_age_s": 1.0})
+    with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
+        # A queued job whose plan message was lost: the first step tries to send it again, and cannot.
+        job_id = uuid4()
+        queries.create_job(conn, job_id, queries.NewJob("lost.mp4", str(tmp_path / "lost.mp4"), False, JobOptions()))
+        orphan = settings.uploads_dir / "orphan"
+        orphan.parent.mkdir(parents=True)
+        orphan.write_bytes(b"x")
+        old = time.time() - 60
+        os.utime(orphan, (old, old))
+        time.sleep(0.01)
+        try:
+            report = run_once(settings, make_celery(settings))
+        finally:
+            queries.delete_job(conn, job_id)
+    assert f"{job_id}:plan" not in report.resent and report.failed == []
+    assert report.removed == ["orphan"] and not orphan.exists(), "the sweep ran although the queue was down"
 
 
 def test_priority_changes_are_kept_in_the_audit_trail(api: httpx.Client, sample_video: Path) -> None:
@@ -193,9 +232,16 @@ def test_a_video_is_ingested_from_a_url(api: httpx.Client, sample_video: Path, r
         assert created.status_code == 201, created.text
         assert created.json()["source_name"] == "clip.mp4"
         assert created.json()["source_url"] == f"{base}/videos/clip.mp4"
-        assert wait_for_job(api, created.json()["id"])["status"] == "succeeded"
+        assert created.json()["status"] == "queued"  # answered at once: a worker fetches the video
+        fetched = wait_for_job(api, created.json()["id"])
+        assert fetched["status"] == "succeeded" and fetched["modules"] == ["nudity"], fetched
+        assert fetched["media"]["codec"] == "h264"
+        # A download that fails fails its job, with the reason; the server may answer a retry, so retryable.
         missing = api.post("/v1/jobs/from-url", json={"url": f"{base}/videos/none.mp4"})
-        assert missing.status_code == 502 and missing.json()["detail"]["code"] == "download_failed"
+        assert missing.status_code == 201, missing.text
+        failed = wait_for_job(api, missing.json()["id"])
+        assert (failed["status"], failed["error_code"], failed["retryable"]) == ("failed", "download_failed", True)
+        assert "HTTP 404" in failed["error_message"]
     leftovers = [p for p in running_stack.uploads_dir.iterdir() if p.name != created.json()["id"]]
     assert leftovers == []
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy import stack
-from deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH
-from tests.jobs import upload, wait_for_job
+from tests.support import upload, wait_for_job
+from vidsafe.deploy import stack
+from vidsafe.deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH
 from vidsafe.settings import Settings
 
 ASTRONAUT_SCENES = [(s.start_s, s.end_s) for s in SAMPLE_SCENES if s.photo == "astronaut"]
@@ -50,8 +50,24 @@ def test_jobs_are_listed_and_unknown_ids_are_404(api: httpx.Client, sample_video
     assert job["id"] in [j["id"] for j in api.get("/v1/jobs", params={"limit": 500}).json()]
     missing = api.get("/v1/jobs/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404 and missing.json()["detail"]["code"] == "job_not_found"
-    assert api.get("/v1/jobs/not-a-uuid").status_code == 422
+    malformed = api.get("/v1/jobs/not-a-uuid")
+    assert malformed.status_code == 422 and malformed.json()["detail"]["code"] == "invalid_request"
+    assert "job_id" in malformed.json()["detail"]["message"]
     wait_for_job(api, job["id"])
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "code"), [
+    ("POST", "/v1/jobs/from-path", b'{"path": ', 422, "invalid_request"),  # JSON that does not parse
+    ("POST", "/v1/jobs/from-path", b'{"path": "x", "options": {"sample_fps": 99}}', 422, "invalid_request"),
+    ("GET", "/v1/no-such-route", None, 404, "not_found"),
+    ("DELETE", "/v1/jobs", None, 405, "method_not_allowed"),
+])
+def test_every_refusal_has_the_documented_shape(api: httpx.Client, method: str, path: str, body: bytes | None,
+                                                status: int, code: str) -> None:
+    response = api.request(method, path, content=body, headers={"Content-Type": "application/json"} if body else {})
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert detail["code"] == code and detail["message"], detail
 
 
 def test_server_side_path_inside_ingest_roots(api: httpx.Client, running_stack: Settings, sample_video: Path) -> None:
@@ -163,5 +179,6 @@ def test_sample_video_reports_all_its_planted_content(api: httpx.Client, sample_
 def test_modules_say_what_is_served_and_how_to_enable_the_rest(api: httpx.Client) -> None:
     modules = {m["module"]: m for m in api.get("/v1/modules").json()}
     assert set(modules) == {"nudity", "ocr", "faces", "speech", "pose", "clip", "restraint", "text_embeddings"}
-    assert modules["nudity"]["available"] and modules["nudity"]["models"] == ["nudity_detector"]
+    assert modules["nudity"]["available"]
+    assert modules["nudity"]["models"] == ["nudity", "nudity_preprocess", "nudity_detector", "nudity_postprocess"]
     assert not modules["clip"]["available"] and "VIDSAFE_CLIP_CHECKPOINT" in modules["clip"]["how_to_enable"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from deploy import stack
-from tests.conftest import state_root
+from tests.support import state_root
+from vidsafe.deploy import stack
 from vidsafe.settings import Settings
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from deploy.sample_video import SAMPLE_SCENES, Scene, make_sample_video
+from vidsafe.deploy.sample_video import SAMPLE_SCENES, Scene, make_sample_video
 from vidsafe.domain import ErrorCode, MediaError
 from vidsafe.media import probe_video
 from vidsafe.settings import Settings
-from workers.sampling import sample_frames
+from vidsafe.workers.sampling import sample_frames
 
 
 def test_probe_reads_the_sample(sample_video: Path) -> None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.jobs import run_job
+from tests.support import run_job
 from vidsafe.observability import job_context, setup_logging
 from vidsafe.settings import Settings
 

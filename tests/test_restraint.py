@@ -6,9 +6,9 @@ import pytest
 
 from vidsafe.domain import Finding, Module
 from vidsafe.settings import Settings
-from workers.clip import FRAME_LABEL
-from workers.pose import LEFT_WRIST, RIGHT_WRIST
-from workers.restraint import restraint_findings
+from vidsafe.workers.clip import FRAME_LABEL
+from vidsafe.workers.pose import LEFT_WRIST, RIGHT_WRIST
+from vidsafe.workers.restraint import restraint_findings
 
 FPS = 2.0
 

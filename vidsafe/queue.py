@@ -6,7 +6,7 @@ The gateway only sends tasks by name and never imports worker code.
 A job is two kinds of task: ``plan_job`` probes the video and splits it into parts, and ``run_part``
 analyses one part (a time chunk of frames, the audio track, or the rules over the findings). Postgres,
 not the queue, says what is left to do: a task whose part is done or taken is a no-op, so a message
-delivered twice costs nothing (see ``workers/parts.py``).
+delivered twice costs nothing (``vidsafe/db/parts.py``, ``workers/parts.py``).
 """
 
 from __future__ import annotations

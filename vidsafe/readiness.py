@@ -20,6 +20,6 @@ def redis_answers(url: str) -> bool:
 
 def triton_serves_models(settings: Settings) -> bool:
     """Triton is up, with every model the workers call loaded."""
-    models = [entry.triton_model for entry in served_entries(settings.model_repository, settings.models)]
+    models = [model for entry in served_entries(settings) for model in entry.calls.values()]
     with TritonClient(settings.effective_triton_url) as client:
         return client.is_ready(models)

@@ -57,10 +57,10 @@ class Settings(BaseSettings):
     triton_grpc_port: int = Field(default=8001, description="gRPC port of the launcher's tritonserver.")
     triton_http_port: int = Field(default=8000, description="HTTP port of the launcher's tritonserver.")
     triton_metrics_port: int = Field(default=8002, description="Metrics port of the launcher's tritonserver.")
-    models: list[str] | None = Field(
+    served_modules: list[str] | None = Field(
         default=None,
-        description="Catalogue entries Triton serves (JSON list). Unset: every enabled entry, and optional ones "
-        "(CLIP) once exported.",
+        description="Modules of the model catalogue whose models Triton serves (JSON list). Unset: every module, "
+        "optional ones (CLIP) once exported.",
     )
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
     gateway_port: int = Field(default=8080, description="Port the gateway listens on.")
@@ -257,7 +257,6 @@ class Settings(BaseSettings):
     @property
     def effective_triton_url(self) -> str:
         return self.triton_url or f"{self.triton_host}:{self.triton_grpc_port}"
-
 
     @property
     def gateway_url(self) -> str:

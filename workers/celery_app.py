@@ -1,4 +1,4 @@
-"""The Celery worker: ``celery -A workers.celery_app worker`` (the launcher starts it)."""
+"""The Celery worker: ``celery -A vidsafe.workers.celery_app worker`` (the launcher starts it)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from celery.signals import celeryd_after_setup, setup_logging, worker_init  # no
 from vidsafe import observability  # noqa: E402
 from vidsafe.db.migrate import apply_migrations  # noqa: E402
 from vidsafe.queue import PLAN_JOB_TASK, RUN_PART_TASK, make_celery, send_part  # noqa: E402
-from workers.pipeline import plan_job, run_part  # noqa: E402
+from vidsafe.workers.parts import run_part  # noqa: E402
+from vidsafe.workers.planning import plan_job  # noqa: E402
 
 app = make_celery(settings)
 
@@ -50,7 +51,7 @@ def _send_part(job_id: UUID, kind: str, index: int, priority: int) -> None:
 
 # A task that finds Postgres down is sent again with backoff instead of dropped (its part would otherwise
 # wait for the maintenance loop's resend_pending_after_s); a part already under way waits for the database
-# itself (workers/pipeline.py).
+# itself (workers/parts.py).
 RETRY_WHILE_DATABASE_DOWN: dict[str, Any] = {
     "autoretry_for": (psycopg.OperationalError,), "retry_backoff": 1, "retry_backoff_max": 30,
     "retry_jitter": True, "max_retries": None,

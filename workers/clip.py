@@ -14,14 +14,13 @@ from concurrent.futures import Future
 
 import numpy as np
 
+from vidsafe.catalogue import triton_model
 from vidsafe.domain import Finding, Module
 from vidsafe.settings import Settings
 from vidsafe.triton import Tensors, TritonClient
-from workers.sampling import SampledFrame
-from workers.stages import Collect, FrameStage
+from vidsafe.workers.sampling import SampledFrame
+from vidsafe.workers.stages import FrameStage
 
-IMAGE_MODEL = "clip_image_encoder"
-TEXT_MODEL = "clip_text_encoder"
 TEXT_BATCH = 64  # clip_text_encoder's max_batch_size
 FRAME_LABEL = "frame"
 
@@ -42,6 +41,7 @@ def zero_shot(image_embeddings: np.ndarray, categories: np.ndarray, logit_scale:
 
 class ClipStage(FrameStage):
     module = Module.clip
+    outputs = ("EMBEDDINGS",)
 
     def __init__(self, triton: TritonClient, min_score: float, settings: Settings) -> None:
         super().__init__(triton, min_score, settings)
@@ -57,9 +57,10 @@ class ClipStage(FrameStage):
         self.neutral = neutral
         self._prompts_per_category = [len(prompts) for prompts in categories.values()]
         texts = np.array([[p.encode("utf-8")] for prompts in categories.values() for p in prompts], dtype=np.object_)
+        prompts_model = triton_model(self.module, "prompts")
         # Started now, awaited by the first batch's collect: the prompts overlap with frame decoding.
         self._prompt_requests: list[Future[Tensors]] = [
-            triton.submit(TEXT_MODEL, {"TEXT": texts[start: start + TEXT_BATCH]}, ("EMBEDDINGS", "LOGIT_SCALE"))
+            triton.submit(prompts_model, {"TEXT": texts[start: start + TEXT_BATCH]}, ("EMBEDDINGS", "LOGIT_SCALE"))
             for start in range(0, len(texts), TEXT_BATCH)
         ]
         self._classifier: tuple[np.ndarray, float] | None = None
@@ -73,21 +74,10 @@ class ClipStage(FrameStage):
             self._classifier = (category_embeddings(prompts, self._prompts_per_category), scale)
         return self._classifier
 
-    def submit(self, frames: list[SampledFrame]) -> Collect:
-        future = self.triton.submit(IMAGE_MODEL, {"IMAGE": np.stack([f.rgb for f in frames])}, ("EMBEDDINGS",))
-
-        def collect() -> list[Finding]:
-            embeddings = self.triton.result(future)["EMBEDDINGS"]
-            probabilities = zero_shot(embeddings, *self.classifier())
-            findings = []
-            for frame, embedding, row in zip(frames, embeddings, probabilities, strict=True):
-                where = {"module": self.module, "timestamp_s": frame.timestamp_s, "frame_index": frame.index}
-                scores = dict(zip(self.categories, row.tolist(), strict=True))
-                findings.append(Finding(label=FRAME_LABEL, score=1.0, embedding=embedding.tolist(),
-                                        attributes={"probabilities": {c: round(p, 4) for c, p in scores.items()}},
-                                        **where))
-                findings += [Finding(label=category, score=score, **where) for category, score in scores.items()
-                             if category != self.neutral and score >= self.min_score]
-            return findings
-
-        return collect
+    def frame_findings(self, outputs: Tensors, item: int, frame: SampledFrame) -> list[Finding]:
+        embedding = outputs["EMBEDDINGS"][item]
+        scores = dict(zip(self.categories, zero_shot(embedding[None], *self.classifier())[0].tolist(), strict=True))
+        return [self.finding(frame, label=FRAME_LABEL, score=1.0, embedding=embedding.tolist(),
+                             attributes={"probabilities": {c: round(p, 4) for c, p in scores.items()}}),
+                *(self.finding(frame, label=category, score=score) for category, score in scores.items()
+                  if category != self.neutral and score >= self.min_score)]

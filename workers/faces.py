@@ -12,35 +12,24 @@ import numpy as np
 
 from vidsafe.domain import Finding, Module
 from vidsafe.triton import Tensors
-from workers.sampling import SampledFrame
-from workers.stages import Collect, FrameStage
+from vidsafe.workers.sampling import SampledFrame
+from vidsafe.workers.stages import FrameStage
 
-MODEL = "faces"
-OUTPUTS = ("BOXES", "SCORES", "LANDMARKS", "EMBEDDINGS", "COUNT")
 LABEL = "face"
 
 
 class FacesStage(FrameStage):
     module = Module.faces
+    outputs = ("BOXES", "SCORES", "LANDMARKS", "EMBEDDINGS", "COUNT")
 
-    def submit(self, frames: list[SampledFrame]) -> Collect:
-        future = self.triton.submit(MODEL, {"IMAGE": np.stack([f.rgb for f in frames])}, OUTPUTS)
-
-        def collect() -> list[Finding]:
-            outputs = self.triton.result(future)
-            return [finding for item, frame in enumerate(frames) for finding in self._findings(outputs, item, frame)]
-
-        return collect
-
-    def _findings(self, outputs: Tensors, item: int, frame: SampledFrame) -> list[Finding]:
+    def frame_findings(self, outputs: Tensors, item: int, frame: SampledFrame) -> list[Finding]:
         """The faces of the ``item``-th frame of a batch (rows past COUNT are padding)."""
         count = int(outputs["COUNT"][item][0])
         return [
-            Finding(module=self.module, label=LABEL, score=float(outputs["SCORES"][item, row]),
-                    timestamp_s=frame.timestamp_s, frame_index=frame.index,
-                    box=tuple(float(v) for v in outputs["BOXES"][item, row]),  # type: ignore[arg-type]
-                    attributes={"landmarks": outputs["LANDMARKS"][item, row].astype(float).tolist()},
-                    embedding=outputs["EMBEDDINGS"][item, row].astype(float).tolist())
+            self.finding(frame, label=LABEL, score=float(outputs["SCORES"][item, row]),
+                         box=tuple(float(v) for v in outputs["BOXES"][item, row]),
+                         attributes={"landmarks": outputs["LANDMARKS"][item, row].astype(float).tolist()},
+                         embedding=outputs["EMBEDDINGS"][item, row].astype(float).tolist())
             for row in range(count)
             if outputs["SCORES"][item, row] >= self.min_score
         ]

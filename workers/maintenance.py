@@ -1,4 +1,4 @@
-"""The maintenance loop: ``python -m workers.maintenance`` (the launcher starts it as the ``maintenance`` service).
+"""The maintenance loop: ``python -m vidsafe.workers.maintenance`` (the launcher's ``maintenance`` service).
 
 Every ``maintenance_interval_s`` it
 - sends again the parts whose worker died (lease run out) and those whose task message was lost, and the
@@ -7,7 +7,9 @@ Every ``maintenance_interval_s`` it
 - removes files in the uploads folder that no live job needs (crashed uploads, media of ended jobs whose
   worker died before removing it, retained media of failures past ``failed_media_retention_s``).
 
-Each step is safe to run from several places at once, so a second loop (another host) does no harm.
+Each step stands on its own: one whose dependency is down (Redis for the resends, a receiver for the
+webhooks) is logged and tried again next round, and does not keep the others from running. Each is safe to run
+from several places at once, so a second loop (another host) does no harm.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Report:
     delivered: int = 0
     delivery_failures: int = 0
     removed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # steps that failed this round
 
 
 def resend_lost_work(conn: psycopg.Connection, queue: Celery, settings: Settings, report: Report) -> None:
@@ -56,7 +59,12 @@ def resend_lost_work(conn: psycopg.Connection, queue: Celery, settings: Settings
         report.resent.append(f"{job_id}:{kind}:{index}")
     for job_id, priority in queries.stale_queued_jobs(conn, settings.resend_pending_after_s):
         log.warning("job %s: queued for long with no worker on it; sending it again", job_id)
-        send_plan(queue, job_id, priority)
+        try:
+            send_plan(queue, job_id, priority)
+        except QueueUnreachable as error:
+            # stale_queued_jobs marked it resent now: it comes up again after resend_pending_after_s.
+            log.warning("the queue is unreachable (%s); job %s is sent again later", error, job_id)
+            continue
         report.resent.append(f"{job_id}:plan")
 
 
@@ -93,12 +101,25 @@ def sweep_orphans(conn: psycopg.Connection, settings: Settings, report: Report) 
         report.removed.append(path.name)
 
 
+STEPS = (
+    ("resend lost work", lambda conn, queue, settings, report: resend_lost_work(conn, queue, settings, report)),
+    ("deliver webhooks", lambda conn, queue, settings, report: deliver_webhooks(conn, settings, report)),
+    ("sweep orphan files", lambda conn, queue, settings, report: sweep_orphans(conn, settings, report)),
+)
+
+
 def run_once(settings: Settings, queue: Celery) -> Report:
+    """One round of every step; a step that fails is logged and does not stop the others."""
     report = Report()
     with psycopg.connect(settings.effective_database_url, autocommit=True, connect_timeout=5) as conn:
-        resend_lost_work(conn, queue, settings, report)
-        deliver_webhooks(conn, settings, report)
-        sweep_orphans(conn, settings, report)
+        for name, step in STEPS:
+            try:
+                step(conn, queue, settings, report)
+            except psycopg.OperationalError:
+                raise  # no step can run without the database: the round ends, the next one tries again
+            except Exception as error:
+                log.warning("maintenance: %s failed this round: %s", name, error)
+                report.failed.append(name)
     return report
 
 

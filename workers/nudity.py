@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from vidsafe.domain import Detection, Finding, Module
 from vidsafe.triton import Tensors
-from workers.sampling import SampledFrame
-from workers.stages import Collect, FrameStage
-
-ENSEMBLE = "nudity"
-OUTPUTS = ("BOXES", "SCORES", "LABELS", "COUNT")
+from vidsafe.workers.sampling import SampledFrame
+from vidsafe.workers.stages import FrameStage
 
 
 def decode_detections(outputs: Tensors, item: int) -> list[Detection]:
@@ -26,18 +21,8 @@ def decode_detections(outputs: Tensors, item: int) -> list[Detection]:
 
 class NudityStage(FrameStage):
     module = Module.nudity
+    outputs = ("BOXES", "SCORES", "LABELS", "COUNT")
 
-    def submit(self, frames: list[SampledFrame]) -> Collect:
-        future = self.triton.submit(ENSEMBLE, {"IMAGE": np.stack([f.rgb for f in frames])}, OUTPUTS)
-
-        def collect() -> list[Finding]:
-            outputs = self.triton.result(future)
-            return [
-                Finding(module=self.module, frame_index=frame.index, timestamp_s=frame.timestamp_s,
-                        **detection.model_dump())
-                for item, frame in enumerate(frames)
-                for detection in decode_detections(outputs, item)
-                if detection.score >= self.min_score
-            ]
-
-        return collect
+    def frame_findings(self, outputs: Tensors, item: int, frame: SampledFrame) -> list[Finding]:
+        return [self.finding(frame, **detection.model_dump()) for detection in decode_detections(outputs, item)
+                if detection.score >= self.min_score]

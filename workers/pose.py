@@ -15,11 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from vidsafe.domain import Finding, Module
-from workers.sampling import SampledFrame
-from workers.stages import Collect, FrameStage
-
-MODEL = "pose"
-OUTPUTS = ("LANDMARKS", "BOXES", "SCORES", "COUNT")
+from vidsafe.triton import Tensors
+from vidsafe.workers.sampling import SampledFrame
+from vidsafe.workers.stages import FrameStage
 
 FACE = range(0, 11)  # nose, eyes, ears, mouth
 LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
@@ -34,24 +32,16 @@ Landmarks = Sequence[Sequence[float]]  # 33 x [x, y, z, visibility], as a findin
 
 class PoseStage(FrameStage):
     module = Module.pose
+    outputs = ("LANDMARKS", "BOXES", "SCORES", "COUNT")
 
-    def submit(self, frames: list[SampledFrame]) -> Collect:
-        future = self.triton.submit(MODEL, {"IMAGE": np.stack([f.rgb for f in frames])}, OUTPUTS)
-
-        def collect() -> list[Finding]:
-            outputs = self.triton.result(future)
-            return [
-                Finding(module=self.module, label="person", score=float(outputs["SCORES"][item, 0]),
-                        timestamp_s=frame.timestamp_s, frame_index=frame.index,
-                        box=tuple(float(v) for v in outputs["BOXES"][item, 0]),  # type: ignore[arg-type]
-                        attributes={"landmarks": [[round(float(x), 2), round(float(y), 2), round(float(z), 2),
-                                                   round(float(visibility), 4)]
-                                                  for x, y, z, visibility in outputs["LANDMARKS"][item, 0]]})
-                for item, frame in enumerate(frames)
-                if outputs["COUNT"][item, 0] and outputs["SCORES"][item, 0] >= self.min_score
-            ]
-
-        return collect
+    def frame_findings(self, outputs: Tensors, item: int, frame: SampledFrame) -> list[Finding]:
+        if not outputs["COUNT"][item, 0] or outputs["SCORES"][item, 0] < self.min_score:
+            return []
+        return [self.finding(frame, label="person", score=float(outputs["SCORES"][item, 0]),
+                             box=tuple(float(v) for v in outputs["BOXES"][item, 0]),
+                             attributes={"landmarks": [[round(float(x), 2), round(float(y), 2), round(float(z), 2),
+                                                        round(float(visibility), 4)]
+                                                       for x, y, z, visibility in outputs["LANDMARKS"][item, 0]]})]
 
 
 # Pose cues for the restraint rule. Each takes one finding's landmarks and needs the points it reads

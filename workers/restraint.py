@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 
 from vidsafe.domain import Finding, Module
 from vidsafe.settings import Settings
-from workers.clip import FRAME_LABEL
-from workers.pose import Landmarks, arms_above_head, arms_behind_back, wrists_together
+from vidsafe.workers.clip import FRAME_LABEL
+from vidsafe.workers.pose import Landmarks, arms_above_head, arms_behind_back, wrists_together
 
 CUES: dict[str, Callable[[Landmarks], bool]] = {
     "wrists_together": wrists_together,

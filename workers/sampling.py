@@ -1,4 +1,4 @@
-"""Stage 1: decode the video once, sequentially, and keep frames at a fixed rate.
+"""Sampling: decode a chunk of the video once, sequentially, and keep frames at a fixed rate.
 
 Sequential decode with frame threading and non-reference frames skipped is the fastest way to sample
 H.264 on a CPU (faster than seeking unless the interval exceeds the GOP); only kept frames are

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from vidsafe.domain import Finding, Module, Segment
-from workers.clip import FRAME_LABEL
+from vidsafe.workers.clip import FRAME_LABEL
 
 
 def segment_label(finding: Finding) -> str:

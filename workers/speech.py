@@ -18,16 +18,15 @@ from pathlib import Path
 import av
 import numpy as np
 
+from vidsafe.catalogue import triton_model
 from vidsafe.domain import ErrorCode, Finding, MediaError, MediaInfo, Module
 from vidsafe.triton import TritonClient
-from workers.stages import AudioStage
+from vidsafe.workers.stages import AudioStage
 
 SAMPLE_RATE = 16000
 WINDOW = 512  # samples per voice-activity probability
-VAD_MODEL = "voice_activity"
 VAD_STATE_SIZE = 320
 VAD_CHUNK = 1875 * WINDOW  # one minute per voice-activity request
-STT_MODEL = "speech_to_text"
 STT_OUTPUTS = ("TEXT", "TIMES", "AVG_LOGPROB", "NO_SPEECH_PROB", "COUNT")
 STT_IN_FLIGHT = 8  # the model's max_batch_size: one job alone can fill a batch
 # Whisper's own test for a silent window (faster-whisper's no_speech_threshold and log_prob_threshold):
@@ -74,10 +73,11 @@ def decode_audio(path: Path) -> tuple[np.ndarray, float]:
 
 def speech_probabilities(triton: TritonClient, audio: np.ndarray) -> np.ndarray:
     """Silero's speech probability of each 512-sample window of ``audio``."""
+    model = triton_model(Module.speech, "voice_activity")
     state = np.zeros((1, VAD_STATE_SIZE), np.float32)
     probs = [np.zeros(0, np.float32)]
     for start in range(0, len(audio), VAD_CHUNK):
-        out = triton.infer(VAD_MODEL, {"AUDIO": audio[None, start:start + VAD_CHUNK], "STATE": state},
+        out = triton.infer(model, {"AUDIO": audio[None, start:start + VAD_CHUNK], "STATE": state},
                            ("PROBS", "STATE_OUT"))
         probs.append(out["PROBS"][0])
         state = out["STATE_OUT"]
@@ -160,7 +160,9 @@ class SpeechStage(AudioStage):
         segments = speech_timestamps(speech_probabilities(self.triton, audio), len(audio))
         requests = (((start, end), {"AUDIO": audio[None, start:end]}) for start, end in segments)
         findings = []
-        for (start, end), out in self.triton.infer_pipelined(STT_MODEL, requests, STT_OUTPUTS, STT_IN_FLIGHT):
+        transcribed = self.triton.infer_pipelined(triton_model(self.module, "transcription"), requests, STT_OUTPUTS,
+                                                  STT_IN_FLIGHT)
+        for (start, end), out in transcribed:
             start_s, end_s = start / SAMPLE_RATE, end / SAMPLE_RATE
             for k in range(int(out["COUNT"][0, 0])):
                 text = out["TEXT"][0, k].decode().strip()

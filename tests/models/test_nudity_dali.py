@@ -13,8 +13,8 @@ import pytest
 from nudenet import nudenet as reference_module
 from skimage import data
 
-from export.dali import load_pipeline_module, serialize_dali_pipelines
 from tests.models.triton_helpers import REPOSITORY
+from vidsafe.export.dali import load_pipeline_module, serialize_dali_pipelines
 from vidsafe.settings import Settings
 
 MODEL_DIR = REPOSITORY / "nudity_preprocess"

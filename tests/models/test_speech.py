@@ -17,8 +17,6 @@ import torch
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from silero_vad import get_speech_timestamps, get_speech_timestamps_from_probs, load_silero_vad
 
-from deploy.sample_video import AUDIO_RATE, Scene, Speech, make_sample_video, speak
-from tests.jobs import run_job
 from tests.models.triton_helpers import (
     GPU_PROFILE,
     KIND_GPU,
@@ -33,16 +31,25 @@ from tests.models.triton_helpers import (
     load_profiles,
     statistics,
 )
+from tests.support import run_job
+from vidsafe.deploy.sample_video import AUDIO_RATE, Scene, Speech, make_sample_video, speak
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
-from workers import speech
-from workers.speech import SAMPLE_RATE, WINDOW, decode_audio, speech_probabilities, speech_timestamps
+from vidsafe.workers import speech
+from vidsafe.workers.speech import SAMPLE_RATE, WINDOW, decode_audio, speech_probabilities, speech_timestamps
 
 MODELS = ("voice_activity", "speech_to_text")
 STT_OUTPUTS = speech.STT_OUTPUTS
-PROB_TOLERANCE = 1e-5  # same ONNX graph and ONNX Runtime version on both sides; measured 0
-TIME_TOLERANCE_S = 1e-3  # faster-whisper rounds segment times to the millisecond
-LOGPROB_TOLERANCE = 1e-3  # same CTranslate2 build on both sides; batching may reorder float sums
+# Tolerances, from the spread of the references themselves across the CPU paths their runtimes take
+# (benchmarks/results/numeric_spread.md, `python -m benchmarks.numeric_spread`):
+# - silero VAD on ONNX Runtime: 1.8e-7 over 1/2/4 threads with and without graph optimisations;
+PROB_TOLERANCE = 1e-5
+# - faster-whisper's segment times did not move at all; it rounds them to the millisecond;
+TIME_TOLERANCE_S = 1e-3
+# - avg_logprob moved by up to 1.2e-2 between CTranslate2's instruction sets (GENERIC, AVX, AVX2; AVX-512 where
+#   the CPU has it) on these sentences, the transcripts staying identical; the served model batches, which
+#   moves it less (1.1e-3 measured on an AVX2 machine). 2.5x the ISA spread; the texts must match exactly.
+LOGPROB_TOLERANCE = 0.03
 # Sentences Whisper tiny.en gets word for word from the sample video's espeak-ng voice, through AAC.
 SENTENCES = ("Please call me tomorrow.", "I like to read books in the garden.")
 LEAD_S, GAP_S, TAIL_S = 2.0, 1.5, 1.0  # silence before, between and after the sentences

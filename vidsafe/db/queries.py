@@ -30,7 +30,7 @@ from vidsafe.domain import (
 
 _JOB_COLUMNS = (
     "id, status, source_name, source_url, batch_id, priority, callback_url, progress, frames_analyzed, media, "
-    "options, error_code, error_message, retryable, created_at, started_at, finished_at"
+    "options, modules, step, error_code, error_message, retryable, created_at, started_at, finished_at"
 )
 _FINDING_COLUMNS = "id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
 # Where a finding's embedding goes, by module; text embeddings come later, from their own stage.
@@ -115,15 +115,31 @@ def list_jobs(conn: psycopg.Connection, limit: int, status: JobStatus | None = N
     return [_job(row) for row in rows]
 
 
-def get_media_source(conn: psycopg.Connection, job_id: UUID) -> tuple[str, bool, JobOptions] | None:
-    """Where the worker reads the job's video, whether the job owns (and so removes) that file, and the
-    job's options."""
-    row = conn.execute("SELECT media_path, owns_media, options FROM jobs WHERE id = %s", (job_id,)).fetchone()
-    return (row[0], row[1], JobOptions.model_validate(row[2])) if row else None
+@dataclass(frozen=True)
+class MediaSource:
+    """Where the worker reads a job's video, whether the job owns (and so removes) that file, the URL it is
+    fetched from first (None: it was uploaded or named on the server), and the job's options."""
+
+    path: str
+    owns_media: bool
+    url: str | None
+    options: JobOptions
 
 
-def set_media(conn: psycopg.Connection, job_id: UUID, media: MediaInfo) -> None:
-    conn.execute("UPDATE jobs SET media = %s WHERE id = %s", (Jsonb(media.model_dump()), job_id))
+def get_media_source(conn: psycopg.Connection, job_id: UUID) -> MediaSource | None:
+    row = conn.execute("SELECT media_path, owns_media, source_url, options FROM jobs WHERE id = %s",
+                       (job_id,)).fetchone()
+    return MediaSource(row[0], row[1], row[2], JobOptions.model_validate(row[3])) if row else None
+
+
+def set_plan(conn: psycopg.Connection, job_id: UUID, media: MediaInfo, modules: list[Module]) -> None:
+    """What planning found and fixed: the probed media and the modules the job runs; the job analyses now."""
+    conn.execute("UPDATE jobs SET media = %s, modules = %s, step = 'analysing' WHERE id = %s",
+                 (Jsonb(media.model_dump()), [str(m) for m in modules], job_id))
+
+
+def set_step(conn: psycopg.Connection, job_id: UUID, step: str) -> None:
+    conn.execute("UPDATE jobs SET step = %s WHERE id = %s", (step, job_id))
 
 
 def add_findings(conn: psycopg.Connection, job_id: UUID, findings: Iterable[Finding],
@@ -257,11 +273,16 @@ def create_api_key(conn: psycopg.Connection, key_id: UUID, name: str, prefix: st
     return ApiKey.model_validate(row)
 
 
+# A key's last use is recorded at most this often: every request writing it would turn each read into a write.
+LAST_USED_RESOLUTION = "1 minute"
+
+
 def api_key_by_hash(conn: psycopg.Connection, key_sha256: str) -> ApiKey | None:
-    """The live (not revoked) key with this hash, marking it used."""
+    """The live (not revoked) key with this hash, marking it used (if its last use is older than a minute)."""
     row = conn.cursor(row_factory=dict_row).execute(
-        f"UPDATE api_keys SET last_used_at = now() WHERE key_sha256 = %s AND revoked_at IS NULL "
-        f"RETURNING {_API_KEY_COLUMNS}",
+        f"WITH found AS (SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE key_sha256 = %s AND revoked_at IS NULL), "
+        "used AS (UPDATE api_keys SET last_used_at = now() WHERE id IN (SELECT id FROM found WHERE last_used_at "
+        f"IS NULL OR last_used_at < now() - interval '{LAST_USED_RESOLUTION}')) SELECT * FROM found",
         (key_sha256,),
     ).fetchone()
     return ApiKey.model_validate(row) if row else None
@@ -273,9 +294,12 @@ def list_api_keys(conn: psycopg.Connection) -> list[ApiKey]:
     return [ApiKey.model_validate(row) for row in rows]
 
 
-def revoke_api_key(conn: psycopg.Connection, name: str) -> bool:
-    cur = conn.execute("UPDATE api_keys SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL", (name,))
-    return cur.rowcount == 1
+def revoke_api_key(conn: psycopg.Connection, name: str) -> ApiKey | None:
+    """The key named ``name``, revoked now; None if there is no live key of that name."""
+    row = conn.cursor(row_factory=dict_row).execute(
+        f"UPDATE api_keys SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL RETURNING {_API_KEY_COLUMNS}",
+        (name,)).fetchone()
+    return ApiKey.model_validate(row) if row else None
 
 
 def delete_api_key(conn: psycopg.Connection, name: str) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
-from onnx_session import open_session
 from PIL import Image
+from vidsafe_model_host.sessions import open_session
 
 
 def center_crop(frame: np.ndarray, size: int) -> np.ndarray:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import triton_python_backend_utils as pb_utils
 from clip_tokenizer import ClipTokenizer  # beside this file: the backend puts the model's folder on sys.path
-from onnx_session import open_session
+from vidsafe_model_host.batching import split_responses, texts_of
+from vidsafe_model_host.sessions import open_session
 
 VOCABULARY = "bpe_simple_vocab_16e6.txt.gz"
 
@@ -24,20 +23,10 @@ class TritonPythonModel:
         self.tokenizer = ClipTokenizer(version / VOCABULARY)
 
     def execute(self, requests: list) -> list:
-        counts, texts = [], []
-        for request in requests:
-            batch = pb_utils.get_input_tensor_by_name(request, "TEXT").as_numpy().reshape(-1)
-            counts.append(len(batch))
-            # Undecodable bytes become U+FFFD rather than failing the whole batch.
-            texts += [value.decode("utf-8", errors="replace") for value in batch]
+        texts, counts = texts_of(requests)
         tokens = self.tokenizer.tokenize(texts, self.context_length)
         embeddings, scale = self.session.run(["embeddings", "logit_scale"], {"input_ids": tokens})
-        splits = np.cumsum(counts)[:-1]
-        return [
-            pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor("EMBEDDINGS", np.ascontiguousarray(part)),
-                                                       pb_utils.Tensor("LOGIT_SCALE", np.ascontiguousarray(rows))])
-            for part, rows in zip(np.split(embeddings, splits), np.split(scale, splits), strict=True)
-        ]
+        return split_responses({"EMBEDDINGS": embeddings, "LOGIT_SCALE": scale}, counts)
 
     def finalize(self) -> None:
         self.session = None

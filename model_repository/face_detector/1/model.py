@@ -1,1 +1,8 @@
-../../nudity_detector/1/model.py
+"""face_detector: YuNet face detection (fp32, folded from the int8 file), from 1/model.onnx.
+
+Served by the shared host of single-input ONNX networks (vidsafe_model_host, installed in the model env).
+"""
+
+from vidsafe_model_host.networks import OnnxNetwork as TritonPythonModel
+
+__all__ = ["TritonPythonModel"]

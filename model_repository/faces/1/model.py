@@ -21,6 +21,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 import triton_python_backend_utils as pb_utils
+from vidsafe_model_host.bls import infer
 
 STRIDES = (8, 16, 32)
 DETECTOR_OUTPUTS = [f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in STRIDES]
@@ -119,16 +120,6 @@ class Faces(NamedTuple):
         corners = np.concatenate([faces[:, :2], faces[:, :2] + faces[:, 2:4]], axis=1)
         boxes = np.clip(corners, 0, np.array([width, height, width, height], dtype=np.float32))
         return cls(boxes, faces[:, 14], faces[:, 4:14].reshape(-1, 5, 2), embeddings)
-
-
-def infer(model: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.ndarray]:
-    request = pb_utils.InferenceRequest(
-        model_name=model, inputs=[pb_utils.Tensor(name, array) for name, array in inputs.items()],
-        requested_output_names=outputs)
-    response = request.exec()
-    if response.has_error():
-        raise pb_utils.TritonModelException(f"{model}: {response.error().message()}")
-    return {name: pb_utils.get_output_tensor_by_name(response, name).as_numpy() for name in outputs}
 
 
 class TritonPythonModel:

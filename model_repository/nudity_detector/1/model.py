@@ -1,41 +1,8 @@
-"""An ONNX network (1/model.onnx) on ONNX Runtime: every request of one execute() in ONE session run.
+"""nudity_detector: YOLOv8n (NudeNet 320n, 18 body-part classes), from 1/model.onnx.
 
-The cpu profile's host of every single-input ONNX network: nudity_detector, and through links to this
-file face_detector, face_embedder, ocr_det, ocr_cls and ocr_rec. Input and output names come from the
-model's config, named as in the ONNX graph, so the gpu profile's onnxruntime backend serves the same
-file under the same names. Triton's dynamic batcher only puts requests of one shape in a batch, so the
-requests concatenate along the batch dimension, which the graphs leave free: that is what turns
-concurrent requests into a real batch for the network.
+Served by the shared host of single-input ONNX networks (vidsafe_model_host, installed in the model env).
 """
 
-from __future__ import annotations
+from vidsafe_model_host.networks import OnnxNetwork as TritonPythonModel
 
-import json
-
-import numpy as np
-import triton_python_backend_utils as pb_utils
-from onnx_session import open_session
-
-
-class TritonPythonModel:
-    def initialize(self, args: dict[str, str]) -> None:
-        config = json.loads(args["model_config"])
-        (self.input_name,) = (tensor["name"] for tensor in config["input"])
-        self.output_names = [tensor["name"] for tensor in config["output"]]
-        self.session = open_session(args)
-
-    def execute(self, requests: list) -> list:
-        batches = [pb_utils.get_input_tensor_by_name(r, self.input_name).as_numpy() for r in requests]
-        outputs = self.session.run(self.output_names, {self.input_name: np.concatenate(batches)})
-        splits = np.cumsum([len(batch) for batch in batches])[:-1]
-        per_request = zip(*(np.split(output, splits) for output in outputs), strict=True)
-        return [
-            pb_utils.InferenceResponse(output_tensors=[
-                pb_utils.Tensor(name, np.ascontiguousarray(part)) for name, part in zip(self.output_names, parts,
-                                                                                        strict=True)
-            ])
-            for parts in per_request
-        ]
-
-    def finalize(self) -> None:
-        self.session = None
+__all__ = ["TritonPythonModel"]

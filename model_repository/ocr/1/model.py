@@ -29,6 +29,7 @@ import numpy as np
 import pyclipper
 import triton_python_backend_utils as pb_utils
 from shapely.geometry import Polygon
+from vidsafe_model_host.bls import infer
 
 # rapidocr 1.4.4's config.yaml and code constants; its thresholds are this model's config parameters.
 MAX_SIDE_LEN = 2000  # larger frames are scaled down first,
@@ -281,21 +282,13 @@ class TritonPythonModel:
         # CTC class 0 is the blank and the last class a space, around the dictionary (CTCLabelDecode).
         self.characters = ["blank", *json.loads(path.read_text(encoding="utf-8")), " "]
 
-    def infer(self, model: tuple[str, str, str], batch: np.ndarray) -> np.ndarray:
+    def run_network(self, model: tuple[str, str, str], batch: np.ndarray) -> np.ndarray:
         """Run ``batch`` through one of the networks, in requests of at most its max_batch_size."""
         name, input_name, output_name = model
         outputs = []
         for start in range(0, len(batch), self.max_batch[name]):
-            part = np.ascontiguousarray(batch[start:start + self.max_batch[name]])
-            response = pb_utils.InferenceRequest(
-                model_name=name, inputs=[pb_utils.Tensor(input_name, part)],
-                requested_output_names=[output_name],
-                # The gpu profile's networks answer in GPU memory; this model works on the CPU.
-                preferred_memory=pb_utils.PreferredMemory(pb_utils.TRITONSERVER_MEMORY_CPU, 0),
-            ).exec()
-            if response.has_error():
-                raise pb_utils.TritonModelException(f"{name}: {response.error().message()}")
-            outputs.append(pb_utils.get_output_tensor_by_name(response, output_name).as_numpy())
+            part = batch[start:start + self.max_batch[name]]
+            outputs.append(infer(name, {input_name: part}, [output_name])[output_name])
         return np.concatenate(outputs)
 
     def detect(self, frames: list[Frame]) -> None:
@@ -303,7 +296,7 @@ class TritonPythonModel:
         for frame in frames:
             by_size[det_size(frame.image)].append(frame)
         for size, group in by_size.items():
-            maps = self.infer(DET, np.stack([det_input(frame.image, size) for frame in group]))
+            maps = self.run_network(DET, np.stack([det_input(frame.image, size) for frame in group]))
             for frame, pred in zip(group, maps, strict=True):
                 frame.boxes = find_boxes(pred[0], *frame.image.shape[:2], self.params)
                 frame.crops = [crop_line(frame.image, box) for box in frame.boxes]
@@ -312,7 +305,7 @@ class TritonPythonModel:
         crops = [(frame, k) for frame in frames for k in range(len(frame.crops))]
         if not crops:
             return
-        probs = self.infer(CLS, np.stack([line_input(frame.crops[k], CLS_WIDTH) for frame, k in crops]))
+        probs = self.run_network(CLS, np.stack([line_input(frame.crops[k], CLS_WIDTH) for frame, k in crops]))
         for (frame, k), prob in zip(crops, probs, strict=True):
             if prob.argmax() == 1 and prob[1] > self.params.cls_thresh:
                 frame.crops[k] = cv2.rotate(frame.crops[k], cv2.ROTATE_180)
@@ -324,7 +317,7 @@ class TritonPythonModel:
             for width, members in rec_chunks(frame.crops):
                 by_width[width].extend((frame, k) for k in members)
         for width, items in by_width.items():
-            probs = self.infer(REC, np.stack([line_input(frame.crops[k], width) for frame, k in items]))
+            probs = self.run_network(REC, np.stack([line_input(frame.crops[k], width) for frame, k in items]))
             for (frame, k), line_probs in zip(items, probs, strict=True):
                 frame.lines[k] = ctc_decode(line_probs, self.characters)
 

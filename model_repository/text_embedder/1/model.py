@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-import triton_python_backend_utils as pb_utils
-from onnx_session import open_session
 from tokenizers import Tokenizer
+from vidsafe_model_host.batching import split_responses, texts_of
+from vidsafe_model_host.sessions import open_session
 
 
 class TritonPythonModel:
@@ -31,20 +31,12 @@ class TritonPythonModel:
         self.session = open_session(args, missing_hint="run `vidsafe export text_embedder`")
 
     def execute(self, requests: list) -> list:
-        counts, texts = [], []
-        for request in requests:
-            batch = pb_utils.get_input_tensor_by_name(request, "TEXT").as_numpy().reshape(-1)
-            counts.append(len(batch))
-            # Undecodable bytes become U+FFFD rather than failing the whole batch.
-            texts += [value.decode("utf-8", errors="replace") for value in batch]
+        texts, counts = texts_of(requests)
         encodings = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         (embeddings,) = self.session.run(["embeddings"], {"input_ids": ids, "attention_mask": mask})
-        return [
-            pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor("EMBEDDINGS", np.ascontiguousarray(part))])
-            for part in np.split(embeddings, np.cumsum(counts)[:-1])
-        ]
+        return split_responses({"EMBEDDINGS": embeddings}, counts)
 
     def finalize(self) -> None:
         self.session = None

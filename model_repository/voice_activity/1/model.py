@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
-from onnx_session import open_session
+from vidsafe_model_host.sessions import open_session
 
 WINDOW = 512
 CONTEXT = 64

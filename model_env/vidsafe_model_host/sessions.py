@@ -1,8 +1,4 @@
-"""The ONNX Runtime session of every python model that hosts an ONNX file.
-
-This file is linked into those models' version folders: Triton's python backend puts a model's folder
-on sys.path, and model folders have no other way to share code.
-"""
+"""The ONNX Runtime session of every python model that hosts an ONNX file."""
 
 from __future__ import annotations
 

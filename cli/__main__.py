@@ -1,0 +1,3 @@
+from vidsafe.cli import app
+
+app()

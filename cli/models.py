@@ -1,0 +1,75 @@
+"""``vidsafe models list`` and ``vidsafe export``: the model catalogue, and making its files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vidsafe.catalogue import is_exported, load_catalogue, served_entries
+from vidsafe.cli.output import console, fail, out
+from vidsafe.settings import get_settings
+
+models_app = typer.Typer(help="The model catalogue.", no_args_is_help=True)
+
+
+def catalogue_markdown() -> str:
+    """The README's catalogue table: one row per module and source."""
+    lines = ["| module | task | source | licence | Triton models |", "|---|---|---|---|---|"]
+    for entry in load_catalogue().values():
+        for source in entry.sources:
+            licence = f"**{source.licence}**: {source.licence_note}" if source.licence_note else source.licence
+            files = ", ".join(f"`{f.member}` (`{f.sha256[:12]}`)" for f in source.files)
+            lines.append(f"| `{entry.module}` | {entry.task} | [{source.package}=={source.version}]"
+                         f"({source.upstream}): {files} | {licence} | {', '.join(entry.triton_models)} |")
+    return "\n".join(lines)
+
+
+@models_app.command("list")
+def models_list(
+    markdown: Annotated[bool, typer.Option(help="Print the README's catalogue table.")] = False,
+) -> None:
+    """Print the model catalogue: module, sources, licences, and whether each module is exported and served."""
+    if markdown:
+        print(catalogue_markdown())
+        return
+    settings = get_settings()
+    served = {entry.module for entry in served_entries(settings)}
+    table = Table("module", "source", "licence", "exported", "served")
+    for entry in load_catalogue().values():
+        exported = is_exported(entry, settings.model_repository)
+        for source in entry.sources:
+            licence = source.licence if source.licence.startswith(("MIT", "Apache")) else \
+                f"[yellow]{source.licence}[/]"
+            table.add_row(entry.module, f"{source.package}=={source.version}", licence,
+                          "yes" if exported else "[red]no[/]", "yes" if entry.module in served else "no")
+    out.print(table)
+
+
+def export(
+    names: Annotated[list[str] | None, typer.Argument(help="Modules of the catalogue; default all.")] = None,
+    gpu: Annotated[bool, typer.Option(help="Also write the gpu profile: its configs (configs/gpu.pbtxt) and its DALI "
+                                      "pipelines (model.dali).")] = False,
+) -> None:
+    """Fetch and verify model files and write them into the model repository."""
+    from vidsafe.export.models import export_models
+    from vidsafe.export.packages import ExportError
+
+    settings = get_settings()
+    try:
+        paths = export_models(settings, names or None)
+    except (KeyError, ExportError) as error:
+        raise fail(str(error).strip("'\"")) from None
+    if gpu:
+        from vidsafe.export.dali import serialize_dali_pipelines
+        from vidsafe.export.profiles import write_gpu_configs
+
+        paths += write_gpu_configs(settings.model_repository) + serialize_dali_pipelines(settings)
+    for path in paths:
+        console.print(f"exported {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
+    app.command("export")(export)

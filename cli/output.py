@@ -1,0 +1,86 @@
+"""How the CLI talks to a person: messages and errors on stderr, tables and reports on stdout, progress bars."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column, Table
+
+from vidsafe.apikeys import local_key_path
+from vidsafe.client import GatewayClient, GatewayError, GatewayUnreachable
+from vidsafe.domain import Job, JobStatus
+from vidsafe.settings import Settings
+
+console = Console(stderr=True)  # messages, errors, progress
+out = Console()  # what a command answers: tables, reports
+
+_STATUS_STYLE = {JobStatus.pending: "dim", JobStatus.queued: "cyan", JobStatus.running: "blue",
+                 JobStatus.paused: "yellow", JobStatus.cancelled: "magenta", JobStatus.succeeded: "green",
+                 JobStatus.failed: "red"}
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` as an error; the caller raises what this returns (exit status 1)."""
+    console.print(f"[red]error:[/] {escape(message)}")
+    return typer.Exit(1)
+
+
+def print_event(name: str, event: str) -> None:
+    console.print(f"  [bold]{name:<11}[/] {event}")
+
+
+def api_key(settings: Settings) -> str:
+    if settings.api_key:
+        return settings.api_key
+    path = local_key_path(settings)
+    if not path.exists():
+        raise fail(f"no API key: set VIDSAFE_API_KEY, or run `vidsafe up`, which issues one in {path}")
+    return path.read_text().strip()
+
+
+@contextmanager
+def gateway(settings: Settings, with_key: bool = True) -> Iterator[GatewayClient]:
+    """A client of this stack's gateway (sending the CLI's API key); a refusal or no answer ends the command
+    with its code and message."""
+    try:
+        with GatewayClient(settings.gateway_url, api_key(settings) if with_key else None) as client:
+            yield client
+    except GatewayUnreachable as error:
+        raise fail(f"{error}; is the stack up (`vidsafe up`)?") from None
+    except GatewayError as error:
+        raise fail(str(error)) from None
+
+
+def progress() -> Progress:
+    """A transient progress bar on stderr, for following a job or a batch."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=True)
+
+
+def status(value: JobStatus) -> str:
+    return f"[{_STATUS_STYLE[value]}]{value}[/]"
+
+
+def when(timestamp: datetime) -> str:
+    return f"{timestamp.astimezone():%Y-%m-%d %H:%M:%S}"
+
+
+def id_column(header: str) -> Column:
+    """Ids are what one copies into the next command: never cut or wrapped."""
+    return Column(header, no_wrap=True, min_width=36)
+
+
+def jobs_table(jobs: list[Job], title: str | None = None) -> Table:
+    table = Table(id_column("job"), "video", Column("status", no_wrap=True, min_width=9), "prio", "done", "error",
+                  title=title)
+    for job in jobs:
+        table.add_row(str(job.id), escape(job.source_name), status(job.status), str(job.priority),
+                      f"{job.progress:.0%}", job.error_code or "")
+    return table

@@ -1,0 +1,67 @@
+"""The one way the gateway says no: services raise ``Refusal`` (HTTP status, ``ErrorCode``, message), and the
+handlers installed here turn it, FastAPI's request validation and Starlette's own errors (unknown route,
+wrong method, unparsable body) into the documented body ``{"detail": {"code", "message"}}``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vidsafe.domain import ErrorCode, MediaError
+from vidsafe.outbound import OutboundRefused
+
+
+class Refusal(Exception):
+    """A request the gateway refuses: raised by services and dependencies, answered by one handler."""
+
+    def __init__(self, status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, ErrorCode(code), message, headers
+
+
+# How a refused video maps to HTTP: the client sent something unusable (4xx), never a server error.
+_MEDIA_STATUS = {
+    ErrorCode.empty_file: 400,
+    ErrorCode.not_a_video: 415,
+    ErrorCode.no_video_stream: 415,
+    ErrorCode.unsupported_codec: 415,
+    ErrorCode.file_missing: 404,
+}
+_OUTBOUND_STATUS = {ErrorCode.file_too_large: 413, ErrorCode.download_failed: 502}
+_STARLETTE_CODES = {404: ErrorCode.not_found, 405: ErrorCode.method_not_allowed}
+
+
+def media_refusal(error: MediaError) -> Refusal:
+    return Refusal(_MEDIA_STATUS.get(error.code, 422), error.code, error.message)
+
+
+def outbound_refusal(error: OutboundRefused) -> Refusal:
+    return Refusal(_OUTBOUND_STATUS.get(ErrorCode(error.code), 422), ErrorCode(error.code), error.message)
+
+
+def _body(code: ErrorCode, message: str) -> dict:
+    return {"detail": {"code": code, "message": message}}
+
+
+def _validation_message(error: RequestValidationError) -> str:
+    """Each problem as ``where: what``, e.g. ``body.options.sample_fps: Input should be less than or equal to 30``."""
+    return "; ".join(f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+                     for problem in error.errors()) or "the request is not valid"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Refusal)
+    async def refused(_: Request, refusal: Refusal) -> JSONResponse:
+        return JSONResponse(_body(refusal.code, refusal.message), refusal.status, headers=refusal.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse(_body(ErrorCode.invalid_request, _validation_message(error)), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = _STARLETTE_CODES.get(error.status_code, ErrorCode.invalid_request)
+        return JSONResponse(_body(code, str(error.detail)), error.status_code, headers=error.headers)

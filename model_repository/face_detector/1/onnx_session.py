@@ -1,1 +1,0 @@
-../../nudity_detector/1/onnx_session.py

@@ -1,0 +1,103 @@
+"""What the tests (and ``benchmarks/fault_injection.py``) share: test stacks' settings and state folders, job
+submission and polling, and how two runs' findings and audit trails are compared. Fixtures live in
+``conftest.py``; helpers live here, and no test imports from ``conftest.py``."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from vidsafe.apikeys import API_KEY_HEADER, local_key_path
+from vidsafe.settings import Settings
+
+TEST_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+WEBHOOK_SECRET = "test-webhook-secret"
+FINAL_STATUSES = ("succeeded", "failed", "cancelled")
+# (module, label, frame_index, box): what makes two findings the same finding.
+FindingKey = tuple[str, str, int | None, tuple[float, ...] | None]
+
+
+@contextmanager
+def state_root(prefix: str) -> Iterator[Path]:
+    """A folder for a test stack's state. Not under pytest's tmp_path: pytest keeps its own root at mode
+    0700 (resetting it when any session starts), which Postgres' own system user could not traverse."""
+    root = Path(tempfile.mkdtemp(prefix=f"vidsafe-{prefix}-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def stack_client(settings: Settings) -> httpx.Client:
+    """A client of the stack's gateway with the key `vidsafe up` issued to its CLI."""
+    key = local_key_path(settings).read_text().strip()
+    return httpx.Client(base_url=settings.gateway_url, timeout=60, headers={API_KEY_HEADER: key})
+
+
+def wait_until(check: Callable[[], bool], what: str | Callable[[], str], timeout_s: float = 30.0,
+               interval_s: float = 0.1) -> None:
+    """Poll ``check`` until it holds; AssertionError naming ``what`` (or what it returns then) after ``timeout_s``
+    (a hang guard, not a speed check)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what if isinstance(what, str) else what()}: not after {timeout_s:g} s")
+        time.sleep(interval_s)
+
+
+def upload(api: httpx.Client, path: Path, name: str | None = None, options: str | None = None,
+           headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> httpx.Response:
+    """POST ``path`` as a new job, with the job ``options`` (JSON), extra ``headers`` and query ``params``
+    (batch, priority, callback, start) if given."""
+    with path.open("rb") as stream:
+        return api.post("/v1/jobs", files={"file": (name or path.name, stream, "video/mp4")},
+                        data=None if options is None else {"options": options}, headers=headers, params=params)
+
+
+def submit(api: httpx.Client, path: Path, options: str | None = None) -> str:
+    """Upload ``path`` as a job; its id."""
+    created = upload(api, path, options=options)
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
+def wait_for_job(api: httpx.Client, job_id: str, timeout_s: float = 300.0) -> dict:
+    """The job once it has ended."""
+    jobs: list[dict] = []
+
+    def ended() -> bool:
+        jobs.append(api.get(f"/v1/jobs/{job_id}").raise_for_status().json())
+        return jobs[-1]["status"] in FINAL_STATUSES
+
+    wait_until(ended, lambda: f"job {job_id} ended (it is {jobs[-1]['status']})", timeout_s, 0.25)
+    return jobs[-1]
+
+
+def run_job(api: httpx.Client, path: Path, options: str | None = None,
+            **findings_params: str) -> tuple[dict, list[dict]]:
+    """Upload ``path`` as a job (with ``options``), wait until it succeeds; the job and its findings (the
+    ``findings_params`` filter them)."""
+    job = wait_for_job(api, submit(api, path, options))
+    assert job["status"] == "succeeded", job
+    return job, api.get(f"/v1/jobs/{job['id']}/findings", params=findings_params).json()["findings"]
+
+
+def finding_keys(api: httpx.Client, job_id: str, box_decimals: int | None = None) -> Counter[FindingKey]:
+    """The job's findings as comparable keys, each counted: boxes exact, or rounded to ``box_decimals``."""
+    findings = api.get(f"/v1/jobs/{job_id}/findings").raise_for_status().json()["findings"]
+    return Counter((f["module"], f["label"], f["frame_index"],
+                    tuple(v if box_decimals is None else round(v, box_decimals) for v in f["box"]) if f["box"]
+                    else None) for f in findings)
+
+
+def transitions(api: httpx.Client, job_id: str) -> list[tuple[str | None, str, str]]:
+    """The job's audit trail as (from, to, actor)."""
+    events = api.get(f"/v1/jobs/{job_id}/events").raise_for_status().json()
+    return [(e["from_status"], e["to_status"], e["actor"]) for e in events]

@@ -1,0 +1,71 @@
+"""What every step of a job's analysis needs: the job as Postgres has it, and how a job ends badly."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+
+from vidsafe.db import queries
+from vidsafe.domain import ErrorCode, Job, JobOptions, JobStatus, Module
+from vidsafe.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ACTOR = "worker"  # how the audit trail names the workers
+# Sends a part's task: (job, kind, index, priority).
+SendPart = Callable[[UUID, str, int, int], None]
+
+
+@dataclass(frozen=True)
+class JobSource:
+    job: Job
+    path: Path
+    owns_media: bool
+    url: str | None  # fetched into ``path`` as the job's first step
+    options: JobOptions
+
+    @property
+    def modules(self) -> set[Module]:
+        """The modules fixed when the job was planned."""
+        assert self.job.modules is not None, "a planned job has its modules"
+        return set(self.job.modules)
+
+
+def connect(settings: Settings) -> psycopg.Connection:
+    return psycopg.connect(settings.effective_database_url, autocommit=True, connect_timeout=5)
+
+
+def load_source(conn: psycopg.Connection, job_id: UUID) -> JobSource | None:
+    job = queries.get_job(conn, job_id)
+    source = queries.get_media_source(conn, job_id)
+    if job is None or source is None:
+        return None
+    return JobSource(job, Path(source.path), source.owns_media, source.url, source.options)
+
+
+def superseded(job: Job, sent_priority: int) -> bool:
+    """A message sent before the job's priority changed: the one sent at the new priority does the work."""
+    if job.priority == sent_priority:
+        return False
+    log.info("job %s: a message at its former priority %d; the one at %d does the work", job.id, sent_priority,
+             job.priority)
+    return True
+
+
+def remove_media(source: JobSource) -> None:
+    if source.owns_media:
+        source.path.unlink(missing_ok=True)
+
+
+def fail(conn: psycopg.Connection, source: JobSource, code: ErrorCode, message: str, retryable: bool) -> None:
+    """End the job as failed. A bad video's file goes now; a retryable failure keeps it for the retry (the
+    maintenance sweep removes it after ``failed_media_retention_s``)."""
+    queries.transition(conn, source.job.id, [JobStatus.queued, JobStatus.running], JobStatus.failed, ACTOR,
+                       error=(code, message), retryable=retryable)
+    if not retryable:
+        remove_media(source)

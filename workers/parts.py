@@ -1,0 +1,148 @@
+"""Running one part of a job: claim it under a lease, analyse it, store its findings under that lease.
+
+``run_part`` is what a part's task calls. It claims the part (``vidsafe/db/parts.py``: a part's findings
+are written exactly once, by the attempt holding it), runs it with a heartbeat keeping the lease, starts it
+over with backoff while Triton or Postgres is down (``workers/backoff.py``), and is the one place that
+handles losing the part to another worker (``LeaseLost``) or the job stopping under it (``JobInterrupted``).
+A bad video fails its job with the error's code; the worker itself never dies of one.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+import psycopg
+
+from vidsafe import outbound
+from vidsafe.db import parts, queries
+from vidsafe.db.parts import JobInterrupted, Lease, LeaseLost
+from vidsafe.domain import ErrorCode, JobStatus, MediaError, Module
+from vidsafe.observability import time_stage
+from vidsafe.settings import Settings
+from vidsafe.triton import TritonClient, TritonError
+from vidsafe.workers.backoff import Backoff, DependencyDown, reconnect
+from vidsafe.workers.fetching import run_fetch
+from vidsafe.workers.frames import run_frames
+from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load_source, remove_media, superseded
+from vidsafe.workers.leases import Heartbeat
+from vidsafe.workers.planning import send_parts
+from vidsafe.workers.rules import run_rules
+from vidsafe.workers.speech import SpeechStage
+from vidsafe.workers.stages import AudioStage
+
+log = logging.getLogger(__name__)
+
+AUDIO_STAGES: dict[Module, type[AudioStage]] = {
+    Module.speech: SpeechStage,
+}
+
+
+def run_part(job_id: UUID, kind: str, index: int, sent_priority: int, settings: Settings,
+             send_part: SendPart) -> None:
+    """Claim a part and analyse it, starting over while a dependency is down; a no-op if the part is done,
+    held by a live worker, or its job is not running."""
+    conn = connect(settings)
+    lease: Lease | None = None
+    try:
+        source = load_source(conn, job_id)
+        if source is None or superseded(source.job, sent_priority):
+            return
+        lease = parts.claim_part(conn, job_id, kind, index, settings.part_lease_s)
+        if lease is None:
+            log.info("part %s %s of job %s is done, taken, or its job is not running", kind, index, job_id)
+            return
+        backoff = Backoff(settings)
+        while True:
+            try:
+                with Heartbeat(settings, lease):
+                    _run_once(conn, lease, source, settings, send_part)
+                return
+            except DependencyDown as down:
+                if backoff.expired():
+                    message = (f"{down} for over {settings.dependency_retry_deadline_s:.0f} s; the job can be "
+                               "retried once it is back")
+                    conn = reconnect(conn, settings)
+                    fail(conn, source, down.code, message, retryable=True)
+                    parts.release(conn, lease)
+                    return
+                backoff.pause(f"part {kind} {index} of job {job_id}", down)
+                conn = reconnect(conn, settings)
+                lease = parts.restart(conn, lease, settings.part_lease_s)
+    except LeaseLost as error:
+        log.warning("%s: another worker has it now", error)
+    except JobInterrupted as interrupted:
+        log.info("part %s %s of job %s stops: the job is %s", kind, index, job_id, interrupted.status)
+        if lease is not None:
+            parts.release(conn, lease)
+    finally:
+        conn.close()
+
+
+def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Settings,
+              send_part: SendPart) -> None:
+    """One attempt at the part. A dependency that goes away raises DependencyDown; any other failure ends the
+    job (failed, with its code) and gives the part back."""
+    try:
+        with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as triton, \
+                time_stage("all", lease.kind):
+            if not _analyse(conn, lease, source, settings, triton):
+                parts.release(conn, lease)
+                return
+        if lease.kind == "rules":
+            with conn.transaction():
+                parts.complete(conn, lease, settings.part_lease_s)
+                queries.transition(conn, lease.job_id, [JobStatus.running], JobStatus.succeeded, ACTOR)
+            remove_media(source)
+            return
+        rules_ready = parts.complete(conn, lease, settings.part_lease_s)
+        if lease.kind == "fetch" or rules_ready:
+            current = queries.get_job(conn, lease.job_id)  # its priority may have changed meanwhile
+            priority = current.priority if current else source.job.priority
+            send_parts(conn, settings, send_part, lease.job_id, parts.parts_to_send(conn, lease.job_id), priority)
+    except (LeaseLost, JobInterrupted):
+        raise
+    except TritonError as error:
+        if error.unavailable:
+            raise DependencyDown(ErrorCode.inference_unavailable, f"Triton is unavailable ({error})") from None
+        _give_up(conn, lease, source, ErrorCode.inference_failed, f"inference failed: {error}", retryable=True)
+    except psycopg.OperationalError as error:
+        raise DependencyDown(ErrorCode.database_unavailable, f"Postgres is unavailable ({error})") from None
+    except MediaError as error:
+        _give_up(conn, lease, source, error.code, error.message, retryable=False)
+    except outbound.OutboundRefused as error:
+        # A server that failed may answer a retry; a URL refused or a file too large will not change.
+        _give_up(conn, lease, source, ErrorCode(error.code), error.message,
+                 retryable=error.code == ErrorCode.download_failed)
+    except Exception as error:
+        log.exception("part %s %s of job %s failed unexpectedly", lease.kind, lease.index, lease.job_id)
+        _give_up(conn, lease, source, ErrorCode.internal_error, f"internal error: {type(error).__name__}",
+                 retryable=True)
+
+
+def _give_up(conn: psycopg.Connection, lease: Lease, source: JobSource, code: ErrorCode, message: str,
+             retryable: bool) -> None:
+    fail(conn, source, code, message, retryable)
+    parts.release(conn, lease)
+
+
+def _analyse(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Settings,
+             triton: TritonClient) -> bool:
+    """The part's own work; False if it ended the job (a fetched video that cannot be analysed)."""
+    if lease.kind == "fetch":
+        return run_fetch(conn, lease, source, settings)
+    fps = source.options.sample_fps or settings.sample_fps
+    min_scores = {**{Module(m): v for m, v in settings.min_scores.items()}, **source.options.min_scores}
+    if lease.kind == "frames":
+        run_frames(conn, lease, source, fps, min_scores, triton, settings)
+    elif lease.kind == "audio":
+        assert source.job.media is not None
+        for module, cls in AUDIO_STAGES.items():
+            if module in source.modules:
+                stage = cls(triton, min_scores.get(module, 0.0), settings)
+                parts.store(conn, lease, stage.run(source.path, source.job.media), settings.part_lease_s)
+    else:
+        queries.set_step(conn, lease.job_id, "rules")
+        run_rules(conn, lease, source.modules, fps, min_scores, triton, settings)
+    return True
+

@@ -1,0 +1,37 @@
+"""The rules part: what is built on the other parts' findings once they are all done."""
+
+from __future__ import annotations
+
+import psycopg
+
+from vidsafe.catalogue import RULE_INPUTS
+from vidsafe.db import parts, queries
+from vidsafe.db.parts import Lease
+from vidsafe.domain import Module
+from vidsafe.observability import time_stage
+from vidsafe.settings import Settings
+from vidsafe.triton import TritonClient
+from vidsafe.workers.faces import assign_identities
+from vidsafe.workers.restraint import restraint_findings
+from vidsafe.workers.segments import build_segments
+from vidsafe.workers.text_embeddings import embed_job_texts
+
+
+def run_rules(conn: psycopg.Connection, lease: Lease, modules: set[Module], fps: float,
+              min_scores: dict[Module, float], triton: TritonClient, settings: Settings) -> None:
+    """Face identities, restraint and text embeddings, then the job's segments."""
+    kept = queries.rule_inputs(conn, lease.job_id, [m for m in RULE_INPUTS if m in modules])
+    if Module.faces in modules:
+        with time_stage(Module.faces, "identities"):
+            identities = assign_identities([f for f in kept if f.module == Module.faces],
+                                           settings.face_identity_min_cosine)
+            queries.merge_attributes(conn, {finding_id: {"identity": n} for finding_id, n in identities.items()})
+    if Module.restraint in modules:
+        threshold = min_scores.get(Module.restraint, 0.5)
+        with time_stage(Module.restraint, "rule"):
+            parts.store(conn, lease, restraint_findings(kept, fps, threshold, settings), settings.part_lease_s)
+    if Module.text_embeddings in modules:
+        with time_stage(Module.text_embeddings, "index"):
+            embed_job_texts(conn, lease.job_id, triton, settings.infer_in_flight)
+    with time_stage("all", "segments"):
+        queries.replace_segments(conn, lease.job_id, build_segments(queries.get_findings(conn, lease.job_id), fps))
