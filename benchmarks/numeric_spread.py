@@ -72,6 +72,28 @@ clip = np.load(sys.argv[3])
 segments, _ = BatchedInferencePipeline(model).transcribe(clip, vad_filter=False, language="en", beam_size=5)
 print(json.dumps([(s.text, s.start, s.end, s.avg_logprob) for s in segments]))
 """
+# The clips alone, then all in one batch (each in a 30 s window of one audio, as clip_timestamps lets the
+# served model batch its requests' clips): what batching alone does to the phrases.
+WHISPER_BATCH_RUN = """
+import json, sys
+import numpy as np
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+pipeline = BatchedInferencePipeline(WhisperModel(sys.argv[1], device="cpu", compute_type="int8", cpu_threads=2))
+clips = [np.load(path) for path in sys.argv[2:]]
+options = {"vad_filter": False, "language": "en", "beam_size": 5}
+alone = [[(s.start, s.end, s.avg_logprob) for s in pipeline.transcribe(clip, **options)[0]] for clip in clips]
+window = 30 * 16000
+audio = np.zeros(window * len(clips), np.float32)
+for k, clip in enumerate(clips):
+    audio[k * window:k * window + len(clip)] = clip
+stamps = [{"start": k * 30.0, "end": (k * window + len(clip)) / 16000} for k, clip in enumerate(clips)]
+segments, _ = pipeline.transcribe(audio, clip_timestamps=stamps, batch_size=len(clips), **options)
+batched = [[] for _ in clips]
+for s in segments:
+    k = int(s.start // 30)
+    batched[k].append((s.start - 30 * k, s.end - 30 * k, s.avg_logprob))
+print(json.dumps([alone, batched]))
+"""
 LITERT_RUN = """
 import json, sys
 import numpy as np
@@ -130,7 +152,28 @@ def ctranslate2_spread(python: Path, folder: Path) -> list[str]:
     paths = f"CTranslate2 {', '.join(available)} x 1, 2 threads, on each sentence of the speech tests"
     return [f"| {paths} | speech_to_text | avg_logprob | {logprob_spread:.2e} |",
             f"| | | segment times (s) | {time_spread:.2e} |",
-            f"| | | transcripts | {'identical' if identical else 'DIFFERENT'} |"]
+            f"| | | transcripts | {'identical' if identical else 'DIFFERENT'} |",
+            *_batching_spread(python, folder)]
+
+
+def _batching_spread(python: Path, folder: Path) -> list[str]:
+    """Each clip of the speech tests (the sentences, and their last three quarters) alone vs all in one batch."""
+    clips = []
+    for k, sentences in enumerate(SENTENCES):
+        clip = np.load(_speech_clip(folder, sentences))
+        for part, audio in enumerate((clip, clip[len(clip) // 4:])):
+            clips.append(folder / f"batch-{k}-{part}.npy")
+            np.save(clips[-1], audio)
+    out = subprocess.run([str(python), "-c", WHISPER_BATCH_RUN, str(REPOSITORY / "speech_to_text/1/whisper"),
+                          *map(str, clips)], capture_output=True, text=True, check=True).stdout
+    alone, batched = json.loads(out)
+    pairs = [(a, b) for clip_a, clip_b in zip(alone, batched, strict=True)
+             for a, b in zip(clip_a, clip_b, strict=True)]
+    times = max(abs(x - y) for a, b in pairs for x, y in zip(a[:2], b[:2], strict=True))
+    logprobs = max(abs(a[2] - b[2]) for a, b in pairs)
+    return [f"| faster-whisper, each clip alone vs {len(clips)} clips in one batch | speech_to_text | "
+            f"segment times (s) | {times:.2e} |",
+            f"| | | avg_logprob | {logprobs:.2e} |"]
 
 
 def onnx_runtime_spread() -> list[str]:

@@ -44,8 +44,10 @@ STT_OUTPUTS = speech.STT_OUTPUTS
 # (benchmarks/results/numeric_spread.md, `python -m benchmarks.numeric_spread`):
 # - silero VAD on ONNX Runtime: 1.8e-7 over 1/2/4 threads with and without graph optimisations;
 PROB_TOLERANCE = 1e-5
-# - faster-whisper's segment times did not move at all; it rounds them to the millisecond;
-TIME_TOLERANCE_S = 1e-3
+# - segment times are Whisper's timestamp tokens, 0.02 s apart. The CPU paths moved none; the batch a clip is
+#   decoded in moves its logits enough, at times, to pick a token two steps away (0.04 s, seen with 14 requests
+#   in flight; 4e-3 s in the benchmark's batch of 6). 2.5x that: five tokens;
+TIME_TOLERANCE_S = 0.1
 # - avg_logprob moved by up to 1.2e-2 between CTranslate2's instruction sets (GENERIC, AVX, AVX2; AVX-512 where
 #   the CPU has it) on these sentences, the transcripts staying identical; the served model batches, which
 #   moves it less (1.1e-3 measured on an AVX2 machine). 2.5x the ISA spread; the texts must match exactly.

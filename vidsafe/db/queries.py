@@ -320,7 +320,7 @@ def transition(conn: psycopg.Connection, job_id: UUID, allowed: Iterable[JobStat
         row = conn.cursor(row_factory=dict_row).execute(
             "UPDATE jobs SET status = %(to)s, "
             "started_at = CASE WHEN %(to)s = 'running' THEN coalesce(started_at, now()) ELSE started_at END, "
-            "finished_at = CASE WHEN %(final)s THEN now() END, "
+            "finished_at = CASE WHEN %(final)s THEN now() END, step = CASE WHEN %(final)s THEN NULL ELSE step END, "
             "progress = CASE WHEN %(to)s = 'succeeded' THEN 1 ELSE progress END, "
             "error_code = %(code)s, error_message = %(message)s, retryable = %(retryable)s "
             f"WHERE id = %(job)s AND status = ANY(%(allowed)s) RETURNING {_JOB_COLUMNS}",
