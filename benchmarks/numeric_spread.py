@@ -138,22 +138,34 @@ def ctranslate2_spread(python: Path, folder: Path) -> list[str]:
                  (isa == "AVX512" and "avx512f" in flags)]
     logprob_spread, time_spread, identical = 0.0, 0.0, True
     for sentences in SENTENCES:
-        clip = _speech_clip(folder, sentences)
-        runs = []
-        for isa in available:
-            for threads in (1, 2):
-                out = subprocess.run([str(python), "-c", WHISPER_RUN, str(REPOSITORY / "speech_to_text/1/whisper"),
-                                      str(threads), str(clip)], env={**os.environ, "CT2_FORCE_CPU_ISA": isa},
-                                     capture_output=True, text=True, check=True).stdout
-                runs.append(json.loads(out))
+        runs = _whisper_runs(python, _speech_clip(folder, sentences), available)
         identical &= len({tuple(p[0] for p in run) for run in runs}) == 1
         logprob_spread = max(logprob_spread, np.ptp([[p[3] for p in run] for run in runs], axis=0).max())
         time_spread = max(time_spread, np.ptp([[t for p in run for t in p[1:3]] for run in runs], axis=0).max())
+    # The speech tests' second of silence (before the first sentence), which Whisper answers with a hallucination
+    # of low confidence (avg_logprob below its log_prob_threshold, -1); the text itself may change with the path.
+    silence = folder / "silence.npy"
+    np.save(silence, np.load(_speech_clip(folder, SENTENCES[-1]))[:16000])
+    silent_runs = _whisper_runs(python, silence, available)
+    silent_logprobs = [run[0][3] for run in silent_runs if run]
     paths = f"CTranslate2 {', '.join(available)} x 1, 2 threads, on each sentence of the speech tests"
     return [f"| {paths} | speech_to_text | avg_logprob | {logprob_spread:.2e} |",
             f"| | | segment times (s) | {time_spread:.2e} |",
             f"| | | transcripts | {'identical' if identical else 'DIFFERENT'} |",
+            f"| the same paths, on the tests' second of silence | speech_to_text | avg_logprob (all below "
+            f"{max(silent_logprobs):.2f}) | {np.ptp(silent_logprobs):.2e} |",
             *_batching_spread(python, folder)]
+
+
+def _whisper_runs(python: Path, clip: Path, isas: list[str]) -> list[list]:
+    runs = []
+    for isa in isas:
+        for threads in (1, 2):
+            out = subprocess.run([str(python), "-c", WHISPER_RUN, str(REPOSITORY / "speech_to_text/1/whisper"),
+                                  str(threads), str(clip)], env={**os.environ, "CT2_FORCE_CPU_ISA": isa},
+                                 capture_output=True, text=True, check=True).stdout
+            runs.append(json.loads(out))
+    return runs
 
 
 def _batching_spread(python: Path, folder: Path) -> list[str]:

@@ -52,6 +52,10 @@ TIME_TOLERANCE_S = 0.1
 #   the CPU has it) on these sentences, the transcripts staying identical; the served model batches, which
 #   moves it less (1.1e-3 measured on an AVX2 machine). 2.5x the ISA spread; the texts must match exactly.
 LOGPROB_TOLERANCE = 0.03
+# - on the tests' second of silence, which Whisper answers with a low-confidence hallucination (below its
+#   log_prob_threshold, under which the stage drops it), avg_logprob moved by up to 8.4e-2 between the ISAs.
+#   Such a phrase must stay below the threshold on both sides, within 2.5x that spread.
+SILENCE_LOGPROB_TOLERANCE = 0.2
 # Sentences Whisper tiny.en gets word for word from the sample video's espeak-ng voice, through AAC.
 SENTENCES = ("Please call me tomorrow.", "I like to read books in the garden.")
 LEAD_S, GAP_S, TAIL_S = 2.0, 1.5, 1.0  # silence before, between and after the sentences
@@ -224,7 +228,10 @@ def assert_same_phrases(actual: list, expected: list) -> None:
     for (_, start, end, logprob), (_, expected_start, expected_end, expected_logprob) in zip(
             actual, expected, strict=True):
         assert abs(start - expected_start) <= TIME_TOLERANCE_S and abs(end - expected_end) <= TIME_TOLERANCE_S
-        assert abs(logprob - expected_logprob) <= LOGPROB_TOLERANCE
+        if expected_logprob < speech.MIN_AVG_LOGPROB:
+            assert logprob < speech.MIN_AVG_LOGPROB and abs(logprob - expected_logprob) <= SILENCE_LOGPROB_TOLERANCE
+        else:
+            assert abs(logprob - expected_logprob) <= LOGPROB_TOLERANCE
 
 
 def speech_clips(audio: np.ndarray, vad) -> list[np.ndarray]:
