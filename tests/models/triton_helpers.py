@@ -125,8 +125,17 @@ def infer_concurrently(client: grpcclient.InferenceServerClient, model: str, req
 
 
 def statistics(client: grpcclient.InferenceServerClient, model: str) -> service_pb2.ModelStatistics:
-    """``model``'s inference statistics so far."""
-    return client.get_inference_statistics(model).model_stats[0]
+    """``model``'s inference statistics so far, once no other work is moving them: the stack is shared, and a
+    job an earlier test left running (or a request whose statistics land just after its response) would count
+    as this test's."""
+    deadline = time.monotonic() + 60  # a guard against a hang, not a speed check
+    current = client.get_inference_statistics(model).model_stats[0]
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        settled, current = current, client.get_inference_statistics(model).model_stats[0]
+        if current.inference_count == settled.inference_count:
+            break
+    return current
 
 
 def counted_since(client: grpcclient.InferenceServerClient, model: str, before: service_pb2.ModelStatistics,
@@ -135,7 +144,7 @@ def counted_since(client: grpcclient.InferenceServerClient, model: str, before: 
     statistics just after sending its response, so they are read again until they have caught up."""
     deadline = time.monotonic() + 30  # a guard against a hang, not a speed check
     while True:
-        after = statistics(client, model)
+        after = client.get_inference_statistics(model).model_stats[0]
         inferences = after.inference_count - before.inference_count
         if inferences >= requests or time.monotonic() > deadline:
             return inferences, after.execution_count - before.execution_count
