@@ -45,11 +45,11 @@ def api_key(settings: Settings) -> str:
 
 
 @contextmanager
-def gateway(settings: Settings, with_key: bool = True) -> Iterator[GatewayClient]:
+def gateway(settings: Settings) -> Iterator[GatewayClient]:
     """A client of this stack's gateway (sending the CLI's API key); a refusal or no answer ends the command
     with its code and message."""
     try:
-        with GatewayClient(settings.gateway_url, api_key(settings) if with_key else None) as client:
+        with GatewayClient(settings.gateway_url, api_key(settings)) as client:
             yield client
     except GatewayUnreachable as error:
         raise fail(f"{error}; is the stack up (`vidsafe up`)?") from None

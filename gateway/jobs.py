@@ -36,7 +36,7 @@ from vidsafe.gateway.submissions import (
     submit_url,
     upload_target,
 )
-from vidsafe.gateway.uploads import FILE_FIELD, OPTIONS_FIELD, UploadError, receive_upload
+from vidsafe.gateway.uploads import FILE_FIELD, OPTIONS_FIELD, receive_upload
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -82,10 +82,7 @@ async def create_job_from_upload(request: Request, settings: SettingsDep, conn: 
         return _answer(replayed)
     placed = await run_in_threadpool(place, submitter, placement)
     job_id, target = upload_target(settings)
-    try:
-        received = await receive_upload(request, target, settings.max_upload_bytes, settings.upload_idle_timeout_s)
-    except UploadError as error:
-        raise Refusal(error.status, error.code, error.message) from None
+    received = await receive_upload(request, target, settings.max_upload_bytes, settings.upload_idle_timeout_s)
     return _answer(await run_in_threadpool(submit_upload, submitter, job_id, target, received.filename,
                                            received.options, placed))
 

@@ -22,18 +22,13 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from vidsafe.domain import ErrorCode
+from vidsafe.gateway.refusals import Refusal
 
 FILE_FIELD = "file"
 OPTIONS_FIELD = "options"
 MAX_OPTIONS_BYTES = 16 * 1024
 MAX_FILENAME_CHARS = 255  # what file systems allow; the name is only a label, so longer ones are cut
 BODY_SLACK_BYTES = 64 * 1024  # multipart framing and the options field, on top of the file itself
-
-
-class UploadError(Exception):
-    def __init__(self, status: int, code: ErrorCode | str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 @dataclass
@@ -71,10 +66,10 @@ async def receive_upload(request: Request, target: Path, max_bytes: int,
     ``idle_timeout_s`` bounds the wait for each chunk of the body (None: no bound)."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
-        raise UploadError(415, "not_multipart", f"send the video as multipart/form-data in a '{FILE_FIELD}' field")
+        raise Refusal(415, ErrorCode.not_multipart, f"send the video as multipart/form-data in a '{FILE_FIELD}' field")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + BODY_SLACK_BYTES:
-        raise UploadError(413, ErrorCode.file_too_large, f"the upload exceeds the limit of {max_bytes} bytes")
+        raise Refusal(413, ErrorCode.file_too_large, f"the upload exceeds the limit of {max_bytes} bytes")
 
     state = _PartState()
     partial = target.with_name(target.name + ".partial")
@@ -107,13 +102,14 @@ async def receive_upload(request: Request, target: Path, max_bytes: int,
             if state.in_options:
                 state.options += data[start:end]
                 if len(state.options) > MAX_OPTIONS_BYTES:
-                    raise UploadError(413, "options_too_large", f"the options field exceeds {MAX_OPTIONS_BYTES} bytes")
+                    raise Refusal(413, ErrorCode.options_too_large,
+                                  f"the options field exceeds {MAX_OPTIONS_BYTES} bytes")
                 return
             if state.sink is None:
                 return
             state.written += end - start
             if state.written > max_bytes:
-                raise UploadError(413, ErrorCode.file_too_large, f"the upload exceeds the limit of {max_bytes} bytes")
+                raise Refusal(413, ErrorCode.file_too_large, f"the upload exceeds the limit of {max_bytes} bytes")
             sink.write(data[start:end])
 
         parser = MultipartParser(
@@ -131,25 +127,25 @@ async def receive_upload(request: Request, target: Path, max_bytes: int,
                 # not hold the connection forever.
                 received += len(chunk)
                 if received > max_bytes + BODY_SLACK_BYTES:
-                    raise UploadError(413, ErrorCode.file_too_large,
-                                      f"the upload exceeds the limit of {max_bytes} bytes")
+                    raise Refusal(413, ErrorCode.file_too_large,
+                                  f"the upload exceeds the limit of {max_bytes} bytes")
                 parser.write(chunk)
             parser.finalize()
-        except UploadError:
+        except Refusal:
             partial.unlink(missing_ok=True)
             raise
         except Exception as error:
             partial.unlink(missing_ok=True)
-            raise UploadError(400, "malformed_upload", f"the multipart body could not be parsed: {error}") from None
+            raise Refusal(400, ErrorCode.malformed_upload, f"the multipart body could not be parsed: {error}") from None
     if not state.found:
         partial.unlink(missing_ok=True)
-        raise UploadError(422, "missing_file", f"the form has no '{FILE_FIELD}' field")
+        raise Refusal(422, ErrorCode.missing_file, f"the form has no '{FILE_FIELD}' field")
     partial.replace(target)
     return ReceivedUpload(filename=state.filename or "upload", options=bytes(state.options))
 
 
 async def _chunks(request: Request, idle_timeout_s: float | None) -> AsyncIterator[bytes]:
-    """The request body's chunks; UploadError (408) when the client sends nothing for ``idle_timeout_s``."""
+    """The request body's chunks; Refusal (408) when the client sends nothing for ``idle_timeout_s``."""
     stream = request.stream().__aiter__()
     while True:
         try:
@@ -157,6 +153,6 @@ async def _chunks(request: Request, idle_timeout_s: float | None) -> AsyncIterat
         except StopAsyncIteration:
             return
         except TimeoutError:
-            raise UploadError(408, ErrorCode.upload_timeout,
+            raise Refusal(408, ErrorCode.upload_timeout,
                               f"the upload stalled: no data for {idle_timeout_s:g} s") from None
         yield chunk

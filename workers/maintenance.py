@@ -101,20 +101,16 @@ def sweep_orphans(conn: psycopg.Connection, settings: Settings, report: Report) 
         report.removed.append(path.name)
 
 
-STEPS = (
-    ("resend lost work", lambda conn, queue, settings, report: resend_lost_work(conn, queue, settings, report)),
-    ("deliver webhooks", lambda conn, queue, settings, report: deliver_webhooks(conn, settings, report)),
-    ("sweep orphan files", lambda conn, queue, settings, report: sweep_orphans(conn, settings, report)),
-)
-
-
 def run_once(settings: Settings, queue: Celery) -> Report:
     """One round of every step; a step that fails is logged and does not stop the others."""
     report = Report()
     with psycopg.connect(settings.effective_database_url, autocommit=True, connect_timeout=5) as conn:
-        for name, step in STEPS:
+        steps = {"resend lost work": lambda: resend_lost_work(conn, queue, settings, report),
+                 "deliver webhooks": lambda: deliver_webhooks(conn, settings, report),
+                 "sweep orphan files": lambda: sweep_orphans(conn, settings, report)}
+        for name, step in steps.items():
             try:
-                step(conn, queue, settings, report)
+                step()
             except psycopg.OperationalError:
                 raise  # no step can run without the database: the round ends, the next one tries again
             except Exception as error:

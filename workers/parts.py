@@ -26,17 +26,10 @@ from vidsafe.workers.fetching import run_fetch
 from vidsafe.workers.frames import run_frames
 from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load_source, remove_media, superseded
 from vidsafe.workers.leases import Heartbeat
-from vidsafe.workers.planning import send_parts
+from vidsafe.workers.planning import AUDIO_STAGES, send_parts
 from vidsafe.workers.rules import run_rules
-from vidsafe.workers.speech import SpeechStage
-from vidsafe.workers.stages import AudioStage
 
 log = logging.getLogger(__name__)
-
-AUDIO_STAGES: dict[Module, type[AudioStage]] = {
-    Module.speech: SpeechStage,
-}
-
 
 def run_part(job_id: UUID, kind: str, index: int, sent_priority: int, settings: Settings,
              send_part: SendPart) -> None:

@@ -25,17 +25,22 @@ from vidsafe.media import probe_video
 from vidsafe.observability import time_stage
 from vidsafe.settings import Settings
 from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load_source, superseded
+from vidsafe.workers.speech import SpeechStage
+from vidsafe.workers.stages import AudioStage
 
 log = logging.getLogger(__name__)
 
-AUDIO_MODULES = (Module.speech,)  # the modules that read the audio track
+# The modules that read the audio track, as the audio part runs them.
+AUDIO_STAGES: dict[Module, type[AudioStage]] = {
+    Module.speech: SpeechStage,
+}
 
 
 def plan(media: MediaInfo, modules: set[Module], chunk_s: float) -> list[PartPlan]:
     chunks = max(1, math.ceil(media.duration_s / chunk_s - 1e-9))
     planned = [PartPlan("frames", i, i * chunk_s, (i + 1) * chunk_s if i < chunks - 1 else None)
                for i in range(chunks)]
-    if media.has_audio and any(module in modules for module in AUDIO_MODULES):
+    if media.has_audio and any(module in modules for module in AUDIO_STAGES):
         planned.append(PartPlan("audio", 0, 0.0, None))
     return [*planned, PartPlan("rules", 0, 0.0, None)]
 
