@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from vidsafe.cli.output import console, fail, gateway, out, progress
+from vidsafe.cli.output import console, fail, gateway, out, print_coverage, progress
 from vidsafe.cli.stack import start_stack
 from vidsafe.client import GatewayClient, GatewayError
 from vidsafe.deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH, make_sample_video
@@ -51,8 +51,9 @@ def _print_report(video: Path, job: Job, segments: list[Segment], settings: Sett
                  f"{', with audio' if media.has_audio else ''}") if media else "no media information"
     out.print(f"[bold]{video.name}[/]: {described}; {job.frames_analyzed} frames analysed at "
               f"{job.options.sample_fps or settings.sample_fps:g} fps")
+    print_coverage(job)
     if not segments:
-        out.print("no findings")
+        out.print("no findings" + (" in what could be analysed" if job.warnings else ""))
         return
     table = Table("module", "label", "when (s)", "max", "mean", "n", title="findings, grouped into segments")
     for segment in sorted(segments, key=lambda s: (s.module, s.start_s)):

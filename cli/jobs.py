@@ -13,7 +13,17 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from vidsafe.cli.analyze import upload
-from vidsafe.cli.output import console, gateway, id_column, jobs_table, out, progress, status, when
+from vidsafe.cli.output import (
+    console,
+    gateway,
+    id_column,
+    jobs_table,
+    out,
+    print_coverage,
+    progress,
+    status,
+    when,
+)
 from vidsafe.client import GatewayClient, GatewayError
 from vidsafe.domain import Batch, JobStatus
 from vidsafe.settings import get_settings
@@ -166,6 +176,7 @@ def job_show(job_id: Target) -> None:
     if job.error_code:
         retry = f" (retryable: `vidsafe job retry {job.id}`)" if job.retryable else ""
         out.print(f"[red]{job.error_code}[/]: {escape(job.error_message or '')}{retry}")
+    print_coverage(job)
     table = Table("when", "from", "to", "priority", "by", "why", title="audit trail")
     for event in events:
         table.add_row(when(event.at), event.from_status or "", status(event.to_status), str(event.priority),

@@ -49,7 +49,7 @@ def gateway(settings: Settings) -> Iterator[GatewayClient]:
     """A client of this stack's gateway (sending the CLI's API key); a refusal or no answer ends the command
     with its code and message."""
     try:
-        with GatewayClient(settings.gateway_url, api_key(settings)) as client:
+        with GatewayClient(settings.gateway_url, api_key(settings), team=settings.team) as client:
             yield client
     except GatewayUnreachable as error:
         raise fail(f"{error}; is the stack up (`vidsafe up`)?") from None
@@ -62,6 +62,18 @@ def progress() -> Progress:
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TimeElapsedColumn())
     return Progress(*columns, console=console, transient=True)
+
+
+def print_coverage(job: Job) -> None:
+    """How much of the video the job analysed, and its warnings: a partial analysis is never shown as complete."""
+    if job.coverage is not None:
+        cov = job.coverage
+        gaps = "; undecodable " + ", ".join(f"{r.start_s:.1f}-{r.end_s:.1f} s" for r in cov.undecodable) \
+            if cov.undecodable else ""
+        skipped = f", {cov.packets_skipped} corrupt packets skipped" if cov.packets_skipped else ""
+        out.print(f"coverage {cov.share:.0%}: {cov.frames_analyzed} of {cov.frames_expected} frames{skipped}{gaps}")
+    for warning in job.warnings:
+        out.print(f"[yellow]warning {warning.code}[/]: {escape(warning.message)}")
 
 
 def status(value: JobStatus) -> str:

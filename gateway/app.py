@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
 from vidsafe.db.migrate import apply_migrations
-from vidsafe.gateway import batches, findings, health, jobs, keys, metrics, modules, refusals
+from vidsafe.gateway import batches, findings, health, jobs, keys, limits, metrics, modules, refusals, teams
 from vidsafe.observability import setup_logging
 from vidsafe.queue import make_celery
 from vidsafe.settings import Settings, get_settings
@@ -38,12 +38,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(health.router)
-    app.include_router(jobs.router)
-    app.include_router(batches.router)
-    app.include_router(findings.router)
-    app.include_router(modules.router)
-    app.include_router(keys.router)
+    for resource in (jobs, batches, findings, modules, keys, teams):
+        app.include_router(resource.router, responses=refusals.ERROR_RESPONSES)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
+    app.add_middleware(limits.JsonBodyLimit, max_bytes=settings.max_json_body_bytes)
     app.add_middleware(metrics.MetricsMiddleware)
     refusals.install(app)
     return app

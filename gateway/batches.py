@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from vidsafe.db import queries
 from vidsafe.domain import (
@@ -20,46 +20,53 @@ from vidsafe.domain import (
     JobOptions,
     JobStatus,
     Priority,
+    StrictModel,
+    Text,
 )
-from vidsafe.gateway.dependencies import ConnDep, QueueDep, ReaderDep, SettingsDep, SubmitterDep
+from vidsafe.gateway.dependencies import Caller, ConnDep, QueueDep, ReaderDep, SettingsDep, SubmitterDep
 from vidsafe.gateway.job_control import Action, apply, reprioritise, statuses_for
 from vidsafe.gateway.jobs import PriorityRequest
+from vidsafe.gateway.openapi import links
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.gateway.submissions import Placement, Submitter, check_callback, submit_path, submit_url
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
 MAX_ITEMS = 1000
+_BATCH = {"batch_id": "$response.body#/batch/id"}
 
 
-class BatchRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+class BatchRequest(StrictModel):
+    name: Text = Field(min_length=1, max_length=200)
     auto_start: bool | None = Field(default=None, description="Queue its jobs at once. Unset: the auto_process "
                                     "setting")
     priority: Priority = DEFAULT_PRIORITY
-    callback_url: str | None = Field(default=None, max_length=2000, description="Receives each job's end event")
+    callback_url: Text | None = Field(default=None, max_length=2000, description="Receives each job's end event")
     options: JobOptions = Field(default_factory=JobOptions, description="Options of every job of the batch")
-    paths: list[str] = Field(default_factory=list, max_length=MAX_ITEMS, description="Server-side videos")
-    urls: list[str] = Field(default_factory=list, max_length=MAX_ITEMS,
+    paths: list[Text] = Field(default_factory=list, max_length=MAX_ITEMS, description="Server-side videos")
+    urls: list[Annotated[Text, Field(max_length=2000)]] = Field(default_factory=list, max_length=MAX_ITEMS,
                             description="Videos to download: each job fetches its own, in a worker")
 
 
-def _batch_or_404(conn: ConnDep, batch_id: uuid.UUID) -> Batch:
-    batch = queries.get_batch(conn, batch_id)
+def _batch_or_404(conn: ConnDep, batch_id: uuid.UUID, caller: Caller) -> Batch:
+    """The batch, if it is the caller's team's."""
+    batch = queries.get_batch(conn, batch_id, caller.team_id)
     if batch is None:
         raise Refusal(404, ErrorCode.batch_not_found, f"no batch {batch_id}")
     return batch
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=BatchCreated)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=BatchCreated, responses=links(
+    201, GetBatch=("get_batch", _BATCH), ListBatchJobs=("list_batch_jobs", _BATCH),
+    ControlBatch=("control_batch", _BATCH), SetBatchPriority=("set_batch_priority", _BATCH)))
 def create_batch(body: BatchRequest, settings: SettingsDep, conn: ConnDep, queue: QueueDep,
                  caller: SubmitterDep) -> BatchCreated:
     """Create a batch, with jobs for its server-side ``paths`` and ``urls``. Upload more videos into it with
     ``POST /v1/jobs?batch_id=...``. An item that cannot be submitted is listed in ``errors``."""
     check_callback(body.callback_url, settings)
     auto_start = settings.auto_process if body.auto_start is None else body.auto_start
-    batch = queries.create_batch(conn, uuid.uuid4(), body.name, auto_start, body.priority, body.callback_url,
-                                 caller.id)
+    batch = queries.create_batch(conn, uuid.uuid4(), caller.team_id, body.name, auto_start, body.priority,
+                                 body.callback_url, caller.key.id)
     submitter, placement = Submitter(conn, queue, settings, caller), Placement(batch_id=batch.id)
     jobs: list[Job] = []
     errors: list[ItemError] = []
@@ -69,50 +76,60 @@ def create_batch(body: BatchRequest, settings: SettingsDep, conn: ConnDep, queue
             jobs.append(submit(submitter, item, body.options, placement).job)
         except Refusal as refusal:
             errors.append(ItemError(item=item, code=refusal.code, message=refusal.message))
-    return BatchCreated(batch=_batch_or_404(conn, batch.id), jobs=jobs, errors=errors)
+    return BatchCreated(batch=_batch_or_404(conn, batch.id, caller), jobs=jobs, errors=errors)
 
 
 @router.get("", response_model=list[Batch])
-def list_batches(conn: ConnDep, _: ReaderDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Batch]:
-    return queries.list_batches(conn, limit)
+def list_batches(conn: ConnDep, caller: ReaderDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Batch]:
+    """The team's batches, newest first."""
+    return queries.list_batches(conn, caller.team_id, limit)
 
 
-@router.get("/{batch_id}", response_model=Batch)
-def get_batch(batch_id: uuid.UUID, conn: ConnDep, _: ReaderDep) -> Batch:
+@router.get("/{batch_id}", response_model=Batch, operation_id="get_batch")
+def get_batch(batch_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> Batch:
     """The batch with its jobs' counts per status and mean progress."""
-    return _batch_or_404(conn, batch_id)
+    return _batch_or_404(conn, batch_id, caller)
 
 
-@router.get("/{batch_id}/jobs", response_model=list[Job])
-def list_batch_jobs(batch_id: uuid.UUID, conn: ConnDep, _: ReaderDep, status: JobStatus | None = None,
+@router.get("/{batch_id}/jobs", response_model=list[Job], operation_id="list_batch_jobs")
+def list_batch_jobs(batch_id: uuid.UUID, conn: ConnDep, caller: ReaderDep, status: JobStatus | None = None,
                     limit: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = MAX_ITEMS) -> list[Job]:
-    _batch_or_404(conn, batch_id)
-    return queries.list_jobs(conn, limit, status, batch_id)
+    _batch_or_404(conn, batch_id, caller)
+    return queries.list_jobs(conn, caller.team_id, limit, status, batch_id)
 
 
-@router.post("/{batch_id}/{action}", response_model=BatchActionResult)
+@router.post("/{batch_id}/{action}", response_model=BatchActionResult, operation_id="control_batch")
 def control_batch(batch_id: uuid.UUID, action: Action, conn: ConnDep, queue: QueueDep, caller: SubmitterDep,
                   from_scratch: bool = False) -> BatchActionResult:
     """Apply an action to every job of the batch it applies to. ``retry`` retries the failed jobs from their
     finished chunks; with ``from_scratch`` it redoes every ended job from the start."""
-    _batch_or_404(conn, batch_id)
+    _batch_or_404(conn, batch_id, caller)
     changed = []
     for job_id in queries.batch_job_ids(conn, batch_id, statuses_for(action, from_scratch, batch=True)):
+        job = queries.get_job(conn, job_id, caller.team_id)
+        if job is None:
+            continue  # removed meanwhile
         try:
-            changed.append(apply(conn, queue, job_id, action, caller.name, from_scratch).id)
+            changed.append(apply(conn, queue, job, action, caller.actor, from_scratch).id)
         except Refusal as refusal:
             if refusal.code == ErrorCode.queue_unavailable:
                 raise
     skipped = len(queries.batch_job_ids(conn, batch_id)) - len(changed)
-    return BatchActionResult(batch=_batch_or_404(conn, batch_id), changed=changed, skipped=skipped)
+    return BatchActionResult(batch=_batch_or_404(conn, batch_id, caller), changed=changed, skipped=skipped)
 
 
-@router.put("/{batch_id}/priority", response_model=Batch)
+@router.put("/{batch_id}/priority", response_model=Batch, operation_id="set_batch_priority")
 def set_batch_priority(batch_id: uuid.UUID, body: PriorityRequest, conn: ConnDep, queue: QueueDep,
                        caller: SubmitterDep) -> Batch:
-    """The batch's priority, and that of each of its jobs."""
-    if not queries.set_batch_priority(conn, batch_id, body.priority):
-        raise Refusal(404, ErrorCode.batch_not_found, f"no batch {batch_id}")
-    for job_id in queries.batch_job_ids(conn, batch_id):
-        reprioritise(conn, queue, job_id, body.priority, caller.name)
-    return _batch_or_404(conn, batch_id)
+    """The batch's priority, and that of each of its jobs that has not ended."""
+    _batch_or_404(conn, batch_id, caller)
+    queries.set_batch_priority(conn, batch_id, body.priority)
+    unfinished = [s for s in JobStatus if not s.is_final]
+    for job_id in queries.batch_job_ids(conn, batch_id, unfinished):
+        if job := queries.get_job(conn, job_id, caller.team_id):
+            try:
+                reprioritise(conn, queue, job, body.priority, caller.actor)
+            except Refusal as refusal:
+                if refusal.code != ErrorCode.invalid_state:  # it ended meanwhile
+                    raise
+    return _batch_or_404(conn, batch_id, caller)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
+from uuid import UUID
 
 import psycopg
 from celery import Celery
 from fastapi import Depends, Request
 
-from vidsafe.apikeys import API_KEY_HEADER, check_key
+from vidsafe.apikeys import API_KEY_HEADER, TEAM_HEADER, check_key
+from vidsafe.db import queries
+from vidsafe.db.queries import KeyHolder
 from vidsafe.domain import ApiKey, ErrorCode, Scope
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.settings import Settings
@@ -43,26 +47,55 @@ def _presented_key(request: Request) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who calls: their key, and the team the request acts within (the key's own, or the one an operator admin
+    names in the X-Vidsafe-Team header). Every resource a request reads or changes belongs to ``team_id``."""
+
+    key: ApiKey
+    team_id: UUID
+    team: str
+    operator: bool  # the key is of the operator team
+
+    @property
+    def actor(self) -> str:
+        """The caller as the audit trail names them: the key's name, with its team when acting for another."""
+        return self.key.name if self.team == self.key.team else f"{self.key.team}/{self.key.name}"
+
+
+def _acting_team(conn: psycopg.Connection, holder: KeyHolder, named: str | None) -> tuple[UUID, str]:
+    if named is None or named == holder.key.team:
+        return holder.team_id, holder.key.team
+    if not (holder.operator and Scope.admin in holder.key.scopes):
+        raise Refusal(403, ErrorCode.insufficient_scope, f"only an admin key of the operator team may act for "
+                      f"another team ({TEAM_HEADER})")
+    team = queries.team_by_name(conn, named)
+    if team is None:
+        raise Refusal(404, ErrorCode.team_not_found, f"no team {named!r}")
+    return team.id, team.name
+
+
 def require(*scopes: Scope) -> object:
     """A dependency admitting callers whose API key has one of ``scopes`` (admin has them all)."""
 
-    def caller(request: Request, conn: ConnDep) -> ApiKey:
+    def caller(request: Request, conn: ConnDep) -> Caller:
         key = _presented_key(request)
         if key is None:
             raise Refusal(401, ErrorCode.missing_api_key, f"send an API key in the {API_KEY_HEADER} header (an admin "
                           "creates one with `vidsafe keys create`)", headers={"WWW-Authenticate": "Bearer"})
-        api_key = check_key(conn, key)
-        if api_key is None:
+        holder = check_key(conn, key)
+        if holder is None:
             raise Refusal(401, ErrorCode.invalid_api_key, "the API key is unknown or revoked",
                           headers={"WWW-Authenticate": "Bearer"})
-        if not api_key.allows(scopes):
+        if not holder.key.allows(scopes):
             raise Refusal(403, ErrorCode.insufficient_scope, f"this key lacks the scope: {' or '.join(scopes)}")
-        return api_key
+        team_id, team = _acting_team(conn, holder, request.headers.get(TEAM_HEADER))
+        return Caller(holder.key, team_id, team, holder.operator)
 
     return Depends(caller)
 
 
-SubmitterDep = Annotated[ApiKey, require(Scope.submit)]
-ReaderDep = Annotated[ApiKey, require(Scope.submit, Scope.review)]
-ReviewerDep = Annotated[ApiKey, require(Scope.review)]
-AdminDep = Annotated[ApiKey, require(Scope.admin)]
+SubmitterDep = Annotated[Caller, require(Scope.submit)]
+ReaderDep = Annotated[Caller, require(Scope.submit, Scope.review)]
+ReviewerDep = Annotated[Caller, require(Scope.review)]
+AdminDep = Annotated[Caller, require(Scope.admin)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from vidsafe.readiness import redis_answers, triton_serves_models
 
@@ -25,7 +26,12 @@ def _database_ok(request: Request) -> bool:
         return False
 
 
-@router.get("/readyz")
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, bool] = Field(description="database, redis, triton: whether each answers")
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness, "description": "Not ready"}})
 async def readyz(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     checks = {

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from uuid import UUID
 
 import psycopg
 from celery import Celery
@@ -68,11 +67,10 @@ def _send_plan(conn: psycopg.Connection, queue: Celery, job: Job, back_to: JobSt
         raise _queue_refusal(error) from None
 
 
-def apply(conn: psycopg.Connection, queue: Celery, job_id: UUID, action: Action, actor: str,
+def apply(conn: psycopg.Connection, queue: Celery, job: Job, action: Action, actor: str,
           from_scratch: bool = False) -> Job:
-    job = queries.get_job(conn, job_id)
-    if job is None:
-        raise Refusal(404, ErrorCode.job_not_found, f"no job {job_id}")
+    """Apply ``action`` to ``job`` (which the caller's team owns: the routes look it up in the team)."""
+    job_id = job.id
     allowed = allowed_from(action, from_scratch)
     if job.status not in allowed:
         raise Refusal(409, ErrorCode.invalid_state, f"cannot {action} a job that is {job.status}; {action} applies "
@@ -103,12 +101,14 @@ def apply(conn: psycopg.Connection, queue: Celery, job_id: UUID, action: Action,
     return changed
 
 
-def reprioritise(conn: psycopg.Connection, queue: Celery, job_id: UUID, priority: int, actor: str) -> Job:
+def reprioritise(conn: psycopg.Connection, queue: Celery, current: Job, priority: int, actor: str) -> Job:
     """Set a job's priority; work already queued is sent again at the new priority (the copies left at the old
-    one are skipped by the worker: each message carries the priority it was sent at)."""
+    one are skipped by the worker: each message carries the priority it was sent at). 409 for a job that has
+    ended: its priority no longer means anything."""
+    job_id = current.id
     job = queries.set_priority(conn, job_id, priority, actor)
     if job is None:
-        raise Refusal(404, ErrorCode.job_not_found, f"no job {job_id}")
+        raise Refusal(409, ErrorCode.invalid_state, f"the job has ended ({current.status}): its priority cannot change")
     try:
         if job.status == JobStatus.queued:
             send_plan(queue, job.id, priority)

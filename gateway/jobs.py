@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from vidsafe.db import queries
 from vidsafe.domain import (
@@ -18,19 +18,30 @@ from vidsafe.domain import (
     JobEvent,
     JobOptions,
     JobStatus,
+    Module,
     Priority,
     SegmentsResponse,
+    StrictModel,
+    Text,
     WebhookDelivery,
 )
-from vidsafe.gateway.dependencies import ConnDep, QueueDep, ReaderDep, ReviewerDep, SettingsDep, SubmitterDep
+from vidsafe.gateway.dependencies import (
+    Caller,
+    ConnDep,
+    QueueDep,
+    ReaderDep,
+    ReviewerDep,
+    SettingsDep,
+    SubmitterDep,
+)
 from vidsafe.gateway.job_control import Action, apply, reprioritise
+from vidsafe.gateway.openapi import job_links
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.gateway.submissions import (
     Created,
     Placement,
     Submitter,
     place,
-    replay,
     submit_path,
     submit_upload,
     submit_url,
@@ -40,22 +51,26 @@ from vidsafe.gateway.uploads import FILE_FIELD, OPTIONS_FIELD, receive_upload
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
+# A created job, or (200) the one an earlier request with the same Idempotency-Key made.
+_CREATED_RESPONSES = {**job_links(201), 200: {"model": Job, "description": "The job an earlier request with this "
+                                              "Idempotency-Key (and the same video, options, placement) made"}}
+
 IdempotencyKey = Annotated[str | None, Header(
     max_length=200, description="Retries with the same key (per API key) return the job already created")]
 
 
 class PathJobRequest(Placement):
-    path: str
+    path: Text = Field(max_length=4096)
     options: JobOptions = Field(default_factory=JobOptions)
 
 
 class UrlJobRequest(Placement):
-    url: str = Field(max_length=2000, description="http(s) URL of the video, fetched by a worker as the job's first "
+    url: Text = Field(max_length=2000, description="http(s) URL of the video, fetched by a worker as the job's first "
                      "step; private addresses are refused unless VIDSAFE_ALLOW_PRIVATE_URLS is set")
     options: JobOptions = Field(default_factory=JobOptions)
 
 
-class PriorityRequest(BaseModel):
+class PriorityRequest(StrictModel):
     priority: Priority
 
 
@@ -65,7 +80,7 @@ def _answer(created: Created) -> Job | JSONResponse:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=Job,
+    "", status_code=status.HTTP_201_CREATED, response_model=Job, responses=_CREATED_RESPONSES,
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": [FILE_FIELD],
         "properties": {FILE_FIELD: {"type": "string", "format": "binary"},
@@ -75,19 +90,22 @@ async def create_job_from_upload(request: Request, settings: SettingsDep, conn: 
                                  caller: SubmitterDep, placement: Annotated[Placement, Query()],
                                  idempotency_key: IdempotencyKey = None) -> Job | JSONResponse:
     """Upload a video (multipart field ``file``, optional ``options`` JSON); it is probed, stored under the
-    job's id, and queued (or left pending). A retry with the same ``Idempotency-Key`` gets the same job back
-    (200). The query parameters place the job: batch, priority, callback URL, start."""
+    job's id, and queued (or left pending). A retry with the same ``Idempotency-Key`` and the same file,
+    options and placement gets the same job back (200); anything else under that key is a 409. The query
+    parameters place the job: batch, priority, callback URL, start."""
     submitter = Submitter(conn, queue, settings, caller, idempotency_key)
-    if replayed := await run_in_threadpool(replay, submitter):
-        return _answer(replayed)
     placed = await run_in_threadpool(place, submitter, placement)
     job_id, target = upload_target(settings)
-    received = await receive_upload(request, target, settings.max_upload_bytes, settings.upload_idle_timeout_s)
-    return _answer(await run_in_threadpool(submit_upload, submitter, job_id, target, received.filename,
-                                           received.options, placed))
+    try:
+        received = await receive_upload(request, target, settings.max_upload_bytes, settings.upload_idle_timeout_s)
+        return _answer(await run_in_threadpool(submit_upload, submitter, job_id, target, received, placement, placed))
+    except BaseException:
+        # A refusal, or the client gone between receiving and recording: the file must not stay.
+        target.unlink(missing_ok=True)
+        raise
 
 
-@router.post("/from-path", status_code=status.HTTP_201_CREATED, response_model=Job)
+@router.post("/from-path", status_code=status.HTTP_201_CREATED, response_model=Job, responses=_CREATED_RESPONSES)
 def create_job_from_path(body: PathJobRequest, settings: SettingsDep, conn: ConnDep, queue: QueueDep,
                          caller: SubmitterDep, idempotency_key: IdempotencyKey = None) -> Job | JSONResponse:
     """Analyse a video already on the server, inside one of the configured ``ingest_roots``."""
@@ -95,7 +113,7 @@ def create_job_from_path(body: PathJobRequest, settings: SettingsDep, conn: Conn
                                body))
 
 
-@router.post("/from-url", status_code=status.HTTP_201_CREATED, response_model=Job)
+@router.post("/from-url", status_code=status.HTTP_201_CREATED, response_model=Job, responses=_CREATED_RESPONSES)
 def create_job_from_url(body: UrlJobRequest, settings: SettingsDep, conn: ConnDep, queue: QueueDep,
                         caller: SubmitterDep, idempotency_key: IdempotencyKey = None) -> Job | JSONResponse:
     """Analyse a video at an http(s) URL. The answer comes at once; a worker fetches the video as the job's
@@ -105,61 +123,66 @@ def create_job_from_url(body: UrlJobRequest, settings: SettingsDep, conn: ConnDe
 
 
 @router.get("", response_model=list[Job])
-def list_jobs(conn: ConnDep, _: ReaderDep, status: JobStatus | None = None, batch_id: uuid.UUID | None = None,
+def list_jobs(conn: ConnDep, caller: ReaderDep, status: JobStatus | None = None, batch_id: uuid.UUID | None = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Job]:
-    return queries.list_jobs(conn, limit, status, batch_id)
+    """The team's jobs, newest first."""
+    return queries.list_jobs(conn, caller.team_id, limit, status, batch_id)
 
 
-def job_or_404(conn: ConnDep, job_id: uuid.UUID) -> Job:
-    job = queries.get_job(conn, job_id)
+def job_or_404(conn: ConnDep, job_id: uuid.UUID, caller: Caller) -> Job:
+    """The job, if it is the caller's team's: another team's job is as absent as one that never was."""
+    job = queries.get_job(conn, job_id, caller.team_id)
     if job is None:
         raise Refusal(404, ErrorCode.job_not_found, f"no job {job_id}")
     return job
 
 
-@router.get("/{job_id}", response_model=Job)
-def get_job(job_id: uuid.UUID, conn: ConnDep, _: ReaderDep) -> Job:
-    return job_or_404(conn, job_id)
+@router.get("/{job_id}", response_model=Job, operation_id="get_job")
+def get_job(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> Job:
+    return job_or_404(conn, job_id, caller)
 
 
-@router.get("/{job_id}/findings", response_model=FindingsResponse)
-def get_findings(job_id: uuid.UUID, conn: ConnDep, _: ReviewerDep, module: str | None = None) -> FindingsResponse:
-    job = job_or_404(conn, job_id)
+@router.get("/{job_id}/findings", response_model=FindingsResponse, operation_id="get_findings")
+def get_findings(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
+                 module: Module | None = None) -> FindingsResponse:
+    job = job_or_404(conn, job_id, caller)
     return FindingsResponse(job_id=job.id, status=job.status, findings=queries.get_findings(conn, job_id, module))
 
 
-@router.get("/{job_id}/segments", response_model=SegmentsResponse)
-def get_segments(job_id: uuid.UUID, conn: ConnDep, _: ReviewerDep, module: str | None = None) -> SegmentsResponse:
+@router.get("/{job_id}/segments", response_model=SegmentsResponse, operation_id="get_segments")
+def get_segments(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
+                 module: Module | None = None) -> SegmentsResponse:
     """Findings grouped into time ranges per module and label, with max and mean scores."""
-    job = job_or_404(conn, job_id)
+    job = job_or_404(conn, job_id, caller)
     return SegmentsResponse(job_id=job.id, status=job.status, segments=queries.get_segments(conn, job_id, module))
 
 
-@router.get("/{job_id}/events", response_model=list[JobEvent])
-def get_events(job_id: uuid.UUID, conn: ConnDep, _: ReaderDep) -> list[JobEvent]:
+@router.get("/{job_id}/events", response_model=list[JobEvent], operation_id="get_events")
+def get_events(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> list[JobEvent]:
     """The job's audit trail: every change of status or priority, who made it (API key name, worker,
     system) and why."""
-    job_or_404(conn, job_id)
+    job_or_404(conn, job_id, caller)
     return queries.job_events(conn, job_id)
 
 
-@router.get("/{job_id}/webhooks", response_model=list[WebhookDelivery])
-def get_webhook_deliveries(job_id: uuid.UUID, conn: ConnDep, _: ReaderDep) -> list[WebhookDelivery]:
+@router.get("/{job_id}/webhooks", response_model=list[WebhookDelivery], operation_id="get_webhook_deliveries")
+def get_webhook_deliveries(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> list[WebhookDelivery]:
     """Deliveries of the job's webhook event: status, attempts, last error."""
-    job_or_404(conn, job_id)
+    job_or_404(conn, job_id, caller)
     return queries.deliveries(conn, job_id)
 
 
-@router.post("/{job_id}/{action}", response_model=Job)
+@router.post("/{job_id}/{action}", response_model=Job, operation_id="control_job", responses=job_links(200))
 def control_job(job_id: uuid.UUID, action: Action, conn: ConnDep, queue: QueueDep, caller: SubmitterDep,
                 from_scratch: bool = False) -> Job:
     """Start a pending job, pause, resume, cancel, or retry a failed or cancelled one: from its finished
     chunks, or ``from_scratch`` (which may also redo a job that succeeded). 409 if the job's status does
     not allow it."""
-    return apply(conn, queue, job_id, action, caller.name, from_scratch)
+    return apply(conn, queue, job_or_404(conn, job_id, caller), action, caller.actor, from_scratch)
 
 
-@router.put("/{job_id}/priority", response_model=Job)
+@router.put("/{job_id}/priority", response_model=Job, operation_id="set_priority")
 def set_priority(job_id: uuid.UUID, body: PriorityRequest, conn: ConnDep, queue: QueueDep,
                  caller: SubmitterDep) -> Job:
-    return reprioritise(conn, queue, job_id, body.priority, caller.name)
+    """A waiting or running job's priority; 409 for a job that has ended."""
+    return reprioritise(conn, queue, job_or_404(conn, job_id, caller), body.priority, caller.actor)

@@ -1,4 +1,5 @@
-"""The keys resource (scope ``admin``): issue, list and revoke API keys. ``vidsafe keys`` uses it."""
+"""The keys resource (scope ``admin``): issue, list and revoke the API keys of the caller's team (an operator
+admin names another team with X-Vidsafe-Team). ``vidsafe keys`` uses it."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from typing import Annotated
 
 import psycopg
 from fastapi import APIRouter, Path, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from vidsafe.apikeys import issue_key
 from vidsafe.db import queries
-from vidsafe.domain import ApiKey, ApiKeyCreated, ErrorCode, Scope
+from vidsafe.domain import ApiKey, ApiKeyCreated, ErrorCode, Scope, StrictModel
 from vidsafe.gateway.dependencies import AdminDep, ConnDep
+from vidsafe.gateway.openapi import links
 from vidsafe.gateway.refusals import Refusal
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -21,33 +23,35 @@ NAME_PATTERN = r"^[\w.@-]{1,200}$"
 KeyName = Annotated[str, Path(pattern=NAME_PATTERN, description="The key's name")]
 
 
-class KeyRequest(BaseModel):
+class KeyRequest(StrictModel):
     name: str = Field(pattern=NAME_PATTERN, description="Who or what uses the key (letters, digits, . @ _ -); "
-                      "shown in audit trails, so never reused")
+                      "shown in audit trails, so never reused within the team")
     scopes: list[Scope] = Field(min_length=1)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-def create_key(body: KeyRequest, conn: ConnDep, _: AdminDep) -> ApiKeyCreated:
-    """Issue a key. The answer holds the key itself, this once: only its hash is stored."""
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated,
+             responses=links(201, RevokeKey=("revoke_key", {"name": "$response.body#/key/name"})))
+def create_key(body: KeyRequest, conn: ConnDep, caller: AdminDep) -> ApiKeyCreated:
+    """Issue a key of the team. The answer holds the key itself, this once: only its hash is stored."""
     try:
-        record, secret = issue_key(conn, body.name, body.scopes)
+        record, secret = issue_key(conn, caller.team_id, body.name, body.scopes)
     except psycopg.errors.UniqueViolation:
-        raise Refusal(409, ErrorCode.key_name_taken, f"a key named {body.name!r} exists or existed: names stay "
-                      "taken after a revoke, so that audit trails name one key each; choose another") from None
+        raise Refusal(409, ErrorCode.key_name_taken, f"team {caller.team} has or had a key named {body.name!r}: "
+                      "names stay taken after a revoke, so that audit trails name one key each; choose another") \
+            from None
     return ApiKeyCreated(key=record, secret=secret)
 
 
 @router.get("", response_model=list[ApiKey])
-def list_keys(conn: ConnDep, _: AdminDep) -> list[ApiKey]:
-    """Every key, revoked ones included: names, prefixes, scopes and use, never the keys themselves."""
-    return queries.list_api_keys(conn)
+def list_keys(conn: ConnDep, caller: AdminDep) -> list[ApiKey]:
+    """The team's keys, revoked ones included: names, prefixes, scopes and use, never the keys themselves."""
+    return queries.list_api_keys(conn, caller.team_id)
 
 
-@router.post("/{name}/revoke", response_model=ApiKey)
-def revoke_key(name: KeyName, conn: ConnDep, _: AdminDep) -> ApiKey:
-    """Revoke a key: it stops working at once."""
-    revoked = queries.revoke_api_key(conn, name)
+@router.post("/{name}/revoke", response_model=ApiKey, operation_id="revoke_key")
+def revoke_key(name: KeyName, conn: ConnDep, caller: AdminDep) -> ApiKey:
+    """Revoke a key of the team: it stops working at once."""
+    revoked = queries.revoke_api_key(conn, caller.team_id, name)
     if revoked is None:
-        raise Refusal(404, ErrorCode.key_not_found, f"no live key named {name!r}")
+        raise Refusal(404, ErrorCode.key_not_found, f"team {caller.team} has no live key named {name!r}")
     return revoked

@@ -5,12 +5,14 @@ wrong method, unparsable body) into the documented body ``{"detail": {"code", "m
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vidsafe.domain import ErrorCode, MediaError
+from vidsafe.domain import ErrorBody, ErrorCode, MediaError
 from vidsafe.outbound import OutboundRefused
 
 
@@ -33,6 +35,18 @@ _MEDIA_STATUS = {
 _OUTBOUND_STATUS = {ErrorCode.file_too_large: 413, ErrorCode.download_failed: 502}
 _STARLETTE_CODES = {404: ErrorCode.not_found, 405: ErrorCode.method_not_allowed}
 
+# The refusals any /v1 route may answer, as the OpenAPI document lists them (with the one body they share).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description} for status, description in {
+        400: "The body or upload could not be parsed", 401: "No API key, or an unknown one",
+        403: "The key lacks the scope", 404: "No such resource in the caller's team",
+        408: "The upload stalled", 409: "The resource's state does not allow it, or an Idempotency-Key mismatch",
+        413: "The body or file is over its limit", 415: "Not multipart, or not a video",
+        422: "The request or its options are invalid", 429: "A team limit is reached (see Retry-After)",
+        502: "A download failed", 503: "A dependency (Postgres, Redis) is unreachable",
+    }.items()
+}
+
 
 def media_refusal(error: MediaError) -> Refusal:
     return Refusal(_MEDIA_STATUS.get(error.code, 422), error.code, error.message)
@@ -42,7 +56,7 @@ def outbound_refusal(error: OutboundRefused) -> Refusal:
     return Refusal(_OUTBOUND_STATUS.get(ErrorCode(error.code), 422), ErrorCode(error.code), error.message)
 
 
-def _body(code: ErrorCode, message: str) -> dict:
+def error_body(code: ErrorCode, message: str) -> dict:
     return {"detail": {"code": code, "message": message}}
 
 
@@ -52,16 +66,23 @@ def _validation_message(error: RequestValidationError) -> str:
                      for problem in error.errors()) or "the request is not valid"
 
 
+def _validation_code(error: RequestValidationError) -> ErrorCode:
+    """invalid_options for an unknown key or a problem in a job's options, invalid_request for the rest."""
+    if any(problem["type"] == "extra_forbidden" or "options" in problem["loc"] for problem in error.errors()):
+        return ErrorCode.invalid_options
+    return ErrorCode.invalid_request
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Refusal)
     async def refused(_: Request, refusal: Refusal) -> JSONResponse:
-        return JSONResponse(_body(refusal.code, refusal.message), refusal.status, headers=refusal.headers)
+        return JSONResponse(error_body(refusal.code, refusal.message), refusal.status, headers=refusal.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse(_body(ErrorCode.invalid_request, _validation_message(error)), 422)
+        return JSONResponse(error_body(_validation_code(error), _validation_message(error)), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         code = _STARLETTE_CODES.get(error.status_code, ErrorCode.invalid_request)
-        return JSONResponse(_body(code, str(error.detail)), error.status_code, headers=error.headers)
+        return JSONResponse(error_body(code, str(error.detail)), error.status_code, headers=error.headers)

@@ -1,14 +1,18 @@
 """Creating jobs: from an upload, a server-side path or a URL, for the jobs and batches resources alike.
 
-Every submission goes the same way: an idempotent replay is answered with the job already made; the
-placement (status, priority, batch, callback) and the options are checked; the video is checked (an upload
-or a path is probed here, a URL is only checked against the SSRF guard: the worker fetches it as the job's
-first step); the job is recorded and, unless it waits in pending, its plan task is sent. These functions
-block (Postgres, Redis, the file system): the routes call them from the threadpool.
+Every submission goes the same way: an idempotent replay of the same request (same fingerprint) is answered
+with the job already made; the placement (status, priority, batch, callback) and the options are checked; the
+video is checked (an upload or a path is probed here, a URL is only checked against the SSRF guard: the worker
+fetches it as the job's first step); the job is recorded for the caller's team, within its limits, and,
+unless it waits in pending, its plan task is sent. These functions block (Postgres, Redis, the file system):
+the routes call them from the threadpool.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,25 +20,38 @@ from pathlib import Path
 import psycopg
 from celery import Celery
 from kombu.exceptions import OperationalError as QueueUnreachable
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from vidsafe import outbound
 from vidsafe.catalogue import resolve_modules
 from vidsafe.db import queries
 from vidsafe.db.queries import NewJob
-from vidsafe.domain import DEFAULT_PRIORITY, ApiKey, ErrorCode, Job, JobOptions, JobStatus, MediaError, Priority
+from vidsafe.domain import (
+    DEFAULT_PRIORITY,
+    ErrorCode,
+    Job,
+    JobOptions,
+    JobStatus,
+    MediaError,
+    MediaInfo,
+    Priority,
+    StrictModel,
+    Text,
+)
+from vidsafe.gateway.dependencies import Caller
 from vidsafe.gateway.refusals import Refusal, media_refusal, outbound_refusal
+from vidsafe.gateway.uploads import ReceivedUpload
 from vidsafe.media import probe_video
 from vidsafe.queue import send_plan
 from vidsafe.settings import Settings
 
 
-class Placement(BaseModel):
+class Placement(StrictModel):
     """How a submitted job is run: its batch, priority, callback, and whether it starts at once."""
 
     batch_id: uuid.UUID | None = Field(default=None, description="Add the job to this batch")
     priority: Priority | None = Field(default=None, description="0..9, higher runs first. Unset: the batch's, else 5")
-    callback_url: str | None = Field(default=None, max_length=2000,
+    callback_url: Text | None = Field(default=None, max_length=2000,
                                      description="Receives a signed JSON event when the job ends. Unset: the batch's")
     start: bool | None = Field(default=None, description="Queue at once (true) or wait in pending until started "
                                "(false). Unset: the batch's auto_start, else the auto_process setting")
@@ -42,12 +59,12 @@ class Placement(BaseModel):
 
 @dataclass(frozen=True)
 class Submitter:
-    """Who submits, under which idempotency key, to which deployment."""
+    """Who submits (for which team), under which idempotency key, to which deployment."""
 
     conn: psycopg.Connection
     queue: Celery
     settings: Settings
-    caller: ApiKey
+    caller: Caller
     idempotency_key: str | None = None
 
 
@@ -59,12 +76,18 @@ class Created:
     new: bool
 
 
+def options_problems(error: ValidationError) -> str:
+    """Each problem as ``where: what``, naming the key: ``modules: List should have at least 1 item``."""
+    return "; ".join(f"{'.'.join(str(part) for part in problem['loc']) or 'options'}: {problem['msg']}"
+                     for problem in error.errors())
+
+
 def parse_options(raw: bytes) -> JobOptions:
     try:
         return JobOptions.model_validate_json(raw) if raw.strip() else JobOptions()
     except ValidationError as error:
-        raise Refusal(422, ErrorCode.invalid_options,
-                      f"the options field is not valid: {error.errors()[0]['msg']}") from None
+        raise Refusal(422, ErrorCode.invalid_options, f"the options field is not valid: {options_problems(error)}") \
+            from None
 
 
 def check_options(options: JobOptions, settings: Settings) -> None:
@@ -86,18 +109,37 @@ def check_callback(url: str | None, settings: Settings) -> None:
         raise outbound_refusal(error) from None
 
 
-def replay(submitter: Submitter) -> Created | None:
-    """The job this key already created under this idempotency key."""
+def fingerprint(endpoint: str, video: str, options: JobOptions, placement: Placement) -> str:
+    """What an idempotency key is bound to: the endpoint, the video (an upload's sha256, a path, a URL), the
+    canonical options and the placement. The same key with another fingerprint is a different request."""
+    canonical = json.dumps({"endpoint": endpoint, "video": video,
+                            "options": options.model_dump(mode="json", exclude_none=True),
+                            "placement": placement.model_dump(mode="json", exclude_none=True)},
+                           sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def replay(submitter: Submitter, request_fingerprint: str) -> Created | None:
+    """The job this key already created under this idempotency key for this same request; 409 for another
+    request under the same key."""
     if submitter.idempotency_key is None:
         return None
-    job = queries.job_by_idempotency_key(submitter.conn, submitter.caller.id, submitter.idempotency_key)
-    return Created(job, new=False) if job else None
+    found = queries.job_by_idempotency_key(submitter.conn, submitter.caller.key.id, submitter.idempotency_key,
+                                           submitter.settings.idempotency_ttl_s)
+    if found is None:
+        return None
+    job, bound_to = found
+    if bound_to is not None and bound_to != request_fingerprint:  # (keys used before 0006 are bound to nothing)
+        raise Refusal(409, ErrorCode.idempotency_mismatch, "this Idempotency-Key was used for a different request "
+                      f"(another endpoint, video, options or placement), job {job.id}; use a new key")
+    return Created(job, new=False)
 
 
 def place(submitter: Submitter, placement: Placement) -> dict:
     """The NewJob fields the placement decides: status, priority, batch, callback."""
     settings = submitter.settings
-    batch = queries.get_batch(submitter.conn, placement.batch_id) if placement.batch_id else None
+    batch = (queries.get_batch(submitter.conn, placement.batch_id, submitter.caller.team_id)
+             if placement.batch_id else None)
     if placement.batch_id and batch is None:
         raise Refusal(404, ErrorCode.batch_not_found, f"no batch {placement.batch_id}")
     check_callback(placement.callback_url, settings)
@@ -109,22 +151,50 @@ def place(submitter: Submitter, placement: Placement) -> dict:
             "callback_url": placement.callback_url or (batch.callback_url if batch else None)}
 
 
-def _probe(path: Path, settings: Settings) -> None:
+def _probe(path: Path, settings: Settings) -> MediaInfo:
     try:
-        probe_video(path, settings)
+        return probe_video(path, settings)
     except MediaError as error:
         raise media_refusal(error) from None
 
 
-def _record(submitter: Submitter, job_id: uuid.UUID, new: NewJob) -> Created:
-    """Record the job and, unless it waits in pending, send its plan task."""
-    conn = submitter.conn
-    job = queries.create_job(conn, job_id, new, submitter.caller.id, submitter.idempotency_key,
-                             actor=submitter.caller.name)
+# When a team's queue is full, a guess at when to try again: jobs leave it as workers take them.
+QUEUE_FULL_RETRY_AFTER_S = 60
+
+
+def check_limits(conn: psycopg.Connection, settings: Settings, team_id: uuid.UUID, media: MediaInfo | None) -> None:
+    """429 if one more job (of ``media``'s duration) would take the team past its queued-jobs limit or its video
+    hours in 24 h. Call it in the transaction that adds the job, after ``queries.lock_team``."""
+    team, usage = queries.get_team(conn, team_id), queries.team_usage(conn, team_id)
+    max_waiting = team.max_queued_jobs if team.max_queued_jobs is not None else settings.team_max_queued_jobs
+    if max_waiting is not None and usage.waiting >= max_waiting:
+        raise Refusal(429, ErrorCode.team_queue_full, f"team {team.name} has {usage.waiting} jobs pending or queued, "
+                      f"its limit; submit again when some have started",
+                      headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_S)})
+    max_hours = (team.max_video_hours_per_day if team.max_video_hours_per_day is not None
+                 else settings.team_max_video_hours_per_day)
+    adding = (media.duration_s if media else 0.0) / 3600
+    if max_hours is not None and usage.video_hours_24h + adding > max_hours:
+        # The window frees up as its oldest job turns 24 h old.
+        wait_s = max(1, math.ceil(86400 - (usage.oldest_in_window_s or 0.0)))
+        raise Refusal(429, ErrorCode.team_quota_exceeded, f"team {team.name} submitted {usage.video_hours_24h:.2f} "
+                      f"h of video in the last 24 h; {adding:.2f} h more would pass its limit of {max_hours:g} h",
+                      headers={"Retry-After": str(wait_s)})
+
+
+def _record(submitter: Submitter, job_id: uuid.UUID, new: NewJob, request_fingerprint: str) -> Created:
+    """Record the job (within the team's limits) and, unless it waits in pending, send its plan task."""
+    conn, caller = submitter.conn, submitter.caller
+    idempotency = (queries.Idempotency(submitter.idempotency_key, request_fingerprint)
+                   if submitter.idempotency_key else None)
+    with conn.transaction():
+        queries.lock_team(conn, caller.team_id)
+        check_limits(conn, submitter.settings, caller.team_id, new.media)
+        job = queries.create_job(conn, job_id, new, caller.key.id, idempotency, actor=caller.actor)
     if job is None:  # a concurrent retry with the same idempotency key created it first
         if new.owns_media:
             Path(new.media_path).unlink(missing_ok=True)
-        replayed = replay(submitter)
+        replayed = replay(submitter, request_fingerprint)
         assert replayed is not None
         return replayed
     if job.status == JobStatus.queued:
@@ -143,15 +213,20 @@ def upload_target(settings: Settings) -> tuple[uuid.UUID, Path]:
     return job_id, settings.uploads_dir / str(job_id)
 
 
-def submit_upload(submitter: Submitter, job_id: uuid.UUID, target: Path, filename: str, raw_options: bytes,
-                  placed: dict) -> Created:
+def submit_upload(submitter: Submitter, job_id: uuid.UUID, target: Path, received: ReceivedUpload,
+                  placement: Placement, placed: dict) -> Created:
     """A job for a file already received at ``target`` (``placed``: what ``place`` decided before it was
-    received); the file is removed if the job is not made."""
+    received); the file is removed if the job is not made (a replay included)."""
     try:
-        options = parse_options(raw_options)
+        options = parse_options(received.options)
+        request_fingerprint = fingerprint("upload", received.sha256, options, placement)
+        if replayed := replay(submitter, request_fingerprint):
+            target.unlink(missing_ok=True)
+            return replayed
         check_options(options, submitter.settings)
-        _probe(target, submitter.settings)
-        return _record(submitter, job_id, NewJob(filename, str(target), True, options, **placed))
+        media = _probe(target, submitter.settings)
+        return _record(submitter, job_id, NewJob(submitter.caller.team_id, received.filename, str(target), True,
+                                                 options, media, **placed), request_fingerprint)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -159,7 +234,8 @@ def submit_upload(submitter: Submitter, job_id: uuid.UUID, target: Path, filenam
 
 def submit_path(submitter: Submitter, path: str, options: JobOptions, placement: Placement) -> Created:
     """A job for a video already on the server, inside one of the ``ingest_roots``."""
-    if replayed := replay(submitter):
+    request_fingerprint = fingerprint("path", path, options, placement)
+    if replayed := replay(submitter, request_fingerprint):
         return replayed
     placed = place(submitter, placement)
     check_options(options, submitter.settings)
@@ -171,14 +247,16 @@ def submit_path(submitter: Submitter, path: str, options: JobOptions, placement:
                       else "server-side paths are disabled: set VIDSAFE_INGEST_ROOTS to allow folders")
     if not resolved.is_file():
         raise Refusal(404, ErrorCode.file_missing, "no such file under the ingest roots")
-    _probe(resolved, settings)
-    return _record(submitter, uuid.uuid4(), NewJob(resolved.name, str(resolved), False, options, **placed))
+    media = _probe(resolved, settings)
+    return _record(submitter, uuid.uuid4(), NewJob(submitter.caller.team_id, resolved.name, str(resolved), False,
+                                                   options, media, **placed), request_fingerprint)
 
 
 def submit_url(submitter: Submitter, url: str, options: JobOptions, placement: Placement) -> Created:
     """A job whose first step, in a worker, fetches ``url`` (size-limited, through the SSRF guard): the request
     answers at once, and a download that fails fails the job with its reason."""
-    if replayed := replay(submitter):
+    request_fingerprint = fingerprint("url", url, options, placement)
+    if replayed := replay(submitter, request_fingerprint):
         return replayed
     placed = place(submitter, placement)
     check_options(options, submitter.settings)
@@ -187,5 +265,5 @@ def submit_url(submitter: Submitter, url: str, options: JobOptions, placement: P
     except outbound.OutboundRefused as error:
         raise outbound_refusal(error) from None
     job_id, target = upload_target(submitter.settings)
-    return _record(submitter, job_id, NewJob(outbound.display_name(url), str(target), True, options, **placed,
-                                             source_url=url))
+    return _record(submitter, job_id, NewJob(submitter.caller.team_id, outbound.display_name(url), str(target), True,
+                                             options, **placed, source_url=url), request_fingerprint)

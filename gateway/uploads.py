@@ -13,6 +13,7 @@ of 4 kB at most: a 40 kB file name is a malformed_upload).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ BODY_SLACK_BYTES = 64 * 1024  # multipart framing and the options field, on top 
 class ReceivedUpload:
     filename: str
     options: bytes  # the raw ``options`` field (JSON), empty when absent
+    sha256: str  # of the file, what an idempotency key is bound to
 
 
 @dataclass
@@ -48,6 +50,7 @@ class _PartState:
     filename: str | None = None
     written: int = 0
     found: bool = False
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
 
 
 def clean_filename(raw: bytes) -> str:
@@ -111,16 +114,17 @@ async def receive_upload(request: Request, target: Path, max_bytes: int,
             if state.written > max_bytes:
                 raise Refusal(413, ErrorCode.file_too_large, f"the upload exceeds the limit of {max_bytes} bytes")
             sink.write(data[start:end])
+            state.digest.update(data[start:end])
 
-        parser = MultipartParser(
-            options[b"boundary"],
-            {
-                "on_part_begin": on_part_begin, "on_header_field": on_header_field,
-                "on_header_value": on_header_value, "on_header_end": on_header_end,
-                "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
-            },
-        )
         try:
+            parser = MultipartParser(
+                options[b"boundary"],
+                {
+                    "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+                    "on_header_value": on_header_value, "on_header_end": on_header_end,
+                    "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+                },
+            )
             received = 0
             async for chunk in _chunks(request, idle_timeout_s):
                 # Parts other than the file are discarded, but still count: an endless junk field must
@@ -137,11 +141,16 @@ async def receive_upload(request: Request, target: Path, max_bytes: int,
         except Exception as error:
             partial.unlink(missing_ok=True)
             raise Refusal(400, ErrorCode.malformed_upload, f"the multipart body could not be parsed: {error}") from None
+        except BaseException:
+            # The client went away (the request task is cancelled): nothing of its upload may stay.
+            partial.unlink(missing_ok=True)
+            raise
     if not state.found:
         partial.unlink(missing_ok=True)
         raise Refusal(422, ErrorCode.missing_file, f"the form has no '{FILE_FIELD}' field")
     partial.replace(target)
-    return ReceivedUpload(filename=state.filename or "upload", options=bytes(state.options))
+    return ReceivedUpload(filename=state.filename or "upload", options=bytes(state.options),
+                          sha256=state.digest.hexdigest())
 
 
 async def _chunks(request: Request, idle_timeout_s: float | None) -> AsyncIterator[bytes]:

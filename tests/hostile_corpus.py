@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -30,7 +30,8 @@ FPS = 10
 @dataclass(frozen=True)
 class Outcome:
     """What the service must answer: ``status`` is the upload's HTTP status; a 201 ends in a job whose
-    ``job_status`` is ``failed`` (with ``code`` as its error_code) or ``succeeded`` (``code`` is None)."""
+    ``job_status`` is ``failed`` (with ``code`` as its error_code) or ``succeeded`` (``code`` is None, or the code
+    of its one warning: it analysed less than was asked)."""
 
     status: int
     code: str | None
@@ -47,6 +48,10 @@ class Outcome:
     @classmethod
     def succeeded(cls) -> Outcome:
         return cls(201, None, "succeeded")
+
+    @classmethod
+    def warned(cls, code: str) -> Outcome:
+        return cls(201, code, "succeeded")
 
 
 @dataclass(frozen=True)
@@ -71,16 +76,48 @@ def _noise_frames(count: int, size: tuple[int, int] = SIZE, seed: int = 0) -> It
         yield np.clip(frame, 0, 255).astype(np.uint8)
 
 
+class _Pipe(io.RawIOBase):
+    """A sink that cannot seek, as a pipe or a browser's MediaRecorder: a muxer cannot go back to write the
+    duration (or the index) once the frames are out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def write(self, chunk: bytes) -> int:  # type: ignore[override]
+        self.data += chunk
+        return len(chunk)
+
+
 def encode(path: Path, *, seconds: float = 2.0, fps: int = FPS, size: tuple[int, int] = SIZE,
            codec: str = "libx264", container: str | None = None, pix_fmt: str = "yuv420p",
-           options: dict[str, str] | None = None, container_options: dict[str, str] | None = None) -> Path:
-    """A small valid video: ``seconds`` of moving noise at ``fps``."""
-    with av.open(str(path), "w", format=container, options=container_options or {}) as out:
+           options: dict[str, str] | None = None, container_options: dict[str, str] | None = None,
+           frames: Iterable[np.ndarray] | None = None, start_s: float = 0.0, rotation: int = 0,
+           piped: bool = False) -> Path:
+    """A small valid video: ``seconds`` of moving noise (or ``frames``) at ``fps``, its first frame stamped
+    ``start_s``, with a display matrix turning it ``rotation`` degrees counterclockwise, written to a file or,
+    ``piped``, through a sink that cannot seek."""
+    sink = _Pipe() if piped else None
+    with av.open(sink if sink is not None else str(path), "w", format=container,
+                 options=container_options or {}) as out:
         stream = out.add_stream(codec, rate=fps, options=options or {})
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], pix_fmt
-        for array in _noise_frames(round(seconds * fps), size):
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")))
+        if rotation:
+            stream.set_display_rotation(rotation)
+        first = round(start_s * fps)
+        for index, array in enumerate(frames if frames is not None else _noise_frames(round(seconds * fps), size)):
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            frame.pts, frame.time_base = first + index, Fraction(1, fps)
+            out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
+    if sink is not None:
+        path.write_bytes(bytes(sink.data))
     return path
 
 
@@ -444,6 +481,69 @@ def only_b_frames(folder: Path) -> Path:
     return _remux(source, folder / "b-only.mp4", keep=is_b_frame)
 
 
+# ---- files a player plays: analysed, and what could not be is reported ------------------------------
+
+PLAYABLE_SECONDS = 6  # 60 frames at 10 fps, a keyframe every 10: GOPs of one second
+
+
+def corrupt_packets(folder: Path, name: str, packets: Iterable[int]) -> Path:
+    """A 6 s H.264 MP4 whose ``packets`` (in decode order) have their payload replaced by seeded noise, the
+    container intact: a player skips what it cannot decode and plays on from the next decodable frame."""
+    source = valid_mp4(folder / "whole.mp4", seconds=PLAYABLE_SECONDS)
+    data = bytearray(source.read_bytes())
+    with av.open(str(source)) as container:
+        laid_out = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size]
+    rng = np.random.default_rng(5)
+    for index in packets:
+        pos, size = laid_out[index]
+        data[pos + 4:pos + size] = rng.bytes(size - 4)  # the NAL length prefix stays: only the picture is lost
+    return _write(folder / f"{name}.mp4", data)
+
+
+def corrupt_first_keyframe(folder: Path) -> Path:
+    """The first keyframe is noise: nothing before the second (1 s) can be rebuilt."""
+    return corrupt_packets(folder, "corrupt-first-keyframe", [0])
+
+
+def corrupt_inside_a_gop(folder: Path) -> Path:
+    """Two P-frames inside the third GOP are noise: the decoder conceals them and goes on."""
+    return corrupt_packets(folder, "corrupt-inside-gop", [25, 26])
+
+
+def corrupt_stretch(folder: Path) -> Path:
+    """Two whole GOPs (2 s to 4 s) are noise, midway."""
+    return corrupt_packets(folder, "corrupt-stretch", range(20, 40))
+
+
+def piped_webm(folder: Path) -> Path:
+    """A 4 s VP8 WebM written as a browser recorder or a pipe writes it: no duration, no cues."""
+    return encode(folder / "piped.webm", seconds=4, codec="libvpx", container="webm", piped=True)
+
+
+def piped_matroska(folder: Path) -> Path:
+    """A 4 s H.264 Matroska file written to a pipe: no duration."""
+    return encode(folder / "piped.mkv", seconds=4, container="matroska", options=_x264(), piped=True)
+
+
+def mpeg_ts(folder: Path) -> Path:
+    """A 4 s MPEG-TS file: its declared duration is an estimate from the bitrate, so it is measured."""
+    return encode(folder / "clip.ts", seconds=4, container="mpegts", options=_x264())
+
+
+def late_start(folder: Path, container: str = "matroska") -> Path:
+    """A 4 s clip whose first frame is stamped t = 100000 s (a cut from a long recording)."""
+    suffix = {"matroska": "mkv", "mpegts": "ts", "mp4": "mp4"}[container]
+    return encode(folder / f"late.{suffix}", seconds=4, container=container, options=_x264(), start_s=100000.0)
+
+
+def rotated(folder: Path, upright: Iterable[np.ndarray], fps: int = FPS, name: str = "rotated.mp4") -> Path:
+    """``upright`` frames stored turned a quarter clockwise (as a phone held upright records them), with a display
+    matrix that turns them back: a player shows them upright."""
+    stored = [np.ascontiguousarray(np.rot90(frame, -1)) for frame in upright]
+    height, width = stored[0].shape[:2]
+    return encode(folder / name, frames=stored, fps=fps, size=(width, height), options=_x264(), rotation=90)
+
+
 def oversize(folder: Path, limit: int) -> Path:
     """Noise just over the upload limit: refused while streaming, before it is all on disk."""
     return _write(folder / "huge.mp4", np.random.default_rng(4).bytes(limit + 64 * 1024))
@@ -459,6 +559,8 @@ def tiny_valid(folder: Path) -> Path:
 # HTTP statuses and codes as the README's error-code table gives them.
 
 _NOT_A_VIDEO = Outcome.refused(415, "not_a_video")
+# A job that analysed less of its video than min_coverage: it succeeds, and says so.
+_PARTIAL = Outcome.warned("partial_coverage")
 
 CORPUS: tuple[Case, ...] = (
     Case("empty", empty, Outcome.refused(400, "empty_file")),
@@ -479,11 +581,17 @@ CORPUS: tuple[Case, ...] = (
     Case("absurd-duration", absurd_duration, Outcome.refused(422, "too_long")),
     Case("millions-of-samples", millions_of_samples, Outcome.refused(422, "too_many_frames")),
     Case("webm-garbled-header", webm_garbled_header, _NOT_A_VIDEO),
-    Case("truncated-faststart", truncated_faststart, Outcome.failed("truncated_media")),
-    Case("mkv-truncated", mkv_truncated, Outcome.failed("truncated_media")),
-    Case("avi-truncated", avi_truncated, Outcome.failed("unreadable_media"),
-         why="the last MJPEG frame is cut mid-way, and decoding it fails"),
-    Case("corrupted-mid-stream", corrupted_mid_stream, Outcome.failed("unreadable_media")),
+    Case("truncated-faststart", truncated_faststart, _PARTIAL, why="what is there is analysed; the rest is missing"),
+    Case("mkv-truncated", mkv_truncated, _PARTIAL),
+    Case("avi-truncated", avi_truncated, _PARTIAL, why="the last MJPEG frame is cut mid-way: it is skipped"),
+    Case("corrupted-mid-stream", corrupted_mid_stream, _PARTIAL, why="decoding resumes after the noise"),
+    Case("corrupt-first-keyframe", corrupt_first_keyframe, _PARTIAL, why="decoding starts at the second keyframe"),
+    Case("corrupt-inside-a-gop", corrupt_inside_a_gop, Outcome.succeeded(), why="the decoder conceals two frames"),
+    Case("corrupt-stretch", corrupt_stretch, _PARTIAL),
+    Case("piped-webm", piped_webm, Outcome.succeeded(), why="no declared duration: measured by a scan"),
+    Case("piped-matroska", piped_matroska, Outcome.succeeded()),
+    Case("mpeg-ts", mpeg_ts, Outcome.succeeded()),
+    Case("late-start", late_start, Outcome.succeeded(), why="a 4 s clip stamped from t = 100000 s"),
     Case("no-keyframes", no_keyframes, Outcome.failed("unreadable_media")),
     Case("only-b-frames", only_b_frames, Outcome.failed("unreadable_media")),
     Case("resolution-grows-past-limit", resolution_grows_past_limit, Outcome.failed("frame_too_large")),

@@ -136,7 +136,8 @@ def test_a_retry_from_scratch_that_loses_a_race_forgets_nothing(
     monkeypatch.setattr(queries, "transition", lambda *args, **kwargs: None)
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn, \
             pytest.raises(Refusal) as refused:
-        apply(conn, make_celery(running_stack), UUID(job_id), Action.retry, "test", from_scratch=True)
+        apply(conn, make_celery(running_stack), queries.get_job(conn, UUID(job_id), None), Action.retry, "test",
+                  from_scratch=True)
     assert (refused.value.status, refused.value.code) == (409, ErrorCode.invalid_state)
     monkeypatch.undo()
     assert finding_keys(api, job_id) == before, "the reset was rolled back with the lost transition"
@@ -151,7 +152,8 @@ def test_each_maintenance_step_runs_while_redis_is_down(running_stack: Settings,
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
         # A queued job whose plan message was lost: the first step tries to send it again, and cannot.
         job_id = uuid4()
-        queries.create_job(conn, job_id, queries.NewJob("lost.mp4", str(tmp_path / "lost.mp4"), False, JobOptions()))
+        queries.create_job(conn, job_id, queries.NewJob(queries.OPERATOR_TEAM_ID, "lost.mp4",
+                                                        str(tmp_path / "lost.mp4"), False, JobOptions()))
         orphan = settings.uploads_dir / "orphan"
         orphan.parent.mkdir(parents=True)
         orphan.write_bytes(b"x")
@@ -221,7 +223,8 @@ def test_a_batch_groups_jobs_with_aggregate_counts_and_is_controlled_as_one(
     # Retry without from_scratch touches only failed jobs: none here.
     assert api.post(f"/v1/batches/{batch_id}/retry").json()["changed"] == []
     assert api.put(f"/v1/batches/{batch_id}/priority", json={"priority": 1}).json()["priority"] == 1
-    assert {job["priority"] for job in api.get(f"/v1/batches/{batch_id}/jobs").json()} == {1}
+    # Its jobs have ended: a priority means nothing to them any more, and they keep theirs.
+    assert {job["priority"] for job in api.get(f"/v1/batches/{batch_id}/jobs").json()} == {7}
     assert api.get("/v1/batches/00000000-0000-0000-0000-000000000000").status_code == 404
 
 

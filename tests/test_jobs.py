@@ -58,7 +58,7 @@ def test_jobs_are_listed_and_unknown_ids_are_404(api: httpx.Client, sample_video
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "code"), [
     ("POST", "/v1/jobs/from-path", b'{"path": ', 422, "invalid_request"),  # JSON that does not parse
-    ("POST", "/v1/jobs/from-path", b'{"path": "x", "options": {"sample_fps": 99}}', 422, "invalid_request"),
+    ("POST", "/v1/jobs/from-path", b'{"path": "x", "options": {"sample_fps": 99}}', 422, "invalid_options"),
     ("GET", "/v1/no-such-route", None, 404, "not_found"),
     ("DELETE", "/v1/jobs", None, 405, "method_not_allowed"),
 ])

@@ -11,28 +11,32 @@ import os
 import secrets
 import uuid
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 
 from vidsafe.db import queries
+from vidsafe.db.queries import KeyHolder
 from vidsafe.domain import ApiKey, Scope
 from vidsafe.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
+# Names the team an operator admin acts for in a request; unset: the key's own team.
+TEAM_HEADER = "X-Vidsafe-Team"
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def issue_key(conn: psycopg.Connection, name: str, scopes: list[Scope]) -> tuple[ApiKey, str]:
-    """Create a key; returns its record and the key itself, which is shown once and never stored."""
+def issue_key(conn: psycopg.Connection, team_id: UUID, name: str, scopes: list[Scope]) -> tuple[ApiKey, str]:
+    """Create a key of the team; returns its record and the key itself, which is shown once and never stored."""
     prefix = secrets.token_hex(4)
     key = f"vsk_{prefix}_{secrets.token_urlsafe(32)}"
-    return queries.create_api_key(conn, uuid.uuid4(), name, prefix, hash_key(key), scopes), key
+    return queries.create_api_key(conn, uuid.uuid4(), team_id, name, prefix, hash_key(key), scopes), key
 
 
-def check_key(conn: psycopg.Connection, key: str) -> ApiKey | None:
+def check_key(conn: psycopg.Connection, key: str) -> KeyHolder | None:
     return queries.api_key_by_hash(conn, hash_key(key))
 
 
@@ -40,8 +44,8 @@ def local_key_path(settings: Settings) -> Path:
     return settings.state_dir / "cli-api-key"
 
 
-# The CLI's own key: the machine's operator, who can read state_dir (and so the embedded database), manages
-# keys through the API with it too.
+# The CLI's own key, of the operator team: the machine's operator, who can read state_dir (and so the embedded
+# database), manages teams and keys through the API with it too.
 LOCAL_KEY_SCOPES = [Scope.submit, Scope.review, Scope.admin]
 
 
@@ -49,13 +53,13 @@ def ensure_local_key(conn: psycopg.Connection, settings: Settings) -> str:
     """The key the CLI on this machine uses against its own stack, kept in state_dir with owner-only
     permissions, as SSH and kube configs keep theirs; issued on first use (and again when its scopes change)."""
     path = local_key_path(settings)
-    if path.exists() and (record := check_key(conn, key := path.read_text().strip())) \
-            and set(record.scopes) == set(LOCAL_KEY_SCOPES):
+    if path.exists() and (holder := check_key(conn, key := path.read_text().strip())) \
+            and set(holder.key.scopes) == set(LOCAL_KEY_SCOPES) and holder.operator:
         return key
     name = f"local-cli-{hashlib.sha256(str(settings.state_dir.resolve()).encode()).hexdigest()[:8]}"
     with conn.transaction():
-        queries.delete_api_key(conn, name)
-        _, key = issue_key(conn, name, LOCAL_KEY_SCOPES)
+        queries.delete_api_key(conn, queries.OPERATOR_TEAM_ID, name)
+        _, key = issue_key(conn, queries.OPERATOR_TEAM_ID, name, LOCAL_KEY_SCOPES)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     os.chmod(path, 0o600)

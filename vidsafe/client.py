@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import TypeAdapter
 
-from vidsafe.apikeys import API_KEY_HEADER
+from vidsafe.apikeys import API_KEY_HEADER, TEAM_HEADER
 from vidsafe.domain import (
     ApiKey,
     ApiKeyCreated,
@@ -25,6 +25,8 @@ from vidsafe.domain import (
     ModuleStatus,
     Scope,
     SegmentsResponse,
+    Team,
+    TeamLimits,
 )
 
 Model = TypeVar("Model")
@@ -55,9 +57,13 @@ class GatewayError(RuntimeError):
 
 
 class GatewayClient:
-    def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 60.0) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s,
-                                  headers={API_KEY_HEADER: api_key} if api_key else {})
+    def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 60.0,
+                 team: str | None = None) -> None:
+        """``team``: act for this team (an operator admin key only); unset: the key's own team."""
+        headers = {API_KEY_HEADER: api_key} if api_key else {}
+        if team:
+            headers[TEAM_HEADER] = team
+        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
 
     @property
     def base_url(self) -> str:
@@ -164,4 +170,14 @@ class GatewayClient:
 
     def revoke_key(self, name: str) -> ApiKey:
         return self._get(ApiKey, "POST", f"/v1/keys/{name}/revoke")
+
+    # teams
+    def create_team(self, name: str, limits: TeamLimits) -> Team:
+        return self._get(Team, "POST", "/v1/teams", json={"name": name, **limits.model_dump(exclude_none=True)})
+
+    def teams(self) -> list[Team]:
+        return self._get(list[Team], "GET", "/v1/teams")
+
+    def set_team_limits(self, name: str, limits: TeamLimits) -> Team:
+        return self._get(Team, "PUT", f"/v1/teams/{name}/limits", json=limits.model_dump(exclude_none=True))
 

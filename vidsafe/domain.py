@@ -7,7 +7,33 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+
+class StrictModel(BaseModel):
+    """A request body or options object: an unknown (or misspelt) key is refused, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _no_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+# Text a client sends that is stored or used as a path: NUL is refused (Postgres text and file names cannot hold it).
+Text = Annotated[str, AfterValidator(_no_nul)]
+Priority = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=9, description="0..9; higher runs first")]
+Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+# Sampling rates a job may ask for: one frame a minute at the least, as many as 30 a second at the most.
+MIN_SAMPLE_FPS, MAX_SAMPLE_FPS = 1 / 60, 30.0
 
 
 class Module(StrEnum):
@@ -39,8 +65,33 @@ class Scope(StrEnum):
     admin = "admin"
 
 
+TEAM_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+MAX_TEAM_LIMIT = 1_000_000_000  # what a Postgres integer holds, with room
+
+
+class TeamLimits(StrictModel):
+    """A team's limits; a limit left unset takes the deployment's setting (``team_max_*``)."""
+
+    max_running_jobs: int | None = Field(default=None, ge=0, le=MAX_TEAM_LIMIT,
+                                         description="Jobs analysed at once; more wait queued")
+    max_queued_jobs: int | None = Field(default=None, ge=0, le=MAX_TEAM_LIMIT,
+                                        description="Jobs pending or queued; more are a 429")
+    max_video_hours_per_day: float | None = Field(default=None, ge=0, le=MAX_TEAM_LIMIT, allow_inf_nan=False,
+                                                  description="Hours of video submitted in any 24 h; more are a 429")
+
+
+class Team(TeamLimits):
+    """A moderation team: it owns its keys, jobs, batches and everything they hold."""
+
+    id: UUID
+    name: str
+    operator: bool = Field(description="The operator team: its admin keys may act for any team (X-Vidsafe-Team)")
+    created_at: datetime
+
+
 class ApiKey(BaseModel):
     id: UUID
+    team: str = Field(description="The team the key belongs to")
     name: str
     prefix: str
     scopes: list[Scope]
@@ -69,7 +120,6 @@ class JobStatus(StrEnum):
         return self in (JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled)
 
 
-Priority = Annotated[int, Field(ge=0, le=9, description="0..9; higher runs first")]
 DEFAULT_PRIORITY = 5
 
 
@@ -83,7 +133,7 @@ class ErrorCode(StrEnum):
     not_a_video = "not_a_video"
     no_video_stream = "no_video_stream"
     unreadable_media = "unreadable_media"
-    truncated_media = "truncated_media"
+    partial_coverage = "partial_coverage"
     too_long = "too_long"
     frame_too_large = "frame_too_large"
     unsupported_codec = "unsupported_codec"
@@ -111,6 +161,12 @@ class ErrorCode(StrEnum):
     face_not_found = "face_not_found"
     key_not_found = "key_not_found"
     key_name_taken = "key_name_taken"
+    team_not_found = "team_not_found"
+    team_name_taken = "team_name_taken"
+    idempotency_mismatch = "idempotency_mismatch"
+    body_too_large = "body_too_large"
+    team_queue_full = "team_queue_full"
+    team_quota_exceeded = "team_quota_exceeded"
     invalid_state = "invalid_state"
     media_gone = "media_gone"
     missing_api_key = "missing_api_key"
@@ -122,6 +178,17 @@ class ErrorCode(StrEnum):
     inference_failed = "inference_failed"
     inference_unavailable = "inference_unavailable"
     internal_error = "internal_error"
+
+
+class ErrorDetail(BaseModel):
+    code: ErrorCode
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """What every refusal answers: ``{"detail": {"code", "message"}}``."""
+
+    detail: ErrorDetail
 
 
 class MediaError(Exception):
@@ -136,22 +203,53 @@ class MediaError(Exception):
 class MediaInfo(BaseModel):
     container: str
     codec: str
-    width: int
-    height: int
-    duration_s: float
+    width: int = Field(description="Displayed width: after the rotation")
+    height: int = Field(description="Displayed height: after the rotation")
+    rotation: int = Field(default=0, description="Degrees counterclockwise the stored frames are turned to be shown "
+                          "upright (the display matrix); analysis sees them upright")
+    duration_s: float = Field(description="From the first frame to the end of the last")
+    duration_scanned: bool = Field(default=False, description="Measured by reading every packet's timestamp: the "
+                                   "container declared none (a live WebM, MPEG-TS)")
     fps: float
     size_bytes: int
     has_audio: bool
 
 
-class JobOptions(BaseModel):
-    """Per-job choices; anything left unset takes the deployment's setting."""
+class TimeRange(BaseModel):
+    start_s: float
+    end_s: float
 
-    modules: list[Module] | None = Field(default=None, description="Analyses to run. Unset: the default set.")
-    min_scores: dict[Module, float] = Field(
-        default_factory=dict, description="Per-module score threshold overrides, 0..1."
+
+class Coverage(BaseModel):
+    """How much of the video was analysed: a job that analysed less than it was asked says so."""
+
+    frames_expected: int = Field(description="Frames on the sampling grid (at the sampling rate, or the video's "
+                                 "own if lower) over the whole video")
+    frames_analyzed: int
+    share: float = Field(ge=0, le=1, description="Share of the duration decoded and analysed")
+    undecodable: list[TimeRange] = Field(default_factory=list, description="Stretches no frame could be decoded "
+                                         "in (corrupt packets, a truncated end); analysis resumed after each")
+    packets_skipped: int = Field(default=0, description="Video packets the decoder refused, skipped")
+
+
+class JobWarning(BaseModel):
+    """Something a job that succeeded did not do in full."""
+
+    code: ErrorCode
+    message: str
+
+
+class JobOptions(StrictModel):
+    """Per-job choices; anything left unset takes the deployment's setting. Unknown keys are refused."""
+
+    modules: list[Module] | None = Field(default=None, min_length=1,
+                                         description="Analyses to run (at least one). Unset: the default set.")
+    min_scores: dict[Module, Score] = Field(
+        default_factory=dict, description="Per-module score threshold overrides, each a number in [0, 1]."
     )
-    sample_fps: float | None = Field(default=None, gt=0, le=30, description="Frames sampled per second.")
+    sample_fps: float | None = Field(default=None, ge=MIN_SAMPLE_FPS, le=MAX_SAMPLE_FPS, allow_inf_nan=False,
+                                     description=f"Frames sampled per second, {MIN_SAMPLE_FPS:.4f} (one a minute) "
+                                     f"to {MAX_SAMPLE_FPS:g}.")
 
 
 class Job(BaseModel):
@@ -170,6 +268,10 @@ class Job(BaseModel):
                                          "planned (restraint adds pose)")
     step: str | None = Field(default=None, description="What a running job does: fetching (its URL), analysing "
                              "(frames and audio), rules (what reads the findings: identities, restraint, segments)")
+    coverage: Coverage | None = Field(default=None, description="Set when the job ends: frames expected and analysed, "
+                                      "and the stretches that could not be decoded")
+    warnings: list[JobWarning] = Field(default_factory=list, description="What a succeeded job did not do in full "
+                                       "(e.g. partial_coverage)")
     error_code: ErrorCode | None
     error_message: str | None
     retryable: bool = Field(default=False, description="A failure a retry may cure (a dependency was down)")

@@ -2,6 +2,11 @@
 
 The gateway calls this on every upload, so bad files are refused with a 4xx before they are queued;
 the worker calls it again before decoding, since server-side paths never went through the gateway.
+
+What is measured is what a player plays: the duration runs from the first frame (a stream may start at any
+timestamp), a container that declares no duration (a WebM written to a pipe, as browser recorders do; MPEG-TS,
+whose declared duration is a bitrate estimate) is measured by reading its packets' timestamps, and the size is
+the displayed one, after the rotation of the display matrix.
 """
 
 from __future__ import annotations
@@ -19,6 +24,56 @@ _IMAGE_FORMATS = {"image2", "gif", "webp", "apng"}
 # High-speed cameras record up to about 1000 fps; a declared rate above it is a forged timestamp table,
 # which would make the sampler walk an absurd number of sample times.
 MAX_FPS = 1000.0
+# Containers whose declared duration is not to be trusted, or absent: measured by a scan of their packets.
+_SCANNED_FORMATS = {"mpegts"}
+# The rotation is read from the first decoded frame; a file with no decodable frame this early is analysed
+# unrotated until frames say otherwise.
+_ROTATION_PACKETS = 300
+
+
+def rotation_of(frame: av.VideoFrame) -> int:
+    """The display matrix's rotation, counterclockwise, as a multiple of 90 degrees in 0..270."""
+    return round(frame.rotation / 90) % 4 * 90
+
+
+def _rotation(path: Path) -> int:
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            stream = container.streams.video[0]
+            for count, packet in enumerate(container.demux(stream)):
+                if count >= _ROTATION_PACKETS:
+                    break
+                try:
+                    for frame in packet.decode():
+                        return rotation_of(frame)
+                except av.FFmpegError:
+                    continue
+    except av.FFmpegError:
+        pass
+    return 0
+
+
+def _scanned_duration(path: Path, limit_s: float) -> float:
+    """From the first packet's timestamp to the end of the last one's, read without decoding; too_long as soon as
+    it passes ``limit_s``. A demuxing error ends the scan where it happened."""
+    first = last = None
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream = container.streams.video[0]
+        time_base = stream.time_base
+        try:
+            for packet in container.demux(stream):
+                if packet.pts is None or time_base is None:
+                    continue
+                end = packet.pts + (packet.duration or 0)
+                first = packet.pts if first is None else min(first, packet.pts)
+                last = end if last is None else max(last, end)
+                if float((last - first) * time_base) > limit_s:
+                    raise MediaError(ErrorCode.too_long, f"the video goes on past {limit_s:.0f} s, the limit")
+        except av.FFmpegError:
+            pass
+    if first is None or last is None or time_base is None:
+        raise MediaError(ErrorCode.unreadable_media, "the video stream has no timestamped packets")
+    return float((last - first) * time_base)
 
 
 def probe_video(path: Path, settings: Settings) -> MediaInfo:
@@ -57,27 +112,36 @@ def probe_video(path: Path, settings: Settings) -> MediaInfo:
                 ErrorCode.frame_too_large,
                 f"frames of {width}x{height} exceed the limit of {settings.max_frame_pixels} pixels",
             )
-        if stream.duration is not None and stream.time_base is not None:
-            duration_s = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            duration_s = container.duration / av.time_base
-        else:
-            raise MediaError(ErrorCode.unreadable_media, "the video declares no duration")
+        # A stream's own duration runs from its first frame; a container's runs from time 0, so where the
+        # stream starts comes off it. A truncated file keeps what it declared: the missing end is reported.
+        declared = (float(stream.duration * stream.time_base) if stream.duration is not None and stream.time_base
+                    else (container.duration - (container.start_time or 0)) / av.time_base
+                    if container.duration is not None else None)
+        scanned = declared is None or format_name in _SCANNED_FORMATS
+        duration_s = _scanned_duration(path, settings.max_duration_s) if scanned else declared
+        rate = stream.average_rate or stream.guessed_rate
+        if stream.frames and rate:
+            # A header's frame count (AVI's) outlasts a duration FFmpeg measured on a file cut short.
+            duration_s = max(duration_s, float(stream.frames / rate))
         if duration_s > settings.max_duration_s:
             raise MediaError(
                 ErrorCode.too_long,
                 f"the video lasts {duration_s:.0f} s, over the limit of {settings.max_duration_s:.0f} s",
             )
-        rate = stream.average_rate or stream.guessed_rate
         if rate and rate > MAX_FPS:
             raise MediaError(ErrorCode.bad_frame_rate,
                              f"the video declares {float(rate):.0f} frames per second, over {MAX_FPS:.0f}")
+        rotation = _rotation(path)
+        if rotation in (90, 270):
+            width, height = height, width
         return MediaInfo(
             container=format_name,
             codec=codec_context.name,
             width=width,
             height=height,
+            rotation=rotation,
             duration_s=max(duration_s, 0.0),
+            duration_scanned=scanned,
             fps=float(rate) if rate else 0.0,
             size_bytes=size,
             has_audio=bool(container.streams.audio),

@@ -51,8 +51,8 @@ def make_celery(settings: Settings) -> Celery:
 
 # Each message carries the priority it was sent at: after a change of priority the work is sent again, and a
 # message left behind at the old priority is then a no-op.
-def send_plan(app: Celery, job_id: UUID, priority: int) -> None:
-    app.send_task(PLAN_JOB_TASK, args=[str(job_id), priority], priority=9 - priority)
+def send_plan(app: Celery, job_id: UUID, priority: int, countdown_s: float | None = None) -> None:
+    app.send_task(PLAN_JOB_TASK, args=[str(job_id), priority], priority=9 - priority, countdown=countdown_s)
 
 
 def send_part(app: Celery, job_id: UUID, kind: str, index: int, priority: int) -> None:

@@ -145,6 +145,11 @@ class Settings(BaseSettings):
         default=None,
         description="API key the CLI sends. Unset: the key `vidsafe up` issued for this stack (state_dir/cli-api-key).",
     )
+    team: str | None = Field(
+        default=None,
+        description="Team the CLI acts for, sent as X-Vidsafe-Team (an operator team's admin key only). Unset: the "
+        "API key's own team.",
+    )
 
     # Ingest limits
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest accepted upload, in bytes.")
@@ -161,9 +166,42 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Folders a job may name as a server-side path (JSON list). Empty: path jobs are refused.",
     )
+    max_json_body_bytes: int = Field(
+        default=4 * 1024**2, ge=1024,
+        description="Largest JSON request body, in bytes (413 above it); a batch of 1000 URLs fits.",
+    )
+    idempotency_ttl_s: float = Field(
+        default=24 * 3600.0, gt=0,
+        description="How long an Idempotency-Key is bound to its request; after that it may be used again "
+        "(24 h, as Stripe's).",
+    )
+
+    # Teams: the limits of a team that sets none of its own (unset: no limit)
+    team_max_running_jobs: int | None = Field(
+        default=None, ge=1,
+        description="Jobs of one team analysed at once; more wait queued, in priority order, for a slot.",
+    )
+    team_max_queued_jobs: int | None = Field(
+        default=10000, ge=1,
+        description="Jobs of one team pending or queued; a submission over it is a 429 team_queue_full.",
+    )
+    team_max_video_hours_per_day: float | None = Field(
+        default=None, gt=0,
+        description="Hours of video one team may submit in any 24 h; a submission over it is a 429 "
+        "team_quota_exceeded, with Retry-After when the window frees up.",
+    )
 
     # Analysis
     sample_fps: float = Field(default=2.0, gt=0, le=30, description="Frames sampled per second of video.")
+    min_coverage: float = Field(
+        default=0.95, ge=0, le=1,
+        description="Share of a video's duration that must be decoded and analysed; a job below it ends with "
+        "the warning partial_coverage (or fails, with low_coverage_fails).",
+    )
+    low_coverage_fails: bool = Field(
+        default=False, description="A job below min_coverage fails (code partial_coverage) instead of succeeding "
+        "with a warning.",
+    )
     infer_batch_frames: int = Field(default=8, ge=1, le=64, description="Frames sent in one Triton request.")
     infer_in_flight: int = Field(
         default=4, ge=1, le=64, description="Triton requests one job keeps in flight on its gRPC channel."

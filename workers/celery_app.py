@@ -21,7 +21,7 @@ from celery.signals import celeryd_after_setup, setup_logging, worker_init  # no
 
 from vidsafe import observability  # noqa: E402
 from vidsafe.db.migrate import apply_migrations  # noqa: E402
-from vidsafe.queue import PLAN_JOB_TASK, RUN_PART_TASK, make_celery, send_part  # noqa: E402
+from vidsafe.queue import PLAN_JOB_TASK, RUN_PART_TASK, make_celery, send_part, send_plan  # noqa: E402
 from vidsafe.workers.parts import run_part  # noqa: E402
 from vidsafe.workers.planning import plan_job  # noqa: E402
 
@@ -58,10 +58,15 @@ RETRY_WHILE_DATABASE_DOWN: dict[str, Any] = {
 }
 
 
+# A job whose team already runs its limit of jobs is planned again this much later.
+TEAM_SLOT_RECHECK_S = 5.0
+
+
 @app.task(name=PLAN_JOB_TASK, **RETRY_WHILE_DATABASE_DOWN)
 def plan_job_task(job_id: str, priority: int) -> None:
     with observability.job_context(job_id):
-        plan_job(UUID(job_id), priority, settings, _send_part)
+        if not plan_job(UUID(job_id), priority, settings, _send_part):
+            send_plan(app, UUID(job_id), priority, countdown_s=TEAM_SLOT_RECHECK_S)
 
 
 @app.task(name=RUN_PART_TASK, **RETRY_WHILE_DATABASE_DOWN)

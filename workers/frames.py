@@ -12,7 +12,7 @@ import psycopg
 
 from vidsafe.db import parts
 from vidsafe.db.parts import Lease
-from vidsafe.domain import ErrorCode, MediaError, Module
+from vidsafe.domain import Module
 from vidsafe.observability import count_frames, timed_batch
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
@@ -22,7 +22,7 @@ from vidsafe.workers.jobs import JobSource
 from vidsafe.workers.nudity import NudityStage
 from vidsafe.workers.ocr import OcrStage
 from vidsafe.workers.pose import PoseStage
-from vidsafe.workers.sampling import SampledFrame, sample_frames
+from vidsafe.workers.sampling import SampledFrame, decode_report, sample_frames
 from vidsafe.workers.stages import Collect, FrameStage
 
 log = logging.getLogger(__name__)
@@ -51,18 +51,19 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
     if not stages:
         return
     expected_frames = max(1, math.ceil(media.duration_s * fps))
+    report = decode_report(lease.start_s, fps, media.fps)
     frames = sample_frames(source.path, fps, media.width, media.height, start_s=lease.start_s, end_s=lease.end_s,
-                           max_frame_pixels=settings.max_frame_pixels, max_duration_s=settings.max_duration_s)
+                           max_frame_pixels=settings.max_frame_pixels, max_duration_s=settings.max_duration_s,
+                           report=report)
     pending: deque[tuple[list[SampledFrame], list[Collect]]] = deque()
-    analyzed, last_time = 0, lease.start_s
+    analyzed = 0
 
     def store_oldest() -> None:
-        nonlocal analyzed, last_time
+        nonlocal analyzed
         batch, collects = pending.popleft()
         found = [finding for collect in collects for finding in collect()]
         analyzed += len(batch)
         count_frames(len(batch))
-        last_time = batch[-1].timestamp_s
         parts.store(conn, lease, found, settings.part_lease_s, analyzed, expected_frames)
 
     for batch in _batches(frames, settings.infer_batch_frames):
@@ -71,10 +72,16 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
             store_oldest()
     while pending:
         store_oldest()
-    if analyzed == 0 and lease.index == 0:
-        raise MediaError(ErrorCode.unreadable_media, "no frame of the video could be decoded")
-    # A demuxer may stop quietly at a truncated file's end; frames must reach the declared duration.
-    if analyzed == 0 or (lease.end_s is None and last_time < media.duration_s - max(2.0 / fps, 1.0)):
-        raise MediaError(ErrorCode.truncated_media, f"frames end at {last_time:.1f} s of the declared "
-                         f"{media.duration_s:.1f} s: the file is truncated")
-    log.info("job %s: chunk %d: %d frames analysed", lease.job_id, lease.index, analyzed)
+    # A demuxer may stop quietly at a truncated file's end: the chunk runs to the video's duration.
+    end_s = lease.end_s if lease.end_s is not None else media.duration_s
+    report.finish(end_s)
+    parts.record_decoded(conn, lease, settings.part_lease_s, parts.Decoded(
+        grid_frames(lease.start_s, end_s, fps, media.fps), analyzed, report.undecodable, report.packets_skipped))
+    log.info("job %s: chunk %d: %d frames analysed, %d packets skipped, undecodable: %s", lease.job_id, lease.index,
+             analyzed, report.packets_skipped, report.undecodable or "none")
+
+
+def grid_frames(start_s: float, end_s: float, sample_fps: float, video_fps: float) -> int:
+    """Frames the sampling grid holds in [start_s, end_s): at the sampling rate, or the video's own if lower."""
+    rate = min(sample_fps, video_fps) if video_fps > 0 else sample_fps
+    return max(0, math.ceil(end_s * rate - 1e-6) - math.ceil(start_s * rate - 1e-6))

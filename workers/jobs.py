@@ -28,6 +28,7 @@ class JobSource:
     owns_media: bool
     url: str | None  # fetched into ``path`` as the job's first step
     options: JobOptions
+    team_id: UUID
 
     @property
     def modules(self) -> set[Module]:
@@ -41,11 +42,11 @@ def connect(settings: Settings) -> psycopg.Connection:
 
 
 def load_source(conn: psycopg.Connection, job_id: UUID) -> JobSource | None:
-    job = queries.get_job(conn, job_id)
+    job = queries.get_job(conn, job_id, None)
     source = queries.get_media_source(conn, job_id)
     if job is None or source is None:
         return None
-    return JobSource(job, Path(source.path), source.owns_media, source.url, source.options)
+    return JobSource(job, Path(source.path), source.owns_media, source.url, source.options, source.team_id)
 
 
 def superseded(job: Job, sent_priority: int) -> bool:

@@ -21,6 +21,7 @@ from vidsafe.domain import ErrorCode, JobStatus, MediaError, Module
 from vidsafe.observability import time_stage
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient, TritonError
+from vidsafe.workers import coverage
 from vidsafe.workers.backoff import Backoff, DependencyDown, reconnect
 from vidsafe.workers.fetching import run_fetch
 from vidsafe.workers.frames import run_frames
@@ -83,14 +84,11 @@ def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, setting
                 parts.release(conn, lease)
                 return
         if lease.kind == "rules":
-            with conn.transaction():
-                parts.complete(conn, lease, settings.part_lease_s)
-                queries.transition(conn, lease.job_id, [JobStatus.running], JobStatus.succeeded, ACTOR)
-            remove_media(source)
+            _end(conn, lease, source, settings)
             return
         rules_ready = parts.complete(conn, lease, settings.part_lease_s)
         if lease.kind == "fetch" or rules_ready:
-            current = queries.get_job(conn, lease.job_id)  # its priority may have changed meanwhile
+            current = queries.get_job(conn, lease.job_id, None)  # its priority may have changed meanwhile
             priority = current.priority if current else source.job.priority
             send_parts(conn, settings, send_part, lease.job_id, parts.parts_to_send(conn, lease.job_id), priority)
     except (LeaseLost, JobInterrupted):
@@ -111,6 +109,22 @@ def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, setting
         log.exception("part %s %s of job %s failed unexpectedly", lease.kind, lease.index, lease.job_id)
         _give_up(conn, lease, source, ErrorCode.internal_error, f"internal error: {type(error).__name__}",
                  retryable=True)
+
+
+def _end(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Settings) -> None:
+    """The rules are done, so the job is: it ends with its coverage, succeeded (with its warnings) or failed
+    (nothing decoded, or too little by ``low_coverage_fails``)."""
+    assert source.job.media is not None
+    summary = coverage.summarise(parts.decoded(conn, lease.job_id), source.job.media.duration_s)
+    end = coverage.ending(summary, settings)
+    with conn.transaction():
+        parts.complete(conn, lease, settings.part_lease_s)
+        queries.set_coverage(conn, lease.job_id, summary, end.warnings)
+        if end.failure is None:
+            queries.transition(conn, lease.job_id, [JobStatus.running], JobStatus.succeeded, ACTOR)
+        else:
+            queries.transition(conn, lease.job_id, [JobStatus.running], JobStatus.failed, ACTOR, error=end.failure)
+    remove_media(source)
 
 
 def _give_up(conn: psycopg.Connection, lease: Lease, source: JobSource, code: ErrorCode, message: str,

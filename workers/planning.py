@@ -62,25 +62,41 @@ def plan_media(conn: psycopg.Connection, source: JobSource, settings: Settings) 
     return True
 
 
-def plan_job(job_id: UUID, sent_priority: int, settings: Settings, send_part: SendPart) -> None:
-    """Plan the job (or its fetch, for a URL whose video is not there yet), mark it running and send the parts
-    still to do."""
+def _start(conn: psycopg.Connection, settings: Settings, source: JobSource) -> bool | None:
+    """Mark the queued job running if its team has a free slot (``max_running_jobs``); False: no slot yet, None:
+    the job was paused or cancelled meanwhile (a resume plans again)."""
+    with conn.transaction():
+        queries.lock_team(conn, source.team_id)
+        team = queries.get_team(conn, source.team_id)
+        limit = team.max_running_jobs if team.max_running_jobs is not None else settings.team_max_running_jobs
+        if limit is not None and queries.team_usage(conn, source.team_id).running >= limit:
+            return False
+        return queries.transition(conn, source.job.id, [JobStatus.queued, JobStatus.running], JobStatus.running,
+                                  ACTOR) is not None
+
+
+def plan_job(job_id: UUID, sent_priority: int, settings: Settings, send_part: SendPart) -> bool:
+    """Start the job within its team's running limit, plan it (or its fetch, for a URL whose video is not there
+    yet) and send the parts still to do. False: the team runs its limit of jobs; plan again later."""
     with connect(settings) as conn:
         source = load_source(conn, job_id)
         if source is None or source.job.status not in (JobStatus.queued, JobStatus.running):
             log.info("job %s is unknown or not queued; nothing to plan", job_id)
-            return
+            return True
         if superseded(source.job, sent_priority):
-            return
+            return True
+        if source.job.status == JobStatus.queued and not (started := _start(conn, settings, source)):
+            if started is False:
+                log.info("job %s waits: its team runs its limit of jobs", job_id)
+            return started is None
         if source.url is not None and not source.path.is_file():
             with conn.transaction():
                 parts.plan_fetch(conn, job_id)
                 queries.set_step(conn, job_id, "fetching")
         elif not plan_media(conn, source, settings):
-            return
-        if queries.transition(conn, job_id, [JobStatus.queued, JobStatus.running], JobStatus.running, ACTOR) is None:
-            return  # paused or cancelled meanwhile: a resume plans again
+            return True
         send_parts(conn, settings, send_part, job_id, parts.parts_to_send(conn, job_id), source.job.priority)
+        return True
 
 
 def send_parts(conn: psycopg.Connection, settings: Settings, send_part: SendPart, job_id: UUID,

@@ -305,8 +305,8 @@ def test_stage_findings_are_stored_and_found_across_jobs(running_stack: Settings
         try:
             for job, (names, size) in jobs.items():
                 ids[job] = uuid4()
-                queries.create_job(conn, ids[job],
-                                   queries.NewJob(f"{job}.mp4", f"/nonexistent/{job}.mp4", False, JobOptions()))
+                queries.create_job(conn, ids[job], queries.NewJob(queries.OPERATOR_TEAM_ID, f"{job}.mp4",
+                                                                  f"/nonexistent/{job}.mp4", False, JobOptions()))
                 findings[job] = stage.submit(_sampled(names, size))()
                 queries.add_findings(conn, ids[job], findings[job])
             # One face per job, in the frame that shows it.
@@ -325,7 +325,8 @@ def test_stage_findings_are_stored_and_found_across_jobs(running_stack: Settings
                                   (list(ids.values()),)).fetchall()
             assert sorted(row[0] for row in stored) == sorted(ids.values())
             # The cosine index finds the other job's face, and only faces that close.
-            similar = queries.similar_faces(conn, wide, limit=10, max_distance=1 - SAME_PERSON_COSINE)
+            similar = queries.similar_faces(conn, queries.OPERATOR_TEAM_ID, wide, limit=10,
+                                            max_distance=1 - SAME_PERSON_COSINE)
             assert {job for job, _, _ in similar} >= {ids["wide"], ids["square"]}
             (other,) = [(finding, distance) for job, finding, distance in similar if job == ids["square"]]
             assert other[0].frame_index == 0 and other[1] <= 1 - SAME_PERSON_COSINE

@@ -156,7 +156,8 @@ def test_job_texts_are_embedded_stored_and_searchable(running_stack: Settings, r
     texts = SENTENCES[:4]
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
         job_id = uuid4()
-        queries.create_job(conn, job_id, queries.NewJob("texts.mp4", "/nonexistent/texts.mp4", False, JobOptions()))
+        queries.create_job(conn, job_id, queries.NewJob(queries.OPERATOR_TEAM_ID, "texts.mp4", "/nonexistent/texts.mp4",
+                                                        False, JobOptions()))
         try:
             findings = [Finding(module=Module.ocr, label="text", score=0.9, timestamp_s=float(k), frame_index=k,
                                 text=text) for k, text in enumerate(texts)]

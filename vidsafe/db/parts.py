@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from uuid import UUID
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from vidsafe.db.queries import add_findings
 from vidsafe.domain import Finding, JobStatus
@@ -164,6 +165,32 @@ def store(conn: psycopg.Connection, lease: Lease, findings: list[Finding], lease
     return ids
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """What a chunk of frames was to analyse and could not decode (its coverage)."""
+
+    frames_expected: int
+    frames_analyzed: int
+    undecodable: list[tuple[float, float]]
+    packets_skipped: int
+
+
+def record_decoded(conn: psycopg.Connection, lease: Lease, lease_s: float, decoded: Decoded) -> None:
+    with conn.transaction():
+        _hold(conn, lease, lease_s)
+        conn.execute("UPDATE job_parts SET frames_expected = %s, frames_analyzed = %s, undecodable = %s, "
+                     "packets_skipped = %s WHERE job_id = %s AND kind = %s AND index = %s",
+                     (decoded.frames_expected, decoded.frames_analyzed, Jsonb(decoded.undecodable),
+                      decoded.packets_skipped, *lease.key))
+
+
+def decoded(conn: psycopg.Connection, job_id: UUID) -> list[Decoded]:
+    """What each chunk of frames of the job recorded, in time order."""
+    rows = conn.execute("SELECT frames_expected, frames_analyzed, undecodable, packets_skipped FROM job_parts "
+                        "WHERE job_id = %s AND kind = 'frames' ORDER BY index", (job_id,)).fetchall()
+    return [Decoded(row[0], row[1], [(start, end) for start, end in row[2]], row[3]) for row in rows]
+
+
 def complete(conn: psycopg.Connection, lease: Lease, lease_s: float) -> bool:
     """Mark the part done; True when that made the rules part ready (the caller sends its task)."""
     with conn.transaction():
@@ -203,7 +230,8 @@ def reset(conn: psycopg.Connection, job_id: UUID) -> None:
         conn.execute("DELETE FROM job_parts WHERE job_id = %s", (job_id,))
         conn.execute("DELETE FROM findings WHERE job_id = %s", (job_id,))
         conn.execute("DELETE FROM segments WHERE job_id = %s", (job_id,))
-        conn.execute("UPDATE jobs SET progress = 0, frames_analyzed = 0, modules = NULL, step = NULL WHERE id = %s",
+        conn.execute("UPDATE jobs SET progress = 0, frames_analyzed = 0, modules = NULL, step = NULL, coverage = NULL, "
+                     "warnings = '[]' WHERE id = %s",
                      (job_id,))
 
 

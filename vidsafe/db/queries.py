@@ -15,22 +15,27 @@ from psycopg.types.json import Jsonb
 from vidsafe.domain import (
     ApiKey,
     Batch,
+    Coverage,
     ErrorCode,
     Finding,
     Job,
     JobEvent,
     JobOptions,
     JobStatus,
+    JobWarning,
     MediaInfo,
     Module,
     Scope,
     Segment,
+    Team,
+    TeamLimits,
     WebhookDelivery,
 )
 
 _JOB_COLUMNS = (
     "id, status, source_name, source_url, batch_id, priority, callback_url, progress, frames_analyzed, media, "
-    "options, modules, step, error_code, error_message, retryable, created_at, started_at, finished_at"
+    "options, modules, step, coverage, warnings, error_code, error_message, retryable, created_at, started_at, "
+    "finished_at"
 )
 _FINDING_COLUMNS = "id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
 # Where a finding's embedding goes, by module; text embeddings come later, from their own stage.
@@ -50,10 +55,12 @@ def _job(row: dict) -> Job:
 class NewJob:
     """What the gateway records for a submitted video."""
 
+    team_id: UUID
     source_name: str
     media_path: str
     owns_media: bool  # an upload or a download, removed when no longer needed
     options: JobOptions
+    media: MediaInfo | None = None  # probed at submission (None: a URL, fetched and probed by a worker)
     status: JobStatus = JobStatus.queued
     priority: int = 5
     batch_id: UUID | None = None
@@ -70,47 +77,68 @@ def acting(conn: psycopg.Connection, actor: str, reason: str | None = None) -> I
         yield
 
 
+@dataclass(frozen=True)
+class Idempotency:
+    """A submission's idempotency key, and the fingerprint of the request it is bound to."""
+
+    key: str
+    fingerprint: str
+
+
 def create_job(conn: psycopg.Connection, job_id: UUID, new: NewJob, api_key_id: UUID | None = None,
-               idempotency_key: str | None = None, actor: str = "system") -> Job | None:
+               idempotency: Idempotency | None = None, actor: str = "system") -> Job | None:
     """The new job; None if this API key already created a job with this idempotency key."""
     with acting(conn, actor, "submitted"):
         row = conn.cursor(row_factory=dict_row).execute(
-            "INSERT INTO jobs (id, status, source_name, media_path, owns_media, options, api_key_id, idempotency_key, "
-            "priority, batch_id, callback_url, source_url) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "INSERT INTO jobs (id, team_id, status, source_name, media_path, owns_media, options, media, api_key_id, "
+            "idempotency_key, idempotency_fingerprint, priority, batch_id, callback_url, source_url) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
             f"RETURNING {_JOB_COLUMNS}",
-            (job_id, new.status, new.source_name, new.media_path, new.owns_media,
-             Jsonb(new.options.model_dump(mode="json", exclude_none=True)), api_key_id, idempotency_key,
+            (job_id, new.team_id, new.status, new.source_name, new.media_path, new.owns_media,
+             Jsonb(new.options.model_dump(mode="json", exclude_none=True)),
+             Jsonb(new.media.model_dump()) if new.media else None, api_key_id,
+             idempotency.key if idempotency else None, idempotency.fingerprint if idempotency else None,
              new.priority, new.batch_id, new.callback_url, new.source_url),
         ).fetchone()
     return _job(row) if row else None
 
 
-def job_by_idempotency_key(conn: psycopg.Connection, api_key_id: UUID, idempotency_key: str) -> Job | None:
+def job_by_idempotency_key(conn: psycopg.Connection, api_key_id: UUID, idempotency_key: str,
+                           ttl_s: float) -> tuple[Job, str | None] | None:
+    """The job this key created under ``idempotency_key`` within ``ttl_s``, with the request's fingerprint. An
+    older use of the key is forgotten here (the key may be used again, as Stripe's expire after 24 h)."""
+    conn.execute("UPDATE jobs SET idempotency_key = NULL WHERE api_key_id = %s AND idempotency_key = %s "
+                 "AND created_at < now() - make_interval(secs => %s)", (api_key_id, idempotency_key, ttl_s))
     row = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE api_key_id = %s AND idempotency_key = %s",
+        f"SELECT {_JOB_COLUMNS}, idempotency_fingerprint FROM jobs WHERE api_key_id = %s AND idempotency_key = %s",
         (api_key_id, idempotency_key),
     ).fetchone()
-    return _job(row) if row else None
+    if row is None:
+        return None
+    fingerprint = row.pop("idempotency_fingerprint")
+    return _job(row), fingerprint
 
 
 def delete_job(conn: psycopg.Connection, job_id: UUID) -> None:
     conn.execute("DELETE FROM jobs WHERE id = %s", (job_id,))
 
 
-def get_job(conn: psycopg.Connection, job_id: UUID) -> Job | None:
+def get_job(conn: psycopg.Connection, job_id: UUID, team_id: UUID | None) -> Job | None:
+    """The job, if it belongs to ``team_id`` (None: to any team, as the workers read it)."""
     row = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = %s", (job_id,)
+        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = %(job)s AND (%(team)s::uuid IS NULL OR team_id = %(team)s)",
+        {"job": job_id, "team": team_id},
     ).fetchone()
     return _job(row) if row else None
 
 
-def list_jobs(conn: psycopg.Connection, limit: int, status: JobStatus | None = None,
+def list_jobs(conn: psycopg.Connection, team_id: UUID, limit: int, status: JobStatus | None = None,
               batch_id: UUID | None = None) -> list[Job]:
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE (%(status)s::text IS NULL OR status = %(status)s) "
-        "AND (%(batch)s::uuid IS NULL OR batch_id = %(batch)s) ORDER BY created_at DESC LIMIT %(limit)s",
-        {"status": status, "batch": batch_id, "limit": limit},
+        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE team_id = %(team)s AND (%(status)s::text IS NULL OR status = "
+        "%(status)s) AND (%(batch)s::uuid IS NULL OR batch_id = %(batch)s) ORDER BY created_at DESC LIMIT %(limit)s",
+        {"team": team_id, "status": status, "batch": batch_id, "limit": limit},
     ).fetchall()
     return [_job(row) for row in rows]
 
@@ -118,24 +146,32 @@ def list_jobs(conn: psycopg.Connection, limit: int, status: JobStatus | None = N
 @dataclass(frozen=True)
 class MediaSource:
     """Where the worker reads a job's video, whether the job owns (and so removes) that file, the URL it is
-    fetched from first (None: it was uploaded or named on the server), and the job's options."""
+    fetched from first (None: it was uploaded or named on the server), the job's options and its team."""
 
     path: str
     owns_media: bool
     url: str | None
     options: JobOptions
+    team_id: UUID
 
 
 def get_media_source(conn: psycopg.Connection, job_id: UUID) -> MediaSource | None:
-    row = conn.execute("SELECT media_path, owns_media, source_url, options FROM jobs WHERE id = %s",
+    row = conn.execute("SELECT media_path, owns_media, source_url, options, team_id FROM jobs WHERE id = %s",
                        (job_id,)).fetchone()
-    return MediaSource(row[0], row[1], row[2], JobOptions.model_validate(row[3])) if row else None
+    return MediaSource(row[0], row[1], row[2], JobOptions.model_validate(row[3]), row[4]) if row else None
 
 
 def set_plan(conn: psycopg.Connection, job_id: UUID, media: MediaInfo, modules: list[Module]) -> None:
     """What planning found and fixed: the probed media and the modules the job runs; the job analyses now."""
     conn.execute("UPDATE jobs SET media = %s, modules = %s, step = 'analysing' WHERE id = %s",
                  (Jsonb(media.model_dump()), [str(m) for m in modules], job_id))
+
+
+def set_coverage(conn: psycopg.Connection, job_id: UUID, coverage: Coverage | None,
+                 warnings: list[JobWarning]) -> None:
+    conn.execute("UPDATE jobs SET coverage = %s, warnings = %s WHERE id = %s",
+                 (Jsonb(coverage.model_dump(mode="json")) if coverage else None,
+                  Jsonb([w.model_dump(mode="json") for w in warnings]), job_id))
 
 
 def set_step(conn: psycopg.Connection, job_id: UUID, step: str) -> None:
@@ -238,72 +274,165 @@ def rule_inputs(conn: psycopg.Connection, job_id: UUID, modules: Iterable[Module
             for row in rows]
 
 
-def face_embedding(conn: psycopg.Connection, finding_id: int) -> list[float] | None:
-    row = conn.execute("SELECT embedding::text FROM face_embeddings WHERE finding_id = %s", (finding_id,)).fetchone()
+def face_embedding(conn: psycopg.Connection, finding_id: int, team_id: UUID) -> list[float] | None:
+    """The face finding's embedding, if its job belongs to ``team_id``."""
+    row = conn.execute("SELECT e.embedding::text FROM face_embeddings e JOIN jobs j ON j.id = e.job_id "
+                       "WHERE e.finding_id = %s AND j.team_id = %s", (finding_id, team_id)).fetchone()
     return json.loads(row[0]) if row else None
 
 
-def similar_faces(conn: psycopg.Connection, embedding: list[float], limit: int,
+def similar_faces(conn: psycopg.Connection, team_id: UUID, embedding: list[float], limit: int,
                   max_distance: float) -> list[tuple[UUID, Finding, float]]:
-    """Faces across all jobs closest to ``embedding`` (cosine distance, HNSW index): (job, finding, distance)."""
+    """Faces across the team's jobs closest to ``embedding`` (cosine distance, HNSW index): (job, finding,
+    distance)."""
     rows = conn.cursor(row_factory=dict_row).execute(
         f"SELECT f.job_id, {', '.join('f.' + c for c in _FINDING_COLUMNS.split(', '))}, "
         "e.embedding <=> %(vector)s::vector AS distance FROM face_embeddings e JOIN findings f ON f.id = e.finding_id "
-        "WHERE e.embedding <=> %(vector)s::vector <= %(max)s ORDER BY e.embedding <=> %(vector)s::vector "
-        "LIMIT %(limit)s",
-        {"vector": _vector(embedding), "max": max_distance, "limit": limit},
+        "JOIN jobs j ON j.id = e.job_id "
+        "WHERE j.team_id = %(team)s AND e.embedding <=> %(vector)s::vector <= %(max)s "
+        "ORDER BY e.embedding <=> %(vector)s::vector LIMIT %(limit)s",
+        {"team": team_id, "vector": _vector(embedding), "max": max_distance, "limit": limit},
     ).fetchall()
     return [(row.pop("job_id"), _finding({k: v for k, v in row.items() if k != "distance"}), row["distance"])
             for row in rows]
 
 
-# ---- API keys ------------------------------------------------------------------------------------
+# ---- teams and API keys --------------------------------------------------------------------------
 
-_API_KEY_COLUMNS = "id, name, prefix, scopes, created_at, last_used_at, revoked_at"
+_TEAM_COLUMNS = "id, name, operator, max_running_jobs, max_queued_jobs, max_video_hours_per_day, created_at"
+# The team every deployment has: data from before teams moved into it, and its admins act for any team.
+OPERATOR_TEAM_ID = UUID("00000000-0000-0000-0000-000000000001")
 
 
-def create_api_key(conn: psycopg.Connection, key_id: UUID, name: str, prefix: str, key_sha256: str,
-                   scopes: list[Scope]) -> ApiKey:
+def create_team(conn: psycopg.Connection, team_id: UUID, name: str, limits: TeamLimits) -> Team:
     row = conn.cursor(row_factory=dict_row).execute(
-        f"INSERT INTO api_keys (id, name, prefix, key_sha256, scopes) VALUES (%s, %s, %s, %s, %s) "
-        f"RETURNING {_API_KEY_COLUMNS}",
-        (key_id, name, prefix, key_sha256, [str(scope) for scope in scopes]),
+        "INSERT INTO teams (id, name, max_running_jobs, max_queued_jobs, max_video_hours_per_day) "
+        f"VALUES (%s, %s, %s, %s, %s) RETURNING {_TEAM_COLUMNS}",
+        (team_id, name, limits.max_running_jobs, limits.max_queued_jobs, limits.max_video_hours_per_day),
     ).fetchone()
     assert row is not None
-    return ApiKey.model_validate(row)
+    return Team.model_validate(row)
+
+
+def team_by_name(conn: psycopg.Connection, name: str) -> Team | None:
+    row = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {_TEAM_COLUMNS} FROM teams WHERE name = %s", (name,)).fetchone()
+    return Team.model_validate(row) if row else None
+
+
+def get_team(conn: psycopg.Connection, team_id: UUID) -> Team:
+    row = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {_TEAM_COLUMNS} FROM teams WHERE id = %s", (team_id,)).fetchone()
+    assert row is not None, "every key's team exists"
+    return Team.model_validate(row)
+
+
+def list_teams(conn: psycopg.Connection, team_id: UUID | None = None) -> list[Team]:
+    """Every team, or only ``team_id``'s."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {_TEAM_COLUMNS} FROM teams WHERE %(team)s::uuid IS NULL OR id = %(team)s ORDER BY name",
+        {"team": team_id}).fetchall()
+    return [Team.model_validate(row) for row in rows]
+
+
+def set_team_limits(conn: psycopg.Connection, team_id: UUID, limits: TeamLimits) -> Team:
+    row = conn.cursor(row_factory=dict_row).execute(
+        "UPDATE teams SET max_running_jobs = %s, max_queued_jobs = %s, max_video_hours_per_day = %s WHERE id = %s "
+        f"RETURNING {_TEAM_COLUMNS}",
+        (limits.max_running_jobs, limits.max_queued_jobs, limits.max_video_hours_per_day, team_id),
+    ).fetchone()
+    assert row is not None
+    return Team.model_validate(row)
+
+
+@dataclass(frozen=True)
+class TeamUsage:
+    running: int
+    waiting: int  # pending or queued
+    video_hours_24h: float
+    oldest_in_window_s: float | None  # seconds since the oldest job counted in video_hours_24h was submitted
+
+
+def lock_team(conn: psycopg.Connection, team_id: UUID) -> None:
+    """Serialise, until the transaction ends, what counts a team's jobs and then adds or starts one."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"team:{team_id}",))
+
+
+def team_usage(conn: psycopg.Connection, team_id: UUID) -> TeamUsage:
+    row = conn.execute(
+        "SELECT count(*) FILTER (WHERE status = 'running'), count(*) FILTER (WHERE status IN ('pending', 'queued')), "
+        "coalesce(sum((media->>'duration_s')::float) FILTER (WHERE created_at > now() - interval '1 day'), 0) / 3600, "
+        "extract(epoch FROM now() - min(created_at) FILTER (WHERE created_at > now() - interval '1 day' "
+        "AND media IS NOT NULL)) FROM jobs WHERE team_id = %s", (team_id,)).fetchone()
+    assert row is not None
+    return TeamUsage(row[0], row[1], float(row[2]), float(row[3]) if row[3] is not None else None)
+
+
+_API_KEY_COLUMNS = ("k.id, t.name AS team, k.name, k.prefix, k.scopes, k.created_at, k.last_used_at, k.revoked_at, "
+                    "k.team_id, t.operator")
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """A live key with what the gateway needs to scope its requests: its team, and whether that is the operator."""
+
+    key: ApiKey
+    team_id: UUID
+    operator: bool
+
+
+def _key_holder(row: dict) -> KeyHolder:
+    team_id, operator = row.pop("team_id"), row.pop("operator")
+    return KeyHolder(ApiKey.model_validate(row), team_id, operator)
+
+
+def create_api_key(conn: psycopg.Connection, key_id: UUID, team_id: UUID, name: str, prefix: str, key_sha256: str,
+                   scopes: list[Scope]) -> ApiKey:
+    conn.execute("INSERT INTO api_keys (id, team_id, name, prefix, key_sha256, scopes) VALUES (%s, %s, %s, %s, %s, %s)",
+                 (key_id, team_id, name, prefix, key_sha256, [str(scope) for scope in scopes]))
+    return _api_key(conn, key_id)
+
+
+def _api_key(conn: psycopg.Connection, key_id: UUID) -> ApiKey:
+    row = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {_API_KEY_COLUMNS} FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.id = %s",
+        (key_id,)).fetchone()
+    assert row is not None
+    return _key_holder(row).key
 
 
 # A key's last use is recorded at most this often: every request writing it would turn each read into a write.
 LAST_USED_RESOLUTION = "1 minute"
 
 
-def api_key_by_hash(conn: psycopg.Connection, key_sha256: str) -> ApiKey | None:
+def api_key_by_hash(conn: psycopg.Connection, key_sha256: str) -> KeyHolder | None:
     """The live (not revoked) key with this hash, marking it used (if its last use is older than a minute)."""
     row = conn.cursor(row_factory=dict_row).execute(
-        f"WITH found AS (SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE key_sha256 = %s AND revoked_at IS NULL), "
+        f"WITH found AS (SELECT {_API_KEY_COLUMNS} FROM api_keys k JOIN teams t ON t.id = k.team_id "
+        "WHERE k.key_sha256 = %s AND k.revoked_at IS NULL), "
         "used AS (UPDATE api_keys SET last_used_at = now() WHERE id IN (SELECT id FROM found WHERE last_used_at "
         f"IS NULL OR last_used_at < now() - interval '{LAST_USED_RESOLUTION}')) SELECT * FROM found",
         (key_sha256,),
     ).fetchone()
-    return ApiKey.model_validate(row) if row else None
+    return _key_holder(row) if row else None
 
 
-def list_api_keys(conn: psycopg.Connection) -> list[ApiKey]:
+def list_api_keys(conn: psycopg.Connection, team_id: UUID) -> list[ApiKey]:
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {_API_KEY_COLUMNS} FROM api_keys ORDER BY created_at").fetchall()
-    return [ApiKey.model_validate(row) for row in rows]
+        f"SELECT {_API_KEY_COLUMNS} FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.team_id = %s "
+        "ORDER BY k.created_at", (team_id,)).fetchall()
+    return [_key_holder(row).key for row in rows]
 
 
-def revoke_api_key(conn: psycopg.Connection, name: str) -> ApiKey | None:
-    """The key named ``name``, revoked now; None if there is no live key of that name."""
-    row = conn.cursor(row_factory=dict_row).execute(
-        f"UPDATE api_keys SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL RETURNING {_API_KEY_COLUMNS}",
-        (name,)).fetchone()
-    return ApiKey.model_validate(row) if row else None
+def revoke_api_key(conn: psycopg.Connection, team_id: UUID, name: str) -> ApiKey | None:
+    """The team's key named ``name``, revoked now; None if the team has no live key of that name."""
+    row = conn.execute("UPDATE api_keys SET revoked_at = now() WHERE team_id = %s AND name = %s "
+                       "AND revoked_at IS NULL RETURNING id", (team_id, name)).fetchone()
+    return _api_key(conn, row[0]) if row else None
 
 
-def delete_api_key(conn: psycopg.Connection, name: str) -> None:
-    conn.execute("DELETE FROM api_keys WHERE name = %s", (name,))
+def delete_api_key(conn: psycopg.Connection, team_id: UUID, name: str) -> None:
+    conn.execute("DELETE FROM api_keys WHERE team_id = %s AND name = %s", (team_id, name))
 
 
 # ---- job control, audit trail, webhooks ----------------------------------------------------------
@@ -341,9 +470,11 @@ def job_event_payload(job: Job) -> dict:
 
 
 def set_priority(conn: psycopg.Connection, job_id: UUID, priority: int, actor: str) -> Job | None:
+    """The job at its new priority; None if it has ended meanwhile (an ended job's priority stays)."""
     with acting(conn, actor, f"priority {priority}"):
         row = conn.cursor(row_factory=dict_row).execute(
-            f"UPDATE jobs SET priority = %s WHERE id = %s RETURNING {_JOB_COLUMNS}", (priority, job_id)
+            f"UPDATE jobs SET priority = %s WHERE id = %s AND status NOT IN ('succeeded', 'failed', 'cancelled') "
+            f"RETURNING {_JOB_COLUMNS}", (priority, job_id)
         ).fetchone()
     return _job(row) if row else None
 
@@ -414,11 +545,12 @@ def deliveries(conn: psycopg.Connection, job_id: UUID) -> list[WebhookDelivery]:
 
 # ---- batches -------------------------------------------------------------------------------------
 
-def create_batch(conn: psycopg.Connection, batch_id: UUID, name: str, auto_start: bool, priority: int,
+def create_batch(conn: psycopg.Connection, batch_id: UUID, team_id: UUID, name: str, auto_start: bool, priority: int,
                  callback_url: str | None, api_key_id: UUID | None) -> Batch:
-    conn.execute("INSERT INTO batches (id, name, auto_start, priority, callback_url, api_key_id) "
-                 "VALUES (%s, %s, %s, %s, %s, %s)", (batch_id, name, auto_start, priority, callback_url, api_key_id))
-    batch = get_batch(conn, batch_id)
+    conn.execute("INSERT INTO batches (id, team_id, name, auto_start, priority, callback_url, api_key_id) "
+                 "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                 (batch_id, team_id, name, auto_start, priority, callback_url, api_key_id))
+    batch = get_batch(conn, batch_id, team_id)
     assert batch is not None
     return batch
 
@@ -433,15 +565,16 @@ _BATCH_SELECT = (
 )
 
 
-def get_batch(conn: psycopg.Connection, batch_id: UUID) -> Batch | None:
+def get_batch(conn: psycopg.Connection, batch_id: UUID, team_id: UUID) -> Batch | None:
     row = conn.cursor(row_factory=dict_row).execute(
-        _BATCH_SELECT + "WHERE b.id = %s GROUP BY b.id", (batch_id,)).fetchone()
+        _BATCH_SELECT + "WHERE b.id = %s AND b.team_id = %s GROUP BY b.id", (batch_id, team_id)).fetchone()
     return Batch.model_validate(row) if row else None
 
 
-def list_batches(conn: psycopg.Connection, limit: int) -> list[Batch]:
+def list_batches(conn: psycopg.Connection, team_id: UUID, limit: int) -> list[Batch]:
     rows = conn.cursor(row_factory=dict_row).execute(
-        _BATCH_SELECT + "GROUP BY b.id ORDER BY b.created_at DESC LIMIT %s", (limit,)).fetchall()
+        _BATCH_SELECT + "WHERE b.team_id = %s GROUP BY b.id ORDER BY b.created_at DESC LIMIT %s",
+        (team_id, limit)).fetchall()
     return [Batch.model_validate(row) for row in rows]
 
 

@@ -1,0 +1,69 @@
+"""The teams resource: moderation teams and their limits. Creating a team and changing its limits is for an
+admin key of the operator team; a team's own admin sees its team."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import psycopg
+from fastapi import APIRouter, Path, status
+from pydantic import Field
+
+from vidsafe.db import queries
+from vidsafe.domain import TEAM_NAME_PATTERN, ErrorCode, Team, TeamLimits
+from vidsafe.gateway.dependencies import AdminDep, Caller, ConnDep
+from vidsafe.gateway.openapi import links
+from vidsafe.gateway.refusals import Refusal
+
+router = APIRouter(prefix="/v1/teams", tags=["teams"])
+
+_TEAM = {"name": "$response.body#/name"}
+TeamName = Annotated[str, Path(pattern=TEAM_NAME_PATTERN, description="The team's name")]
+
+
+class TeamRequest(TeamLimits):
+    name: str = Field(pattern=TEAM_NAME_PATTERN, description="Lower-case letters, digits, _ and -; 63 at most")
+
+
+def _operator_only(caller: Caller) -> None:
+    if not caller.operator:
+        raise Refusal(403, ErrorCode.insufficient_scope, "only an admin key of the operator team manages teams")
+
+
+def _team_or_404(conn: psycopg.Connection, caller: Caller, name: str) -> Team:
+    """The team named ``name`` if the caller may see it: an operator admin sees every team, others their own."""
+    team = queries.team_by_name(conn, name)
+    if team is None or not (caller.operator or team.name == caller.key.team):
+        raise Refusal(404, ErrorCode.team_not_found, f"no team {name!r}")
+    return team
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Team, responses=links(
+    201, GetTeam=("get_team", _TEAM), SetLimits=("set_team_limits", _TEAM)))
+def create_team(body: TeamRequest, conn: ConnDep, caller: AdminDep) -> Team:
+    """Create a team; issue its first key with ``POST /v1/keys`` and the header ``X-Vidsafe-Team: <name>``."""
+    _operator_only(caller)
+    try:
+        return queries.create_team(conn, uuid.uuid4(), body.name, body)
+    except psycopg.errors.UniqueViolation:
+        raise Refusal(409, ErrorCode.team_name_taken, f"a team named {body.name!r} exists") from None
+
+
+@router.get("", response_model=list[Team])
+def list_teams(conn: ConnDep, caller: AdminDep) -> list[Team]:
+    """Every team for an operator admin; a team's admin sees their own."""
+    return queries.list_teams(conn, None if caller.operator else caller.team_id)
+
+
+@router.get("/{name}", response_model=Team, operation_id="get_team")
+def get_team(name: TeamName, conn: ConnDep, caller: AdminDep) -> Team:
+    return _team_or_404(conn, caller, name)
+
+
+@router.put("/{name}/limits", response_model=Team, operation_id="set_team_limits")
+def set_limits(name: TeamName, body: TeamLimits, conn: ConnDep, caller: AdminDep) -> Team:
+    """Replace the team's limits; a limit left out takes the deployment's setting."""
+    team = _team_or_404(conn, caller, name)
+    _operator_only(caller)
+    return queries.set_team_limits(conn, team.id, body)
