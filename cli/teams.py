@@ -29,7 +29,7 @@ def _print(teams: list[Team]) -> None:
     for team in teams:
         table.add_row(team.name, "yes" if team.operator else "", _limit(team.max_running_jobs),
                       _limit(team.max_queued_jobs), _limit(team.max_video_hours_per_day),
-                      f"{team.created_at:%Y-%m-%d %H:%M}")
+                      f"{team.created_at:%Y-%m-%d}")
     out.print(table)
 
 
