@@ -152,6 +152,13 @@ def captured_logs() -> Iterator[io.StringIO]:
     logging.setLogRecordFactory(factory)
 
 
+def test_a_record_is_one_line_whatever_its_text_holds(captured_logs: io.StringIO) -> None:
+    name = "clip\u2028name\u2029with\x85breaks\nand a newline.mp4"
+    logging.getLogger("vidsafe.test").info("received %s", name)
+    (line,) = captured_logs.getvalue().splitlines()
+    assert json.loads(line)["message"] == f"received {name}"
+
+
 def test_job_context_reaches_threads_that_copy_it(captured_logs: io.StringIO) -> None:
     logger = logging.getLogger("vidsafe.test")
     logger.info("before")

@@ -253,6 +253,9 @@ def _record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
 # The attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged too
 # (but uvicorn's copy of each message with terminal colours).
 _RECORD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "job_id", "taskName", "color_message"}
+# One record, one line, for every reader: JSON leaves U+0085, U+2028 and U+2029 unescaped, and str.splitlines()
+# (and JavaScript) break lines at them; a client's file name or URL may hold any of them.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 class JsonFormatter(logging.Formatter):
@@ -282,7 +285,7 @@ class JsonFormatter(logging.Formatter):
             entry["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return json.dumps(entry, default=str, ensure_ascii=False).translate(_LINE_BREAKS)
 
 
 class TextFormatter(logging.Formatter):

@@ -70,6 +70,7 @@ def _start(conn: psycopg.Connection, settings: Settings, source: JobSource) -> b
         team = queries.get_team(conn, source.team_id)
         limit = team.max_running_jobs if team.max_running_jobs is not None else settings.team_max_running_jobs
         if limit is not None and queries.team_usage(conn, source.team_id).running >= limit:
+            queries.still_waiting(conn, source.job.id)  # so the maintenance loop sends no second plan task
             return False
         return queries.transition(conn, source.job.id, [JobStatus.queued, JobStatus.running], JobStatus.running,
                                   ACTOR) is not None

@@ -487,6 +487,11 @@ def job_events(conn: psycopg.Connection, job_id: UUID) -> list[JobEvent]:
     return [JobEvent.model_validate(row) for row in rows]
 
 
+def still_waiting(conn: psycopg.Connection, job_id: UUID) -> None:
+    """A queued job that waits for its team's slot has a plan task looking after it: not stale."""
+    conn.execute("UPDATE jobs SET updated_at = now() WHERE id = %s", (job_id,))
+
+
 def stale_queued_jobs(conn: psycopg.Connection, after_s: float) -> list[tuple[UUID, int]]:
     """Jobs queued this long with no worker having planned them (their message was lost), marked as resent."""
     rows = conn.execute(
