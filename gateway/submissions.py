@@ -166,13 +166,12 @@ def check_limits(conn: psycopg.Connection, settings: Settings, team_id: uuid.UUI
     """429 if one more job (of ``media``'s duration) would take the team past its queued-jobs limit or its video
     hours in 24 h. Call it in the transaction that adds the job, after ``queries.lock_team``."""
     team, usage = queries.get_team(conn, team_id), queries.team_usage(conn, team_id)
-    max_waiting = team.max_queued_jobs if team.max_queued_jobs is not None else settings.team_max_queued_jobs
+    limits = team.or_defaults(settings.team_limits)
+    max_waiting, max_hours = limits.max_queued_jobs, limits.max_video_hours_per_day
     if max_waiting is not None and usage.waiting >= max_waiting:
         raise Refusal(429, ErrorCode.team_queue_full, f"team {team.name} has {usage.waiting} jobs pending or queued, "
                       f"its limit; submit again when some have started",
                       headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_S)})
-    max_hours = (team.max_video_hours_per_day if team.max_video_hours_per_day is not None
-                 else settings.team_max_video_hours_per_day)
     adding = (media.duration_s if media else 0.0) / 3600
     if max_hours is not None and usage.video_hours_24h + adding > max_hours:
         # The window frees up as its oldest job turns 24 h old.
@@ -216,20 +215,17 @@ def upload_target(settings: Settings) -> tuple[uuid.UUID, Path]:
 def submit_upload(submitter: Submitter, job_id: uuid.UUID, target: Path, received: ReceivedUpload,
                   placement: Placement, placed: dict) -> Created:
     """A job for a file already received at ``target`` (``placed``: what ``place`` decided before it was
-    received); the file is removed if the job is not made (a replay included)."""
-    try:
-        options = parse_options(received.options)
-        request_fingerprint = fingerprint("upload", received.sha256, options, placement)
-        if replayed := replay(submitter, request_fingerprint):
-            target.unlink(missing_ok=True)
-            return replayed
-        check_options(options, submitter.settings)
-        media = _probe(target, submitter.settings)
-        return _record(submitter, job_id, NewJob(submitter.caller.team_id, received.filename, str(target), True,
-                                                 options, media, **placed), request_fingerprint)
-    except BaseException:
+    received). A replay removes the file; on a refusal the route removes it (as it does when the client goes
+    away before this runs)."""
+    options = parse_options(received.options)
+    request_fingerprint = fingerprint("upload", received.sha256, options, placement)
+    if replayed := replay(submitter, request_fingerprint):
         target.unlink(missing_ok=True)
-        raise
+        return replayed
+    check_options(options, submitter.settings)
+    media = _probe(target, submitter.settings)
+    return _record(submitter, job_id, NewJob(submitter.caller.team_id, received.filename, str(target), True,
+                                             options, media, **placed), request_fingerprint)
 
 
 def submit_path(submitter: Submitter, path: str, options: JobOptions, placement: Placement) -> Created:

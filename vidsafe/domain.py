@@ -79,6 +79,11 @@ class TeamLimits(StrictModel):
     max_video_hours_per_day: float | None = Field(default=None, ge=0, le=MAX_TEAM_LIMIT, allow_inf_nan=False,
                                                   description="Hours of video submitted in any 24 h; more are a 429")
 
+    def or_defaults(self, defaults: TeamLimits) -> TeamLimits:
+        """These limits, each one left unset taken from ``defaults`` (the deployment's settings)."""
+        return TeamLimits(**{name: getattr(defaults, name) if value is None else value
+                             for name, value in self.model_dump(include=set(TeamLimits.model_fields)).items()})
+
 
 class Team(TeamLimits):
     """A moderation team: it owns its keys, jobs, batches and everything they hold."""

@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vidsafe.domain import TeamLimits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -299,6 +301,12 @@ class Settings(BaseSettings):
     @property
     def gateway_url(self) -> str:
         return f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def team_limits(self) -> TeamLimits:
+        """The limits of a team that sets none of its own."""
+        return TeamLimits(max_running_jobs=self.team_max_running_jobs, max_queued_jobs=self.team_max_queued_jobs,
+                          max_video_hours_per_day=self.team_max_video_hours_per_day)
 
     @property
     def uploads_dir(self) -> Path:

@@ -120,10 +120,8 @@ def _end(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Se
     with conn.transaction():
         parts.complete(conn, lease, settings.part_lease_s)
         queries.set_coverage(conn, lease.job_id, summary, end.warnings)
-        if end.failure is None:
-            queries.transition(conn, lease.job_id, [JobStatus.running], JobStatus.succeeded, ACTOR)
-        else:
-            queries.transition(conn, lease.job_id, [JobStatus.running], JobStatus.failed, ACTOR, error=end.failure)
+        queries.transition(conn, lease.job_id, [JobStatus.running],
+                           JobStatus.succeeded if end.failure is None else JobStatus.failed, ACTOR, error=end.failure)
     remove_media(source)
 
 

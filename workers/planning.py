@@ -67,8 +67,7 @@ def _start(conn: psycopg.Connection, settings: Settings, source: JobSource) -> b
     the job was paused or cancelled meanwhile (a resume plans again)."""
     with conn.transaction():
         queries.lock_team(conn, source.team_id)
-        team = queries.get_team(conn, source.team_id)
-        limit = team.max_running_jobs if team.max_running_jobs is not None else settings.team_max_running_jobs
+        limit = queries.get_team(conn, source.team_id).or_defaults(settings.team_limits).max_running_jobs
         if limit is not None and queries.team_usage(conn, source.team_id).running >= limit:
             queries.still_waiting(conn, source.job.id)  # so the maintenance loop sends no second plan task
             return False
