@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,7 @@ from vidsafe.cli.output import console, fail, gateway, out, print_coverage, prog
 from vidsafe.cli.stack import start_stack
 from vidsafe.client import GatewayClient, GatewayError
 from vidsafe.deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH, make_sample_video
-from vidsafe.domain import Job, Module, Segment
+from vidsafe.domain import Job, Module, Scope, Segment
 from vidsafe.settings import Settings, get_settings
 
 
@@ -124,7 +125,12 @@ def demo() -> None:
         console.print(f"  {scene.start_s:4.1f}-{scene.end_s:4.1f} s  {scene.photo}{caption}")
     console.print(f'  from {SAMPLE_SPEECH.start_s:.1f} s  spoken: "{SAMPLE_SPEECH.sentence}"')
     analyze(video)
-    console.print(f"\nThe stack keeps running: API docs {settings.gateway_url}/docs, "
+    with gateway(settings) as client:
+        # A key of the review scope only, for the UI: the CLI's own key is an admin's.
+        reviewer = client.create_key(f"demo-reviewer-{secrets.token_hex(4)}", [Scope.review])
+    console.print(f"\nReview it in the UI: {settings.ui_url} , signing in with the key [bold]{reviewer.secret}[/] "
+                  f"(reviewer {reviewer.key.name}; `vidsafe keys revoke {reviewer.key.name}` ends it)", soft_wrap=True)
+    console.print(f"The stack keeps running: API docs {settings.gateway_url}/docs, "
                   f"`vidsafe status`, logs in {settings.logs_dir}; `vidsafe down` stops it.")
 
 

@@ -24,7 +24,12 @@ def _apt_install(package: str) -> None:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
-def setup() -> None:
+CHROMIUM = "/usr/bin/chromium"
+
+
+def setup(browser: Annotated[bool, typer.Option(help="Also install Debian's chromium, which the UI's browser tests "
+                                                "drive (Playwright's own browser download is never used).")] = False,
+          ) -> None:
     """Prepare this machine: Redis, the model files, tritonserver and the models' Python environment."""
     from vidsafe.deploy import tritonserver
     from vidsafe.export.models import export_models
@@ -43,6 +48,11 @@ def setup() -> None:
         else:
             console.print("[yellow]espeak-ng is missing[/]: the sample video will have no speech "
                           "(`sudo apt-get install espeak-ng` adds it)")
+    if browser and not os.path.exists(CHROMIUM):
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            raise fail(f"{CHROMIUM} is missing: install Debian's chromium (`sudo apt-get install chromium`)")
+        console.print("installing chromium (apt-get), for the UI's browser tests ...")
+        _apt_install("chromium")
     console.print("exporting models (pinned, hash-checked) ...")
     for path in export_models(settings):
         console.print(f"  {path.relative_to(settings.model_repository)}")
@@ -65,10 +75,12 @@ def start_stack() -> None:
 
 
 def up(attach: Annotated[bool, typer.Option(help="Stay in the foreground; Ctrl-C stops the stack.")] = False) -> None:
-    """Start the local stack (Postgres, Redis, Triton, worker, maintenance loop, gateway); wait until it is healthy."""
+    """Start the local stack (Postgres, Redis, Triton, worker, maintenance loop, gateway, review UI); wait until it is
+    healthy."""
     settings = get_settings()
     start_stack()
-    console.print(f"[green]stack up[/]: API {settings.gateway_url}/docs, logs in {settings.logs_dir}")
+    console.print(f"[green]stack up[/]: API {settings.gateway_url}/docs, review UI {settings.ui_url}, logs in "
+                  f"{settings.logs_dir}")
     if attach:
         try:
             while all(row.state in ("running", "external") for row in stack.status(settings)):

@@ -140,6 +140,23 @@ def _gateway_ready(settings: Settings) -> bool:
         return False
 
 
+def _prepare_ui(settings: Settings) -> Launch:
+    from vidsafe.ui import APP_PATH
+
+    command = [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.headless", "true",
+               "--server.address", settings.ui_host, "--server.port", str(settings.ui_port),
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+               "--client.toolbarMode", "minimal", "--theme.base", "light"]
+    return Launch(command, _child_env(settings))
+
+
+def _ui_ready(settings: Settings) -> bool:
+    try:
+        return httpx.get(f"{settings.ui_url}/_stcore/health", timeout=2).text == "ok"
+    except httpx.HTTPError:
+        return False
+
+
 SERVICES = (
     # SIGINT is Postgres' "fast" shutdown; SIGTERM would wait for every client to disconnect.
     Service("postgres", _prepare_postgres, _postgres_ready,
@@ -154,6 +171,8 @@ SERVICES = (
     Service("maintenance", _prepare_maintenance, lambda s: True,
             lambda s: f"every {s.maintenance_interval_s:g} s"),
     Service("gateway", _prepare_gateway, _gateway_ready, lambda s: s.gateway_url),
+    # The review UI talks to the gateway only (vidsafe/client.py).
+    Service("ui", _prepare_ui, _ui_ready, lambda s: s.ui_url),
 )
 
 
@@ -171,11 +190,11 @@ def free_ports(count: int) -> list[int]:
 def isolated_settings(state_dir: Path, **overrides: object) -> Settings:
     """Settings of a stack of its own, beside any other on this machine: its state folder and a free port for
     every service (the tests' and benchmarks' stacks)."""
-    postgres, redis, grpc, http, metrics, gateway, worker_metrics = free_ports(7)
+    postgres, redis, grpc, http, metrics, gateway, worker_metrics, ui = free_ports(8)
     return Settings(
         state_dir=state_dir, postgres_port=postgres, redis_port=redis, triton_grpc_port=grpc,
         triton_http_port=http, triton_metrics_port=metrics, gateway_port=gateway,
-        worker_metrics_port=worker_metrics, **overrides,
+        worker_metrics_port=worker_metrics, ui_port=ui, **overrides,
     )
 
 

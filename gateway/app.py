@@ -9,7 +9,25 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
 from vidsafe.db.migrate import apply_migrations
-from vidsafe.gateway import batches, findings, health, jobs, keys, limits, metrics, modules, refusals, teams
+from vidsafe.gateway import (
+    batches,
+    decisions,
+    findings,
+    health,
+    jobs,
+    keys,
+    limits,
+    me,
+    media,
+    metrics,
+    modules,
+    people,
+    refusals,
+    reviews,
+    search,
+    stats,
+    teams,
+)
 from vidsafe.observability import setup_logging
 from vidsafe.queue import make_celery
 from vidsafe.settings import Settings, get_settings
@@ -38,7 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(health.router)
-    for resource in (jobs, batches, findings, modules, keys, teams):
+    # decisions before jobs: POST /v1/jobs/{id}/decisions is not a job action (POST /v1/jobs/{id}/{action}).
+    for resource in (decisions, media, jobs, batches, findings, modules, keys, teams, reviews, search, people, me,
+                     stats):
         app.include_router(resource.router, responses=refusals.ERROR_RESPONSES)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
     app.add_middleware(limits.JsonBodyLimit, max_bytes=settings.max_json_body_bytes)

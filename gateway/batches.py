@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import Field
 
 from vidsafe.db import queries
@@ -27,6 +27,7 @@ from vidsafe.gateway.dependencies import Caller, ConnDep, QueueDep, ReaderDep, S
 from vidsafe.gateway.job_control import Action, apply, reprioritise, statuses_for
 from vidsafe.gateway.jobs import PriorityRequest
 from vidsafe.gateway.openapi import links
+from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.gateway.submissions import Placement, Submitter, check_callback, submit_path, submit_url
 
@@ -91,11 +92,14 @@ def get_batch(batch_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> Batch:
     return _batch_or_404(conn, batch_id, caller)
 
 
-@router.get("/{batch_id}/jobs", response_model=list[Job], operation_id="list_batch_jobs")
-def list_batch_jobs(batch_id: uuid.UUID, conn: ConnDep, caller: ReaderDep, status: JobStatus | None = None,
-                    limit: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = MAX_ITEMS) -> list[Job]:
+@router.get("/{batch_id}/jobs", response_model=list[Job], operation_id="list_batch_jobs",
+            responses={200: {"headers": PAGED_HEADERS}})
+def list_batch_jobs(request: Request, response: Response, batch_id: uuid.UUID, conn: ConnDep, caller: ReaderDep,
+                    status: JobStatus | None = None, limit: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = MAX_ITEMS,
+                    cursor: CursorParam = None) -> list[Job]:
+    """The batch's jobs, newest first, a page at a time."""
     _batch_or_404(conn, batch_id, caller)
-    return queries.list_jobs(conn, caller.team_id, limit, status, batch_id)
+    return paged(request, response, queries.list_jobs(conn, caller.team_id, limit, status, batch_id, cursor))
 
 
 @router.post("/{batch_id}/{action}", response_model=BatchActionResult, operation_id="control_batch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
@@ -36,6 +36,7 @@ from vidsafe.gateway.dependencies import (
 )
 from vidsafe.gateway.job_control import Action, apply, reprioritise
 from vidsafe.gateway.openapi import job_links
+from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.gateway.submissions import (
     Created,
@@ -122,11 +123,12 @@ def create_job_from_url(body: UrlJobRequest, settings: SettingsDep, conn: ConnDe
                               body))
 
 
-@router.get("", response_model=list[Job])
-def list_jobs(conn: ConnDep, caller: ReaderDep, status: JobStatus | None = None, batch_id: uuid.UUID | None = None,
-              limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Job]:
-    """The team's jobs, newest first."""
-    return queries.list_jobs(conn, caller.team_id, limit, status, batch_id)
+@router.get("", response_model=list[Job], responses={200: {"headers": PAGED_HEADERS}})
+def list_jobs(request: Request, response: Response, conn: ConnDep, caller: ReaderDep, status: JobStatus | None = None,
+              batch_id: uuid.UUID | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+              cursor: CursorParam = None) -> list[Job]:
+    """The team's jobs, newest first, a page at a time."""
+    return paged(request, response, queries.list_jobs(conn, caller.team_id, limit, status, batch_id, cursor))
 
 
 def job_or_404(conn: ConnDep, job_id: uuid.UUID, caller: Caller) -> Job:
@@ -143,10 +145,12 @@ def get_job(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> Job:
 
 
 @router.get("/{job_id}/findings", response_model=FindingsResponse, operation_id="get_findings")
-def get_findings(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
-                 module: Module | None = None) -> FindingsResponse:
+def get_findings(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep, module: Module | None = None,
+                 limit: Annotated[int, Query(ge=1, le=10000)] = 1000, cursor: CursorParam = None) -> FindingsResponse:
+    """A page of the job's findings in time order; ``next_cursor`` leads to the next page."""
     job = job_or_404(conn, job_id, caller)
-    return FindingsResponse(job_id=job.id, status=job.status, findings=queries.get_findings(conn, job_id, module))
+    page = queries.findings_page(conn, job_id, module, limit, cursor)
+    return FindingsResponse(job_id=job.id, status=job.status, findings=page.items, next_cursor=page.next_cursor)
 
 
 @router.get("/{job_id}/segments", response_model=SegmentsResponse, operation_id="get_segments")

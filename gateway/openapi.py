@@ -20,3 +20,11 @@ def job_links(status: int, id_expression: str = "$response.body#/id") -> dict[in
                  GetSegments=("get_segments", job), GetEvents=("get_events", job),
                  GetWebhooks=("get_webhook_deliveries", job), ControlJob=("control_job", job),
                  SetPriority=("set_priority", job))
+
+
+def review_links(status: int) -> dict[int | str, dict[str, Any]]:
+    """From an answer holding a review item (or a decision) to its job and what a reviewer does next."""
+    job = {"job_id": "$response.body#/job_id"}
+    return links(status, GetJob=("get_job", job), GetFindings=("get_findings", job), GetMedia=("get_media", job),
+                 GetEvents=("get_events", job), GetReview=("get_review_item", job),
+                 ListDecisions=("list_job_decisions", job))

@@ -5,13 +5,14 @@ wrong method, unparsable body) into the documented body ``{"detail": {"code", "m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vidsafe.db.paging import InvalidCursor
 from vidsafe.domain import ErrorBody, ErrorCode, MediaError
 from vidsafe.outbound import OutboundRefused
 
@@ -22,6 +23,16 @@ class Refusal(Exception):
     def __init__(self, status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, ErrorCode(code), message, headers
+
+
+Found = TypeVar("Found")
+
+
+def found_or_404(value: Found | None, code: ErrorCode, message: str) -> Found:
+    """``value``, or the 404 that says it is not in the caller's team (another team's is as absent)."""
+    if value is None:
+        raise Refusal(404, code, message)
+    return value
 
 
 # How a refused video maps to HTTP: the client sent something unusable (4xx), never a server error.
@@ -77,6 +88,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Refusal)
     async def refused(_: Request, refusal: Refusal) -> JSONResponse:
         return JSONResponse(error_body(refusal.code, refusal.message), refusal.status, headers=refusal.headers)
+
+    @app.exception_handler(InvalidCursor)
+    async def bad_cursor(_: Request, error: InvalidCursor) -> JSONResponse:
+        return JSONResponse(error_body(ErrorCode.invalid_cursor, str(error)), 422)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:

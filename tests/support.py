@@ -4,17 +4,20 @@ submission and polling, and how two runs' findings and audit trails are compared
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psycopg
 
-from vidsafe.apikeys import API_KEY_HEADER, local_key_path
+from vidsafe.apikeys import API_KEY_HEADER, TEAM_HEADER, local_key_path
 from vidsafe.settings import Settings
 
 TEST_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
@@ -101,3 +104,45 @@ def transitions(api: httpx.Client, job_id: str) -> list[tuple[str | None, str, s
     """The job's audit trail as (from, to, actor)."""
     events = api.get(f"/v1/jobs/{job_id}/events").raise_for_status().json()
     return [(e["from_status"], e["to_status"], e["actor"]) for e in events]
+
+
+@dataclass
+class TeamKeys:
+    """A team made for a test: the secret of each key issued for it, by key name."""
+
+    name: str
+    gateway_url: str
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    def client(self, key_name: str) -> httpx.Client:
+        return httpx.Client(base_url=self.gateway_url, timeout=60, headers={API_KEY_HEADER: self.secrets[key_name]})
+
+
+def make_team(settings: Settings, operator: httpx.Client, name: str, keys: dict[str, list[str]],
+              **limits: float) -> TeamKeys:
+    """A new team (the operator's key creates it, with ``limits``) and its keys (name -> scopes)."""
+    created = operator.post("/v1/teams", json={"name": name, **limits})
+    assert created.status_code == 201, created.text
+    team = TeamKeys(name, settings.gateway_url)
+    for key_name, scopes in keys.items():
+        issued = operator.post("/v1/keys", json={"name": key_name, "scopes": scopes}, headers={TEAM_HEADER: name})
+        assert issued.status_code == 201, issued.text
+        team.secrets[key_name] = issued.json()["secret"]
+    return team
+
+
+def expire_kept_media(settings: Settings, team: str) -> list[str]:
+    """The team's videos kept for review past their retention, as old as it, and swept by a maintenance round (as
+    the loop does in time): the files removed."""
+    from vidsafe.queue import make_celery
+    from vidsafe.workers import maintenance
+
+    with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "UPDATE jobs j SET media_kept_until = now() - interval '1 second' FROM teams t WHERE t.id = j.team_id "
+            "AND t.name = %s AND j.media_kept_until IS NOT NULL RETURNING j.media_path", (team,)).fetchall()
+    old = time.time() - 365 * 86400
+    for (path,) in rows:
+        if os.path.exists(path):
+            os.utime(path, (old, old))
+    return maintenance.run_once(settings, make_celery(settings)).removed

@@ -21,7 +21,7 @@ def _check_partial_stack(settings: Settings) -> None:
         assert stack.up(settings, ["postgres", "redis"]) == [], "a second `up` starts nothing twice"
         states = {row.name: row.state for row in stack.status(settings)}
         assert states == {"postgres": "running", "redis": "running", "triton": "stopped", "worker": "stopped",
-                          "maintenance": "stopped", "gateway": "stopped"}
+                          "maintenance": "stopped", "gateway": "stopped", "ui": "stopped"}
         with psycopg.connect(settings.effective_database_url) as conn:
             assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone()
             assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] >= 1
@@ -35,7 +35,7 @@ def _check_partial_stack(settings: Settings) -> None:
 def test_external_services_are_not_managed() -> None:
     settings = Settings(database_url="postgresql://db.example/vidsafe", redis_url="redis://cache.example/0",
                         triton_url="triton.example:8001")
-    assert [s.name for s in stack.managed_services(settings)] == ["worker", "maintenance", "gateway"]
+    assert [s.name for s in stack.managed_services(settings)] == ["worker", "maintenance", "gateway", "ui"]
     assert settings.effective_triton_url == "triton.example:8001"
 
 

@@ -66,6 +66,7 @@ class Holdings:
     batch: dict
     face_finding: int
     key_name: str
+    person_id: str
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +77,13 @@ def holdings(team_a: Team, running_stack: Settings, sample_video: Path) -> Itera
     faces_job = wait_for_job(team_a.client, upload(team_a.client, sample_video, options=FACES).json()["id"])
     assert faces_job["status"] == "succeeded", faces_job
     findings = team_a.client.get(f"/v1/jobs/{faces_job['id']}/findings", params={"module": "faces"}).json()
-    yield Holdings(waiting.json(), faces_job, batch, findings["findings"][0]["id"], "moderation-a-admin")
+    person = team_a.client.get("/v1/people").json()[0]["id"]
+    yield Holdings(waiting.json(), faces_job, batch, findings["findings"][0]["id"], "moderation-a-admin", person)
     team_a.client.post(f"/v1/jobs/{waiting.json()['id']}/cancel")  # leaves the uploads folder empty
 
 
 def _ids(holdings: Holdings) -> set[str]:
-    return {holdings.waiting_job["id"], holdings.faces_job["id"], holdings.batch["id"]}
+    return {holdings.waiting_job["id"], holdings.faces_job["id"], holdings.batch["id"], holdings.person_id}
 
 
 def test_another_teams_resources_are_not_found(team_a: Team, team_b: Team, holdings: Holdings,
@@ -124,8 +126,12 @@ def _requests(openapi: dict, holdings: Holdings, team_a: str) -> Iterator[tuple[
     """Every operation of the OpenAPI document that reads or changes something (a GET, or a route with path
     parameters), its parameters naming team A's resources: (method, path, whether it names one, request keyword
     arguments). A POST without parameters creates the caller's own resource and is left to the tests above."""
-    values = {"job_id": [holdings.waiting_job["id"]], "batch_id": [holdings.batch["id"]],
-              "finding_id": [str(holdings.face_finding)], "action": list(ACTIONS)}
+    values = {"job_id": [holdings.waiting_job["id"], holdings.faces_job["id"]], "batch_id": [holdings.batch["id"]],
+              "finding_id": [str(holdings.face_finding)], "action": list(ACTIONS), "person_id": [holdings.person_id],
+              "frame_index": ["0"]}
+    # A valid body for each route that takes one, so that what answers is the lookup, not validation.
+    bodies = {"/priority": {"priority": 3}, "/decisions": {"action": "approve", "policy_label": "none"},
+              "/assignee": {"reviewer": None}, "/merge": {"other": holdings.person_id}}
     for template, operations in openapi["paths"].items():
         for method, operation in operations.items():
             params = re.findall(r"{(\w+)}", template)
@@ -134,7 +140,7 @@ def _requests(openapi: dict, holdings: Holdings, team_a: str) -> Iterator[tuple[
             name_values = [team_a] if template.startswith("/v1/teams") else [holdings.key_name]
             choices = [values.get(p, name_values) for p in params]
             body = operation.get("requestBody", {}).get("content", {})
-            kwargs: dict = {"json": {"priority": 3} if template.endswith("/priority") else {}} \
+            kwargs: dict = {"json": next((b for end, b in bodies.items() if template.endswith(end)), {})} \
                 if "application/json" in body else {}
             combos: list[dict[str, str]] = [{}]
             for param, options in zip(params, choices, strict=True):

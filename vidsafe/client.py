@@ -13,18 +13,31 @@ from pydantic import TypeAdapter
 
 from vidsafe.apikeys import API_KEY_HEADER, TEAM_HEADER
 from vidsafe.domain import (
+    NEXT_CURSOR_HEADER,
     ApiKey,
     ApiKeyCreated,
     Batch,
     BatchActionResult,
     BatchCreated,
+    Decision,
+    DecisionRequest,
+    Finding,
     FindingsResponse,
+    FrameHit,
     Job,
     JobEvent,
+    JobOptions,
     JobStatus,
+    Me,
     ModuleStatus,
+    Person,
+    PersonUpdate,
+    Preferences,
+    ReviewItem,
     Scope,
+    SearchResults,
     SegmentsResponse,
+    Stats,
     Team,
     TeamLimits,
 )
@@ -100,12 +113,18 @@ class GatewayClient:
 
     # jobs
     def upload(self, video: Path, params: dict[str, str] | None = None,
-               on_progress: Callable[[int], None] = lambda sent: None) -> Job:
-        """Upload ``video`` as a new job (streamed; ``on_progress`` gets each chunk's size)."""
+               on_progress: Callable[[int], None] = lambda sent: None, options: JobOptions | None = None,
+               name: str | None = None) -> Job:
+        """Upload ``video`` as a new job (streamed; ``on_progress`` gets each chunk's size), with its ``options``,
+        under ``name`` (default: the file's)."""
         boundary = uuid.uuid4().hex
+        filename = (name or video.name).replace('"', "'").replace("\r", " ").replace("\n", " ")
 
         def body() -> Iterator[bytes]:
-            yield (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{video.name}"\r\n'
+            if options is not None:
+                yield (f'--{boundary}\r\nContent-Disposition: form-data; name="options"\r\n\r\n'
+                       f"{options.model_dump_json(exclude_none=True)}\r\n").encode()
+            yield (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
                    "Content-Type: application/octet-stream\r\n\r\n").encode()
             with video.open("rb") as stream:
                 while chunk := stream.read(CHUNK_BYTES):
@@ -123,8 +142,32 @@ class GatewayClient:
         params = {"status": status, "batch_id": batch_id, "limit": limit}
         return self._get(list[Job], "GET", "/v1/jobs", params={k: v for k, v in params.items() if v is not None})
 
-    def findings(self, job_id: str) -> FindingsResponse:
-        return self._get(FindingsResponse, "GET", f"/v1/jobs/{job_id}/findings")
+    def jobs_page(self, limit: int = 50, cursor: str | None = None,
+                  status: JobStatus | None = None) -> tuple[list[Job], str | None]:
+        """A page of the team's jobs, newest first, and the cursor of the next page."""
+        params = {"limit": limit, "cursor": cursor, "status": status}
+        response = self._send("GET", "/v1/jobs", params={k: v for k, v in params.items() if v is not None})
+        return TypeAdapter(list[Job]).validate_python(response.json()), response.headers.get(NEXT_CURSOR_HEADER)
+
+    def findings(self, job_id: str, module: str | None = None) -> FindingsResponse:
+        """All the job's findings (of ``module``), every page fetched."""
+        found: list[Finding] = []
+        cursor: str | None = None
+        while True:
+            params = {"limit": 10000, "module": module, "cursor": cursor}
+            page = self._get(FindingsResponse, "GET", f"/v1/jobs/{job_id}/findings",
+                             params={k: v for k, v in params.items() if v is not None})
+            found.extend(page.findings)
+            if page.next_cursor is None:
+                return page.model_copy(update={"findings": found})
+            cursor = page.next_cursor
+
+    def media(self, job_id: str) -> bytes:
+        """The job's video while it is kept for review."""
+        return self._send("GET", f"/v1/jobs/{job_id}/media").content
+
+    def thumbnail(self, job_id: str, frame_index: int) -> bytes:
+        return self._send("GET", f"/v1/jobs/{job_id}/thumbnails/{frame_index}").content
 
     def segments(self, job_id: str) -> SegmentsResponse:
         return self._get(SegmentsResponse, "GET", f"/v1/jobs/{job_id}/segments")
@@ -170,6 +213,74 @@ class GatewayClient:
 
     def revoke_key(self, name: str) -> ApiKey:
         return self._get(ApiKey, "POST", f"/v1/keys/{name}/revoke")
+
+    # the caller
+    def me(self) -> Me:
+        return self._get(Me, "GET", "/v1/me")
+
+    def set_preferences(self, preferences: Preferences) -> Preferences:
+        return self._get(Preferences, "PUT", "/v1/me/preferences", json=preferences.model_dump())
+
+    # review
+    def review_items(self, queue: str = "review", state: str = "open", limit: int = 50, cursor: str | None = None,
+                     **filters: Any) -> tuple[list[ReviewItem], str | None]:
+        params = {"queue": queue, "state": state, "limit": limit, "cursor": cursor, **filters}
+        response = self._send("GET", "/v1/reviews", params={k: v for k, v in params.items() if v is not None})
+        return TypeAdapter(list[ReviewItem]).validate_python(response.json()), response.headers.get(NEXT_CURSOR_HEADER)
+
+    def review_counts(self) -> dict[str, int]:
+        return self._get(dict[str, int], "GET", "/v1/reviews/counts")
+
+    def claim_next(self, queue: str = "review", **filters: Any) -> ReviewItem | None:
+        """The next item, claimed; None when nothing is left to claim."""
+        body = {"queue": queue, **{k: v for k, v in filters.items() if v is not None}}
+        response = self._send("POST", "/v1/reviews/claim", json=body)
+        return None if response.status_code == 204 else ReviewItem.model_validate(response.json())
+
+    def review_item(self, job_id: str) -> ReviewItem:
+        return self._get(ReviewItem, "GET", f"/v1/reviews/{job_id}")
+
+    def review_action(self, job_id: str, action: str) -> ReviewItem:
+        """renew, release or skip this reviewer's claim."""
+        return self._get(ReviewItem, "POST", f"/v1/reviews/{job_id}/{action}")
+
+    def assign_review(self, job_id: str, reviewer: str | None) -> ReviewItem:
+        """A lead (admin key) hands the item to the reviewer of that key name (None: to anyone)."""
+        return self._get(ReviewItem, "PUT", f"/v1/reviews/{job_id}/assignee", json={"reviewer": reviewer})
+
+    def decide(self, job_id: str, decision: DecisionRequest) -> Decision:
+        return self._get(Decision, "POST", f"/v1/jobs/{job_id}/decisions",
+                         json=decision.model_dump(mode="json", exclude_none=True))
+
+    def decisions(self, job_id: str | None = None, limit: int = 100) -> list[Decision]:
+        path = f"/v1/jobs/{job_id}/decisions" if job_id else "/v1/decisions"
+        return self._get(list[Decision], "GET", path, params={"limit": limit})
+
+    def search(self, q: str, mode: str = "both", limit: int = 20) -> SearchResults:
+        return self._get(SearchResults, "GET", "/v1/search", params={"q": q, "mode": mode, "limit": limit})
+
+    def faces_like_photo(self, photo: bytes, name: str = "photo", limit: int = 20) -> list[FrameHit]:
+        return self._get(list[FrameHit], "POST", "/v1/search/faces", params={"limit": limit},
+                         files={"photo": (name, photo, "application/octet-stream")})
+
+    def similar_faces(self, finding_id: int, limit: int = 20) -> list[dict[str, Any]]:
+        return self._get(list[dict[str, Any]], "GET", f"/v1/findings/{finding_id}/similar-faces",
+                         params={"limit": limit})
+
+    def people(self, hidden: bool = False, limit: int = 50) -> list[Person]:
+        return self._get(list[Person], "GET", "/v1/people", params={"hidden": hidden, "limit": limit})
+
+    def update_person(self, person_id: str, update: PersonUpdate) -> Person:
+        return self._get(Person, "PATCH", f"/v1/people/{person_id}", json=update.model_dump(exclude_unset=True))
+
+    def merge_people(self, person_id: str, other: str) -> Person:
+        return self._get(Person, "POST", f"/v1/people/{person_id}/merge", json={"other": other})
+
+    def appearances(self, person_id: str) -> list[FrameHit]:
+        return self._get(list[FrameHit], "GET", f"/v1/people/{person_id}/appearances")
+
+    def stats(self) -> Stats:
+        return self._get(Stats, "GET", "/v1/stats")
 
     # teams
     def create_team(self, name: str, limits: TeamLimits) -> Team:

@@ -78,6 +78,9 @@ class TeamLimits(StrictModel):
                                         description="Jobs pending or queued; more are a 429")
     max_video_hours_per_day: float | None = Field(default=None, ge=0, le=MAX_TEAM_LIMIT, allow_inf_nan=False,
                                                   description="Hours of video submitted in any 24 h; more are a 429")
+    media_retention_s: float | None = Field(default=None, ge=0, le=10 * 365 * 86400, allow_inf_nan=False,
+                                            description="How long a succeeded job's video is kept for review "
+                                            "(0: removed when the job ends)")
 
     def or_defaults(self, defaults: TeamLimits) -> TeamLimits:
         """These limits, each one left unset taken from ``defaults`` (the deployment's settings)."""
@@ -126,6 +129,8 @@ class JobStatus(StrEnum):
 
 
 DEFAULT_PRIORITY = 5
+# The response header of a paged list that holds the next page's cursor (absent on the last page).
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
 
 
 class ErrorCode(StrEnum):
@@ -173,6 +178,16 @@ class ErrorCode(StrEnum):
     team_queue_full = "team_queue_full"
     team_quota_exceeded = "team_quota_exceeded"
     invalid_state = "invalid_state"
+    invalid_cursor = "invalid_cursor"
+    review_not_found = "review_not_found"
+    claim_held = "claim_held"
+    not_claimed = "not_claimed"
+    person_not_found = "person_not_found"
+    thumbnail_not_found = "thumbnail_not_found"
+    frame_not_indexed = "frame_not_indexed"
+    not_an_image = "not_an_image"
+    no_face_found = "no_face_found"
+    reviewer_not_found = "reviewer_not_found"
     media_gone = "media_gone"
     missing_api_key = "missing_api_key"
     invalid_api_key = "invalid_api_key"
@@ -257,6 +272,23 @@ class JobOptions(StrictModel):
                                      f"to {MAX_SAMPLE_FPS:g}.")
 
 
+def category_severity(module: str, label: str, severities: dict[str, float]) -> float:
+    """A category's severity (the ``risk_severities`` setting): ``module:label``'s own, else ``module``'s, else 0."""
+    return severities.get(f"{module}:{label}", severities.get(str(module), 0.0))
+
+
+class RiskReason(BaseModel):
+    """A segment that raises a job's risk: its severity (the setting of its category) times its score."""
+
+    module: Module
+    label: str
+    start_s: float
+    end_s: float
+    score: float
+    severity: float
+    contribution: float
+
+
 class Job(BaseModel):
     id: UUID
     status: JobStatus
@@ -277,6 +309,12 @@ class Job(BaseModel):
                                       "and the stretches that could not be decoded")
     warnings: list[JobWarning] = Field(default_factory=list, description="What a succeeded job did not do in full "
                                        "(e.g. partial_coverage)")
+    risk: float | None = Field(default=None, ge=0, le=1, description="How risky the video is, 0..1, once its rules "
+                               "have run: see risk_reasons")
+    risk_reasons: list[RiskReason] = Field(default_factory=list, description="The segments that drive the risk, "
+                                           "highest first")
+    media_kept_until: datetime | None = Field(default=None, description="The video is kept for review until then "
+                                              "(GET /v1/jobs/{id}/media)")
     error_code: ErrorCode | None
     error_message: str | None
     retryable: bool = Field(default=False, description="A failure a retry may cure (a dependency was down)")
@@ -286,11 +324,13 @@ class Job(BaseModel):
 
 
 class JobEvent(BaseModel):
-    """One line of a job's audit trail: a change of status or priority, who made it and why."""
+    """One line of a job's audit trail: a change of status or priority (kind ``status``), or a reviewer's
+    decision (kind ``decision``, no status), who made it and why."""
 
     at: datetime
+    kind: str = "status"
     from_status: JobStatus | None
-    to_status: JobStatus
+    to_status: JobStatus | None
     priority: int
     actor: str
     reason: str | None
@@ -368,9 +408,12 @@ class ApiKeyCreated(BaseModel):
 
 
 class FindingsResponse(BaseModel):
+    """A page of a job's findings in time order; ``next_cursor`` leads to the next (None: the last)."""
+
     job_id: UUID
     status: JobStatus
     findings: list[Finding]
+    next_cursor: str | None = None
 
 
 class SegmentsResponse(BaseModel):
@@ -397,3 +440,136 @@ class BatchActionResult(BaseModel):
     batch: Batch
     changed: list[UUID]
     skipped: int = Field(description="Jobs whose status the action does not apply to")
+
+
+# ---- review -------------------------------------------------------------------------------------
+
+class ReviewQueue(StrEnum):
+    review = "review"
+    escalation = "escalation"
+
+
+class ReviewState(StrEnum):
+    open = "open"  # waiting, or claimed by a reviewer under a lease
+    decided = "decided"
+
+
+class ReviewItem(BaseModel):
+    """An analysed job in its team's review queue."""
+
+    job_id: UUID
+    source_name: str
+    batch_id: UUID | None
+    queue: ReviewQueue
+    state: ReviewState
+    risk: float
+    risk_reasons: list[RiskReason]
+    claimed_by: str | None = Field(description="The reviewer (key name) holding the item, while the lease runs")
+    lease_until: datetime | None
+    assigned_to: str | None = Field(description="The reviewer a lead assigned the item to: only they claim it")
+    created_at: datetime
+
+
+class DecisionAction(StrEnum):
+    approve = "approve"
+    reject = "reject"
+    escalate = "escalate"  # the item moves to the escalation queue
+
+
+class DecisionRequest(StrictModel):
+    action: DecisionAction
+    policy_label: Text = Field(min_length=1, max_length=100, description="The policy the decision applies, e.g. "
+                               "adult_nudity, violent_extremism, none")
+    note: Text = Field(default="", max_length=4000)
+    start_s: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="A segment's start: the "
+                                  "decision is on that segment. Unset: on the whole video")
+    end_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+
+class Decision(BaseModel):
+    """A reviewer's decision, on record for good (decisions are append-only)."""
+
+    id: int
+    job_id: UUID
+    action: DecisionAction
+    start_s: float | None
+    end_s: float | None
+    policy_label: str
+    note: str
+    actor: str
+    at: datetime
+
+
+class SearchHit(BaseModel):
+    """A transcript line or on-screen text that matched, with where it is."""
+
+    job_id: UUID
+    source_name: str
+    finding_id: int
+    module: Module
+    text: str
+    timestamp_s: float
+    end_s: float | None
+    score: float = Field(description="Reciprocal rank fusion of the exact-word and the meaning rankings")
+    matched_by: list[str] = Field(description="words (full-text search), meaning (embedding similarity), or both")
+
+
+class FrameHit(BaseModel):
+    """A frame found by similarity (a face, or CLIP's picture of a frame)."""
+
+    job_id: UUID
+    source_name: str
+    finding: Finding
+    cosine_distance: float
+
+
+class Person(BaseModel):
+    """Faces across the team's videos grouped into one person."""
+
+    id: UUID
+    name: str | None
+    hidden: bool
+    faces: int
+    jobs: int
+    cover: FrameHit | None = Field(description="A face of the person to show")
+    created_at: datetime
+
+
+class PersonUpdate(StrictModel):
+    name: Text | None = Field(default=None, max_length=200)
+    hidden: bool | None = None
+
+
+class Preferences(StrictModel):
+    """A reviewer's own settings."""
+
+    blur_sensitive: bool = Field(default=True, description="Blur thumbnails of sexual and violent categories until "
+                                 "revealed (reviewer wellness)")
+
+
+class Stats(BaseModel):
+    """What the monitoring page shows: the team's jobs, the queue, throughput, the services' health."""
+
+    jobs_by_status: dict[JobStatus, int]
+    review_open: int
+    escalations_open: int
+    queue_depth: int | None = Field(description="Tasks waiting in the broker (all teams); None: Redis unreachable")
+    jobs_finished_last_hour: int
+    video_seconds_last_hour: float
+    frames_last_hour: int
+    services: dict[str, bool]
+
+
+class SearchResults(BaseModel):
+    hits: list[SearchHit]
+    next_cursor: str | None = None
+    warnings: list[JobWarning] = Field(default_factory=list, description="What the search could not do (e.g. by "
+                                       "meaning, with the text embedder down): its hits are by words alone")
+
+
+class Me(BaseModel):
+    """The caller: their key, the team they act within, their preferences."""
+
+    key: ApiKey
+    team: str
+    preferences: Preferences

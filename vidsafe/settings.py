@@ -64,6 +64,8 @@ class Settings(BaseSettings):
         description="Modules of the model catalogue whose models Triton serves (JSON list). Unset: every module, "
         "optional ones (CLIP) once exported.",
     )
+    ui_host: str = Field(default="127.0.0.1", description="Address the review UI (Streamlit) listens on.")
+    ui_port: int = Field(default=8501, description="Port of the review UI.")
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
     gateway_port: int = Field(default=8080, description="Port the gateway listens on.")
     task_time_limit_s: int = Field(
@@ -109,6 +111,41 @@ class Settings(BaseSettings):
         default=7 * 86400.0, ge=0,
         description="How long the upload of a job that failed retryably (a dependency was down) is kept for a "
         "retry.",
+    )
+
+    media_retention_s: float = Field(
+        default=7 * 86400.0, ge=0,
+        description="How long a succeeded job's video is kept for review (streamed by GET /v1/jobs/{id}/media), "
+        "unless its team sets its own; then the sweep removes it. 0: removed when the job ends.",
+    )
+
+    # Review (risk, queue, thumbnails)
+    risk_severities: dict[str, float] = Field(
+        default_factory=lambda: {
+            "nudity:FEMALE_GENITALIA_EXPOSED": 1.0, "nudity:MALE_GENITALIA_EXPOSED": 1.0, "nudity:ANUS_EXPOSED": 1.0,
+            "nudity:FEMALE_BREAST_EXPOSED": 0.9, "nudity:BUTTOCKS_EXPOSED": 0.8, "nudity:FEMALE_GENITALIA_COVERED": 0.3,
+            "nudity:FEMALE_BREAST_COVERED": 0.2, "nudity:BUTTOCKS_COVERED": 0.2, "nudity:ANUS_COVERED": 0.3,
+            "nudity:BELLY_EXPOSED": 0.1, "nudity:MALE_BREAST_EXPOSED": 0.1,
+            "restraint": 0.9, "clip:restraint": 0.8, "clip:weapon": 0.7, "clip:violence": 0.8, "clip:gore": 0.9,
+            "clip:self_harm": 1.0, "clip:drugs": 0.6, "clip:hate_symbol": 0.9, "clip:fire_explosion": 0.5,
+        },
+        description="Severity, 0..1, of each category (JSON object: `module` or `module:label`, the label's own "
+        "entry first). A segment contributes severity x its highest score to its job's risk; categories not "
+        "listed (faces, text, speech, pose) contribute nothing.",
+    )
+    blur_min_severity: float = Field(
+        default=0.5, ge=0, le=1,
+        description="The review UI blurs thumbnails of categories at least this severe (risk_severities: exposed "
+        "bodies, restraint, gore, violence, ...) until revealed, unless a reviewer turns blurring off.",
+    )
+    review_lease_s: float = Field(
+        default=300.0, ge=5,
+        description="How long a reviewer's claim on a queue item lasts unless renewed (the review page renews "
+        "it while open); then another reviewer may claim it.",
+    )
+    thumbnail_max_side: int = Field(
+        default=320, ge=32, le=1920,
+        description="Longest side, in pixels, of the keyframe thumbnails stored for frames with findings.",
     )
 
     # Outbound requests: webhooks and URL ingestion
@@ -306,11 +343,24 @@ class Settings(BaseSettings):
     def team_limits(self) -> TeamLimits:
         """The limits of a team that sets none of its own."""
         return TeamLimits(max_running_jobs=self.team_max_running_jobs, max_queued_jobs=self.team_max_queued_jobs,
-                          max_video_hours_per_day=self.team_max_video_hours_per_day)
+                          max_video_hours_per_day=self.team_max_video_hours_per_day,
+                          media_retention_s=self.media_retention_s)
 
     @property
     def uploads_dir(self) -> Path:
         return self.state_dir / "uploads"
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        return self.state_dir / "thumbnails"
+
+    def thumbnail_path(self, job_id: object, frame_index: int) -> Path:
+        """Where the keyframe thumbnail of a job's sampled frame is stored (workers write, the gateway reads)."""
+        return self.thumbnails_dir / str(job_id) / f"{frame_index}.jpg"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.ui_host}:{self.ui_port}"
 
     @property
     def logs_dir(self) -> Path:

@@ -1,4 +1,5 @@
-"""The frame loop of a chunk: decode once, sample, hand every batch to every enabled frame stage, store."""
+"""The frame loop of a chunk: decode once, sample, hand every batch to every enabled frame stage, store the
+findings and the thumbnails of the frames they are on."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from vidsafe.workers.ocr import OcrStage
 from vidsafe.workers.pose import PoseStage
 from vidsafe.workers.sampling import SampledFrame, decode_report, sample_frames
 from vidsafe.workers.stages import Collect, FrameStage
+from vidsafe.workers.thumbnails import save_thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
         nonlocal analyzed
         batch, collects = pending.popleft()
         found = [finding for collect in collects for finding in collect()]
+        save_thumbnails(settings, lease.job_id, batch, found)
         analyzed += len(batch)
         count_frames(len(batch))
         parts.store(conn, lease, found, settings.part_lease_s, analyzed, expected_frames)

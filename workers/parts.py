@@ -29,6 +29,7 @@ from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load
 from vidsafe.workers.leases import Heartbeat
 from vidsafe.workers.planning import AUDIO_STAGES, send_parts
 from vidsafe.workers.rules import run_rules
+from vidsafe.workers.thumbnails import remove_thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -96,39 +97,47 @@ def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, setting
     except TritonError as error:
         if error.unavailable:
             raise DependencyDown(ErrorCode.inference_unavailable, f"Triton is unavailable ({error})") from None
-        _give_up(conn, lease, source, ErrorCode.inference_failed, f"inference failed: {error}", retryable=True)
+        _give_up(conn, lease, source, ErrorCode.inference_failed, f"inference failed: {error}", True, settings)
     except psycopg.OperationalError as error:
         raise DependencyDown(ErrorCode.database_unavailable, f"Postgres is unavailable ({error})") from None
     except MediaError as error:
-        _give_up(conn, lease, source, error.code, error.message, retryable=False)
+        _give_up(conn, lease, source, error.code, error.message, False, settings)
     except outbound.OutboundRefused as error:
         # A server that failed may answer a retry; a URL refused or a file too large will not change.
         _give_up(conn, lease, source, ErrorCode(error.code), error.message,
-                 retryable=error.code == ErrorCode.download_failed)
+                 error.code == ErrorCode.download_failed, settings)
     except Exception as error:
         log.exception("part %s %s of job %s failed unexpectedly", lease.kind, lease.index, lease.job_id)
-        _give_up(conn, lease, source, ErrorCode.internal_error, f"internal error: {type(error).__name__}",
-                 retryable=True)
+        _give_up(conn, lease, source, ErrorCode.internal_error, f"internal error: {type(error).__name__}", True,
+                 settings)
 
 
 def _end(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Settings) -> None:
     """The rules are done, so the job is: it ends with its coverage, succeeded (with its warnings) or failed
-    (nothing decoded, or too little by ``low_coverage_fails``)."""
+    (nothing decoded, or too little by ``low_coverage_fails``). A succeeded job's video is kept for review for
+    its team's retention; the maintenance sweep removes it after."""
     assert source.job.media is not None
     summary = coverage.summarise(parts.decoded(conn, lease.job_id), source.job.media.duration_s)
     end = coverage.ending(summary, settings)
     with conn.transaction():
         parts.complete(conn, lease, settings.part_lease_s)
         queries.set_coverage(conn, lease.job_id, summary, end.warnings)
-        queries.transition(conn, lease.job_id, [JobStatus.running],
-                           JobStatus.succeeded if end.failure is None else JobStatus.failed, ACTOR, error=end.failure)
-    remove_media(source)
+        ended = queries.transition(conn, lease.job_id, [JobStatus.running],
+                                   JobStatus.succeeded if end.failure is None else JobStatus.failed, ACTOR,
+                                   error=end.failure)
+        kept = ended is not None and ended.status == JobStatus.succeeded and source.owns_media and \
+            queries.keep_media(conn, lease.job_id, settings.media_retention_s)
+    if not kept:
+        remove_media(source)
 
 
 def _give_up(conn: psycopg.Connection, lease: Lease, source: JobSource, code: ErrorCode, message: str,
-             retryable: bool) -> None:
+             retryable: bool, settings: Settings) -> None:
+    """Fail the job; a failure no retry cures leaves nothing on disk, the thumbnails written so far included."""
     fail(conn, source, code, message, retryable)
     parts.release(conn, lease)
+    if not retryable:
+        remove_thumbnails(settings, lease.job_id)
 
 
 def _analyse(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Settings,
@@ -148,6 +157,6 @@ def _analyse(conn: psycopg.Connection, lease: Lease, source: JobSource, settings
                 parts.store(conn, lease, stage.run(source.path, source.job.media), settings.part_lease_s)
     else:
         queries.set_step(conn, lease.job_id, "rules")
-        run_rules(conn, lease, source.modules, fps, min_scores, triton, settings)
+        run_rules(conn, lease, source.team_id, source.modules, fps, min_scores, triton, settings)
     return True
 

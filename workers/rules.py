@@ -1,31 +1,38 @@
-"""The rules part: what is built on the other parts' findings once they are all done."""
+"""The rules part: what is built on the other parts' findings once they are all done, last the job's risk and
+its item in the review queue."""
 
 from __future__ import annotations
+
+from uuid import UUID
 
 import psycopg
 
 from vidsafe.catalogue import RULE_INPUTS
-from vidsafe.db import parts, queries
+from vidsafe.db import parts, queries, review
 from vidsafe.db.parts import Lease
 from vidsafe.domain import Module
 from vidsafe.observability import time_stage
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.faces import assign_identities
+from vidsafe.workers.people import assign_people
 from vidsafe.workers.restraint import restraint_findings
+from vidsafe.workers.risk import job_risk
 from vidsafe.workers.segments import build_segments
 from vidsafe.workers.text_embeddings import embed_job_texts
 
 
-def run_rules(conn: psycopg.Connection, lease: Lease, modules: set[Module], fps: float,
+def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: set[Module], fps: float,
               min_scores: dict[Module, float], triton: TritonClient, settings: Settings) -> None:
-    """Face identities, restraint and text embeddings, then the job's segments."""
+    """Face identities (and the team's people), restraint and text embeddings, then the job's segments and
+    risk."""
     kept = queries.rule_inputs(conn, lease.job_id, [m for m in RULE_INPUTS if m in modules])
     if Module.faces in modules:
         with time_stage(Module.faces, "identities"):
-            identities = assign_identities([f for f in kept if f.module == Module.faces],
-                                           settings.face_identity_min_cosine)
+            faces = [f for f in kept if f.module == Module.faces]
+            identities = assign_identities(faces, settings.face_identity_min_cosine)
             queries.merge_attributes(conn, {finding_id: {"identity": n} for finding_id, n in identities.items()})
+            assign_people(conn, lease.job_id, team_id, faces, identities, settings.face_identity_min_cosine)
     if Module.restraint in modules:
         threshold = min_scores.get(Module.restraint, 0.5)
         with time_stage(Module.restraint, "rule"):
@@ -34,4 +41,6 @@ def run_rules(conn: psycopg.Connection, lease: Lease, modules: set[Module], fps:
         with time_stage(Module.text_embeddings, "index"):
             embed_job_texts(conn, lease.job_id, triton, settings.infer_in_flight)
     with time_stage("all", "segments"):
-        queries.replace_segments(conn, lease.job_id, build_segments(queries.get_findings(conn, lease.job_id), fps))
+        segments = build_segments(queries.get_findings(conn, lease.job_id), fps)
+        queries.replace_segments(conn, lease.job_id, segments)
+        review.set_risk(conn, lease.job_id, *job_risk(segments, settings.risk_severities))

@@ -12,6 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from vidsafe.db.paging import Page, decode_cursor, page_of
 from vidsafe.domain import (
     ApiKey,
     Batch,
@@ -34,15 +35,15 @@ from vidsafe.domain import (
 
 _JOB_COLUMNS = (
     "id, status, source_name, source_url, batch_id, priority, callback_url, progress, frames_analyzed, media, "
-    "options, modules, step, coverage, warnings, error_code, error_message, retryable, created_at, started_at, "
-    "finished_at"
+    "options, modules, step, coverage, warnings, risk, risk_reasons, media_kept_until, error_code, error_message, "
+    "retryable, created_at, started_at, finished_at"
 )
-_FINDING_COLUMNS = "id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
+FINDING_COLUMNS = "id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
 # Where a finding's embedding goes, by module; text embeddings come later, from their own stage.
 _EMBEDDING_TABLES = {Module.faces: "face_embeddings", Module.clip: "clip_embeddings"}
 
 
-def _vector(values: Iterable[float]) -> str:
+def vector_text(values: Iterable[float]) -> str:
     """pgvector's text form, cast with ::vector in SQL (no per-connection type registration needed)."""
     return "[" + ",".join(f"{float(v):.8g}" for v in values) + "]"
 
@@ -134,13 +135,19 @@ def get_job(conn: psycopg.Connection, job_id: UUID, team_id: UUID | None) -> Job
 
 
 def list_jobs(conn: psycopg.Connection, team_id: UUID, limit: int, status: JobStatus | None = None,
-              batch_id: UUID | None = None) -> list[Job]:
+              batch_id: UUID | None = None, cursor: str | None = None) -> Page[Job]:
+    """A page of the team's jobs, newest first (InvalidCursor for a cursor of another list)."""
+    after = decode_cursor(cursor, ("t", "id"))
     rows = conn.cursor(row_factory=dict_row).execute(
         f"SELECT {_JOB_COLUMNS} FROM jobs WHERE team_id = %(team)s AND (%(status)s::text IS NULL OR status = "
-        "%(status)s) AND (%(batch)s::uuid IS NULL OR batch_id = %(batch)s) ORDER BY created_at DESC LIMIT %(limit)s",
-        {"team": team_id, "status": status, "batch": batch_id, "limit": limit},
+        "%(status)s) AND (%(batch)s::uuid IS NULL OR batch_id = %(batch)s) "
+        "AND (%(t)s::timestamptz IS NULL OR (created_at, id) < (%(t)s::timestamptz, %(id)s::uuid)) "
+        "ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+        {"team": team_id, "status": status, "batch": batch_id, "limit": limit + 1,
+         "t": after["t"] if after else None, "id": after["id"] if after else None},
     ).fetchall()
-    return [_job(row) for row in rows]
+    return page_of([_job(row) for row in rows], limit,
+                   lambda job: {"t": job.created_at.isoformat(), "id": str(job.id)})
 
 
 @dataclass(frozen=True)
@@ -200,7 +207,7 @@ def add_findings(conn: psycopg.Connection, job_id: UUID, findings: Iterable[Find
                 cur.execute(
                     f"INSERT INTO {_EMBEDDING_TABLES[finding.module]} (finding_id, job_id, embedding) "
                     "VALUES (%s, %s, %s::vector)",
-                    (finding.id, job_id, _vector(finding.embedding)),
+                    (finding.id, job_id, vector_text(finding.embedding)),
                 )
     return ids
 
@@ -225,7 +232,7 @@ def add_text_embeddings(conn: psycopg.Connection, job_id: UUID, rows: Iterable[t
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO text_embeddings (finding_id, job_id, embedding) VALUES (%s, %s, %s::vector)",
-            [(finding_id, job_id, _vector(vector)) for finding_id, vector in rows],
+            [(finding_id, job_id, vector_text(vector)) for finding_id, vector in rows],
         )
 
 
@@ -248,29 +255,45 @@ def get_segments(conn: psycopg.Connection, job_id: UUID, module: str | None = No
     return [Segment.model_validate(row) for row in rows]
 
 
-def _finding(row: dict) -> Finding:
+def finding_of(row: dict) -> Finding:
     return Finding.model_validate({**row, "box": tuple(row["box"]) if row["box"] else None})
 
 
 def get_findings(conn: psycopg.Connection, job_id: UUID, module: str | None = None) -> list[Finding]:
+    """All the job's findings (of ``module``), in time order: what the rules read."""
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {_FINDING_COLUMNS} FROM findings "
+        f"SELECT {FINDING_COLUMNS} FROM findings "
         "WHERE job_id = %(job)s AND (%(module)s::text IS NULL OR module = %(module)s) "
         "ORDER BY timestamp_s, id",
         {"job": job_id, "module": module},
     ).fetchall()
-    return [_finding(row) for row in rows]
+    return [finding_of(row) for row in rows]
+
+
+def findings_page(conn: psycopg.Connection, job_id: UUID, module: str | None, limit: int,
+                  cursor: str | None) -> Page[Finding]:
+    """A page of the job's findings in time order (InvalidCursor for a cursor of another list)."""
+    after = decode_cursor(cursor, ("t", "id"))
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {FINDING_COLUMNS} FROM findings "
+        "WHERE job_id = %(job)s AND (%(module)s::text IS NULL OR module = %(module)s) "
+        "AND (%(t)s::float IS NULL OR (timestamp_s, id) > (%(t)s::float, %(id)s::bigint)) "
+        "ORDER BY timestamp_s, id LIMIT %(limit)s",
+        {"job": job_id, "module": module, "limit": limit + 1, "t": after["t"] if after else None,
+         "id": after["id"] if after else None},
+    ).fetchall()
+    return page_of([finding_of(row) for row in rows], limit, lambda f: {"t": f.timestamp_s, "id": f.id})
 
 
 def rule_inputs(conn: psycopg.Connection, job_id: UUID, modules: Iterable[Module]) -> list[Finding]:
     """The job's findings of ``modules``, faces with their embeddings: what the rules after the parts read."""
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {', '.join('f.' + c for c in _FINDING_COLUMNS.split(', '))}, e.embedding::text AS embedding "
+        f"SELECT {', '.join('f.' + c for c in FINDING_COLUMNS.split(', '))}, e.embedding::text AS embedding "
         "FROM findings f LEFT JOIN face_embeddings e ON e.finding_id = f.id "
         "WHERE f.job_id = %s AND f.module = ANY(%s) ORDER BY f.timestamp_s, f.id",
         (job_id, [str(m) for m in modules]),
     ).fetchall()
-    return [_finding({**row, "embedding": json.loads(row["embedding"]) if row["embedding"] else None})
+    return [finding_of({**row, "embedding": json.loads(row["embedding"]) if row["embedding"] else None})
             for row in rows]
 
 
@@ -286,29 +309,31 @@ def similar_faces(conn: psycopg.Connection, team_id: UUID, embedding: list[float
     """Faces across the team's jobs closest to ``embedding`` (cosine distance, HNSW index): (job, finding,
     distance)."""
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT f.job_id, {', '.join('f.' + c for c in _FINDING_COLUMNS.split(', '))}, "
+        f"SELECT f.job_id, {', '.join('f.' + c for c in FINDING_COLUMNS.split(', '))}, "
         "e.embedding <=> %(vector)s::vector AS distance FROM face_embeddings e JOIN findings f ON f.id = e.finding_id "
         "JOIN jobs j ON j.id = e.job_id "
         "WHERE j.team_id = %(team)s AND e.embedding <=> %(vector)s::vector <= %(max)s "
         "ORDER BY e.embedding <=> %(vector)s::vector LIMIT %(limit)s",
-        {"team": team_id, "vector": _vector(embedding), "max": max_distance, "limit": limit},
+        {"team": team_id, "vector": vector_text(embedding), "max": max_distance, "limit": limit},
     ).fetchall()
-    return [(row.pop("job_id"), _finding({k: v for k, v in row.items() if k != "distance"}), row["distance"])
+    return [(row.pop("job_id"), finding_of({k: v for k, v in row.items() if k != "distance"}), row["distance"])
             for row in rows]
 
 
 # ---- teams and API keys --------------------------------------------------------------------------
 
-_TEAM_COLUMNS = "id, name, operator, max_running_jobs, max_queued_jobs, max_video_hours_per_day, created_at"
+_TEAM_COLUMNS = ("id, name, operator, max_running_jobs, max_queued_jobs, max_video_hours_per_day, media_retention_s, "
+                 "created_at")
 # The team every deployment has: data from before teams moved into it, and its admins act for any team.
 OPERATOR_TEAM_ID = UUID("00000000-0000-0000-0000-000000000001")
 
 
 def create_team(conn: psycopg.Connection, team_id: UUID, name: str, limits: TeamLimits) -> Team:
     row = conn.cursor(row_factory=dict_row).execute(
-        "INSERT INTO teams (id, name, max_running_jobs, max_queued_jobs, max_video_hours_per_day) "
-        f"VALUES (%s, %s, %s, %s, %s) RETURNING {_TEAM_COLUMNS}",
-        (team_id, name, limits.max_running_jobs, limits.max_queued_jobs, limits.max_video_hours_per_day),
+        "INSERT INTO teams (id, name, max_running_jobs, max_queued_jobs, max_video_hours_per_day, media_retention_s) "
+        f"VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_TEAM_COLUMNS}",
+        (team_id, name, limits.max_running_jobs, limits.max_queued_jobs, limits.max_video_hours_per_day,
+         limits.media_retention_s),
     ).fetchone()
     assert row is not None
     return Team.model_validate(row)
@@ -337,9 +362,10 @@ def list_teams(conn: psycopg.Connection, team_id: UUID | None = None) -> list[Te
 
 def set_team_limits(conn: psycopg.Connection, team_id: UUID, limits: TeamLimits) -> Team:
     row = conn.cursor(row_factory=dict_row).execute(
-        "UPDATE teams SET max_running_jobs = %s, max_queued_jobs = %s, max_video_hours_per_day = %s WHERE id = %s "
-        f"RETURNING {_TEAM_COLUMNS}",
-        (limits.max_running_jobs, limits.max_queued_jobs, limits.max_video_hours_per_day, team_id),
+        "UPDATE teams SET max_running_jobs = %s, max_queued_jobs = %s, max_video_hours_per_day = %s, "
+        f"media_retention_s = %s WHERE id = %s RETURNING {_TEAM_COLUMNS}",
+        (limits.max_running_jobs, limits.max_queued_jobs, limits.max_video_hours_per_day, limits.media_retention_s,
+         team_id),
     ).fetchone()
     assert row is not None
     return Team.model_validate(row)
@@ -481,7 +507,8 @@ def set_priority(conn: psycopg.Connection, job_id: UUID, priority: int, actor: s
 
 def job_events(conn: psycopg.Connection, job_id: UUID) -> list[JobEvent]:
     rows = conn.cursor(row_factory=dict_row).execute(
-        "SELECT at, from_status, to_status, priority, actor, reason FROM job_events WHERE job_id = %s ORDER BY id",
+        "SELECT at, kind, from_status, to_status, priority, actor, reason FROM job_events WHERE job_id = %s "
+        "ORDER BY id",
         (job_id,),
     ).fetchall()
     return [JobEvent.model_validate(row) for row in rows]
@@ -501,13 +528,33 @@ def stale_queued_jobs(conn: psycopg.Connection, after_s: float) -> list[tuple[UU
 
 
 def live_media_paths(conn: psycopg.Connection, retention_s: float) -> set[str]:
-    """Files jobs still need: those of unfinished jobs, and of retryable failures within the retention."""
+    """Files jobs still need: those of unfinished jobs, of retryable failures within the retention, and the
+    videos kept for review."""
     rows = conn.execute(
         "SELECT media_path FROM jobs WHERE owns_media AND (status NOT IN ('succeeded', 'failed', 'cancelled') "
-        "OR (status = 'failed' AND retryable AND finished_at > now() - make_interval(secs => %s)))",
+        "OR (status = 'failed' AND retryable AND finished_at > now() - make_interval(secs => %s)) "
+        "OR media_kept_until > now())",
         (retention_s,),
     ).fetchall()
     return {row[0] for row in rows}
+
+
+def keep_media(conn: psycopg.Connection, job_id: UUID, default_retention_s: float) -> bool:
+    """Keep a succeeded job's video for review for its team's retention (or ``default_retention_s``); False if it
+    is kept for no time at all (the caller removes it now)."""
+    row = conn.execute(
+        "UPDATE jobs j SET media_kept_until = now() + make_interval(secs => coalesce(t.media_retention_s, %s)) "
+        "FROM teams t WHERE t.id = j.team_id AND j.id = %s AND coalesce(t.media_retention_s, %s) > 0 RETURNING j.id",
+        (default_retention_s, job_id, default_retention_s)).fetchone()
+    return row is not None
+
+
+def kept_media(conn: psycopg.Connection, job_id: UUID, team_id: UUID) -> str | None:
+    """The path of the team's job's video while it is kept for review (or, not owned, the server's own file)."""
+    row = conn.execute(
+        "SELECT media_path FROM jobs WHERE id = %s AND team_id = %s AND (NOT owns_media OR media_kept_until > now() "
+        "OR status NOT IN ('succeeded', 'failed', 'cancelled'))", (job_id, team_id)).fetchone()
+    return row[0] if row else None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,68 @@
+"""The decisions resource: a reviewer approves, rejects or escalates a video or one of its segments, under a
+policy label, with a note. Decisions are append-only and appear in the job's audit trail; the team's are
+exported as JSON or CSV, a page at a time."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from vidsafe.db import review
+from vidsafe.domain import Decision, DecisionRequest, ErrorCode, JobStatus
+from vidsafe.gateway.dependencies import ConnDep, ReviewerDep
+from vidsafe.gateway.jobs import job_or_404
+from vidsafe.gateway.openapi import review_links
+from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
+from vidsafe.gateway.refusals import Refusal
+
+router = APIRouter(tags=["decisions"])
+
+CSV_COLUMNS = list(Decision.model_fields)
+
+
+@router.post("/v1/jobs/{job_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=Decision,
+             operation_id="add_decision", responses=review_links(201))
+def add_decision(job_id: uuid.UUID, body: DecisionRequest, conn: ConnDep, caller: ReviewerDep) -> Decision:
+    """Record a decision on the video (or, with ``start_s``/``end_s``, on a segment). An approval or rejection
+    decides the job's review item; an escalation moves it to the escalation queue. 409 claim_held while another
+    reviewer holds the item."""
+    job = job_or_404(conn, job_id, caller)
+    if job.status != JobStatus.succeeded:
+        raise Refusal(409, ErrorCode.invalid_state, f"job {job_id} is {job.status}: only an analysed job is decided")
+    if (body.start_s is None) != (body.end_s is None) or (body.start_s is not None and body.end_s < body.start_s):
+        raise Refusal(422, ErrorCode.invalid_request, "a segment needs start_s and end_s, with end_s >= start_s")
+    holder = review.claim_holder(conn, caller.team_id, job_id)
+    if holder is not None and holder != caller.key.id:
+        raise Refusal(409, ErrorCode.claim_held, f"another reviewer holds job {job_id}")
+    return review.add_decision(conn, caller.team_id, job_id, body, caller.actor, caller.key.id)
+
+
+@router.get("/v1/jobs/{job_id}/decisions", response_model=list[Decision], operation_id="list_job_decisions",
+            responses={200: {"headers": PAGED_HEADERS}})
+def list_job_decisions(request: Request, response: Response, job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: CursorParam = None) -> list[Decision]:
+    """The job's decisions, newest first."""
+    job_or_404(conn, job_id, caller)
+    return paged(request, response, review.decisions(conn, caller.team_id, job_id, limit, cursor))
+
+
+@router.get("/v1/decisions", response_model=list[Decision],
+            responses={200: {"headers": PAGED_HEADERS, "content": {"text/csv": {}}}})
+def export_decisions(request: Request, response: Response, conn: ConnDep, caller: ReviewerDep,
+                     format: Literal["json", "csv"] = "json", limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+                     cursor: CursorParam = None) -> list[Decision] | Response:
+    """The team's decisions, newest first, as JSON or CSV (one header row per page)."""
+    rows = paged(request, response, review.decisions(conn, caller.team_id, None, limit, cursor))
+    if format == "json":
+        return rows
+    text = io.StringIO()
+    writer = csv.DictWriter(text, CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(row.model_dump(mode="json") for row in rows)
+    paging = {name: value for name, value in response.headers.items() if name in ("x-next-cursor", "link")}
+    return Response(text.getvalue(), media_type="text/csv",
+                    headers={**paging, "Content-Disposition": 'attachment; filename="decisions.csv"'})

@@ -1,0 +1,59 @@
+"""The media resource: a job's video, kept for review (streamed with HTTP Range, so a player seeks), and the
+keyframe thumbnails stored at analysis time."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+
+from vidsafe.db import queries
+from vidsafe.domain import ErrorCode
+from vidsafe.gateway.dependencies import ConnDep, ReviewerDep, SettingsDep
+from vidsafe.gateway.jobs import job_or_404
+from vidsafe.gateway.refusals import Refusal
+
+router = APIRouter(prefix="/v1/jobs", tags=["media"])
+
+# Containers as PyAV names them (the probe's MediaInfo.container), as browsers know them.
+_CONTAINER_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "matroska": "video/x-matroska", "avi": "video/x-msvideo",
+                    "mpegts": "video/mp2t", "ogg": "video/ogg"}
+
+
+def _media_type(container: str | None) -> str:
+    names = (container or "").split(",")
+    return next((kind for name, kind in _CONTAINER_TYPES.items() if name in names), "application/octet-stream")
+
+
+_VIDEO_RESPONSE = {200: {"content": {"video/mp4": {}}, "description": "The video"},
+                   206: {"description": "The byte range asked for (Range: bytes=...)"}}
+
+
+@router.get("/{job_id}/media", response_class=FileResponse, operation_id="get_media", responses=_VIDEO_RESPONSE)
+def get_media(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> FileResponse:
+    """The job's video while it is kept for review (``media_kept_until``), with Range support; 404 media_gone
+    once the retention has passed."""
+    job = job_or_404(conn, job_id, caller)
+    path = queries.kept_media(conn, job_id, caller.team_id)
+    if path is None or not Path(path).is_file():
+        raise Refusal(404, ErrorCode.media_gone, f"the video of job {job_id} is no longer kept (its team's retention "
+                      "has passed, or it was never kept)")
+    return FileResponse(path, media_type=_media_type(job.media.container if job.media else None),
+                        filename=job.source_name, content_disposition_type="inline")
+
+
+@router.get("/{job_id}/thumbnails/{frame_index}", response_class=FileResponse, operation_id="get_thumbnail",
+            responses={200: {"content": {"image/jpeg": {}}, "description": "The frame's thumbnail"}})
+def get_thumbnail(job_id: uuid.UUID, frame_index: Annotated[int, PathParam(ge=0, le=2**31 - 1)], conn: ConnDep,
+                  settings: SettingsDep, caller: ReviewerDep) -> FileResponse:
+    """The JPEG thumbnail of a sampled frame that has findings (their boxes are in frame pixels: scale them by
+    the thumbnail's size over the video's)."""
+    job_or_404(conn, job_id, caller)
+    path = settings.thumbnail_path(job_id, frame_index)
+    if not path.is_file():
+        raise Refusal(404, ErrorCode.thumbnail_not_found, f"job {job_id} has no thumbnail of frame {frame_index}")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})

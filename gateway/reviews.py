@@ -1,0 +1,114 @@
+"""The reviews resource: the team's review and escalation queues, riskiest first; claiming the next item
+under a lease, renewing, releasing, skipping; a lead (admin) assigning an item to a reviewer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import Field
+
+from vidsafe.db import review
+from vidsafe.db.review import QueueFilter
+from vidsafe.domain import ErrorCode, Module, ReviewItem, ReviewQueue, Score, StrictModel, Text
+from vidsafe.gateway.dependencies import AdminDep, Caller, ConnDep, ReviewerDep, SettingsDep
+from vidsafe.gateway.openapi import review_links
+from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
+from vidsafe.gateway.refusals import Refusal, found_or_404
+
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+
+
+class ClaimRequest(StrictModel):
+    """Which queue to claim from, and the filters the reviewer works under."""
+
+    queue: ReviewQueue = ReviewQueue.review
+    module: Module | None = None
+    label: Text | None = Field(default=None, max_length=300)
+    batch_id: uuid.UUID | None = None
+    min_risk: Score | None = None
+
+
+class AssignRequest(StrictModel):
+    reviewer: Text | None = Field(max_length=200, description="The key name of the team's reviewer; null: anyone")
+
+
+def _item_or_404(conn: ConnDep, caller: Caller, job_id: uuid.UUID) -> ReviewItem:
+    return found_or_404(review.get_item(conn, caller.team_id, job_id), ErrorCode.review_not_found,
+                        f"job {job_id} is not in the team's review queue")
+
+
+@router.get("", response_model=list[ReviewItem], responses={200: {"headers": PAGED_HEADERS}})
+def list_items(request: Request, response: Response, conn: ConnDep, caller: ReviewerDep,
+               queue: ReviewQueue = ReviewQueue.review,
+               state: Annotated[str | None, Query(pattern="^(open|decided|all)$")] = "open",
+               module: Module | None = None, label: Annotated[str | None, Query(max_length=300)] = None,
+               batch_id: uuid.UUID | None = None, min_risk: Annotated[float | None, Query(ge=0, le=1)] = None,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: CursorParam = None) -> list[ReviewItem]:
+    """The queue's items, riskiest first (open ones by default), a page at a time."""
+    where = QueueFilter(queue, None if state == "all" else state, module, label, batch_id, min_risk)
+    return paged(request, response, review.review_items(conn, caller.team_id, where, limit, cursor))
+
+
+@router.get("/counts")
+def counts(conn: ConnDep, caller: ReviewerDep) -> dict[str, int]:
+    """Open items in the review and escalation queues, and how many are claimed now."""
+    return review.queue_counts(conn, caller.team_id)
+
+
+@router.post("/claim", response_model=ReviewItem, operation_id="claim_next_review",
+             responses={**review_links(200), 204: {"description": "Nothing left to claim"}})
+def claim_next(body: ClaimRequest, conn: ConnDep, settings: SettingsDep, caller: ReviewerDep) -> ReviewItem | Response:
+    """Claim the riskiest open item no one else holds, for ``review_lease_s`` (renew it while reviewing); the
+    item this reviewer already holds comes back first. 204 when nothing is left."""
+    where = QueueFilter(body.queue, "open", body.module, body.label, body.batch_id, body.min_risk)
+    item = review.claim_next(conn, caller.team_id, caller.key.id, caller.key.name, where, settings.review_lease_s)
+    return item if item is not None else Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{job_id}", response_model=ReviewItem, operation_id="get_review_item", responses=review_links(200))
+def get_item(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> ReviewItem:
+    return _item_or_404(conn, caller, job_id)
+
+
+@router.post("/{job_id}/renew", response_model=ReviewItem)
+def renew(job_id: uuid.UUID, conn: ConnDep, settings: SettingsDep, caller: ReviewerDep) -> ReviewItem:
+    """Keep this reviewer's claim for another ``review_lease_s``; 409 not_claimed if it ran out (or is not
+    theirs)."""
+    _item_or_404(conn, caller, job_id)
+    if not review.renew_claim(conn, caller.team_id, job_id, caller.key.id, settings.review_lease_s):
+        raise Refusal(409, ErrorCode.not_claimed, f"this key holds no claim on job {job_id}")
+    return _item_or_404(conn, caller, job_id)
+
+
+def _give_back(conn: ConnDep, caller: Caller, job_id: uuid.UUID, skip: bool) -> ReviewItem:
+    _item_or_404(conn, caller, job_id)
+    if not review.release_claim(conn, caller.team_id, job_id, caller.key.id, skip):
+        raise Refusal(409, ErrorCode.not_claimed, f"this key holds no claim on job {job_id}")
+    return _item_or_404(conn, caller, job_id)
+
+
+@router.post("/{job_id}/release", response_model=ReviewItem)
+def release(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> ReviewItem:
+    """Give the item back to the queue."""
+    return _give_back(conn, caller, job_id, skip=False)
+
+
+@router.post("/{job_id}/skip", response_model=ReviewItem)
+def skip(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> ReviewItem:
+    """Give the item back and never be offered it again (until a lead reassigns it)."""
+    return _give_back(conn, caller, job_id, skip=True)
+
+
+@router.put("/{job_id}/assignee", response_model=ReviewItem)
+def assign(job_id: uuid.UUID, body: AssignRequest, conn: ConnDep, caller: AdminDep) -> ReviewItem:
+    """A lead (admin key) assigns the item to one of the team's reviewers, or back to anyone; a claim on it ends."""
+    _item_or_404(conn, caller, job_id)
+    key_id = None
+    if body.reviewer is not None:
+        key_id = review.team_key_id(conn, caller.team_id, body.reviewer)
+        if key_id is None:
+            raise Refusal(404, ErrorCode.reviewer_not_found, f"the team has no live key {body.reviewer!r}")
+    review.assign(conn, caller.team_id, job_id, key_id)
+    return _item_or_404(conn, caller, job_id)

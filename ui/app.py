@@ -1,0 +1,30 @@
+"""The review UI's entry point (``streamlit run``): sign-in, then the pages, each a module of ``ui/``."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from vidsafe.ui import batches, monitoring, navigation, people, queue, review, search, session, signin
+
+st.set_page_config(page_title="vidsafe review", page_icon=":material/shield:", layout="wide")
+
+if not session.signed_in():
+    st.navigation([st.Page(signin.render, title="Sign in", url_path="signin")], position="hidden").run()
+else:
+    pages = {
+        "queue": st.Page(queue.render, title="Queue", icon=":material/inbox:", url_path="queue", default=True),
+        "review": st.Page(review.render, title="Review", icon=":material/movie:", url_path="review"),
+        "batches": st.Page(batches.render, title="Batches", icon=":material/inventory_2:", url_path="batches"),
+        "search": st.Page(search.render, title="Search", icon=":material/search:", url_path="search"),
+        "people": st.Page(people.render, title="People", icon=":material/groups:", url_path="people"),
+        "monitoring": st.Page(monitoring.render, title="Monitoring", icon=":material/monitoring:",
+                              url_path="monitoring"),
+    }
+    navigation.register(pages)
+    with st.sidebar:
+        who = session.me()
+        st.caption(f"signed in as **{who.key.name}** ({who.team})")
+        if st.button("Sign out", key="sign_out"):
+            session.sign_out()
+            st.rerun()
+    st.navigation(list(pages.values())).run()

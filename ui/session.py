@@ -1,0 +1,88 @@
+"""The signed-in reviewer: their API key, kept in the Streamlit session (never in the URL), and the gateway
+client made from it. Reads that do not change between reruns are cached per key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from vidsafe.client import GatewayClient, GatewayError, GatewayUnreachable
+from vidsafe.domain import Me, Preferences, Scope
+from vidsafe.settings import Settings, get_settings
+
+_KEY = "api_key"
+_ME = "me"
+Result = TypeVar("Result")
+# Scopes that may use the UI: review reads and decides; admin may do everything.
+UI_SCOPES = (Scope.review, Scope.admin)
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def client() -> GatewayClient:
+    """The gateway client of the signed-in reviewer (the caller checked ``signed_in``)."""
+    return GatewayClient(settings().gateway_url, st.session_state[_KEY], timeout_s=120)
+
+
+def signed_in() -> bool:
+    return _KEY in st.session_state
+
+
+def me() -> Me:
+    return st.session_state[_ME]
+
+
+def remember_preferences(preferences: Preferences) -> None:
+    st.session_state[_ME] = me().model_copy(update={"preferences": preferences})
+
+
+def sign_in(key: str) -> str | None:
+    """Check the key with the gateway and keep it in the session; the reason it was refused, or None."""
+    key = key.strip()
+    if not key:
+        return "enter an API key"
+    try:
+        with GatewayClient(settings().gateway_url, key) as gateway:
+            who = gateway.me()
+    except GatewayError as error:
+        return f"the gateway refused this key: {error.message}"
+    except GatewayUnreachable as error:
+        return str(error)
+    if not any(scope in who.key.scopes for scope in UI_SCOPES):
+        return "this key has no review scope: ask an admin for one (`vidsafe keys create NAME --scope review`)"
+    st.session_state[_KEY] = key
+    st.session_state[_ME] = who
+    return None
+
+
+def sign_out() -> None:
+    for name in list(st.session_state):
+        del st.session_state[name]
+
+
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def _cached_call(key: str, method: str, args: tuple, kwargs_items: tuple) -> Any:
+    with GatewayClient(settings().gateway_url, key, timeout_s=120) as gateway:
+        return getattr(gateway, method)(*args, **dict(kwargs_items))
+
+
+def cached(method: str, *args: Any, **kwargs: Any) -> Any:
+    """A read of the gateway that does not change once made (a finished job's findings, its video, a thumbnail),
+    cached for ten minutes per key."""
+    return _cached_call(st.session_state[_KEY], method, args, tuple(sorted(kwargs.items())))
+
+
+def call(action: Callable[[GatewayClient], Result], failure: str = "the gateway refused") -> Result | None:
+    """Run ``action`` with the client; a refusal is shown (code and message) and gives None."""
+    try:
+        with client() as gateway:
+            return action(gateway)
+    except GatewayError as error:
+        st.error(f"{failure}: {error.message} ({error.code})")
+    except GatewayUnreachable as error:
+        st.error(str(error))
+    return None

@@ -1,0 +1,30 @@
+"""A job's risk: how urgently a human should look at it, from its segments.
+
+Each segment contributes ``severity x max_score``, the severity being its category's setting
+(``risk_severities``: ``module:label`` first, then ``module``; unlisted categories contribute nothing). The
+job's risk is the noisy-OR of the contributions, ``1 - prod(1 - c)``: one severe segment makes a video risky,
+and several lesser ones add up without passing 1. The "why" is the segments that contribute most.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from vidsafe.domain import RiskReason, Segment, category_severity
+
+REASONS_KEPT = 5
+
+
+def job_risk(segments: Iterable[Segment], severities: dict[str, float]) -> tuple[float, list[RiskReason]]:
+    reasons = []
+    for segment in segments:
+        weight = category_severity(segment.module, segment.label, severities)
+        contribution = weight * segment.max_score
+        if contribution > 0:
+            reasons.append(RiskReason(module=segment.module, label=segment.label, start_s=segment.start_s,
+                                      end_s=segment.end_s, score=segment.max_score, severity=weight,
+                                      contribution=round(contribution, 4)))
+    risk = 1 - math.prod(1 - min(1.0, r.contribution) for r in reasons)
+    reasons.sort(key=lambda r: (-r.contribution, r.start_s))
+    return round(risk, 4), reasons[:REASONS_KEPT]
