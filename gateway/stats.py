@@ -17,8 +17,9 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
 
 
 def _workers_answer(queue: QueueDep) -> bool:
+    """Whether a worker answers a ping (the first reply ends the wait: ``limit=1``)."""
     try:
-        return bool(queue.control.ping(timeout=1.0))
+        return bool(queue.control.ping(timeout=1.0, limit=1))
     except Exception:  # the broker is down: no worker can be asked
         return False
 

@@ -3,11 +3,15 @@ blurring, and the app's sign-in run by Streamlit's AppTest against the real gate
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
+import httpx
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support import make_team, upload, wait_for_job
 from vidsafe.domain import Finding, Module, Segment
 from vidsafe.settings import Settings
 from vidsafe.ui import APP_PATH, session, thumbnails, timeline
@@ -68,6 +72,7 @@ def test_the_risk_is_a_noisy_or_of_severity_times_score() -> None:
 
 @pytest.fixture
 def app_for(running_stack: Settings, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The app, run by AppTest in this process, talking to the test stack's gateway."""
     monkeypatch.setattr(session, "settings", lambda: running_stack)
     return AppTest.from_file(str(APP_PATH), default_timeout=60)
 
@@ -85,3 +90,28 @@ def test_signing_in_checks_the_key_with_the_gateway(app_for: AppTest, api_key: s
     assert [t.value for t in app.title] == ["Review queue"]
     assert app.button(key="claim_next").label == "Claim next"
     assert "api_key" in app.session_state, "the key lives in the session"
+
+
+@pytest.mark.stack
+def test_the_review_page_seeks_to_a_transcript_line_and_records_a_decision(
+        app_for: AppTest, api: httpx.Client, sample_video: Path) -> None:
+    """Claim next opens the review page of the riskiest video; a transcript line seeks the player; a decision is
+    recorded and shows in the audit trail."""
+    team = make_team(session.settings(), api, "apptest", {"ria": ["submit", "review"]})
+    with team.client("ria") as ria:
+        job = wait_for_job(ria, upload(ria, sample_video, name="apptest.mp4").json()["id"])
+    assert job["status"] == "succeeded"
+    app = app_for.run()
+    app.text_input(key="sign_in_key").input(team.secrets["ria"])
+    app.button[0].click().run()
+    app.button(key="claim_next").click().run()
+    assert not app.exception, app.exception
+    assert [t.value for t in app.title] == ["apptest.mp4"]
+    assert [s.value for s in app.subheader] == ["Decision"]
+    line = next(b for b in app.button if "check this video" in b.label)
+    line.click().run()
+    assert any(c.value.startswith("player at 00:06") for c in app.caption), [c.value for c in app.caption]
+    app.selectbox(key="decision_policy").select("spam").run()
+    app.button(key="approve").click().run()
+    assert any("Recorded: approve (spam) by ria" in s.value for s in app.success)
+    assert "approve (spam)" in app.table[0].value.to_string()

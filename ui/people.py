@@ -7,7 +7,6 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from vidsafe.client import GatewayError
 from vidsafe.domain import Person, PersonUpdate
 from vidsafe.ui import navigation, session
 from vidsafe.ui.navigation import clock
@@ -17,10 +16,9 @@ def _face_crop(person: Person) -> bytes | None:
     cover = person.cover
     if cover is None or cover.finding.frame_index is None or cover.finding.box is None:
         return None
-    try:
-        jpeg = session.cached("thumbnail", str(cover.job_id), cover.finding.frame_index)
-        job = session.cached("job", str(cover.job_id))
-    except GatewayError:
+    jpeg = session.cached("thumbnail", str(cover.job_id), cover.finding.frame_index)
+    job = session.cached("job", str(cover.job_id))
+    if jpeg is None or job is None:
         return None
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     scale = image.shape[1] / max(1, job.media.width if job.media else image.shape[1])

@@ -111,10 +111,9 @@ def _header(job: Job) -> None:
 
 
 def _player(job: Job) -> None:
-    try:
-        video = session.cached("media", str(job.id))
-    except GatewayError as error:
-        st.info(f"The video is not available for replay: {error.message}")
+    video = session.cached("media", str(job.id))
+    if video is None:
+        st.info("The video is no longer kept for replay (its team's retention has passed, or none is set).")
         return
     st.video(video, start_time=int(st.session_state.get(navigation.SEEK, 0.0)))
     st.caption(f"player at {clock(st.session_state.get(navigation.SEEK, 0.0))}")
@@ -154,9 +153,8 @@ def _flagged(job: Job, findings: list[Finding], preferences: Preferences) -> Non
             blur = (preferences.blur_sensitive and index not in revealed
                     and any(thumbnails.is_sensitive(f, settings.risk_severities, settings.blur_min_severity)
                             for f in on_frame))
-            try:
-                jpeg = session.cached("thumbnail", str(job.id), index)
-            except GatewayError:
+            jpeg = session.cached("thumbnail", str(job.id), index)
+            if jpeg is None:
                 st.caption(f"frame {index}: no thumbnail")
                 continue
             at = on_frame[0].timestamp_s

@@ -67,12 +67,17 @@ def sign_out() -> None:
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def _cached_call(key: str, method: str, args: tuple, kwargs_items: tuple) -> Any:
     with GatewayClient(settings().gateway_url, key, timeout_s=120) as gateway:
-        return getattr(gateway, method)(*args, **dict(kwargs_items))
+        try:
+            return getattr(gateway, method)(*args, **dict(kwargs_items))
+        except GatewayError as error:
+            if error.status == 404:  # absent (a thumbnail never made, a video past its retention): absent for good
+                return None
+            raise
 
 
 def cached(method: str, *args: Any, **kwargs: Any) -> Any:
     """A read of the gateway that does not change once made (a finished job's findings, its video, a thumbnail),
-    cached for ten minutes per key."""
+    cached for ten minutes per key; None for what does not exist."""
     return _cached_call(st.session_state[_KEY], method, args, tuple(sorted(kwargs.items())))
 
 
