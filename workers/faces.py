@@ -1,7 +1,7 @@
 """Faces on sampled frames through the Triton ``faces`` model: a box, 5 landmarks and an embedding each.
 
 The embedding (unit length, 128 floats) is stored in pgvector by ``queries.add_findings``, so a face
-can be looked up across the team's analysed videos (``queries.similar_faces``). Within one job, faces are
+can be looked up across the team's analysed videos (``queries.nearest_findings``). Within one job, faces are
 numbered by identity once all frames are seen (``assign_identities``), so the same person seen twice
 is one "face 1".
 """

@@ -325,10 +325,10 @@ def test_stage_findings_are_stored_and_found_across_jobs(running_stack: Settings
                                   (list(ids.values()),)).fetchall()
             assert sorted(row[0] for row in stored) == sorted(ids.values())
             # The cosine index finds the other job's face, and only faces that close.
-            similar = queries.similar_faces(conn, queries.OPERATOR_TEAM_ID, wide, limit=10,
-                                            max_distance=1 - SAME_PERSON_COSINE)
-            assert {job for job, _, _ in similar} >= {ids["wide"], ids["square"]}
-            (other,) = [(finding, distance) for job, finding, distance in similar if job == ids["square"]]
+            similar = queries.nearest_findings(conn, "face_embeddings", queries.OPERATOR_TEAM_ID, wide, limit=10,
+                                               max_distance=1 - SAME_PERSON_COSINE)
+            assert {hit.job_id for hit in similar} >= {ids["wide"], ids["square"]}
+            (other,) = [(hit.finding, hit.cosine_distance) for hit in similar if hit.job_id == ids["square"]]
             assert other[0].frame_index == 0 and other[1] <= 1 - SAME_PERSON_COSINE
             # A stricter threshold keeps fewer faces: the stage filters by its min_score.
             strict = FacesStage(triton, 0.999, running_stack).submit(_sampled(["astronaut"], (640, 360)))()

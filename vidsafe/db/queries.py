@@ -19,6 +19,7 @@ from vidsafe.domain import (
     Coverage,
     ErrorCode,
     Finding,
+    FrameHit,
     Job,
     JobEvent,
     JobOptions,
@@ -39,6 +40,8 @@ _JOB_COLUMNS = (
     "retryable, created_at, started_at, finished_at"
 )
 FINDING_COLUMNS = "id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
+# The same, of the findings table aliased ``f`` in a join.
+F_FINDING_COLUMNS = ", ".join("f." + column for column in FINDING_COLUMNS.split(", "))
 # Where a finding's embedding goes, by module; text embeddings come later, from their own stage.
 _EMBEDDING_TABLES = {Module.faces: "face_embeddings", Module.clip: "clip_embeddings"}
 
@@ -288,7 +291,7 @@ def findings_page(conn: psycopg.Connection, job_id: UUID, module: str | None, li
 def rule_inputs(conn: psycopg.Connection, job_id: UUID, modules: Iterable[Module]) -> list[Finding]:
     """The job's findings of ``modules``, faces with their embeddings: what the rules after the parts read."""
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {', '.join('f.' + c for c in FINDING_COLUMNS.split(', '))}, e.embedding::text AS embedding "
+        f"SELECT {F_FINDING_COLUMNS}, e.embedding::text AS embedding "
         "FROM findings f LEFT JOIN face_embeddings e ON e.finding_id = f.id "
         "WHERE f.job_id = %s AND f.module = ANY(%s) ORDER BY f.timestamp_s, f.id",
         (job_id, [str(m) for m in modules]),
@@ -304,20 +307,18 @@ def face_embedding(conn: psycopg.Connection, finding_id: int, team_id: UUID) -> 
     return json.loads(row[0]) if row else None
 
 
-def similar_faces(conn: psycopg.Connection, team_id: UUID, embedding: list[float], limit: int,
-                  max_distance: float) -> list[tuple[UUID, Finding, float]]:
-    """Faces across the team's jobs closest to ``embedding`` (cosine distance, HNSW index): (job, finding,
-    distance)."""
+def nearest_findings(conn: psycopg.Connection, table: str, team_id: UUID, embedding: list[float], limit: int,
+                     max_distance: float) -> list[FrameHit]:
+    """Findings across the team's jobs whose embedding in ``table`` (faces, CLIP frames) is nearest to
+    ``embedding`` (cosine distance, HNSW index), nearest first."""
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT f.job_id, {', '.join('f.' + c for c in FINDING_COLUMNS.split(', '))}, "
-        "e.embedding <=> %(vector)s::vector AS distance FROM face_embeddings e JOIN findings f ON f.id = e.finding_id "
-        "JOIN jobs j ON j.id = e.job_id "
-        "WHERE j.team_id = %(team)s AND e.embedding <=> %(vector)s::vector <= %(max)s "
-        "ORDER BY e.embedding <=> %(vector)s::vector LIMIT %(limit)s",
-        {"team": team_id, "vector": vector_text(embedding), "max": max_distance, "limit": limit},
-    ).fetchall()
-    return [(row.pop("job_id"), finding_of({k: v for k, v in row.items() if k != "distance"}), row["distance"])
-            for row in rows]
+        f"SELECT f.job_id, j.source_name, {F_FINDING_COLUMNS}, e.embedding <=> %(v)s::vector AS distance "
+        f"FROM {table} e JOIN findings f ON f.id = e.finding_id JOIN jobs j ON j.id = e.job_id "
+        "WHERE j.team_id = %(team)s AND e.embedding <=> %(v)s::vector <= %(max)s "
+        "ORDER BY e.embedding <=> %(v)s::vector LIMIT %(limit)s",
+        {"v": vector_text(embedding), "team": team_id, "max": max_distance, "limit": limit}).fetchall()
+    return [FrameHit(job_id=row.pop("job_id"), source_name=row.pop("source_name"), cosine_distance=row.pop("distance"),
+                     finding=finding_of(row)) for row in rows]
 
 
 # ---- teams and API keys --------------------------------------------------------------------------

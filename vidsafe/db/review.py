@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from vidsafe.db.paging import Page, decode_cursor, page_of
-from vidsafe.db.queries import FINDING_COLUMNS, finding_of, vector_text
+from vidsafe.db.queries import F_FINDING_COLUMNS, finding_of, nearest_findings, vector_text
 from vidsafe.domain import (
     Decision,
     DecisionAction,
@@ -252,18 +252,6 @@ def fuse(rankings: dict[str, list[dict]]) -> list[SearchHit]:
                       end_s=rows[k]["end_s"], score=round(scores[k], 6), matched_by=matched[k]) for k in order]
 
 
-def _frame_hits(conn: psycopg.Connection, table: str, team_id: UUID, embedding: list[float], limit: int,
-                max_distance: float) -> list[FrameHit]:
-    columns = ", ".join("f." + c for c in FINDING_COLUMNS.split(", "))
-    rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT f.job_id, j.source_name, {columns}, e.embedding <=> %(v)s::vector AS distance FROM {table} e "
-        "JOIN findings f ON f.id = e.finding_id JOIN jobs j ON j.id = e.job_id WHERE j.team_id = %(team)s "
-        "AND e.embedding <=> %(v)s::vector <= %(max)s ORDER BY e.embedding <=> %(v)s::vector LIMIT %(limit)s",
-        {"v": vector_text(embedding), "team": team_id, "max": max_distance, "limit": limit}).fetchall()
-    return [FrameHit(job_id=row.pop("job_id"), source_name=row.pop("source_name"), cosine_distance=row.pop("distance"),
-                     finding=finding_of(row)) for row in rows]
-
-
 def frame_embedding(conn: psycopg.Connection, team_id: UUID, finding_id: int) -> list[float] | None:
     """The CLIP picture embedding of a finding's frame (the frame's ``frame`` finding), if the team's."""
     row = conn.execute(
@@ -276,13 +264,13 @@ def frame_embedding(conn: psycopg.Connection, team_id: UUID, finding_id: int) ->
 def faces_near(conn: psycopg.Connection, team_id: UUID, embedding: list[float], limit: int,
                max_distance: float) -> list[FrameHit]:
     """Faces across the team's jobs nearest to ``embedding`` (a face of an uploaded photo), nearest first."""
-    return _frame_hits(conn, "face_embeddings", team_id, embedding, limit, max_distance)
+    return nearest_findings(conn, "face_embeddings", team_id, embedding, limit, max_distance)
 
 
 def similar_frames(conn: psycopg.Connection, team_id: UUID, embedding: list[float], limit: int,
                    max_distance: float) -> list[FrameHit]:
     """Frames across the team's jobs that look like ``embedding`` (CLIP), nearest first."""
-    return _frame_hits(conn, "clip_embeddings", team_id, embedding, limit, max_distance)
+    return nearest_findings(conn, "clip_embeddings", team_id, embedding, limit, max_distance)
 
 
 # ---- people --------------------------------------------------------------------------------------
@@ -335,7 +323,7 @@ def _person(conn: psycopg.Connection, row: dict) -> Person:
     cover = None
     if (cover_id := row.pop("cover_id")) is not None:
         found = conn.cursor(row_factory=dict_row).execute(
-            f"SELECT f.job_id, j.source_name, {', '.join('f.' + c for c in FINDING_COLUMNS.split(', '))} "
+            f"SELECT f.job_id, j.source_name, {F_FINDING_COLUMNS} "
             "FROM findings f JOIN jobs j ON j.id = f.job_id WHERE f.id = %s", (cover_id,)).fetchone()
         if found:
             cover = FrameHit(job_id=found.pop("job_id"), source_name=found.pop("source_name"), cosine_distance=0,
@@ -376,7 +364,7 @@ def person_faces(conn: psycopg.Connection, team_id: UUID, person_id: UUID, limit
     """The person's faces, one per video first (every video they appear in), best scored."""
     rows = conn.cursor(row_factory=dict_row).execute(
         f"SELECT DISTINCT ON (f.job_id) f.job_id, j.source_name, "
-        f"{', '.join('f.' + c for c in FINDING_COLUMNS.split(', '))} FROM face_embeddings e "
+        f"{F_FINDING_COLUMNS} FROM face_embeddings e "
         "JOIN findings f ON f.id = e.finding_id JOIN jobs j ON j.id = f.job_id "
         "WHERE e.person_id = %s AND j.team_id = %s ORDER BY f.job_id, f.score DESC LIMIT %s",
         (person_id, team_id, limit)).fetchall()
