@@ -72,7 +72,7 @@ def _canvas(colour: tuple[int, int, int], height: int = 360, width: int = 640) -
 
 # Frames with text drawn by cv2, and what rapidocr reads in them (exactly the planted text).
 PLANTED = {
-    "plain": ["The quick brown fox jumps over the lazy dog"],
+    "plain": ["Quick brown fox jumps over the dog"],
     "photo": ["Limited offer ends tonight"],
     "multi_line": ["Breaking news from the coast", "Storm expected by Friday", "Stay indoors tonight"],
     "upside_down": ["Meet me at the station at noon"],
@@ -93,7 +93,9 @@ def _frames() -> dict[str, np.ndarray]:
     upside = _text(_canvas((235, 235, 235)), PLANTED["upside_down"][0], (40, 190), 1.1, (20, 20, 20))
     return {
         "skimage_text": np.repeat(data.text()[..., None], 3, axis=2),
-        "plain": _text(_canvas((255, 255, 255)), PLANTED["plain"][0], (20, 190), 0.9, (0, 0, 0)),
+        # PP-OCR's word gaps are fragile on tight Hershey text: at 0.9 scale a longer line lost its spaces with
+        # OpenCV 5.1's rendering and kept them with 5.0's; this one reads whole with OpenCV 4.11, 5.0 and 5.1.
+        "plain": _text(_canvas((255, 255, 255)), PLANTED["plain"][0], (20, 190), 1.0, (0, 0, 0)),
         "photo": _text(coffee, PLANTED["photo"][0], (50, 362), 1.2, (20, 20, 20)),
         "photo_no_band": _text(data.astronaut().copy(), "WATCH THE LAUNCH LIVE", (40, 470), 1.2, (255, 255, 0),
                                cv2.FONT_HERSHEY_DUPLEX),
