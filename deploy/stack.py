@@ -32,6 +32,7 @@ from vidsafe.apikeys import ensure_local_key
 from vidsafe.catalogue import served_entries
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.deploy import postgres, tritonserver
+from vidsafe.observability import MULTIPROC_ENV
 from vidsafe.queue import make_celery
 from vidsafe.readiness import redis_answers, triton_serves_models
 from vidsafe.settings import Settings
@@ -129,8 +130,17 @@ def _prepare_maintenance(settings: Settings) -> Launch:
 
 def _prepare_gateway(settings: Settings) -> Launch:
     command = [sys.executable, "-m", "uvicorn", "--factory", "vidsafe.gateway.app:create_app",
-               "--host", settings.gateway_host, "--port", str(settings.gateway_port), "--no-access-log"]
-    return Launch(command, _child_env(settings))
+               "--host", settings.gateway_host, "--port", str(settings.gateway_port), "--no-access-log",
+               "--workers", str(settings.gateway_workers)]
+    env = _child_env(settings)
+    if settings.gateway_workers > 1:
+        # Each worker process writes its metrics to files there and /metrics serves their sum; files of an
+        # earlier run would be added to this one's.
+        metrics_dir = settings.state_dir / "metrics" / "gateway"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env[MULTIPROC_ENV] = str(metrics_dir)
+    return Launch(command, env)
 
 
 def _gateway_ready(settings: Settings) -> bool:

@@ -131,9 +131,9 @@ def make_team(settings: Settings, operator: httpx.Client, name: str, keys: dict[
     return team
 
 
-def expire_kept_media(settings: Settings, team: str) -> list[str]:
+def expire_kept_media(settings: Settings, team: str) -> None:
     """The team's videos kept for review past their retention, as old as it, and swept by a maintenance round (as
-    the loop does in time): the files removed."""
+    the loop does in time; the stack's own loop may get to some first)."""
     from vidsafe.queue import make_celery
     from vidsafe.workers import maintenance
 
@@ -145,4 +145,4 @@ def expire_kept_media(settings: Settings, team: str) -> list[str]:
     for (path,) in rows:
         if os.path.exists(path):
             os.utime(path, (old, old))
-    return maintenance.run_once(settings, make_celery(settings)).removed
+    maintenance.run_once(settings, make_celery(settings))

@@ -83,8 +83,9 @@ def test_a_video_is_kept_for_its_teams_retention_streamed_with_ranges_then_swept
     path = running_stack.uploads_dir / doomed["id"]
     old = time.time() - RETENTION_S - 60
     os.utime(path, (old, old))
-    report = maintenance.run_once(running_stack, make_celery(running_stack))
-    assert doomed["id"] in report.removed and not path.exists()
+    # The stack's own maintenance loop may sweep it first, between the file's ageing and this round.
+    maintenance.run_once(running_stack, make_celery(running_stack))
+    assert not path.exists()
     gone = team.alice.get(f"/v1/jobs/{doomed['id']}/media")
     assert gone.status_code == 404 and gone.json()["detail"]["code"] == "media_gone"
     assert (running_stack.uploads_dir / job["id"]).exists(), "a video within its retention stays"

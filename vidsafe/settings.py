@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     ui_port: int = Field(default=8501, description="Port of the review UI.")
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
     gateway_port: int = Field(default=8080, description="Port the gateway listens on.")
+    gateway_workers: int = Field(
+        default=2, ge=1,
+        description="uvicorn worker processes of the gateway started by the launcher: reads and probes are not "
+        "capped by one process (its metrics are then summed over them, in multiprocess mode). About one per core.",
+    )
     task_time_limit_s: int = Field(
         default=4 * 3600, ge=60, description="Hard time limit of one analysis task; Redis redelivers after 1.5x."
     )

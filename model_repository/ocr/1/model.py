@@ -18,6 +18,7 @@ frames here are RGB, so they are reversed first and every cv2 call below sees wh
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import defaultdict
@@ -58,6 +59,7 @@ class Parameters:
     max_candidates: int
     cls_thresh: float
     text_score: float
+    space_prob: float
 
 
 @dataclass
@@ -237,15 +239,27 @@ def rec_chunks(crops: list[np.ndarray]) -> list[tuple[int, list[int]]]:
     return chunks
 
 
-def ctc_decode(probs: np.ndarray, characters: list[str]) -> tuple[str, float]:
+def ctc_decode(probs: np.ndarray, characters: list[str], space_prob: float) -> tuple[str, float]:
     """CTCLabelDecode: best class per time step, repeats merged, blanks dropped; confidence is the mean
-    probability of the characters kept."""
+    probability of the characters kept. Besides, a space goes between two characters where the recogniser's
+    space class reaches ``space_prob`` on a step between them: on tightly set captions the blank outscores the
+    space in every step of a word gap, which CTCLabelDecode then drops ("Text0800123456"), so no word of the
+    line could be searched for. Such a space adds no confidence: the score stays CTCLabelDecode's."""
     index, prob = probs.argmax(axis=1), probs.max(axis=1)
     keep = np.ones(len(index), dtype=bool)
     keep[1:] = index[1:] != index[:-1]
     keep &= index != 0
     confidences = prob[keep].tolist() or [0]
-    return "".join(characters[i] for i in index[keep]), float(np.mean(confidences))
+    space = len(characters) - 1
+    steps = np.flatnonzero(keep)
+    text = []
+    for here, following in itertools.pairwise(steps):
+        text.append(characters[index[here]])
+        if (following > here + 1 and space not in (index[here], index[following])
+                and probs[here + 1:following, space].max() >= space_prob):
+            text.append(" ")
+    text.extend(characters[index[last]] for last in steps[-1:])
+    return "".join(text), float(np.mean(confidences))
 
 
 def frame_pixels(box: np.ndarray, frame: Frame) -> np.ndarray:
@@ -273,6 +287,7 @@ class TritonPythonModel:
             det_thresh=float(parameter("det_thresh")), box_thresh=float(parameter("box_thresh")),
             unclip_ratio=float(parameter("unclip_ratio")), max_candidates=int(parameter("max_candidates")),
             cls_thresh=float(parameter("cls_thresh")), text_score=float(parameter("text_score")),
+            space_prob=float(parameter("space_prob")),
         )
         self.max_batch = {name: int(parameter(f"{name.removeprefix('ocr_')}_max_batch"))
                           for name in (DET[0], CLS[0], REC[0])}
@@ -319,7 +334,7 @@ class TritonPythonModel:
         for width, items in by_width.items():
             probs = self.run_network(REC, np.stack([line_input(frame.crops[k], width) for frame, k in items]))
             for (frame, k), line_probs in zip(items, probs, strict=True):
-                frame.lines[k] = ctc_decode(line_probs, self.characters)
+                frame.lines[k] = ctc_decode(line_probs, self.characters, self.params.space_prob)
 
     def respond(self, frames: list[Frame]) -> pb_utils.InferenceResponse:
         found = [[(text, score, frame_pixels(box, frame))
