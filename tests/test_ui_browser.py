@@ -128,7 +128,7 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
 
     # Search for the spoken sentence and the caption.
     _open(mia, "Search")
-    for query, expected in (("check this video", "Please check this video"), ("gift cards", "FREEGIFTCARDSINSIDE")):
+    for query, expected in (("check this video", "Please check this video"), ("gift cards", "FREE GIFT CARDS INSIDE")):
         mia.get_by_label("Words or a sentence").fill(query)
         mia.get_by_role("button", name="Search").click()
         expect(mia.get_by_text(expected).first).to_be_visible()
