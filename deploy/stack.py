@@ -32,7 +32,7 @@ from vidsafe.apikeys import ensure_local_key
 from vidsafe.catalogue import served_entries
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.deploy import postgres, tritonserver
-from vidsafe.observability import MULTIPROC_ENV
+from vidsafe.observability import MULTIPROC_ENV, empty_multiprocess_folder
 from vidsafe.queue import make_celery
 from vidsafe.readiness import redis_answers, triton_serves_models
 from vidsafe.settings import Settings
@@ -134,11 +134,9 @@ def _prepare_gateway(settings: Settings) -> Launch:
                "--workers", str(settings.gateway_workers)]
     env = _child_env(settings)
     if settings.gateway_workers > 1:
-        # Each worker process writes its metrics to files there and /metrics serves their sum; files of an
-        # earlier run would be added to this one's.
+        # Each worker process writes its metrics to files there and /metrics serves their sum.
         metrics_dir = settings.state_dir / "metrics" / "gateway"
-        shutil.rmtree(metrics_dir, ignore_errors=True)
-        metrics_dir.mkdir(parents=True)
+        empty_multiprocess_folder(metrics_dir)
         env[MULTIPROC_ENV] = str(metrics_dir)
     return Launch(command, env)
 

@@ -204,14 +204,18 @@ def render_metrics(extra: Iterable[Collector] = ()) -> bytes:
     return output
 
 
+def empty_multiprocess_folder(folder: Path) -> None:
+    """Create ``folder`` or remove the values left in it: those of an earlier run would be added to this one's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
 def serve_worker_metrics(settings: Settings) -> None:
-    """In the worker's main process, before the pool forks: empty the multiprocess folder (values of an
-    earlier run would be added to this one's) and serve the sum of the pool's metrics."""
+    """In the worker's main process, before the pool forks: empty the multiprocess folder and serve the sum of
+    the pool's metrics."""
     if multiprocess_mode():
-        folder = Path(os.environ[MULTIPROC_ENV])
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob("*.db"):
-            stale.unlink(missing_ok=True)
+        empty_multiprocess_folder(Path(os.environ[MULTIPROC_ENV]))
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
