@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test setup lint
+.PHONY: demo test setup lint bench
 
 demo: setup
 	$(VENV)/bin/vidsafe demo
@@ -11,6 +11,10 @@ demo: setup
 test: SETUP_FLAGS = --browser
 test: setup lint
 	$(PY) -m pytest
+
+# The end-to-end speed benchmark (benchmarks/e2e.py): writes benchmarks/results/e2e.md.
+bench: setup
+	$(PY) -m benchmarks.e2e
 
 setup:
 	bash deploy/bootstrap.sh $(VENV)

@@ -4,6 +4,9 @@ a drawn caption and a sentence spoken by espeak-ng.
 Generated, not committed, so its ground truth is known exactly: ``SAMPLE_SCENES`` says what is on
 screen when, ``SAMPLE_SPEECH`` what is said when. The astronaut photo (Eileen Collins, a face and a
 person) appears twice; the coffee scene carries a caption; the cat scene carries the speech.
+
+The same writer makes the benchmark's and the recall tests' videos: scenes pan and zoom over their photo,
+and captions can come and go inside a scene (``Caption``) or scroll across it, at any frame size.
 """
 
 from __future__ import annotations
@@ -22,10 +25,26 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Scene:
+    """A shot: one photo from ``start_s`` to ``end_s``, panning right and zooming in as it goes, with its
+    caption (if any) in a band at the bottom for the whole shot."""
+
     photo: str  # a skimage.data function name
     start_s: float
     end_s: float
     caption: str = ""
+    pan_px_s: float = 20.0  # at 360 lines; scaled with the frame height
+    zoom_per_s: float = 0.0  # relative growth of the photo per second
+
+
+@dataclass(frozen=True)
+class Caption:
+    """Text shown in a band at the top from ``start_s`` to ``end_s`` whatever the shot, still or scrolling
+    leftwards (a ticker) at ``scroll_px_s``, to stop at the left margin as it ends."""
+
+    text: str
+    start_s: float
+    end_s: float
+    scroll_px_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -52,19 +71,36 @@ def _photo(name: str) -> np.ndarray:
     return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
 
 
-def _frame(image: np.ndarray, offset_x: int, caption: str) -> np.ndarray:
-    """The photo scaled to the frame height, on a dark canvas, shifted to make the scene move, with its
-    caption in black on a white band at the bottom."""
-    scale = HEIGHT / image.shape[0]
-    resized = cv2.resize(image, (round(image.shape[1] * scale), HEIGHT), interpolation=cv2.INTER_AREA)
-    canvas = np.full((HEIGHT, WIDTH, 3), 16, np.uint8)
-    left = max(0, (WIDTH - resized.shape[1]) // 2 + offset_x)
-    width = min(resized.shape[1], WIDTH - left)
-    canvas[:, left:left + width] = resized[:, :width]
-    if caption:
-        canvas[HEIGHT - 70:HEIGHT - 10] = 255
-        cv2.putText(canvas, caption, (24, HEIGHT - 25), cv2.FONT_HERSHEY_DUPLEX, 1.1, (0, 0, 0), 2, cv2.LINE_AA)
+def _frame(image: np.ndarray, scene: Scene, t: float, captions: list[Caption], size: tuple[int, int]) -> np.ndarray:
+    """The photo scaled to the frame height (zoomed as the scene says), on a dark canvas, shifted to make the
+    scene move, with the scene's caption in black on a white band at the bottom and the timed captions on one
+    at the top."""
+    width, height = size
+    unit = height / HEIGHT  # sizes below are given for the sample's 360 lines
+    elapsed = t - scene.start_s
+    scale = height / image.shape[0] * (1.0 + scene.zoom_per_s * elapsed)
+    resized = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                         interpolation=cv2.INTER_AREA)
+    canvas = np.full((height, width, 3), 16, np.uint8)
+    left = (width - resized.shape[1]) // 2 + int(scene.pan_px_s * unit * elapsed)
+    top = (height - resized.shape[0]) // 2
+    # The part of the photo that falls on the canvas, however far it has moved or grown.
+    x0, y0, x1, y1 = max(0, left), max(0, top), min(width, left + resized.shape[1]), min(height, top + resized.shape[0])
+    if x1 > x0 and y1 > y0:
+        canvas[y0:y1, x0:x1] = resized[y0 - top:y1 - top, x0 - left:x1 - left]
+    if scene.caption:
+        _band(canvas, scene.caption, height - round(70 * unit), round(24 * unit), unit)
+    for caption in captions:
+        x = round(24 * unit + caption.scroll_px_s * unit * (caption.end_s - t))
+        _band(canvas, caption.text, round(10 * unit), x, unit)
     return canvas
+
+
+def _band(canvas: np.ndarray, text: str, top: int, x: int, unit: float) -> None:
+    """``text`` in black on a white band 60 lines (at 360) high from ``top``, starting at column ``x``."""
+    canvas[top:top + round(60 * unit)] = 255
+    cv2.putText(canvas, text, (x, top + round(45 * unit)), cv2.FONT_HERSHEY_DUPLEX, 1.1 * unit, (0, 0, 0),
+                max(1, round(2 * unit)), cv2.LINE_AA)
 
 
 def speak(sentence: str, rate: int = AUDIO_RATE) -> np.ndarray | None:
@@ -94,16 +130,18 @@ def _audio_track(duration_s: float, speech: tuple[Speech, ...]) -> np.ndarray:
 
 
 def make_sample_video(path: Path, scenes: tuple[Scene, ...] = SAMPLE_SCENES,
-                      speech: tuple[Speech, ...] | None = (SAMPLE_SPEECH,)) -> Path:
-    """Write the sample. ``speech=None`` gives no audio track, ``()`` a silent one; without espeak-ng
-    the sentences are left out."""
+                      speech: tuple[Speech, ...] | None = (SAMPLE_SPEECH,), captions: tuple[Caption, ...] = (),
+                      size: tuple[int, int] = (WIDTH, HEIGHT)) -> Path:
+    """Write the sample (or another video of ``scenes``, ``captions`` and ``speech`` at ``size``, width x
+    height). ``speech=None`` gives no audio track, ``()`` a silent one; without espeak-ng the sentences are
+    left out."""
     path.parent.mkdir(parents=True, exist_ok=True)
     photos = {scene.photo: _photo(scene.photo) for scene in scenes}
     duration = scenes[-1].end_s
     audio = _audio_track(duration, speech) if speech is not None else None
     with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = container.add_stream("libx264", rate=FPS)
-        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        (video.width, video.height), video.pix_fmt = size, "yuv420p"
         video.time_base = Fraction(1, FPS)
         video.options = {"crf": "23", "preset": "veryfast", "g": str(2 * FPS)}
         # Every stream must exist before the first packet is written.
@@ -113,8 +151,8 @@ def make_sample_video(path: Path, scenes: tuple[Scene, ...] = SAMPLE_SCENES,
         for index in range(round(duration * FPS)):
             t = index / FPS
             scene = next(s for s in scenes if s.start_s <= t < s.end_s)
-            frame = av.VideoFrame.from_ndarray(
-                _frame(photos[scene.photo], int(20 * (t - scene.start_s)), scene.caption), format="rgb24")
+            shown = [c for c in captions if c.start_s <= t < c.end_s]
+            frame = av.VideoFrame.from_ndarray(_frame(photos[scene.photo], scene, t, shown, size), format="rgb24")
             frame.pts = index
             container.mux(video.encode(frame))
         container.mux(video.encode(None))

@@ -75,6 +75,8 @@ RULES: dict[Module, Rule] = {
     Module.restraint: Rule(needs=(Module.pose,), reads=(Module.pose, Module.clip),
                            hint="restraint reads pose findings: serve the pose model"),
 }
+# Modules computed while decoding, from no model: always available.
+DECODED: tuple[Module, ...] = (Module.shots,)
 # Within a job, the rules part also numbers faces by identity, which reads the faces' findings.
 RULE_INPUTS: tuple[Module, ...] = (Module.faces, *dict.fromkeys(m for rule in RULES.values() for m in rule.reads))
 
@@ -106,8 +108,9 @@ def served_entries(settings: Settings) -> list[CatalogueEntry]:
 
 
 def available_modules(entries: list[CatalogueEntry]) -> set[Module]:
-    """The modules that ``entries`` (the served ones) make available: theirs, and the rules whose needs they meet."""
-    modules = {entry.module for entry in entries}
+    """The modules that ``entries`` (the served ones) make available: theirs, the rules whose needs they meet, and
+    those found while decoding."""
+    modules = {entry.module for entry in entries} | set(DECODED)
     return modules | {module for module, rule in RULES.items() if set(rule.needs) <= modules}
 
 

@@ -38,7 +38,7 @@ MIN_SAMPLE_FPS, MAX_SAMPLE_FPS = 1 / 60, 30.0
 
 class Module(StrEnum):
     """The analyses a job can run. Each is served by catalogue entries of the same name, except
-    restraint, a rule over pose (and CLIP, when enabled) findings."""
+    restraint, a rule over pose (and CLIP, when enabled) findings, and shots, found while decoding."""
 
     nudity = "nudity"
     ocr = "ocr"
@@ -48,6 +48,7 @@ class Module(StrEnum):
     clip = "clip"
     restraint = "restraint"
     text_embeddings = "text_embeddings"
+    shots = "shots"
 
 
 class ModuleStatus(BaseModel):

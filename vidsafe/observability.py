@@ -108,6 +108,11 @@ def time_stage(module: str, stage: str) -> Iterator[None]:
         STAGE_SECONDS.labels(module=module, stage=stage).observe(time.perf_counter() - started)
 
 
+def observe_stage(module: str, stage: str, seconds: float) -> None:
+    """A stage's time measured in pieces (decoding, between the frames it yields), observed once."""
+    STAGE_SECONDS.labels(module=module, stage=stage).observe(seconds)
+
+
 def timed_batch(module: str, submit: Callable[[B], Callable[[], R]], batch: B) -> Callable[[], R]:
     """``submit(batch)``, its collect callable observing ``{module, stage="frame_batch"}``: from the submission
     to the findings collected (the pipeline collects batches in order, so a batch's wait behind the one

@@ -251,6 +251,23 @@ class Settings(BaseSettings):
         default=4, ge=1, le=64, description="Triton requests one job keeps in flight on its gRPC channel."
     )
     triton_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of one Triton request.")
+    # Shots and adaptive sampling (workers/shots.py, workers/stages.py)
+    shot_threshold: float = Field(
+        default=27.0, gt=0, le=255,
+        description="Colour change (PySceneDetect ContentDetector's score, 0-255) from one decoded frame to the "
+        "next at which a new shot starts; ContentDetector's default is 27.",
+    )
+    shot_min_s: float = Field(default=0.5, ge=0, description="Shortest shot split off; a cut sooner is ignored.")
+    carry_over_change: dict[str, float] = Field(
+        default_factory=lambda: {"ocr": 30.0, "faces": 20.0, "pose": 20.0, "nudity": 12.0, "clip": 12.0},
+        description="Per frame module (JSON object): how much a sampled frame must have changed since the module "
+        "last ran for it to run again (the largest mean brightness change, 0-255, of a 6 x 8 grid's cells, the "
+        "camera's pan undone); frames below carry the last results over, marked carried_from. 0 or absent: every "
+        "frame. Every shot's first frame is always analysed.",
+    )
+    carry_over_max_s: float = Field(
+        default=2.0, gt=0, description="A module runs again at least this often within a shot, however still it is."
+    )
     default_modules: list[str] | None = Field(
         default=None,
         description="Analyses a job runs unless it names its own (JSON list). Unset: every module whose "

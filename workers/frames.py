@@ -1,10 +1,11 @@
 """The frame loop of a chunk: decode once, sample, hand every batch to every enabled frame stage, store the
-findings and the thumbnails of the frames they are on."""
+findings and the thumbnails of the frames they are on, and the chunk's shots."""
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -14,7 +15,7 @@ import psycopg
 from vidsafe.db import parts
 from vidsafe.db.parts import Lease
 from vidsafe.domain import Module
-from vidsafe.observability import count_frames, timed_batch
+from vidsafe.observability import count_frames, observe_stage, timed_batch
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.clip import ClipStage
@@ -24,6 +25,7 @@ from vidsafe.workers.nudity import NudityStage
 from vidsafe.workers.ocr import OcrStage
 from vidsafe.workers.pose import PoseStage
 from vidsafe.workers.sampling import SampledFrame, decode_report, sample_frames
+from vidsafe.workers.shots import CutDetector, shot_findings
 from vidsafe.workers.stages import Collect, FrameStage
 from vidsafe.workers.thumbnails import save_thumbnails
 
@@ -38,9 +40,15 @@ FRAME_STAGES: dict[Module, type[FrameStage]] = {
 }
 
 
-def _batches(frames: Iterable[SampledFrame], size: int) -> Iterator[list[SampledFrame]]:
+def _batches(frames: Iterable[SampledFrame], size: int, spent: dict[str, float]) -> Iterator[list[SampledFrame]]:
+    """Batches of ``size`` frames; the time taken to decode them is added to ``spent["decode"]``."""
     iterator = iter(frames)
-    while batch := list(islice(iterator, size)):
+    while True:
+        started = time.perf_counter()
+        batch = list(islice(iterator, size))
+        spent["decode"] += time.perf_counter() - started
+        if not batch:
+            return
         yield batch
 
 
@@ -50,38 +58,47 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
     media = source.job.media
     assert media is not None, "a planned job has its media"
     stages = [cls(triton, min_scores.get(m, 0.0), settings) for m, cls in FRAME_STAGES.items() if m in source.modules]
-    if not stages:
+    if not stages and Module.shots not in source.modules:
         return
     expected_frames = max(1, math.ceil(media.duration_s * fps))
     report = decode_report(lease.start_s, fps, media.fps)
+    cuts = CutDetector(settings.shot_threshold, settings.shot_min_s)
     frames = sample_frames(source.path, fps, media.width, media.height, start_s=lease.start_s, end_s=lease.end_s,
                            max_frame_pixels=settings.max_frame_pixels, max_duration_s=settings.max_duration_s,
-                           report=report)
+                           report=report, cuts=cuts)
     pending: deque[tuple[list[SampledFrame], list[Collect]]] = deque()
     analyzed = 0
+    spent = {"decode": 0.0, "store": 0.0}  # the chunk's time in these steps, observed once at its end
 
     def store_oldest() -> None:
         nonlocal analyzed
         batch, collects = pending.popleft()
         found = [finding for collect in collects for finding in collect()]
+        started = time.perf_counter()
         save_thumbnails(settings, lease.job_id, batch, found)
         analyzed += len(batch)
         count_frames(len(batch))
         parts.store(conn, lease, found, settings.part_lease_s, analyzed, expected_frames)
+        spent["store"] += time.perf_counter() - started
 
-    for batch in _batches(frames, settings.infer_batch_frames):
+    for batch in _batches(frames, settings.infer_batch_frames, spent):
         pending.append((batch, [timed_batch(stage.module, stage.submit, batch) for stage in stages]))
         if len(pending) > settings.infer_in_flight:
             store_oldest()
     while pending:
         store_oldest()
+    for step, seconds in spent.items():
+        observe_stage("all", step, seconds)
     # A demuxer may stop quietly at a truncated file's end: the chunk runs to the video's duration.
     end_s = lease.end_s if lease.end_s is not None else media.duration_s
     report.finish(end_s)
+    if Module.shots in source.modules:
+        parts.store(conn, lease, shot_findings(cuts.cuts, lease.start_s, end_s), settings.part_lease_s)
     parts.record_decoded(conn, lease, settings.part_lease_s, parts.Decoded(
         grid_frames(lease.start_s, end_s, fps, media.fps), analyzed, report.undecodable, report.packets_skipped))
-    log.info("job %s: chunk %d: %d frames analysed, %d packets skipped, undecodable: %s", lease.job_id, lease.index,
-             analyzed, report.packets_skipped, report.undecodable or "none")
+    log.info("job %s: chunk %d: %d frames analysed (%s), %d shots, %d packets skipped, undecodable: %s",
+             lease.job_id, lease.index, analyzed, ", ".join(f"{s.module} ran on {s.frames_run}" for s in stages),
+             len(cuts.cuts), report.packets_skipped, report.undecodable or "none")
 
 
 def grid_frames(start_s: float, end_s: float, sample_fps: float, video_fps: float) -> int:

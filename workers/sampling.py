@@ -3,9 +3,13 @@ show them: upright (the display matrix's rotation applied) and past any packet t
 
 Sequential decode with frame threading and non-reference frames skipped is the fastest way to sample
 H.264 on a CPU (faster than seeking unless the interval exceeds the GOP); only kept frames are
-converted to RGB. Packets are decoded one at a time, so a corrupt one (before the first keyframe, inside a
-GOP) is skipped and decoding resumes at the next frame the decoder can rebuild; what could not be decoded is
-recorded in the chunk's ``DecodeReport``, never silently dropped.
+converted to RGB at full size. Every decoded frame gives a small signature to the cut detector
+(``workers/shots.py``): a frame that starts a shot between two grid times is sampled at once, taking the next
+grid slot, so every shot has a sampled frame, however short.
+
+Packets are decoded one at a time, so a corrupt one (before the first keyframe, inside a GOP) is skipped
+and decoding resumes at the next frame the decoder can rebuild; what could not be decoded is recorded in the
+chunk's ``DecodeReport``, never silently dropped.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ import numpy as np
 
 from vidsafe.domain import ErrorCode, MediaError
 from vidsafe.media import rotation_of
+from vidsafe.workers.shots import CutDetector, Signature, signature
+
+# Decoding starts this far before a chunk, so the cut detector has a frame to compare the chunk's first with.
+LEAD_IN_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,8 @@ class SampledFrame:
     index: int
     timestamp_s: float
     rgb: np.ndarray  # height x width x 3, uint8, upright
+    signature: Signature | None = None
+    shot: int = 0  # cuts seen in the chunk up to this frame: frames of one shot share it
 
 
 @dataclass
@@ -64,7 +74,7 @@ def decode_report(start_s: float, sample_fps: float, video_fps: float) -> Decode
 
 def sample_frames(path: Path, fps: float, width: int, height: int, *, start_s: float = 0.0, end_s: float | None = None,
                   max_frame_pixels: int | None = None, max_duration_s: float | None = None,
-                  report: DecodeReport | None = None) -> Iterator[SampledFrame]:
+                  report: DecodeReport | None = None, cuts: CutDetector | None = None) -> Iterator[SampledFrame]:
     """Yield frames every 1/fps seconds from ``start_s`` until ``end_s``, all converted to ``width`` x ``height``
     (the displayed size) RGB, upright. A frame's index is its slot on the 1/fps grid of the whole video, so
     chunks decoded apart number their frames as one pass would; after an undecodable stretch, the next frame
@@ -74,20 +84,24 @@ def sample_frames(path: Path, fps: float, width: int, height: int, *, start_s: f
     only saw the file's start, so the limits are enforced again on what is decoded: a frame over
     ``max_frame_pixels`` (a resolution change to a huge size) or past ``max_duration_s`` (frames beyond a
     forged short duration) ends the decode with a MediaError, which bounds its memory and time. ``report``, if
-    given, records what could not be decoded.
+    given, records what could not be decoded; ``cuts``, if given, sees every decoded frame (from a little before
+    ``start_s``) and the frames carry their signature and shot.
     """
     step = 1.0 / fps
     report = report or DecodeReport(start_s, 0.0, step)
     next_time = math.ceil(start_s * fps - 1e-6) * step
+    shot = 0
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         stream.codec_context.skip_frame = "NONREF"
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         try:
-            if next_time > 0 and stream.time_base:
-                # To the keyframe at or before the chunk; the frames before it are skipped below.
-                container.seek(int((start + next_time) / stream.time_base), stream=stream, backward=True)
+            lead_in = LEAD_IN_S if cuts is not None else 0.0
+            if next_time - lead_in > 0 and stream.time_base:
+                # To the keyframe at or before the chunk's lead-in; the frames before the chunk are skipped below.
+                container.seek(int((start + next_time - lead_in) / stream.time_base), stream=stream,
+                               backward=True)
             for packet in container.demux(stream):
                 try:
                     frames = packet.decode()
@@ -105,14 +119,17 @@ def sample_frames(path: Path, fps: float, width: int, height: int, *, start_s: f
                         raise MediaError(ErrorCode.too_long, f"frames go on past {max_duration_s:.0f} s, the limit")
                     if end_s is not None and timestamp + 1e-6 >= end_s:
                         return
+                    sig = signature(frame) if cuts is not None else None
+                    cut = cuts.feed(timestamp, sig) if cuts is not None and sig is not None else None
                     if timestamp + 1e-6 < start_s:
                         continue
                     report.decoded(timestamp)
-                    if timestamp + 1e-6 < next_time:
+                    shot += cut is not None
+                    if timestamp + 1e-6 < next_time and cut is None:
                         continue
                     index = max(round(next_time * fps), math.floor((timestamp + 1e-6) * fps))
                     yield SampledFrame(index=index, timestamp_s=max(timestamp, 0.0),
-                                       rgb=_upright(frame, width, height))
+                                       rgb=_upright(frame, width, height), signature=sig, shot=shot)
                     # The next sample time after this frame, computed rather than stepped to: a timestamp that
                     # jumps hours ahead must not cost a loop iteration per skipped step.
                     next_time = max(next_time + step, (math.floor((timestamp + 1e-6) / step) + 1) * step)

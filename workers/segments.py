@@ -6,7 +6,8 @@ in consecutive samples is one range and a gap of a missed sample or more starts 
 with their own end (speech) keep it. Findings with text (OCR, speech) group by their text, so each
 caption and each utterance is its own range; faces group by their identity within the job. CLIP's
 per-frame embedding findings index frames for visual similarity; they are not something to review
-and make no segments.
+and make no segments. Each shot is a segment of its own, the pieces of one shot that chunks cut apart joined
+again (a piece that ``continues`` the one before).
 """
 
 from __future__ import annotations
@@ -38,12 +39,18 @@ def build_segments(findings: Iterable[Finding], sample_fps: float) -> list[Segme
         members.sort(key=lambda f: f.timestamp_s)
         run: list[Finding] = []
         for finding in members:
-            if run and finding.timestamp_s - max(f.end_s or f.timestamp_s for f in run) > gap:
+            if run and _starts_segment(finding, run, gap):
                 segments.append(_segment(module, label, run))
                 run = []
             run.append(finding)
         segments.append(_segment(module, label, run))
     return sorted(segments, key=lambda s: (s.start_s, s.module, s.label))
+
+
+def _starts_segment(finding: Finding, run: list[Finding], gap: float) -> bool:
+    if finding.module == Module.shots:
+        return not finding.attributes.get("continues", False)
+    return finding.timestamp_s - max(f.end_s or f.timestamp_s for f in run) > gap
 
 
 def _segment(module: Module, label: str, run: list[Finding]) -> Segment:

@@ -7,6 +7,11 @@ findings; a stage implements only ``frame_findings``, how one frame's outputs be
 loop (``workers/frames.py``) submits each batch to every enabled stage before collecting any, so the
 modules' requests overlap on the one gRPC channel, and Triton batches them across frames and across jobs.
 
+A stage runs only on the frames where the picture can have changed for it (``CarryOver``): the first of each
+shot, any that changed enough since the stage last ran, and one at least every ``carry_over_max_s``. The
+others carry the findings of the frame it last ran on, re-timed and marked ``carried_from`` (that frame's
+index), so a reviewer and the rules still see every sampled frame's findings.
+
 An audio stage reads the file's audio itself, as a part of the job of its own.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,8 +30,32 @@ from vidsafe.domain import Finding, MediaInfo, Module
 from vidsafe.settings import Settings
 from vidsafe.triton import Tensors, TritonClient
 from vidsafe.workers.sampling import SampledFrame
+from vidsafe.workers.shots import picture_change
 
 Collect = Callable[[], list[Finding]]
+
+
+@dataclass
+class CarryOver:
+    """Decides, frame by frame in order, whether a stage runs on a frame or carries its last results over."""
+
+    min_change: float  # the picture change (shots.picture_change) at which the stage runs again; 0: every frame
+    max_age_s: float
+    last_run: SampledFrame | None = None
+
+    def runs_on(self, frame: SampledFrame) -> bool:
+        last = self.last_run
+        runs = (self.min_change <= 0 or last is None or frame.signature is None or last.signature is None
+                or frame.shot != last.shot or frame.timestamp_s - last.timestamp_s >= self.max_age_s - 1e-6
+                or picture_change(last.signature.grey, frame.signature.grey) >= self.min_change)
+        if runs:
+            self.last_run = frame
+        return runs
+
+
+def carried(finding: Finding, frame: SampledFrame, source: SampledFrame) -> Finding:
+    return finding.model_copy(update={"timestamp_s": frame.timestamp_s, "frame_index": frame.index, "id": None,
+                                      "attributes": {**finding.attributes, "carried_from": source.index}})
 
 
 class Stage(ABC):
@@ -43,15 +73,33 @@ class FrameStage(Stage):
     def __init__(self, triton: TritonClient, min_score: float, settings: Settings) -> None:
         super().__init__(triton, min_score, settings)
         self.model = triton_model(self.module, "frames")
+        self.carry = CarryOver(settings.carry_over_change.get(self.module, 0.0), settings.carry_over_max_s)
+        # The frame the stage last ran on and its findings, as collected so far (batches are collected in order).
+        self._latest: tuple[SampledFrame, list[Finding]] | None = None
+        self.frames_run = 0
 
     def submit(self, frames: list[SampledFrame]) -> Collect:
-        """Start this batch on Triton; the returned callable waits and gives its findings."""
-        future = self.triton.submit(self.model, {"IMAGE": np.stack([f.rgb for f in frames])}, self.outputs)
+        """Start this batch on Triton (the frames the stage runs on); the returned callable waits and gives the
+        findings of every frame of the batch, carried ones included."""
+        runs = [self.carry.runs_on(frame) for frame in frames]
+        ran = [frame for frame, run in zip(frames, runs, strict=True) if run]
+        self.frames_run += len(ran)
+        future = self.triton.submit(self.model, {"IMAGE": np.stack([f.rgb for f in ran])}, self.outputs) \
+            if ran else None
 
         def collect() -> list[Finding]:
-            outputs = self.triton.result(future)
-            return [finding for item, frame in enumerate(frames)
-                    for finding in self.frame_findings(outputs, item, frame)]
+            outputs = self.triton.result(future) if future is not None else {}
+            found: list[Finding] = []
+            item = 0
+            for frame, run in zip(frames, runs, strict=True):
+                if run:
+                    self._latest = (frame, self.frame_findings(outputs, item, frame))
+                    item += 1
+                    found += self._latest[1]
+                elif self._latest is not None:
+                    source, findings = self._latest
+                    found += [carried(finding, frame, source) for finding in findings]
+            return found
 
         return collect
 
