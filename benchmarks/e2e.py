@@ -31,6 +31,7 @@ from typing import Any
 import av
 import cv2
 import httpx
+import jiwer
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.bench_video import CAPTIONS, SCENES, SPEECH, make_bench_video
@@ -97,6 +98,8 @@ def run_vidsafe(settings: Settings, video: Path) -> dict[str, Any]:
     ran = re.findall(r"(\w+) ran on (\d+)", log.rsplit(f"job {job.id}: chunk", 1)[-1].split("\n", 1)[0])
     return {"job": job, "wall_s": wall, "segments": segments,
             "carried": sum(1 for f in findings if "carried_from" in f.attributes),
+            "heard": " ".join(f.text or "" for f in sorted(findings, key=lambda f: f.timestamp_s)
+                              if f.module == Module.speech),
             "stages": _difference(_worker_stages(settings), stages),
             "triton": _difference(_triton_compute(settings), compute), "frames_run": dict(ran)}
 
@@ -157,6 +160,11 @@ def run_naive(settings: Settings, video: Path) -> dict[str, Any]:
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def word_error_rate(heard: str) -> float:
+    """Of ``heard`` against the benchmark's sentences, as words (case and punctuation aside)."""
+    return jiwer.wer(" ".join(w for s in SPEECH for w in _words(s.sentence)), " ".join(_words(heard)))
 
 
 def true_cuts() -> list[float]:
@@ -255,6 +263,9 @@ def report(settings: Settings, adaptive: dict[str, Any], full: dict[str, Any], n
     recall = planted_recall(adaptive["segments"])
     kept, wanted, lost = segment_recall(adaptive["segments"], full["segments"])
     ours = [s.start_s for s in adaptive["segments"] if s.module == Module.shots][1:]
+    heard = {"vidsafe (Whisper tiny.en on Triton)": adaptive["heard"]}
+    if naive is not None:
+        heard["plain faster-whisper (transcribe, beam 5, VAD)"] = " ".join(text for _, text in naive["found"]["speech"])
     lines = [
         "# End-to-end speed",
         "",
@@ -293,6 +304,10 @@ def report(settings: Settings, adaptive: dict[str, Any], full: dict[str, Any], n
               *[f"| {name} | {found} of {total} |" for name, (found, total) in recall.items()],
               f"| segments of the full-rate run | {kept} of {wanted} |",
               "", f"Lost against the full-rate run: {', '.join(lost) or 'none'}.",
+              "", "## Speech", "",
+              "Word error rate against the spoken sentences (jiwer; lower case, punctuation dropped):", "",
+              "| transcriber | WER | heard |", "|---|---|---|",
+              *[f"| {name} | {word_error_rate(text):.3f} | {text} |" for name, text in heard.items()],
               "", "## Shots against PySceneDetect", "",
               "| detector | true cuts found | false cuts | time s |", "|---|---|---|---|",
               f"| vidsafe (while decoding) | {ours_found} of {len(true_cuts())} | {ours_false} | "
@@ -307,7 +322,8 @@ def report(settings: Settings, adaptive: dict[str, Any], full: dict[str, Any], n
         "wall_s": {"adaptive": adaptive["wall_s"], "full": full["wall_s"], "naive": naive and naive["wall_s"]},
         "stages": adaptive["stages"], "triton": adaptive["triton"], "frames_run": adaptive["frames_run"],
         "naive_spent": naive and naive["spent"], "recall": recall, "segments_kept": [kept, wanted],
-        "scenedetect_cuts": detected, "vidsafe_cuts": ours}, indent=2) + "\n")
+        "scenedetect_cuts": detected, "vidsafe_cuts": ours,
+        "word_error_rate": {name: word_error_rate(text) for name, text in heard.items()}}, indent=2) + "\n")
     return lines
 
 

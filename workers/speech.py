@@ -3,9 +3,15 @@
 The audio track is decoded once to 16 kHz mono float32, what both models take. Voice activity runs over
 it in chunks, each request carrying the state the previous one handed back: a long track never becomes
 one huge request, and the probabilities are still those of one pass over the whole track. Speech
-segments are cut from the probabilities as silero-vad's ``get_speech_timestamps`` cuts them (its
-defaults, with segments capped at Whisper's 30 s window, as faster-whisper's batched mode caps them).
-Each segment is one transcription request, several in flight so that Triton batches them.
+segments are cut from the probabilities as silero-vad's ``get_speech_timestamps`` cuts them.
+
+Whisper then hears them as plain faster-whisper does with ``WhisperModel.transcribe(vad_filter=True)``: with
+its voice-activity parameters (pauses under 2 s do not split speech, 0.4 s of padding), and the segments laid
+end to end, silences cut out, so that Whisper hears a window of speech in context. Each sentence alone in a
+window of silence, with silero's tighter defaults, was what made the stage mishear words that plain
+faster-whisper heard; the benchmark (``benchmarks/results/e2e.md``) gives both word error rates. Each group of
+segments up to Whisper's 30 s window is one transcription request, several in flight so that Triton batches
+them; its phrases' times are mapped back to the track's.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ VAD_STATE_SIZE = 320
 VAD_CHUNK = 1875 * WINDOW  # one minute per voice-activity request
 STT_OUTPUTS = ("TEXT", "TIMES", "AVG_LOGPROB", "NO_SPEECH_PROB", "COUNT")
 STT_IN_FLIGHT = 8  # the model's max_batch_size: one job alone can fill a batch
+MAX_CLIP = 30 * SAMPLE_RATE  # Whisper's window: the most one transcription request holds
 # Whisper's own test for a silent window (faster-whisper's no_speech_threshold and log_prob_threshold):
 # its text is then a hallucination, not speech.
 NO_SPEECH_PROB = 0.6
@@ -37,13 +44,15 @@ MIN_AVG_LOGPROB = -1.0
 
 @dataclass(frozen=True)
 class VadOptions:
-    """silero-vad's get_speech_timestamps parameters (its defaults, but for the 30 s cap)."""
+    """silero-vad's get_speech_timestamps parameters: faster-whisper's VadOptions defaults, what
+    ``WhisperModel.transcribe(vad_filter=True)`` uses, with segments capped at Whisper's 30 s window (one
+    request) where faster-whisper's are unbounded."""
 
     threshold: float = 0.5
-    min_speech_duration_ms: int = 250
+    min_speech_duration_ms: int = 0
     max_speech_duration_s: float = 30.0
-    min_silence_duration_ms: int = 100
-    speech_pad_ms: int = 30
+    min_silence_duration_ms: int = 2000
+    speech_pad_ms: int = 400
     min_silence_at_max_speech_ms: int = 98
 
 
@@ -152,18 +161,47 @@ def speech_timestamps(probs: Sequence[float], samples: int, options: VadOptions 
     return [(start, end) for start, end in speeches]
 
 
+def speech_groups(segments: list[tuple[int, int]], max_samples: int = MAX_CLIP) -> list[list[tuple[int, int]]]:
+    """Consecutive segments joined while their speech fits one window, as faster-whisper's ``collect_chunks``
+    joins them (each segment is at most a window itself)."""
+    groups: list[list[tuple[int, int]]] = []
+    length = 0
+    for start, end in segments:
+        if groups and length + end - start <= max_samples:
+            groups[-1].append((start, end))
+            length += end - start
+        else:
+            groups.append([(start, end)])
+            length = end - start
+    return groups
+
+
+def track_time(group: list[tuple[int, int]], seconds: float, is_end: bool) -> float:
+    """Where ``seconds`` into a group's joined audio falls on the track (s). A time on the seam of two segments
+    is the next one's start, or, for a phrase's end, the previous one's end (faster-whisper's
+    ``SpeechTimestampsMap``); a time past the group's audio (Whisper rounds up) is clamped to its end."""
+    sample = seconds * SAMPLE_RATE
+    offset = 0
+    for start, end in group:
+        length = end - start
+        if sample < offset + length or (is_end and sample <= offset + length):
+            return (start + max(0.0, sample - offset)) / SAMPLE_RATE
+        offset += length
+    return group[-1][1] / SAMPLE_RATE
+
+
 class SpeechStage(AudioStage):
     module = Module.speech
 
     def run(self, path: Path, media: MediaInfo) -> list[Finding]:
         audio, offset_s = decode_audio(path)
-        segments = speech_timestamps(speech_probabilities(self.triton, audio), len(audio))
-        requests = (((start, end), {"AUDIO": audio[None, start:end]}) for start, end in segments)
+        groups = speech_groups(speech_timestamps(speech_probabilities(self.triton, audio), len(audio)))
+        requests = ((group, {"AUDIO": np.concatenate([audio[start:end] for start, end in group])[None]})
+                    for group in groups)
         findings = []
         transcribed = self.triton.infer_pipelined(triton_model(self.module, "transcription"), requests, STT_OUTPUTS,
                                                   STT_IN_FLIGHT)
-        for (start, end), out in transcribed:
-            start_s, end_s = start / SAMPLE_RATE, end / SAMPLE_RATE
+        for group, out in transcribed:
             for k in range(int(out["COUNT"][0, 0])):
                 text = out["TEXT"][0, k].decode().strip()
                 avg_logprob, no_speech_prob = float(out["AVG_LOGPROB"][0, k]), float(out["NO_SPEECH_PROB"][0, k])
@@ -171,8 +209,8 @@ class SpeechStage(AudioStage):
                 if not text or score < self.min_score or (
                         no_speech_prob > NO_SPEECH_PROB and avg_logprob < MIN_AVG_LOGPROB):
                     continue
-                # Whisper rounds its window up to whole seconds, so a phrase may end past the segment: clamp.
-                phrase_start, phrase_end = (min(start_s + float(t), end_s) for t in out["TIMES"][0, k])
+                phrase_start, phrase_end = (track_time(group, float(t), is_end)
+                                            for t, is_end in zip(out["TIMES"][0, k], (False, True), strict=True))
                 findings.append(Finding(
                     module=self.module, label="speech", score=score, text=text,
                     timestamp_s=max(0.0, offset_s + phrase_start), end_s=max(0.0, offset_s + phrase_end),
