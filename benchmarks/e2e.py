@@ -25,6 +25,7 @@ import platform
 import re
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from benchmarks.bench_video import CAPTIONS, SCENES, SPEECH, make_bench_video
 from vidsafe.apikeys import local_key_path
 from vidsafe.client import GatewayClient
 from vidsafe.deploy import stack
+from vidsafe.deploy.sample_video import Speech
 from vidsafe.domain import Job, JobOptions, Module, Segment
 from vidsafe.settings import Settings, get_settings
 from vidsafe.triton import TritonClient
@@ -55,6 +57,14 @@ def machine() -> str:
     flags = Path("/proc/cpuinfo").read_text()
     simd = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
     return f"{cpu}, {os.cpu_count()} cores ({simd}), {platform.machine()}"
+
+
+def publish(results: Path, lines: list[str]) -> None:
+    """Print a benchmark's markdown lines and write them to its results file."""
+    results.parent.mkdir(exist_ok=True)
+    results.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nwritten to {results}")
 
 
 # ---- vidsafe ---------------------------------------------------------------------------------------
@@ -162,9 +172,10 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def word_error_rate(heard: str) -> float:
-    """Of ``heard`` against the benchmark's sentences, as words (case and punctuation aside)."""
-    return jiwer.wer(" ".join(w for s in SPEECH for w in _words(s.sentence)), " ".join(_words(heard)))
+def word_error_rate(heard: str, spoken: Sequence[Speech] = SPEECH) -> float:
+    """Of ``heard`` against the ``spoken`` sentences (the benchmark video's), as words (case and punctuation
+    aside)."""
+    return jiwer.wer(" ".join(w for s in spoken for w in _words(s.sentence)), " ".join(_words(heard)))
 
 
 def true_cuts() -> list[float]:

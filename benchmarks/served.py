@@ -30,7 +30,7 @@ import numpy as np
 import onnxruntime as ort
 
 from benchmarks.bench_video import make_bench_video
-from benchmarks.e2e import machine
+from benchmarks.e2e import machine, publish
 from benchmarks.nudity import ensure_perf_analyzer
 from vidsafe.deploy import stack
 from vidsafe.export.profiles import CPU_CONFIG, read_config, render
@@ -158,10 +158,7 @@ def main() -> None:
             on, off = tables["on"][network].get(concurrency), tables["off"][network].get(concurrency)
             if on and off:
                 lines.append(f"| {network} | {concurrency} | {on[0]:.1f} | {on[1]:.0f} | {off[0]:.1f} | {off[1]:.0f} |")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"\nwritten to {RESULTS}")
+    publish(RESULTS, lines)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,9 +21,12 @@ def catalogue_markdown() -> str:
     for entry in load_catalogue().values():
         for source in entry.sources:
             licence = f"**{source.licence}**: {source.licence_note}" if source.licence_note else source.licence
-            files = ", ".join(f"`{f.member}` (`{f.sha256[:12]}`)" for f in source.files)
+            files = ", ".join(f"`{f.member}` (`{f.sha256[:12]}`" + (
+                f"; part {f.part} of `{Path(f.target).name}`, `{entry.joined[f.target][:12]}`)" if f.part else ")")
+                for f in source.files)
+            variant = f" (`{entry.variant_setting}` = `{source.variant}`)" if source.variant else ""
             lines.append(f"| `{entry.module}` | {entry.task} | [{source.package}=={source.version}]"
-                         f"({source.upstream}): {files} | {licence} | {', '.join(entry.triton_models)} |")
+                         f"({source.upstream}){variant}: {files} | {licence} | {', '.join(entry.triton_models)} |")
     return "\n".join(lines)
 
 
@@ -39,7 +43,7 @@ def models_list(
     table = Table("module", "source", "licence", "exported", "served")
     for entry in load_catalogue().values():
         exported = is_exported(entry, settings.model_repository)
-        for source in entry.sources:
+        for source in entry.chosen_sources(settings):
             licence = source.licence if source.licence.startswith(("MIT", "Apache")) else \
                 f"[yellow]{source.licence}[/]"
             table.add_row(entry.module, f"{source.package}=={source.version}", licence,

@@ -29,7 +29,7 @@ from kombu.exceptions import OperationalError as QueueUnreachable
 from redis.exceptions import RedisError
 
 from vidsafe.apikeys import ensure_local_key
-from vidsafe.catalogue import served_entries
+from vidsafe.catalogue import other_variant_files, served_entries
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.deploy import postgres, tritonserver
 from vidsafe.observability import MULTIPROC_ENV, empty_multiprocess_folder
@@ -99,6 +99,11 @@ def _prepare_triton(settings: Settings) -> Launch:
     if missing:
         raise StackError(f"model files missing from {settings.model_repository}: {', '.join(missing)}; "
                          "run `vidsafe setup` (or `vidsafe export`) first")
+    for entry in entries:
+        if stale := other_variant_files(entry, settings):
+            raise StackError(f"{', '.join(stale)}: not the files of {entry.variant_setting} = "
+                             f"{getattr(settings, entry.variant_setting)!r} (exported with another); run "
+                             f"`vidsafe export {entry.module}`")
     install = tritonserver.ensure_tritonserver(settings)
     model_env = tritonserver.ensure_model_env(settings)
     models = list(dict.fromkeys(model for entry in entries for model in entry.triton_models))

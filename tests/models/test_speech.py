@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict
 from pathlib import Path
+from typing import get_args
 
 import httpx
 import numpy as np
@@ -33,7 +34,10 @@ from tests.models.triton_helpers import (
     statistics,
 )
 from tests.support import run_job
+from vidsafe.catalogue import load_catalogue, other_variant_files
 from vidsafe.deploy.sample_video import AUDIO_RATE, Scene, Speech, make_sample_video, speak
+from vidsafe.domain import Module
+from vidsafe.export.models import export_models
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers import speech
@@ -372,6 +376,41 @@ def test_a_silent_track_gives_no_findings(api: httpx.Client, tmp_path: Path) -> 
     path = tmp_path / "silent.mp4"
     assert make_speech_video(path, sentences=()) == []
     assert analyse_speech(api, path) == []
+
+
+# The Whisper variants (VIDSAFE_SPEECH_MODEL)
+
+
+def test_the_speech_model_setting_offers_the_catalogues_variants_and_each_writes_the_same_files() -> None:
+    entry = load_catalogue()[Module.speech]
+    assert entry.variant_setting == "speech_model"
+    assert set(get_args(Settings.model_fields["speech_model"].annotation)) == set(entry.variants) == {"tiny.en", "base"}
+    assert Settings().speech_model == "tiny.en"
+    targets = {variant: set(entry.expected_sha256(Settings(speech_model=variant))) for variant in entry.variants}
+    assert targets["tiny.en"] == targets["base"] == set(entry.served_files)
+
+
+def test_the_stack_refuses_the_other_variants_files() -> None:
+    from vidsafe.deploy.stack import StackError, _prepare_triton
+
+    entry = load_catalogue()[Module.speech]
+    assert other_variant_files(entry, Settings()) == []  # the repository holds tiny.en's, the default
+    stale = other_variant_files(entry, Settings(speech_model="base"))
+    assert sorted(stale) == sorted(f"speech_to_text/1/whisper/{name}"
+                                   for name in ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt"))
+    with pytest.raises(StackError, match=r"speech_model = 'base'.*vidsafe export speech"):
+        _prepare_triton(Settings(speech_model="base", served_modules=["speech"]))
+
+
+def test_whisper_base_is_joined_from_its_two_wheels_and_hears_a_sentence(tmp_path: Path, speech_video) -> None:
+    settings = Settings(model_repository=tmp_path, speech_model="base")
+    export_models(settings, ["speech"])
+    entry = load_catalogue()[Module.speech]
+    assert other_variant_files(entry, settings) == []
+    model = WhisperModel(str(tmp_path / "speech_to_text/1/whisper"), device="cpu", compute_type="int8")
+    assert model.model.is_multilingual
+    segments, _ = model.transcribe(str(speech_video[0]), beam_size=5, vad_filter=True, language="en")
+    assert words(" ".join(segment.text for segment in segments)) == [w for s in SENTENCES for w in words(s)]
 
 
 # Configs (no server needed); tests/models/test_configs.py checks what every model's configs must say
