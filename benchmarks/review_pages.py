@@ -38,7 +38,7 @@ RESULTS = Path(__file__).with_name("results") / "review_pages.md"
 LABELS = ["FEMALE_BREAST_EXPOSED", "BUTTOCKS_EXPOSED", "FACE_FEMALE", "BELLY_EXPOSED"]
 
 
-def _seed(settings: Settings, jobs: int, long_findings: int) -> str:
+def seed_jobs(settings: Settings, jobs: int, long_findings: int) -> str:
     """Seed the jobs; the id of the one with many findings."""
     rng = random.Random(1)
     media = {"container": "mov,mp4,m4a,3gp,3g2,mj2", "codec": "h264", "width": 1280, "height": 720,
@@ -124,7 +124,7 @@ def main() -> None:
     settings = stack.isolated_settings(root / "state")
     try:
         stack.up(settings, names=["postgres", "redis", "worker", "gateway"])
-        job_id = _seed(settings, args.jobs, args.findings)
+        job_id = seed_jobs(settings, args.jobs, args.findings)
         key = local_key_path(settings).read_text().strip()
         rows: list[tuple[str, float, float]] = []
         with httpx.Client(base_url=settings.gateway_url, headers={API_KEY_HEADER: key}, timeout=60) as api:

@@ -76,7 +76,11 @@ class Settings(BaseSettings):
     task_time_limit_s: int = Field(
         default=4 * 3600, ge=60, description="Hard time limit of one analysis task; Redis redelivers after 1.5x."
     )
-    worker_concurrency: int = Field(default=1, ge=1, description="Celery worker processes started by the launcher.")
+    worker_concurrency: int = Field(
+        default=1, ge=1,
+        description="Celery worker processes started by the launcher. On 2 cores a second did not raise the "
+        "throughput of two jobs at once (benchmarks/results/threads.md): Triton's instances use the cores.",
+    )
 
     # Jobs: control, parts, recovery (workers/parts.py, workers/maintenance.py)
     auto_process: bool = Field(
@@ -249,6 +253,12 @@ class Settings(BaseSettings):
     infer_batch_frames: int = Field(default=8, ge=1, le=64, description="Frames sent in one Triton request.")
     infer_in_flight: int = Field(
         default=4, ge=1, le=64, description="Triton requests one job keeps in flight on its gRPC channel."
+    )
+    triton_shared_memory: bool = Field(
+        default=True,
+        description="Frames reach Triton through system shared memory (/dev/shm), written once per batch and read "
+        "by every module, instead of one gRPC copy per module. Needs Triton on the same host (or container IPC "
+        "namespace); where it cannot register the memory, or /dev/shm is too small, frames go over gRPC (logged).",
     )
     triton_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of one Triton request.")
     # Shots and adaptive sampling (workers/shots.py, workers/stages.py)

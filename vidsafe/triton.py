@@ -3,6 +3,8 @@
 One channel per client; ``infer_pipelined`` keeps several requests in flight on it so Triton's
 dynamic batcher sees concurrent work, and hands results back in submission order. Every request's
 latency and failure is counted per model (``vidsafe_triton_request_*``, see ``vidsafe.observability``).
+An input may lie in a system shared-memory region registered with Triton (``SharedTensor``): it is then sent
+by reference, not copied into the request (``workers/shared_frames.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -21,6 +24,23 @@ from vidsafe.observability import observe_triton_request
 
 Tag = TypeVar("Tag")
 Tensors = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class SharedTensor:
+    """A tensor in the registered system shared-memory region ``region``, at ``offset`` bytes."""
+
+    region: str
+    offset: int
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def byte_size(self) -> int:
+        return int(np.prod(self.shape)) * self.dtype.itemsize
+
+
+Inputs = dict[str, np.ndarray | SharedTensor]
 
 
 class TritonError(RuntimeError):
@@ -68,11 +88,32 @@ class TritonClient:
     def statistics(self, model: str) -> dict:
         return self._client.get_inference_statistics(model, as_json=True)
 
-    def infer(self, model: str, inputs: Tensors, outputs: Iterable[str]) -> Tensors:
+    def register_shared_memory(self, region: str, key: str, byte_size: int) -> None:
+        """Let Triton read requests' inputs from the system shared memory ``key`` (a /dev/shm name) as ``region``."""
+        try:
+            self._client.register_system_shared_memory(region, key, byte_size, client_timeout=self._timeout_s)
+        except InferenceServerException as error:
+            raise _error(region, error) from error
+
+    def unregister_shared_memory(self, region: str) -> None:
+        try:
+            self._client.unregister_system_shared_memory(region, client_timeout=self._timeout_s)
+        except InferenceServerException as error:
+            raise _error(region, error) from error
+
+    def shared_memory_regions(self) -> list[str]:
+        """The names of the system shared-memory regions registered with Triton."""
+        try:
+            status = self._client.get_system_shared_memory_status(as_json=True, client_timeout=self._timeout_s)
+        except InferenceServerException as error:
+            raise _error("shared memory", error) from error
+        return list(status.get("regions", {}))
+
+    def infer(self, model: str, inputs: Inputs, outputs: Iterable[str]) -> Tensors:
         return self.result(self.submit(model, inputs, outputs))
 
     def infer_pipelined(
-        self, model: str, requests: Iterable[tuple[Tag, Tensors]], outputs: Iterable[str], max_in_flight: int
+        self, model: str, requests: Iterable[tuple[Tag, Inputs]], outputs: Iterable[str], max_in_flight: int
     ) -> Iterator[tuple[Tag, Tensors]]:
         """Send each request's tensors, at most ``max_in_flight`` at a time; yield (tag, outputs) in order."""
         output_names = list(outputs)
@@ -86,13 +127,16 @@ class TritonClient:
             tag_done, future = pending.popleft()
             yield tag_done, self.result(future)
 
-    def submit(self, model: str, tensors: Tensors, outputs: Iterable[str]) -> Future[Tensors]:
+    def submit(self, model: str, tensors: Inputs, outputs: Iterable[str]) -> Future[Tensors]:
         """Start one request on the shared channel; the future gives its outputs as numpy arrays."""
         output_names = list(outputs)
         inputs = []
         for name, array in tensors.items():
             tensor = grpcclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
-            tensor.set_data_from_numpy(array)
+            if isinstance(array, SharedTensor):
+                tensor.set_shared_memory(array.region, array.byte_size, array.offset)
+            else:
+                tensor.set_data_from_numpy(array)
             inputs.append(tensor)
         future: Future[Tensors] = Future()
         started = time.perf_counter()

@@ -8,6 +8,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from functools import partial
 from itertools import islice
 
 import psycopg
@@ -25,6 +26,7 @@ from vidsafe.workers.nudity import NudityStage
 from vidsafe.workers.ocr import OcrStage
 from vidsafe.workers.pose import PoseStage
 from vidsafe.workers.sampling import SampledFrame, decode_report, sample_frames
+from vidsafe.workers.shared_frames import SharedFrames
 from vidsafe.workers.shots import CutDetector, shot_findings
 from vidsafe.workers.stages import Collect, FrameStage
 from vidsafe.workers.thumbnails import save_thumbnails
@@ -81,12 +83,21 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
         parts.store(conn, lease, found, settings.part_lease_s, analyzed, expected_frames)
         spent["store"] += time.perf_counter() - started
 
-    for batch in _batches(frames, settings.infer_batch_frames, spent):
-        pending.append((batch, [timed_batch(stage.module, stage.submit, batch) for stage in stages]))
-        if len(pending) > settings.infer_in_flight:
+    ring: SharedFrames | None = None
+    try:
+        for number, batch in enumerate(_batches(frames, settings.infer_batch_frames, spent)):
+            if number == 0 and stages:  # the frames' size is known once the first is decoded
+                ring = SharedFrames.open(triton, settings, batch[0].rgb.shape)
+            shared = ring.put(batch) if ring is not None else None
+            pending.append((batch, [timed_batch(stage.module, partial(stage.submit, shared=shared), batch)
+                                    for stage in stages]))
+            if len(pending) > settings.infer_in_flight:
+                store_oldest()
+        while pending:
             store_oldest()
-    while pending:
-        store_oldest()
+    finally:
+        if ring is not None:
+            ring.close()
     for step, seconds in spent.items():
         observe_stage("all", step, seconds)
     # A demuxer may stop quietly at a truncated file's end: the chunk runs to the video's duration.

@@ -20,6 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,6 +31,7 @@ from vidsafe.domain import Finding, MediaInfo, Module
 from vidsafe.settings import Settings
 from vidsafe.triton import Tensors, TritonClient
 from vidsafe.workers.sampling import SampledFrame
+from vidsafe.workers.shared_frames import SharedBatch
 from vidsafe.workers.shots import picture_change
 
 Collect = Callable[[], list[Finding]]
@@ -78,23 +80,29 @@ class FrameStage(Stage):
         self._latest: tuple[SampledFrame, list[Finding]] | None = None
         self.frames_run = 0
 
-    def submit(self, frames: list[SampledFrame]) -> Collect:
-        """Start this batch on Triton (the frames the stage runs on); the returned callable waits and gives the
-        findings of every frame of the batch, carried ones included."""
+    def submit(self, frames: list[SampledFrame], shared: SharedBatch | None = None) -> Collect:
+        """Start this batch on Triton (the frames the stage runs on, read from ``shared`` memory where the batch
+        lies there, else copied into the request); the returned callable waits and gives the findings of every
+        frame of the batch, carried ones included."""
         runs = [self.carry.runs_on(frame) for frame in frames]
-        ran = [frame for frame, run in zip(frames, runs, strict=True) if run]
+        ran = [i for i, run in enumerate(runs) if run]
         self.frames_run += len(ran)
-        future = self.triton.submit(self.model, {"IMAGE": np.stack([f.rgb for f in ran])}, self.outputs) \
-            if ran else None
+        if shared is None:
+            requests = [(ran, {"IMAGE": np.stack([frames[i].rgb for i in ran])})] if ran else []
+        else:  # a tensor is one stretch of the region: one request per run of consecutive frames
+            stretches = [[i for _, i in group] for _, group in groupby(enumerate(ran), lambda pair: pair[1] - pair[0])]
+            requests = [(items, {"IMAGE": shared.frames(items[0], items[-1] + 1)}) for items in stretches]
+        futures = [(items, self.triton.submit(self.model, tensors, self.outputs)) for items, tensors in requests]
 
         def collect() -> list[Finding]:
-            outputs = self.triton.result(future) if future is not None else {}
+            answered = {}  # frame of the batch -> (its request's outputs, its item in them)
+            for items, future in futures:
+                outputs = self.triton.result(future)
+                answered |= {i: (outputs, item) for item, i in enumerate(items)}
             found: list[Finding] = []
-            item = 0
-            for frame, run in zip(frames, runs, strict=True):
+            for i, (frame, run) in enumerate(zip(frames, runs, strict=True)):
                 if run:
-                    self._latest = (frame, self.frame_findings(outputs, item, frame))
-                    item += 1
+                    self._latest = (frame, self.frame_findings(*answered[i], frame))
                     found += self._latest[1]
                 elif self._latest is not None:
                     source, findings = self._latest
