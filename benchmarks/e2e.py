@@ -258,9 +258,7 @@ def main() -> None:
             stack.down(settings)
         naive = None if args.skip_naive else run_naive(settings, video)
         detected, scenedetect_s = scenedetect_cuts(video)
-    lines = report(settings, adaptive, full, naive, detected, scenedetect_s)
-    print("\n".join(lines))
-    print(f"\nwritten to {RESULTS}")
+    publish(RESULTS, report(settings, adaptive, full, naive, detected, scenedetect_s))
 
 
 def report(settings: Settings, adaptive: dict[str, Any], full: dict[str, Any], naive: dict[str, Any] | None,
@@ -327,7 +325,6 @@ def report(settings: Settings, adaptive: dict[str, Any], full: dict[str, Any], n
               f"{scenedetect_s:.1f} |",
               "", f"ContentDetector's cuts: {detected}; vidsafe's: {[round(c, 2) for c in ours]}."]
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
     RESULTS.with_suffix(".json").write_text(json.dumps({
         "machine": machine(), "video_s": duration, "speed": speed,
         "wall_s": {"adaptive": adaptive["wall_s"], "full": full["wall_s"], "naive": naive and naive["wall_s"]},

