@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vidsafe.catalogue import is_exported, load_catalogue, served_entries
+from vidsafe.catalogue import is_exported, load_catalogue, other_variant_files, served_entries
 from vidsafe.cli.output import console, fail, out
 from vidsafe.settings import get_settings
 
@@ -42,12 +42,13 @@ def models_list(
     served = {entry.module for entry in served_entries(settings)}
     table = Table("module", "source", "licence", "exported", "served")
     for entry in load_catalogue().values():
-        exported = is_exported(entry, settings.model_repository)
+        exported = "[red]no[/]" if not is_exported(entry, settings.model_repository) else \
+            f"[red]another {entry.variant_setting}'s[/]" if other_variant_files(entry, settings) else "yes"
         for source in entry.chosen_sources(settings):
             licence = source.licence if source.licence.startswith(("MIT", "Apache")) else \
                 f"[yellow]{source.licence}[/]"
             table.add_row(entry.module, f"{source.package}=={source.version}", licence,
-                          "yes" if exported else "[red]no[/]", "yes" if entry.module in served else "no")
+                          exported, "yes" if entry.module in served else "no")
     out.print(table)
 
 
