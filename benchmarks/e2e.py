@@ -56,6 +56,7 @@ def machine() -> str:
                 if line.startswith("model name")), platform.processor() or "unknown CPU")
     flags = Path("/proc/cpuinfo").read_text()
     simd = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
+    simd += ", VNNI" if " avx512_vnni" in flags or " avx_vnni" in flags else ""
     return f"{cpu}, {os.cpu_count()} cores ({simd}), {platform.machine()}"
 
 

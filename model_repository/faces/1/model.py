@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import triton_python_backend_utils as pb_utils
 from vidsafe_model_host.bls import infer
+from vidsafe_model_host.detector_inputs import face_detector_input
 
 STRIDES = (8, 16, 32)
 DETECTOR_OUTPUTS = [f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in STRIDES]
@@ -31,23 +32,6 @@ TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
 TEMPLATE_MEAN = np.array([56.0262, 71.9008], dtype=np.float32)
 FLT_MIN = float(np.finfo(np.float32).tiny)
 FACE_SIZE = 112
-
-
-def detector_input(frames: np.ndarray, max_side: int) -> tuple[np.ndarray, np.ndarray]:
-    """[N, H, W, 3] RGB -> ([N, 3, H', W'] BGR float32 padded to multiples of 32, (sx, sy) frame px per input px).
-
-    Frames whose longer side passes ``max_side`` are downscaled first; otherwise the network sees the
-    frame as FaceDetectorYN would with its input size set to the frame's.
-    """
-    _, height, width, _ = frames.shape
-    scale = min(1.0, max_side / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if scale < 1.0:
-        frames = np.stack([cv2.resize(frame, size, interpolation=cv2.INTER_AREA) for frame in frames])
-    padded_height, padded_width = (-(-side // 32) * 32 for side in (size[1], size[0]))
-    blob = np.zeros((len(frames), 3, padded_height, padded_width), dtype=np.float32)
-    blob[:, :, : size[1], : size[0]] = frames[..., ::-1].transpose(0, 3, 1, 2)
-    return blob, np.array([width / size[0], height / size[1]], dtype=np.float32)
 
 
 def decode(outputs: dict[str, np.ndarray], item: int, padded_width: int, score_threshold: float) -> np.ndarray:
@@ -164,7 +148,7 @@ class TritonPythonModel:
         return responses
 
     def find_faces(self, frames: np.ndarray) -> list[Faces]:
-        blob, (scale_x, scale_y) = detector_input(frames, self.max_side)
+        blob, (scale_x, scale_y) = face_detector_input(frames, self.max_side)
         outputs = infer("face_detector", {"input": blob}, DETECTOR_OUTPUTS)
         found = []
         for item in range(len(frames)):

@@ -31,13 +31,12 @@ import pyclipper
 import triton_python_backend_utils as pb_utils
 from shapely.geometry import Polygon
 from vidsafe_model_host.bls import infer
+from vidsafe_model_host.detector_inputs import ocr_det_input, ocr_det_size
 
 # rapidocr 1.4.4's config.yaml and code constants; its thresholds are this model's config parameters.
 MAX_SIDE_LEN = 2000  # larger frames are scaled down first,
 MIN_SIDE_LEN = 30  # smaller ones scaled up;
 MIN_HEIGHT, WIDTH_HEIGHT_RATIO = 30, 8  # frames this short, or this wide, get black bands above and below.
-DET_MIN_SIDE = 736  # The detector sees the frame with its shorter side scaled up to at least this.
-DET_MEAN = DET_STD = np.array([0.5, 0.5, 0.5])  # float64, as rapidocr normalises
 DILATION_KERNEL = np.array([[1, 1], [1, 1]])
 MIN_BOX_SIDE = 3
 LINE_HEIGHT = 48  # classifier and recogniser input height
@@ -104,19 +103,6 @@ def prepare(rgb: np.ndarray) -> Frame:
         frame.image = cv2.copyMakeBorder(frame.image, frame.top, frame.top, 0, 0, cv2.BORDER_CONSTANT,
                                          value=(0, 0, 0))
     return frame
-
-
-def det_size(image: np.ndarray) -> tuple[int, int]:
-    """DetPreProcess.resize's target (width, height): shorter side to >= 736, both multiples of 32."""
-    height, width = image.shape[:2]
-    ratio = float(DET_MIN_SIDE) / min(height, width) if min(height, width) < DET_MIN_SIDE else 1.0
-    return int(round(int(width * ratio) / 32) * 32), int(round(int(height * ratio) / 32) * 32)
-
-
-def det_input(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    resized = cv2.resize(image, size)
-    normalised = (resized.astype("float32") * (1 / 255.0) - DET_MEAN) / DET_STD
-    return normalised.transpose((2, 0, 1)).astype(np.float32)
 
 
 def mini_box(contour: np.ndarray) -> tuple[np.ndarray, float]:
@@ -309,9 +295,9 @@ class TritonPythonModel:
     def detect(self, frames: list[Frame]) -> None:
         by_size: dict[tuple[int, int], list[Frame]] = defaultdict(list)
         for frame in frames:
-            by_size[det_size(frame.image)].append(frame)
+            by_size[ocr_det_size(frame.image)].append(frame)
         for size, group in by_size.items():
-            maps = self.run_network(DET, np.stack([det_input(frame.image, size) for frame in group]))
+            maps = self.run_network(DET, np.stack([ocr_det_input(frame.image, size) for frame in group]))
             for frame, pred in zip(group, maps, strict=True):
                 frame.boxes = find_boxes(pred[0], *frame.image.shape[:2], self.params)
                 frame.crops = [crop_line(frame.image, box) for box in frame.boxes]
