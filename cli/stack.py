@@ -29,12 +29,18 @@ CHROMIUM = "/usr/bin/chromium"
 
 def setup(browser: Annotated[bool, typer.Option(help="Also install Debian's chromium, which the UI's browser tests "
                                                 "drive (Playwright's own browser download is never used).")] = False,
+          triton_only: Annotated[bool, typer.Option(help="Only unpack tritonserver and build the models' Python "
+                                                    "environment (the Triton image's build step).")] = False,
           ) -> None:
     """Prepare this machine: Redis, the model files, tritonserver and the models' Python environment."""
     from vidsafe.deploy import tritonserver
     from vidsafe.export.models import export_models
 
     settings = get_settings()
+    if triton_only:
+        console.print(f"tritonserver: {tritonserver.ensure_tritonserver(settings).binary}")
+        console.print(f"models' Python environment: {tritonserver.ensure_model_env(settings)}")
+        return
     if settings.redis_url is None and shutil.which("redis-server") is None:
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
             raise fail("redis-server is missing: install it (e.g. `sudo apt-get install redis-server`) "
@@ -107,6 +113,16 @@ def status() -> None:
     out.print(table)
 
 
+def serve(service: Annotated[str, typer.Argument(help=f"One of {', '.join(stack.CONTAINER_SERVICES)}.")]) -> None:
+    """Run one service in the foreground, as a container does (Docker Compose, Kubernetes): the very command `vidsafe
+    up` starts for it, in place of this process, logging to stdout. Postgres and Redis are found by their URLs."""
+    try:
+        launch = stack.launch_of(get_settings(), service)
+    except stack.StackError as error:
+        raise fail(str(error)) from None
+    os.execvpe(launch.command[0], launch.command, launch.env)
+
+
 def register(app: typer.Typer) -> None:
-    for command in (setup, up, down, status):
+    for command in (setup, up, down, status, serve):
         app.command()(command)

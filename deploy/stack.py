@@ -190,6 +190,19 @@ SERVICES = (
 )
 
 
+# What a container runs on its own (`vidsafe serve`, Docker Compose, Kubernetes): Postgres and Redis come from
+# their own images there.
+CONTAINER_SERVICES = ("triton", "worker", "maintenance", "gateway", "ui")
+
+
+def launch_of(settings: Settings, name: str) -> Launch:
+    """What the launcher starts for service ``name``: the command and environment a container runs in its place."""
+    if name not in CONTAINER_SERVICES:
+        raise StackError(f"{name!r} is not a service vidsafe runs in a container: one of "
+                         f"{', '.join(CONTAINER_SERVICES)}")
+    return next(service for service in SERVICES if service.name == name).prepare(settings)
+
+
 def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     try:

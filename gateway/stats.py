@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from redis.exceptions import RedisError
 
 from vidsafe.db import review
 from vidsafe.domain import JobStatus, Stats
@@ -22,6 +23,13 @@ def _workers_answer(queue: QueueDep) -> bool:
         return bool(queue.control.ping(timeout=1.0, limit=1))
     except Exception:  # the broker is down: no worker can be asked
         return False
+
+
+def _queue_depth(settings: Settings) -> int | None:
+    try:
+        return queue_depth(settings.effective_redis_url, VIDEO_QUEUE)
+    except RedisError:
+        return None
 
 
 def _triton_ready(settings: Settings) -> bool:
@@ -42,6 +50,6 @@ async def stats(request: Request, conn: ConnDep, settings: SettingsDep, queue: Q
     }
     return Stats(jobs_by_status={status: counts.get(status, 0) for status in JobStatus},
                  review_open=open_items["review"], escalations_open=open_items["escalation"],
-                 queue_depth=await run_in_threadpool(queue_depth, settings.effective_redis_url, VIDEO_QUEUE),
+                 queue_depth=await run_in_threadpool(_queue_depth, settings),
                  jobs_finished_last_hour=finished, video_seconds_last_hour=seconds, frames_last_hour=frames,
                  services={"database": True, **services})

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -146,3 +148,20 @@ def expire_kept_media(settings: Settings, team: str) -> None:
         if os.path.exists(path):
             os.utime(path, (old, old))
     maintenance.run_once(settings, make_celery(settings))
+
+
+def tool_venv(settings: Settings, requirement: str) -> Path:
+    """The bin folder of a venv holding one pinned tool that cannot share the project's venv (its pins clash),
+    built once per requirement in the cache and reused after; the marker is written last, so a broken build is
+    redone."""
+    from vidsafe.deploy.tritonserver import cache_lock
+
+    name = "tool-" + "".join(c if c.isalnum() or c in ".-" else "-" for c in requirement)
+    venv = settings.cache_dir / name
+    with cache_lock(settings, name):
+        if not (venv / "installed").exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                            "--disable-pip-version-check", requirement], check=True)
+            (venv / "installed").touch()
+    return venv / "bin"

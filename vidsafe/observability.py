@@ -166,6 +166,8 @@ class StackStateCollector(Collector):
         depth = GaugeMetricFamily("vidsafe_queue_depth", "Tasks waiting in the Celery queue (Redis list length).",
                                   labels=["queue"])
         try:
+            from vidsafe.readiness import queue_depth  # readiness imports the Triton client, which imports this module
+
             depth.add_metric([VIDEO_QUEUE], queue_depth(self._redis_url, VIDEO_QUEUE))
             up.add_metric(["redis"], 1)
             yield depth
@@ -173,19 +175,6 @@ class StackStateCollector(Collector):
             log.warning("metrics: cannot read the queue depth in Redis: %s", error)
             up.add_metric(["redis"], 0)
         yield up
-
-
-def queue_depth(redis_url: str, queue: str) -> int:
-    """Messages waiting in a Celery queue on Redis: kombu keeps one list per priority step (see
-    ``vidsafe.queue``), step 0 under the queue's own name and the others under ``<queue>:<step>``."""
-    from redis import Redis
-
-    with Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2) as client:
-        keys = [queue, *(f"{queue}:{step}" for step in range(1, 10))]
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.llen(key)
-        return sum(pipe.execute())
 
 
 def multiprocess_mode() -> bool:

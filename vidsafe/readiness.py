@@ -19,17 +19,25 @@ def redis_answers(url: str) -> bool:
 
 
 def triton_serves_models(settings: Settings) -> bool:
-    """Triton is up, with every model the workers call loaded."""
+    """Every Triton endpoint is up, with every model the workers call loaded."""
     models = [model for entry in served_entries(settings) for model in entry.calls.values()]
-    with TritonClient(settings.effective_triton_url) as client:
-        return client.is_ready(models)
+    for endpoint in settings.triton_endpoints:
+        with TritonClient(endpoint) as client:
+            if not client.is_ready(models):
+                return False
+    return True
 
 
-def queue_depth(url: str, queue: str) -> int | None:
-    """Tasks waiting in ``queue`` over its ten priority lists (kombu names them ``queue`` and ``queue:N``); None if
-    Redis does not answer."""
-    try:
-        with Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
-            return sum(client.llen(name) for name in [queue, *(f"{queue}:{step}" for step in range(1, 10))])
-    except RedisError:
-        return None
+def queue_lists(queue: str) -> list[str]:
+    """The Redis lists a Celery queue is kept in: kombu keeps one per priority step (see ``vidsafe.queue``), step 0
+    under the queue's own name and the others under ``<queue>:<step>``."""
+    return [queue, *(f"{queue}:{step}" for step in range(1, 10))]
+
+
+def queue_depth(url: str, queue: str) -> int:
+    """Tasks waiting in ``queue`` over its priority lists; raises RedisError if Redis does not answer."""
+    with Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
+        pipe = client.pipeline(transaction=False)
+        for name in queue_lists(queue):
+            pipe.llen(name)
+        return sum(pipe.execute())

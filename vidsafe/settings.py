@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     redis_port: int = Field(default=6389, description="Port of the launcher's own redis-server.")
     triton_url: str | None = Field(
         default=None,
-        description="host:port of Triton's gRPC endpoint to use. Unset: the launcher runs tritonserver.",
+        description="host:port of Triton's gRPC endpoint to use, or several separated by commas (a Triton per GPU "
+        "or host): each part of a job goes to one, spread over them by the part, and a part started over goes to "
+        "the next. Unset: the launcher runs tritonserver.",
     )
     triton_host: str = Field(default="127.0.0.1", description="Address the launcher's tritonserver listens on.")
     triton_grpc_port: int = Field(default=8001, description="gRPC port of the launcher's tritonserver.")
@@ -68,6 +70,11 @@ class Settings(BaseSettings):
     ui_port: int = Field(default=8501, description="Port of the review UI.")
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
     gateway_port: int = Field(default=8080, description="Port the gateway listens on.")
+    gateway_base_url: str | None = Field(
+        default=None,
+        description="URL the CLI and the review UI reach the gateway at, where that is not http://gateway_host:"
+        "gateway_port (in a container, or behind a proxy).",
+    )
     gateway_workers: int = Field(
         default=2, ge=1,
         description="uvicorn worker processes of the gateway started by the launcher: reads and probes are not "
@@ -379,12 +386,19 @@ class Settings(BaseSettings):
         return self.redis_url or f"redis://127.0.0.1:{self.redis_port}/0"
 
     @property
+    def triton_endpoints(self) -> list[str]:
+        """Every Triton gRPC endpoint the workers spread parts over (``vidsafe.triton.endpoint_for``)."""
+        listed = [url.strip() for url in (self.triton_url or "").split(",") if url.strip()]
+        return listed or [f"{self.triton_host}:{self.triton_grpc_port}"]
+
+    @property
     def effective_triton_url(self) -> str:
-        return self.triton_url or f"{self.triton_host}:{self.triton_grpc_port}"
+        """The first Triton endpoint: the one the gateway's search by meaning and the benchmarks call."""
+        return self.triton_endpoints[0]
 
     @property
     def gateway_url(self) -> str:
-        return f"http://{self.gateway_host}:{self.gateway_port}"
+        return (self.gateway_base_url or f"http://{self.gateway_host}:{self.gateway_port}").rstrip("/")
 
     @property
     def team_limits(self) -> TeamLimits:

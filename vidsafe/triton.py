@@ -10,6 +10,7 @@ by reference, not copied into the request (``workers/shared_frames.py``).
 from __future__ import annotations
 
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -60,6 +61,12 @@ def _error(model: str, error: InferenceServerException) -> TritonError:
     message = error.message() or ""
     unavailable = str(error.status()) in _UNAVAILABLE or "is not ready" in message or "unknown model" in message
     return TritonError(f"{model}: {message}", unavailable=unavailable)
+
+
+def endpoint_for(endpoints: list[str], key: str, attempt: int) -> str:
+    """The endpoint of one attempt at a piece of work: spread over ``endpoints`` by ``key`` (stable across
+    processes, unlike ``hash``), and the next endpoint at each new attempt, so a retry leaves a Triton that is down."""
+    return endpoints[(zlib.crc32(key.encode()) + attempt) % len(endpoints)]
 
 
 class TritonClient:

@@ -20,7 +20,7 @@ from vidsafe.db.parts import JobInterrupted, Lease, LeaseLost
 from vidsafe.domain import ErrorCode, JobStatus, MediaError, Module
 from vidsafe.observability import time_stage
 from vidsafe.settings import Settings
-from vidsafe.triton import TritonClient, TritonError
+from vidsafe.triton import TritonClient, TritonError, endpoint_for
 from vidsafe.workers import coverage
 from vidsafe.workers.backoff import Backoff, DependencyDown, reconnect
 from vidsafe.workers.fetching import run_fetch
@@ -79,7 +79,8 @@ def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, setting
     """One attempt at the part. A dependency that goes away raises DependencyDown; any other failure ends the
     job (failed, with its code) and gives the part back."""
     try:
-        with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as triton, \
+        endpoint = endpoint_for(settings.triton_endpoints, f"{lease.job_id}:{lease.kind}:{lease.index}", lease.attempt)
+        with TritonClient(endpoint, settings.triton_timeout_s) as triton, \
                 time_stage("all", lease.kind):
             if not _analyse(conn, lease, source, settings, triton):
                 parts.release(conn, lease)

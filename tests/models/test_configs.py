@@ -61,3 +61,28 @@ def test_every_call_to_another_model_asks_for_its_outputs_in_cpu_memory() -> Non
     callers = [str(path.relative_to(REPOSITORY)) for path in REPOSITORY.glob("*/1/model.py")
                if "InferenceRequest(" in path.read_text()]
     assert callers == []
+
+
+ONNXRUNTIME_MODELS = [model for model in MODELS if load_profiles(model)[1].backend == "onnxruntime"]
+
+
+@pytest.mark.parametrize("model", ONNXRUNTIME_MODELS)
+def test_gpu_networks_run_through_tensorrt_in_fp16_over_every_batch_size(model: str) -> None:
+    cpu, gpu = load_profiles(model)
+    (accelerator,) = gpu.optimization.execution_accelerators.gpu_execution_accelerator
+    assert accelerator.name == "tensorrt"
+    assert accelerator.parameters["precision_mode"] == "FP16"
+    assert accelerator.parameters["trt_engine_cache_enable"] == "1"
+    (tensor,) = cpu.input
+    shapes = {}
+    for bound in ("min", "opt", "max"):
+        name, dims = accelerator.parameters[f"trt_profile_{bound}_shapes"].split(":")
+        assert name == tensor.name
+        shapes[bound] = [int(dim) for dim in dims.split("x")]
+    # The profile's batch runs from 1 to what the dynamic batcher may form, and every fixed dimension is the config's.
+    assert [shapes[bound][0] for bound in ("min", "max")] == [1, cpu.max_batch_size]
+    assert 1 <= shapes["opt"][0] <= cpu.max_batch_size
+    for bound in shapes.values():
+        assert len(bound) == 1 + len(tensor.dims)
+        assert all(dim == fixed for dim, fixed in zip(bound[1:], tensor.dims, strict=True) if fixed != -1)
+    assert all(low <= opt <= high for low, opt, high in zip(shapes["min"], shapes["opt"], shapes["max"], strict=True))
