@@ -8,6 +8,7 @@ import pytest
 from tests.support import state_root
 from vidsafe.deploy import stack
 from vidsafe.settings import Settings
+from vidsafe.triton import endpoint_for
 
 
 def test_partial_stack_up_status_down() -> None:
@@ -44,3 +45,22 @@ def test_settings_travel_to_child_processes_through_the_environment(monkeypatch:
     for variable, value in original.to_env().items():
         monkeypatch.setenv(variable, value)
     assert Settings() == original
+
+
+def test_several_triton_endpoints_share_the_parts_and_a_retry_moves_on() -> None:
+    settings = Settings(triton_url="gpu-a:8001, gpu-b:8001,gpu-c:8001")
+    endpoints = settings.triton_endpoints
+    assert endpoints == ["gpu-a:8001", "gpu-b:8001", "gpu-c:8001"]
+    assert settings.effective_triton_url == "gpu-a:8001"
+    parts = [f"job-{job}:chunk:{index}" for job in range(20) for index in range(5)]
+    assert {endpoint_for(endpoints, part, 1) for part in parts} == set(endpoints)
+    for part in parts[:10]:
+        attempts = [endpoint_for(endpoints, part, attempt) for attempt in range(1, 4)]
+        assert sorted(attempts) == endpoints, "each new attempt goes to the next endpoint"
+        assert endpoint_for(endpoints, part, 1) == endpoint_for(list(endpoints), part, 1), "stable across processes"
+    assert Settings().triton_endpoints == [f"127.0.0.1:{Settings().triton_grpc_port}"]
+
+
+def test_gateway_base_url_overrides_the_listening_address() -> None:
+    assert Settings(gateway_host="0.0.0.0", gateway_port=8080).gateway_url == "http://0.0.0.0:8080"
+    assert Settings(gateway_base_url="http://gateway:8080/").gateway_url == "http://gateway:8080"
