@@ -4,7 +4,7 @@
 
 1. Parity: every ONNX network served (TensorRT, fp16) against ONNX Runtime on the CPU in this process (the cpu
    profile's own session: the reference), on the tensors the pipeline sends it for the benchmark video's 1280x720
-   frames; and the DALI preprocessing of the nudity detector against the python code that the cpu profile runs. A
+   frames; and the DALI preprocessing of every detector against the python code that the cpu profile runs. A
    network passes when its outputs are within ``TOLERANCES`` (fp16 keeps about three significant digits: scores
    and probabilities may move by a few hundredths, features keep their direction).
 2. Speed: ``perf_analyzer`` on every network at concurrency 1 and 4, one item per request.
@@ -44,8 +44,11 @@ TOLERANCES = {
     "ocr_det": (0.05, 0.999),  # text probability per pixel
     "ocr_cls": (0.02, 0.999),
     "ocr_rec": (0.05, 0.995),  # per-step character probabilities
+    # The DALI preprocessing against the cpu profile's: one grey level in each one's scale, as their tests allow.
+    "nudity_preprocess": (1 / 255, 0.999),
+    "face_detector_preprocess": (1.0, 0.999),
+    "ocr_det_preprocess": (1 / 127.5, 0.999),
 }
-PREPROCESS_TOLERANCE = 1.0 / 255  # one grey level, as the cpu profile's DALI test allows
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class Parity:
 
     @property
     def passed(self) -> bool:
-        max_abs, min_cosine = TOLERANCES.get(self.network, (PREPROCESS_TOLERANCE, 0.999))
+        max_abs, min_cosine = TOLERANCES[self.network]
         return self.max_abs <= max_abs and self.min_cosine >= min_cosine
 
 
@@ -79,12 +82,27 @@ def network_parity(client: TritonClient, repository: Path, network: str, data: n
     return _compare(network, expected, served)
 
 
-def preprocess_parity(client: TritonClient, frames: list[np.ndarray]) -> Parity:
-    """nudity_preprocess served (DALI in the gpu profile) against the cpu profile's python code."""
+def preprocess_parity(client: TritonClient, repository: Path, frames: list[np.ndarray]) -> list[Parity]:
+    """The detectors' preprocessing models served (DALI in the gpu profile) against the cpu profile's python code."""
+    inputs = detector_inputs()
     batch = np.stack(frames[:PARITY_ITEMS])
-    expected, _ = detector_inputs().nudity_input(batch)
-    served = client.infer("nudity_preprocess", {"IMAGE": batch}, ["INPUT"])["INPUT"]
-    return _compare("nudity_preprocess", expected, served)
+
+    def served(model: str, images: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        tensors = {"IMAGE": images}
+        if size is not None:
+            tensors["SIZE"] = np.tile(np.array(size, dtype=np.int32), (len(images), 1))
+        return client.infer(model, tensors, ["INPUT"])["INPUT"]
+
+    max_side = int(read_config(repository / "faces" / CPU_CONFIG).parameters["max_side"].string_value)
+    face_size = inputs.face_detector_size(*batch.shape[1:3], max_side)
+    bgr = np.ascontiguousarray(batch[..., ::-1])  # what the ocr model hands its detector
+    ocr_size = inputs.ocr_det_size(bgr[0])
+    return [
+        _compare("nudity_preprocess", inputs.nudity_input(batch)[0], served("nudity_preprocess", batch)),
+        _compare("face_detector_preprocess", inputs.face_detector_blob(batch, face_size),
+                 served("face_detector_preprocess", batch, face_size)),
+        _compare("ocr_det_preprocess", inputs.ocr_det_blob(bgr, ocr_size), served("ocr_det_preprocess", bgr, ocr_size)),
+    ]
 
 
 def check(settings: Settings, frames: list[np.ndarray]) -> list[Parity]:
@@ -92,7 +110,7 @@ def check(settings: Settings, frames: list[np.ndarray]) -> list[Parity]:
     with TritonClient(settings.effective_triton_url, settings.triton_timeout_s) as client:
         results = [network_parity(client, repository, network, items(frames, shape)[:PARITY_ITEMS])
                    for network, shape in NETWORKS.items()]
-        results.append(preprocess_parity(client, frames))
+        results += preprocess_parity(client, repository, frames)
     return results
 
 
@@ -111,7 +129,7 @@ def main() -> None:
              f"Runtime on the CPU, {PARITY_ITEMS} items of the benchmark video.", "",
              "| model | max abs difference | least cosine | tolerance | |", "|---|---|---|---|---|"]
     for result in results:
-        max_abs, min_cosine = TOLERANCES.get(result.network, (PREPROCESS_TOLERANCE, 0.999))
+        max_abs, min_cosine = TOLERANCES[result.network]
         lines.append(f"| {result.network} | {result.max_abs:.4g} | {result.min_cosine:.5f} | <= {max_abs:g}, >= "
                      f"{min_cosine:g} | {'ok' if result.passed else 'OUT OF TOLERANCE'} |")
     if not args.skip_perf:

@@ -57,7 +57,8 @@ def network_inputs(network: str, model_repository: Path) -> Callable[[np.ndarray
         return lambda frame: inputs.nudity_input(frame[None])[0]
     if network == "face_detector":
         max_side = int(read_config(model_repository / "faces" / "config.pbtxt").parameters["max_side"].string_value)
-        return lambda frame: inputs.face_detector_input(frame[None], max_side)[0]
+        return lambda frame: inputs.face_detector_blob(frame[None],
+                                                       inputs.face_detector_size(*frame.shape[:2], max_side))[0]
     if network == "ocr_det":
         def ocr(frame: np.ndarray) -> np.ndarray:
             bgr = np.ascontiguousarray(frame[..., ::-1])  # the ocr model turns frames BGR first

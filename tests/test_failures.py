@@ -169,6 +169,25 @@ def test_triton_restarted_mid_job(failures: FailureStack) -> None:
     _assert_exact_findings(failures, job_id)
 
 
+def test_a_worker_given_a_dead_triton_beside_a_live_one_moves_its_parts_to_the_live_one(
+        failures: FailureStack) -> None:
+    """Several Triton endpoints (VIDSAFE_TRITON_URL): the parts spread over them, and a part whose Triton does not
+    answer starts over on the next one, long before the dependency deadline."""
+    settings, api = failures.settings, failures.api
+    dead = f"127.0.0.1:{stack.free_ports(1)[0]}"
+    two_tritons = settings.model_copy(update={"triton_url": f"{dead},{settings.effective_triton_url}"})
+    stack.down(settings, ["worker"])
+    try:
+        stack.up(two_tritons, ["worker"])
+        job_id = submit(api, failures.video)
+        _assert_exact_findings(failures, job_id)
+        attempts = _part_attempts(settings, job_id)
+        assert max(attempts) == 2, f"some parts tried the dead Triton first, then the live one: {attempts}"
+    finally:
+        stack.down(two_tritons, ["worker"])
+        stack.up(settings, ["worker"])
+
+
 def test_triton_down_past_the_deadline_fails_retryably_then_retry_succeeds(failures: FailureStack) -> None:
     settings, api = failures.settings, failures.api
     job_id = submit(api, failures.video)

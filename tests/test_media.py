@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -13,6 +14,7 @@ from tests import hostile_corpus
 from vidsafe.deploy.sample_video import SAMPLE_SCENES, Scene, make_sample_video
 from vidsafe.domain import ErrorCode, MediaError, MediaInfo
 from vidsafe.media import probe_video
+from vidsafe.observability import DECODER_FALLBACKS
 from vidsafe.settings import Settings
 from vidsafe.workers.sampling import DecodeReport, SampledFrame, decode_report, sample_frames
 
@@ -122,3 +124,19 @@ def test_rotation_is_applied_before_analysis(tmp_path: Path) -> None:
     assert (media.width, media.height, media.rotation) == (64, 48, 90)
     assert frames[0].rgb.shape == (48, 64, 3)
     assert frames[0].rgb[:12, :20].mean() > 240 and frames[0].rgb[16:, 24:].mean() < 15
+
+
+def test_nvdec_decodes_the_same_frames_or_the_cpu_does_saying_so(sample_video: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    before = DECODER_FALLBACKS._value.get()
+    on_cpu = list(sample_frames(sample_video, 2.0, 320, 180))
+    with caplog.at_level(logging.WARNING, logger="vidsafe.workers.sampling"):
+        asked_nvdec = list(sample_frames(sample_video, 2.0, 320, 180, decoder="nvdec"))
+    assert [frame.index for frame in asked_nvdec] == [frame.index for frame in on_cpu]
+    if DECODER_FALLBACKS._value.get() > before:  # no GPU decoder here: the CPU decoded, and said so
+        assert "NVDEC is unavailable" in caplog.text
+        for nvdec, cpu in zip(asked_nvdec, on_cpu, strict=True):
+            np.testing.assert_array_equal(nvdec.rgb, cpu.rgb)
+    else:  # a GPU decoded: H.264 is exact, the colour conversion of its output may round apart
+        for nvdec, cpu in zip(asked_nvdec, on_cpu, strict=True):
+            assert np.abs(nvdec.rgb.astype(int) - cpu.rgb).mean() < 2.0

@@ -80,6 +80,10 @@ FRAMES_ANALYSED = Counter(
     "vidsafe_frames_analysed",
     "Sampled frames analysed by every enabled frame stage (rate() gives frames per second).",
 )
+DECODER_FALLBACKS = Counter(
+    "vidsafe_decoder_fallbacks",
+    "Chunks decoded on the CPU although VIDSAFE_VIDEO_DECODER asks for NVDEC (no usable GPU decoder on the worker).",
+)
 TRITON_REQUEST_SECONDS = Histogram(
     "vidsafe_triton_request_duration_seconds",
     "Latency of one Triton inference request, seen by the client (queueing in Triton included).",
@@ -95,6 +99,10 @@ TRITON_REQUEST_ERRORS = Counter(
 
 def count_frames(n: int) -> None:
     FRAMES_ANALYSED.inc(n)
+
+
+def count_decoder_fallback() -> None:
+    DECODER_FALLBACKS.inc()
 
 
 @contextlib.contextmanager

@@ -267,6 +267,12 @@ class Settings(BaseSettings):
         "by every module, instead of one gRPC copy per module. Needs Triton on the same host (or container IPC "
         "namespace); where it cannot register the memory, or /dev/shm is too small, frames go over gRPC (logged).",
     )
+    video_decoder: Literal["cpu", "nvdec"] = Field(
+        default="cpu",
+        description="Where workers decode video: cpu (FFmpeg's software decoders), or nvdec (the GPU's video decoder "
+        "through FFmpeg's CUDA hwaccel, for workers on GPU hosts; codecs it cannot take are decoded in software). A "
+        "worker that cannot open NVDEC decodes on the CPU, logs it, and counts it in vidsafe_decoder_fallbacks_total.",
+    )
     triton_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of one Triton request.")
     # Shots and adaptive sampling (workers/shots.py, workers/stages.py)
     shot_threshold: float = Field(

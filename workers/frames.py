@@ -67,7 +67,7 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
     cuts = CutDetector(settings.shot_threshold, settings.shot_min_s)
     frames = sample_frames(source.path, fps, media.width, media.height, start_s=lease.start_s, end_s=lease.end_s,
                            max_frame_pixels=settings.max_frame_pixels, max_duration_s=settings.max_duration_s,
-                           report=report, cuts=cuts)
+                           report=report, cuts=cuts, decoder=settings.video_decoder)
     pending: deque[tuple[list[SampledFrame], list[Collect]]] = deque()
     analyzed = 0
     spent = {"decode": 0.0, "store": 0.0}  # the chunk's time in these steps, observed once at its end

@@ -7,6 +7,9 @@ converted to RGB at full size. Every decoded frame gives a small signature to th
 (``workers/shots.py``): a frame that starts a shot between two grid times is sampled at once, taking the next
 grid slot, so every shot has a sampled frame, however short.
 
+With ``VIDSAFE_VIDEO_DECODER=nvdec`` the decoding runs on the GPU's video decoder (FFmpeg's CUDA hwaccel) and the
+frames come back to system memory for the same steps; a worker without one decodes on the CPU instead, saying so.
+
 Packets are decoded one at a time, so a corrupt one (before the first keyframe, inside a GOP) is skipped
 and decoding resumes at the next frame the decoder can rebuild; what could not be decoded is recorded in the
 chunk's ``DecodeReport``, never silently dropped.
@@ -14,6 +17,7 @@ chunk's ``DecodeReport``, never silently dropped.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,10 +25,14 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.codec.hwaccel import HWAccel
 
 from vidsafe.domain import ErrorCode, MediaError
 from vidsafe.media import rotation_of
+from vidsafe.observability import count_decoder_fallback
 from vidsafe.workers.shots import CutDetector, Signature, signature
+
+log = logging.getLogger(__name__)
 
 # Decoding starts this far before a chunk, so the cut detector has a frame to compare the chunk's first with.
 LEAD_IN_S = 0.5
@@ -72,9 +80,23 @@ def decode_report(start_s: float, sample_fps: float, video_fps: float) -> Decode
     return DecodeReport(start_s, interval, max(1.0 / sample_fps, 5 * interval))
 
 
+def open_video(path: Path, decoder: str = "cpu") -> av.container.InputContainer:
+    """The video, to be decoded on the GPU's NVDEC when ``decoder`` is "nvdec" and the worker has one, else on the
+    CPU (the fallback logged and counted: decoding is slower, nothing is analysed less)."""
+    if decoder == "nvdec":
+        try:
+            return av.open(str(path), metadata_errors="ignore",
+                           hwaccel=HWAccel(device_type="cuda", allow_software_fallback=True))
+        except OSError as error:  # no CUDA device or driver: FFmpeg cannot create the decoder's context
+            log.warning("NVDEC is unavailable (%s): decoding %s on the CPU", error, path.name)
+            count_decoder_fallback()
+    return av.open(str(path), metadata_errors="ignore")
+
+
 def sample_frames(path: Path, fps: float, width: int, height: int, *, start_s: float = 0.0, end_s: float | None = None,
                   max_frame_pixels: int | None = None, max_duration_s: float | None = None,
-                  report: DecodeReport | None = None, cuts: CutDetector | None = None) -> Iterator[SampledFrame]:
+                  report: DecodeReport | None = None, cuts: CutDetector | None = None,
+                  decoder: str = "cpu") -> Iterator[SampledFrame]:
     """Yield frames every 1/fps seconds from ``start_s`` until ``end_s``, all converted to ``width`` x ``height``
     (the displayed size) RGB, upright. A frame's index is its slot on the 1/fps grid of the whole video, so
     chunks decoded apart number their frames as one pass would; after an undecodable stretch, the next frame
@@ -85,13 +107,13 @@ def sample_frames(path: Path, fps: float, width: int, height: int, *, start_s: f
     ``max_frame_pixels`` (a resolution change to a huge size) or past ``max_duration_s`` (frames beyond a
     forged short duration) ends the decode with a MediaError, which bounds its memory and time. ``report``, if
     given, records what could not be decoded; ``cuts``, if given, sees every decoded frame (from a little before
-    ``start_s``) and the frames carry their signature and shot.
+    ``start_s``) and the frames carry their signature and shot. ``decoder``: see ``open_video``.
     """
     step = 1.0 / fps
     report = report or DecodeReport(start_s, 0.0, step)
     next_time = math.ceil(start_s * fps - 1e-6) * step
     shot = 0
-    with av.open(str(path), metadata_errors="ignore") as container:
+    with open_video(path, decoder) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         stream.codec_context.skip_frame = "NONREF"

@@ -35,21 +35,27 @@ def nudity_input(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return blob.astype(np.float32, copy=False), shape
 
 
-def face_detector_input(frames: np.ndarray, max_side: int) -> tuple[np.ndarray, np.ndarray]:
-    """[N, H, W, 3] RGB -> ([N, 3, H', W'] BGR float32 padded to multiples of 32, (sx, sy) frame px per input px).
+def padded_to_stride(side: int) -> int:
+    """A side of YuNet's input: the frame's, padded up to a multiple of 32 (its largest stride)."""
+    return -(-side // 32) * 32
 
-    Frames whose longer side passes ``max_side`` are downscaled first; otherwise YuNet sees the frame as
-    OpenCV's FaceDetectorYN would with its input size set to the frame's (0..255, padded bottom/right).
-    """
-    _, height, width, _ = frames.shape
+
+def face_detector_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """The (width, height) YuNet sees a frame at: its own, or downscaled so its longer side is ``max_side``."""
     scale = min(1.0, max_side / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if scale < 1.0:
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def face_detector_blob(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """[N, H, W, 3] RGB -> [N, 3, H', W'] BGR float32 at ``size`` (width, height), padded bottom/right to multiples
+    of 32: the frame as OpenCV's FaceDetectorYN would see it with its input size set to ``size`` (0..255)."""
+    _, height, width, _ = frames.shape
+    if size != (width, height):
         frames = np.stack([cv2.resize(frame, size, interpolation=cv2.INTER_AREA) for frame in frames])
-    padded_height, padded_width = (-(-side // 32) * 32 for side in (size[1], size[0]))
+    padded_height, padded_width = padded_to_stride(size[1]), padded_to_stride(size[0])
     blob = np.zeros((len(frames), 3, padded_height, padded_width), dtype=np.float32)
     blob[:, :, : size[1], : size[0]] = frames[..., ::-1].transpose(0, 3, 1, 2)
-    return blob, np.array([width / size[0], height / size[1]], dtype=np.float32)
+    return blob
 
 
 def ocr_det_size(image: np.ndarray) -> tuple[int, int]:
@@ -64,3 +70,8 @@ def ocr_det_input(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     resized = cv2.resize(image, size)
     normalised = (resized.astype("float32") * (1 / 255.0) - OCR_DET_MEAN) / OCR_DET_STD
     return normalised.transpose((2, 0, 1)).astype(np.float32)
+
+
+def ocr_det_blob(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """[N, H, W, 3] BGR images -> the OCR detector's [N, 3, H', W'] input at ``size``."""
+    return np.stack([ocr_det_input(image, size) for image in images])

@@ -21,8 +21,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 import triton_python_backend_utils as pb_utils
-from vidsafe_model_host.bls import infer
-from vidsafe_model_host.detector_inputs import face_detector_input
+from vidsafe_model_host.bls import detector_input, infer
+from vidsafe_model_host.detector_inputs import face_detector_blob, face_detector_size, padded_to_stride
 
 STRIDES = (8, 16, 32)
 DETECTOR_OUTPUTS = [f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in STRIDES]
@@ -118,6 +118,8 @@ class TritonPythonModel:
         self.top_k = int(parameter("top_k"))
         self.max_side = int(parameter("max_side"))
         self.embedder_batch = int(parameter("embedder_batch"))
+        # The gpu profile prepares the detector's input in a DALI model, on the GPU; the cpu profile right here.
+        self.preprocess_model = parameters.get("preprocess_model", {}).get("string_value")
         # cv2 would otherwise spawn a thread per core in every stub, competing with ONNX Runtime.
         cv2.setNumThreads(1)
 
@@ -148,11 +150,14 @@ class TritonPythonModel:
         return responses
 
     def find_faces(self, frames: np.ndarray) -> list[Faces]:
-        blob, (scale_x, scale_y) = face_detector_input(frames, self.max_side)
+        _, height, width, _ = frames.shape
+        size = face_detector_size(height, width, self.max_side)
+        scale_x, scale_y = np.float32(width / size[0]), np.float32(height / size[1])
+        blob = detector_input(self.preprocess_model, frames, size, face_detector_blob)
         outputs = infer("face_detector", {"input": blob}, DETECTOR_OUTPUTS)
         found = []
         for item in range(len(frames)):
-            faces = suppress(decode(outputs, item, blob.shape[3], self.score_threshold),
+            faces = suppress(decode(outputs, item, padded_to_stride(size[0]), self.score_threshold),
                              self.score_threshold, self.nms_threshold, self.top_k)
             faces[:, 0:14:2] *= scale_x  # x, w and the landmarks' x
             faces[:, 1:14:2] *= scale_y
@@ -165,7 +170,6 @@ class TritonPythonModel:
             features[start:start + len(batch)] = infer("face_embedder", {"data": batch}, ["fc1"])["fc1"]
         features /= np.maximum(np.linalg.norm(features, axis=1, keepdims=True), np.float32(1e-12))
         splits = np.cumsum([len(faces) for faces in found])[:-1]
-        _, height, width, _ = frames.shape
         return [Faces.of(faces, embeddings, width, height)
                 for faces, embeddings in zip(found, np.split(features, splits), strict=True)]
 

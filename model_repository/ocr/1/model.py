@@ -30,8 +30,8 @@ import numpy as np
 import pyclipper
 import triton_python_backend_utils as pb_utils
 from shapely.geometry import Polygon
-from vidsafe_model_host.bls import infer
-from vidsafe_model_host.detector_inputs import ocr_det_input, ocr_det_size
+from vidsafe_model_host.bls import detector_input, infer
+from vidsafe_model_host.detector_inputs import ocr_det_blob, ocr_det_size
 
 # rapidocr 1.4.4's config.yaml and code constants; its thresholds are this model's config parameters.
 MAX_SIDE_LEN = 2000  # larger frames are scaled down first,
@@ -277,6 +277,8 @@ class TritonPythonModel:
         )
         self.max_batch = {name: int(parameter(f"{name.removeprefix('ocr_')}_max_batch"))
                           for name in (DET[0], CLS[0], REC[0])}
+        # The gpu profile prepares the detector's input in a DALI model, on the GPU; the cpu profile right here.
+        self.preprocess_model = parameters.get("preprocess_model", {}).get("string_value")
         path = Path(args["model_repository"]) / args["model_version"] / "characters.json"
         if not path.is_file():
             raise pb_utils.TritonModelException(f"{path} is missing: export the models first (vidsafe export ocr)")
@@ -293,12 +295,20 @@ class TritonPythonModel:
         return np.concatenate(outputs)
 
     def detect(self, frames: list[Frame]) -> None:
-        by_size: dict[tuple[int, int], list[Frame]] = defaultdict(list)
+        # Images of one size go through the detector together (their blobs stack).
+        by_size: dict[tuple[int, ...], list[Frame]] = defaultdict(list)
         for frame in frames:
-            by_size[ocr_det_size(frame.image)].append(frame)
-        for size, group in by_size.items():
-            maps = self.run_network(DET, np.stack([ocr_det_input(frame.image, size) for frame in group]))
-            for frame, pred in zip(group, maps, strict=True):
+            by_size[frame.image.shape].append(frame)
+        name, input_name, output_name = DET
+        step = self.max_batch[name]
+        for group in by_size.values():
+            size = ocr_det_size(group[0].image)
+            maps = []
+            for start in range(0, len(group), step):
+                images = np.stack([frame.image for frame in group[start:start + step]])
+                blob = detector_input(self.preprocess_model, images, size, ocr_det_blob)
+                maps.append(infer(name, {input_name: blob}, [output_name])[output_name])
+            for frame, pred in zip(group, np.concatenate(maps), strict=True):
                 frame.boxes = find_boxes(pred[0], *frame.image.shape[:2], self.params)
                 frame.crops = [crop_line(frame.image, box) for box in frame.boxes]
 
