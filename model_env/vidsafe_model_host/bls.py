@@ -7,19 +7,20 @@ from collections.abc import Callable
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-Input = np.ndarray | pb_utils.Tensor
 
-
-def _tensor(name: str, value: Input) -> pb_utils.Tensor:
+def _tensor(name: str, value: np.ndarray | pb_utils.Tensor) -> pb_utils.Tensor:
     if isinstance(value, np.ndarray):
         return pb_utils.Tensor(name, np.ascontiguousarray(value))
     return pb_utils.Tensor.from_dlpack(name, value)  # another model's output, left where it lies (a GPU's memory)
 
 
-def _execute(model: str, inputs: dict[str, Input], outputs: list[str], memory: int) -> dict[str, pb_utils.Tensor]:
+def _execute(model: str, inputs: dict[str, np.ndarray | pb_utils.Tensor], outputs: list[str],
+             on_cpu: bool) -> dict[str, pb_utils.Tensor]:
+    # Without a preference, the outputs stay in the memory the model made them in.
+    preference = {"preferred_memory": pb_utils.PreferredMemory(pb_utils.TRITONSERVER_MEMORY_CPU, 0)} if on_cpu else {}
     request = pb_utils.InferenceRequest(
         model_name=model, inputs=[_tensor(name, value) for name, value in inputs.items()],
-        requested_output_names=outputs, preferred_memory=pb_utils.PreferredMemory(memory, 0),
+        requested_output_names=outputs, **preference,
     )
     response = request.exec()
     if response.has_error():
@@ -27,18 +28,19 @@ def _execute(model: str, inputs: dict[str, Input], outputs: list[str], memory: i
     return {name: pb_utils.get_output_tensor_by_name(response, name) for name in outputs}
 
 
-def infer(model: str, inputs: dict[str, Input], outputs: list[str]) -> dict[str, np.ndarray]:
+def infer(model: str, inputs: dict[str, np.ndarray | pb_utils.Tensor], outputs: list[str]) -> dict[str, np.ndarray]:
     """One request to ``model``; its ``outputs`` as numpy arrays. A failure raises TritonModelException, which
     the calling model turns into the error of the request it was serving."""
     # The gpu profile's networks answer in GPU memory; the calling models work on the CPU.
-    tensors = _execute(model, inputs, outputs, pb_utils.TRITONSERVER_MEMORY_CPU)
+    tensors = _execute(model, inputs, outputs, on_cpu=True)
     return {name: tensor.as_numpy() for name, tensor in tensors.items()}
 
 
-def infer_on_device(model: str, inputs: dict[str, Input], outputs: list[str]) -> dict[str, pb_utils.Tensor]:
+def infer_on_device(model: str, inputs: dict[str, np.ndarray | pb_utils.Tensor],
+                    outputs: list[str]) -> dict[str, pb_utils.Tensor]:
     """Like ``infer``, but the outputs stay in the memory of the device that made them (a GPU in the gpu profile),
     to be handed as they are to the next model: a preprocessing step's blob to its detector."""
-    return _execute(model, inputs, outputs, pb_utils.TRITONSERVER_MEMORY_GPU)
+    return _execute(model, inputs, outputs, on_cpu=False)
 
 
 def detector_input(preprocess_model: str | None, images: np.ndarray, size: tuple[int, int],

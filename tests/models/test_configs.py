@@ -19,9 +19,11 @@ from vidsafe.export.profiles import GPU_OVERLAY, gpu_config, render
 
 MODELS = sorted(folder.name for folder in REPOSITORY.iterdir()
                 if folder.is_dir() and not folder.name.startswith((".", "_")))
-# The nudity ensemble and the steps around its detector take the ensemble's requests as they come; every other
-# model's requests are batched by Triton's dynamic batcher.
-NOT_DYNAMICALLY_BATCHED = {"nudity", "nudity_preprocess", "nudity_postprocess"}
+# The nudity ensemble and the steps around its detector take the ensemble's requests as they come, and the face and
+# OCR detectors' preprocessing takes those of faces and ocr, whose frames are batched already; every other model's
+# requests are batched by Triton's dynamic batcher.
+NOT_DYNAMICALLY_BATCHED = {"nudity", "nudity_preprocess", "nudity_postprocess", "face_detector_preprocess",
+                           "ocr_det_preprocess"}
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -45,7 +45,7 @@ from vidsafe.triton import TritonClient
 from vidsafe.workers.faces import FacesStage
 from vidsafe.workers.sampling import SampledFrame
 
-MODELS = ("faces", "face_detector", "face_embedder")
+MODELS = ("faces", "face_detector_preprocess", "face_detector", "face_embedder")
 OUTPUTS = ("BOXES", "SCORES", "LANDMARKS", "EMBEDDINGS", "COUNT")
 ORIGINALS = {"face_detector": "yunet_int8bq.onnx", "face_embedder": "sface_int8bq.onnx"}  # as exported
 NETWORKS = tuple(ORIGINALS)

@@ -40,7 +40,7 @@ from vidsafe.triton import TritonClient
 from vidsafe.workers.ocr import LABEL, OcrStage
 from vidsafe.workers.sampling import SampledFrame
 
-MODELS = ("ocr", "ocr_det", "ocr_cls", "ocr_rec")
+MODELS = ("ocr", "ocr_det_preprocess", "ocr_det", "ocr_cls", "ocr_rec")
 NETWORKS = {"ocr_det": ("x", "sigmoid_0.tmp_0"), "ocr_cls": ("x", "save_infer_model/scale_0.tmp_1"),
             "ocr_rec": ("x", "softmax_11.tmp_0")}
 OUTPUTS = ("TEXTS", "SCORES", "POLYGONS", "COUNT")
