@@ -85,7 +85,7 @@ def test_compose_runs_each_service_with_vidsafe_serve_and_both_profiles_serve_tr
     assert "PASSWORD=" not in COMPOSE.read_text()
 
 
-def test_compose_worker_stops_within_a_lease_and_is_scraped(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compose_worker_stops_within_a_lease_and_is_scraped() -> None:
     services = _compose()["services"]
     grace_s = int(services["worker"]["stop_grace_period"].removesuffix("s"))
     assert grace_s >= Settings.model_fields["part_lease_s"].default

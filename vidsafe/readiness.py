@@ -19,13 +19,14 @@ def redis_answers(url: str) -> bool:
 
 
 def triton_serves_models(settings: Settings) -> bool:
-    """Every Triton endpoint is up, with every model the workers call loaded."""
+    """A Triton is up with every model the workers call loaded: of several endpoints, one is enough, since parts move
+    off one that does not answer (each Triton's own metrics show which)."""
     models = [model for entry in served_entries(settings) for model in entry.calls.values()]
     for endpoint in settings.triton_endpoints:
         with TritonClient(endpoint) as client:
-            if not client.is_ready(models):
-                return False
-    return True
+            if client.is_ready(models):
+                return True
+    return False
 
 
 def queue_lists(queue: str) -> list[str]:
