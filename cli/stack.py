@@ -115,7 +115,7 @@ def status() -> None:
 
 def serve(service: Annotated[str, typer.Argument(help=f"One of {', '.join(stack.CONTAINER_SERVICES)}.")]) -> None:
     """Run one service in the foreground, as a container does (Docker Compose, Kubernetes): the very command `vidsafe
-    up` starts for it, in place of this process, logging to stdout. Postgres and Redis are found by their URLs."""
+    up` starts for it, in place of this process, its logs on stderr. Postgres and Redis are found by their URLs."""
     try:
         launch = stack.launch_of(get_settings(), service)
     except stack.StackError as error:
