@@ -96,28 +96,34 @@ def _model_env_sources() -> list[Path]:
                    *(MODEL_ENV_DIR / "vidsafe_model_host").glob("*.py")])
 
 
+def cached_venv(settings: Settings, name: str, installs: list[list[str]]) -> Path:
+    """A venv in the cache under ``name``, built once, each of ``installs`` one pip install's arguments; returns its
+    bin folder. Built in place (a venv is not relocatable); the marker is written last, so an interrupted build is
+    redone from scratch."""
+    env_dir = settings.cache_dir / name
+    with cache_lock(settings, name):
+        marker = env_dir / "installed"
+        if not marker.exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(env_dir)], check=True)
+            pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+            for arguments in installs:
+                subprocess.run([*pip, *arguments], check=True)
+            marker.touch()
+    return env_dir / "bin"
+
+
 def ensure_model_env(settings: Settings) -> Path:
     """Create the venv the python-backend stub runs models in (once per version of what it is built from, in
     the cache, so every stack and clone on the machine shares it); returns its bin folder."""
     digest = hashlib.sha256()
     for source in _model_env_sources():
         digest.update(source.relative_to(MODEL_ENV_DIR).as_posix().encode() + b"\0" + source.read_bytes())
-    env_dir = settings.cache_dir / f"model-env-py{sys.version_info.major}.{sys.version_info.minor}-" \
-        f"{digest.hexdigest()[:12]}"
-    with cache_lock(settings, env_dir.name):
-        # Built in place (a venv is not relocatable); the marker is written last, so an interrupted
-        # build is redone from scratch.
-        marker = env_dir / "installed"
-        if not marker.exists():
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(env_dir)], check=True)
-            pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-            subprocess.run([*pip, "-r", str(MODEL_ENV_DIR / "requirements-cpu.txt")], check=True)
-            # From a copy: building the package in place would leave build/ and egg-info/ in the source tree.
-            with tempfile.TemporaryDirectory() as scratch:
-                source = shutil.copytree(MODEL_ENV_DIR, Path(scratch) / "model_env")
-                subprocess.run([*pip, "--no-deps", str(source)], check=True)
-            marker.touch()
-    return env_dir / "bin"
+    name = f"model-env-py{sys.version_info.major}.{sys.version_info.minor}-{digest.hexdigest()[:12]}"
+    # The package from a copy: building it in place would leave build/ and egg-info/ in the source tree.
+    with tempfile.TemporaryDirectory() as scratch:
+        source = shutil.copytree(MODEL_ENV_DIR, Path(scratch) / "model_env")
+        return cached_venv(settings, name, [["-r", str(MODEL_ENV_DIR / "requirements-cpu.txt")],
+                                            ["--no-deps", str(source)]])
 
 
 def tritonserver_command(settings: Settings, install: TritonInstall, models: list[str]) -> list[str]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -20,6 +18,7 @@ import httpx
 import psycopg
 
 from vidsafe.apikeys import API_KEY_HEADER, TEAM_HEADER, local_key_path
+from vidsafe.deploy.tritonserver import cached_venv
 from vidsafe.settings import Settings
 
 TEST_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
@@ -151,17 +150,7 @@ def expire_kept_media(settings: Settings, team: str) -> None:
 
 
 def tool_venv(settings: Settings, requirement: str) -> Path:
-    """The bin folder of a venv holding one pinned tool that cannot share the project's venv (its pins clash),
-    built once per requirement in the cache and reused after; the marker is written last, so a broken build is
-    redone."""
-    from vidsafe.deploy.tritonserver import cache_lock
-
+    """The bin folder of a venv holding one pinned tool that cannot share the project's venv (its pins clash), built
+    once per requirement in the cache."""
     name = "tool-" + "".join(c if c.isalnum() or c in ".-" else "-" for c in requirement)
-    venv = settings.cache_dir / name
-    with cache_lock(settings, name):
-        if not (venv / "installed").exists():
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                            "--disable-pip-version-check", requirement], check=True)
-            (venv / "installed").touch()
-    return venv / "bin"
+    return cached_venv(settings, name, [[requirement]])
