@@ -23,7 +23,7 @@ from skimage import data
 from tritonclient.grpc.model_config_pb2 import ModelConfig
 
 from benchmarks.served import repository_variant
-from tests.models.triton_helpers import REPOSITORY, assert_refused, client_fixture, infer
+from tests.models.triton_helpers import REPOSITORY, assert_refused, client_fixture, infer, own_triton
 from tests.support import state_root
 from vidsafe.deploy import stack
 from vidsafe.export.dali import load_pipeline_module, serialize_dali_pipelines
@@ -147,14 +147,9 @@ def preprocessing_triton() -> Iterator[grpcclient.InferenceServerClient]:
     """A Triton of its own whose faces and ocr models call their preprocessing models, as in the gpu profile."""
     with state_root("preprocess") as root:
         repository = repository_variant(REPOSITORY, root / "model_repository", _through_preprocess_models)
-        settings = stack.isolated_settings(root / "state", model_repository=repository,
-                                           served_modules=["faces", "ocr"])
-        try:
-            stack.up(settings, ["triton"])
-            with grpcclient.InferenceServerClient(settings.effective_triton_url) as triton:
-                yield triton
-        finally:
-            stack.down(settings)
+        with own_triton(stack.isolated_settings(root / "state", model_repository=repository,
+                                                served_modules=["faces", "ocr"])) as triton:
+            yield triton
 
 
 @pytest.mark.parametrize("name", ["astronaut", "text", "astronaut_1920x1080"])

@@ -22,7 +22,7 @@ from vidsafe.export.models import export_models
 from vidsafe.export.quantize import FP32_HEADS, downstream, network_inputs, quantize_detectors
 from vidsafe.settings import Settings
 
-from .triton_helpers import REPOSITORY, infer
+from .triton_helpers import REPOSITORY, infer, own_triton
 
 NETWORK = "nudity_detector"  # the quickest to quantize (seconds)
 
@@ -82,12 +82,8 @@ def int8_triton() -> Iterator[grpcclient.InferenceServerClient]:
     with state_root("int8") as root:
         settings = stack.isolated_settings(root / "state", served_modules=["nudity"], detector_precision="int8")
         export_models(settings, ["nudity"])
-        try:
-            stack.up(settings, ["triton"])
-            with grpcclient.InferenceServerClient(settings.effective_triton_url) as client:
-                yield client
-        finally:
-            stack.down(settings)
+        with own_triton(settings) as triton:
+            yield triton
 
 
 def test_triton_serves_the_int8_copy(int8_triton: grpcclient.InferenceServerClient, frame: np.ndarray) -> None:

@@ -16,6 +16,9 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2, service_pb2
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
+from vidsafe.deploy import stack
+from vidsafe.settings import Settings
+
 REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 CPU_PROFILE = "config.pbtxt"  # a model's config for the cpu profile, relative to its folder
 GPU_PROFILE = "configs/gpu.pbtxt"  # and for the gpu profile
@@ -69,6 +72,18 @@ def ready_client(url: str, models: Iterable[str]) -> Iterator[grpcclient.Inferen
     with grpcclient.InferenceServerClient(url) as triton:
         assert all(triton.is_model_ready(model) for model in models)
         yield triton
+
+
+@contextmanager
+def own_triton(settings: Settings) -> Iterator[grpcclient.InferenceServerClient]:
+    """A Triton of its own, started with ``settings`` (a state folder and ports of its own), and a client of it;
+    stopped after."""
+    try:
+        stack.up(settings, ["triton"])
+        with grpcclient.InferenceServerClient(settings.effective_triton_url) as triton:
+            yield triton
+    finally:
+        stack.down(settings)
 
 
 def client_fixture(*models: str) -> Callable[..., Iterator[grpcclient.InferenceServerClient]]:
