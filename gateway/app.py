@@ -13,6 +13,7 @@ from vidsafe.gateway import (
     batches,
     decisions,
     findings,
+    hash_lists,
     health,
     jobs,
     keys,
@@ -26,6 +27,7 @@ from vidsafe.gateway import (
     reviews,
     search,
     stats,
+    summaries,
     teams,
 )
 from vidsafe.observability import setup_logging
@@ -56,9 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(health.router)
-    # decisions before jobs: POST /v1/jobs/{id}/decisions is not a job action (POST /v1/jobs/{id}/{action}).
-    for resource in (decisions, media, jobs, batches, findings, modules, keys, teams, reviews, search, people, me,
-                     stats):
+    # decisions and summaries before jobs: POST /v1/jobs/{id}/decisions is not a job action (POST
+    # /v1/jobs/{id}/{action}).
+    for resource in (decisions, summaries, media, jobs, batches, findings, modules, keys, teams, reviews, search,
+                     people, me, stats, hash_lists):
         app.include_router(resource.router, responses=refusals.ERROR_RESPONSES)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
     app.add_middleware(limits.JsonBodyLimit, max_bytes=settings.max_json_body_bytes)

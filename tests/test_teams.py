@@ -67,6 +67,7 @@ class Holdings:
     face_finding: int
     key_name: str
     person_id: str
+    hash_list_id: str
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +79,15 @@ def holdings(team_a: Team, running_stack: Settings, sample_video: Path) -> Itera
     assert faces_job["status"] == "succeeded", faces_job
     findings = team_a.client.get(f"/v1/jobs/{faces_job['id']}/findings", params={"module": "faces"}).json()
     person = team_a.client.get("/v1/people").json()[0]["id"]
-    yield Holdings(waiting.json(), faces_job, batch, findings["findings"][0]["id"], "moderation-a-admin", person)
+    hash_list = team_a.client.post("/v1/hash-lists", json={"name": "a-list"}).json()["id"]
+    yield Holdings(waiting.json(), faces_job, batch, findings["findings"][0]["id"], "moderation-a-admin", person,
+                   hash_list)
     team_a.client.post(f"/v1/jobs/{waiting.json()['id']}/cancel")  # leaves the uploads folder empty
 
 
 def _ids(holdings: Holdings) -> set[str]:
-    return {holdings.waiting_job["id"], holdings.faces_job["id"], holdings.batch["id"], holdings.person_id}
+    return {holdings.waiting_job["id"], holdings.faces_job["id"], holdings.batch["id"], holdings.person_id,
+            holdings.hash_list_id}
 
 
 def test_another_teams_resources_are_not_found(team_a: Team, team_b: Team, holdings: Holdings,
@@ -128,7 +132,7 @@ def _requests(openapi: dict, holdings: Holdings, team_a: str) -> Iterator[tuple[
     arguments). A POST without parameters creates the caller's own resource and is left to the tests above."""
     values = {"job_id": [holdings.waiting_job["id"], holdings.faces_job["id"]], "batch_id": [holdings.batch["id"]],
               "finding_id": [str(holdings.face_finding)], "action": list(ACTIONS), "person_id": [holdings.person_id],
-              "frame_index": ["0"]}
+              "frame_index": ["0"], "list_id": [holdings.hash_list_id]}
     # A valid body for each route that takes one, so that what answers is the lookup, not validation.
     bodies = {"/priority": {"priority": 3}, "/decisions": {"action": "approve", "policy_label": "none"},
               "/assignee": {"reviewer": None}, "/merge": {"other": holdings.person_id}}

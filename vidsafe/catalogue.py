@@ -107,7 +107,7 @@ RULES: dict[Module, Rule] = {
                            hint="restraint reads pose findings: serve the pose model"),
 }
 # Modules computed while decoding, from no model: always available.
-DECODED: tuple[Module, ...] = (Module.shots,)
+DECODED: tuple[Module, ...] = (Module.shots, Module.known_content)
 # Within a job, the rules part also numbers faces by identity, which reads the faces' findings.
 RULE_INPUTS: tuple[Module, ...] = (Module.faces, *dict.fromkeys(m for rule in RULES.values() for m in rule.reads))
 

@@ -24,6 +24,9 @@ from vidsafe.domain import (
     Finding,
     FindingsResponse,
     FrameHit,
+    HashImport,
+    HashList,
+    HashListRequest,
     Job,
     JobEvent,
     JobOptions,
@@ -38,6 +41,7 @@ from vidsafe.domain import (
     SearchResults,
     SegmentsResponse,
     Stats,
+    SummaryRecord,
     Team,
     TeamLimits,
 )
@@ -292,3 +296,27 @@ class GatewayClient:
     def set_team_limits(self, name: str, limits: TeamLimits) -> Team:
         return self._get(Team, "PUT", f"/v1/teams/{name}/limits", json=limits.model_dump(exclude_none=True))
 
+
+    # hash lists
+    def create_hash_list(self, request: HashListRequest) -> HashList:
+        return self._get(HashList, "POST", "/v1/hash-lists", json=request.model_dump())
+
+    def hash_lists(self) -> list[HashList]:
+        return self._get(list[HashList], "GET", "/v1/hash-lists")
+
+    def hash_list(self, list_id: str) -> HashList:
+        return self._get(HashList, "GET", f"/v1/hash-lists/{list_id}")
+
+    def import_hashes(self, list_id: str, content: bytes, list_format: str = "auto") -> HashImport:
+        return self._get(HashImport, "POST", f"/v1/hash-lists/{list_id}/imports", content=content,
+                         params={"format": list_format}, headers={"Content-Type": "text/csv"})
+
+    def delete_hash_list(self, list_id: str) -> None:
+        self._send("DELETE", f"/v1/hash-lists/{list_id}")
+
+    # summaries
+    def summary(self, job_id: str) -> SummaryRecord:
+        return self._get(SummaryRecord, "GET", f"/v1/jobs/{job_id}/summary")
+
+    def regenerate_summary(self, job_id: str) -> SummaryRecord:
+        return self._get(SummaryRecord, "POST", f"/v1/jobs/{job_id}/summary")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -38,7 +38,8 @@ MIN_SAMPLE_FPS, MAX_SAMPLE_FPS = 1 / 60, 30.0
 
 class Module(StrEnum):
     """The analyses a job can run. Each is served by catalogue entries of the same name, except
-    restraint, a rule over pose (and CLIP, when enabled) findings, and shots, found while decoding."""
+    restraint, a rule over pose (and CLIP, when enabled) findings, and shots and known_content (the frames'
+    perceptual hashes matched against the team's hash lists), found while decoding."""
 
     nudity = "nudity"
     ocr = "ocr"
@@ -49,6 +50,7 @@ class Module(StrEnum):
     restraint = "restraint"
     text_embeddings = "text_embeddings"
     shots = "shots"
+    known_content = "known_content"
 
 
 class ModuleStatus(BaseModel):
@@ -190,6 +192,10 @@ class ErrorCode(StrEnum):
     no_face_found = "no_face_found"
     reviewer_not_found = "reviewer_not_found"
     media_gone = "media_gone"
+    hash_list_not_found = "hash_list_not_found"
+    hash_list_name_taken = "hash_list_name_taken"
+    invalid_hash_list = "invalid_hash_list"
+    summary_not_found = "summary_not_found"
     missing_api_key = "missing_api_key"
     invalid_api_key = "invalid_api_key"
     insufficient_scope = "insufficient_scope"
@@ -574,3 +580,94 @@ class Me(BaseModel):
     key: ApiKey
     team: str
     preferences: Preferences
+
+
+class SignalType(StrEnum):
+    """The hash types a hash list holds, named as ThreatExchange names them."""
+
+    pdq = "pdq"  # one picture: a 256-bit PDQ hash, 64 hex digits
+    vpdq = "vpdq"  # one video: the PDQ of its frames, with quality and time (ThreatExchange's VPDQSignal)
+
+
+class RematchState(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class HashListRequest(StrictModel):
+    name: str = Field(min_length=1, max_length=200, description="Unique within the team")
+    description: str = Field(default="", max_length=2000)
+    default_label: str = Field(default="known_content", min_length=1, max_length=200,
+                               description="The label of imported hashes whose file gives none")
+
+
+class HashList(BaseModel):
+    """A team's list of hashes of known violating content; every job of the team is matched against it, and
+    a list's new hashes against the team's past jobs (re-matching, in the background)."""
+
+    id: UUID
+    name: str
+    description: str
+    default_label: str
+    entries: int = Field(description="Hashes in the list")
+    rematch_state: RematchState | None = Field(description="Re-matching of past jobs after the last import")
+    rematched_jobs: int | None = Field(description="Past jobs the last re-matching compared")
+    matched_jobs: int | None = Field(description="Of those, jobs with a match")
+    rematch_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class HashImport(BaseModel):
+    """What an import added to a list, and what it skipped (never silently)."""
+
+    list: HashList
+    added: int = Field(description="Hashes added")
+    duplicates: int = Field(description="Hashes already in the list")
+    skipped: dict[str, int] = Field(description="Rows of signal types vidsafe does not match (md5, url, ...), "
+                                    "by type")
+
+
+class SuggestedAction(StrEnum):
+    approve = "approve"  # nothing found that a policy forbids
+    review = "review"  # a human should look at the listed times
+    escalate = "escalate"  # severe: to the escalation queue
+    remove = "remove"  # known violating content (a hash list's match)
+
+
+class SummaryItem(BaseModel):
+    what: str = Field(description="What was found, in a reviewer's words")
+    start_s: float = Field(description="Where it starts, seconds into the video")
+    end_s: float = Field(description="Where it ends, seconds into the video")
+    severity: Literal["low", "medium", "high"]
+
+
+class JobSummary(BaseModel):
+    """A job's findings summed up for a reviewer: the structured output every summary provider returns."""
+
+    headline: str = Field(description="One sentence: what the video holds and how risky it is")
+    findings: list[SummaryItem] = Field(description="What was found and where, most severe first")
+    risk: float = Field(description="The job's risk, 0-1, as vidsafe computed it")
+    suggested_action: SuggestedAction
+    rationale: str = Field(description="Why that action, in two or three sentences")
+
+
+class SummaryState(StrEnum):
+    queued = "queued"
+    ready = "ready"
+    failed = "failed"
+
+
+class SummaryRecord(BaseModel):
+    """A job's summary: the last one made (``summary``), and the state of the newest request for one."""
+
+    job_id: UUID
+    state: SummaryState
+    provider: str = Field(description="template (offline), openai, gemini or anthropic")
+    model: str | None
+    summary: JobSummary | None = Field(description="The last summary made; kept while a new one is made or fails")
+    error: str | None = Field(description="Why the newest request failed")
+    requested_at: datetime
+    generated_at: datetime | None

@@ -3,6 +3,8 @@
 Both sides build their Celery app here, so task names and broker settings cannot drift apart.
 The gateway only sends tasks by name and never imports worker code.
 
+Background work (re-matching a hash list against past jobs, a job's summary) goes at the lowest priority.
+
 A job is two kinds of task: ``plan_job`` probes the video and splits it into parts, and ``run_part``
 analyses one part (a time chunk of frames, the audio track, or the rules over the findings). Postgres,
 not the queue, says what is left to do: a task whose part is done or taken is a no-op, so a message
@@ -19,6 +21,8 @@ from vidsafe.settings import Settings
 
 PLAN_JOB_TASK = "vidsafe.plan_job"
 RUN_PART_TASK = "vidsafe.run_part"
+REMATCH_LIST_TASK = "vidsafe.rematch_list"
+SUMMARIZE_JOB_TASK = "vidsafe.summarize_job"
 VIDEO_QUEUE = "videos"
 
 
@@ -57,3 +61,15 @@ def send_plan(app: Celery, job_id: UUID, priority: int, countdown_s: float | Non
 
 def send_part(app: Celery, job_id: UUID, kind: str, index: int, priority: int) -> None:
     app.send_task(RUN_PART_TASK, args=[str(job_id), kind, index, priority], priority=9 - priority)
+
+
+# Background work yields to every job (Redis serves 9 last).
+BACKGROUND_PRIORITY = 9
+
+
+def send_rematch(app: Celery, team_id: UUID, list_id: UUID) -> None:
+    app.send_task(REMATCH_LIST_TASK, args=[str(team_id), str(list_id)], priority=BACKGROUND_PRIORITY)
+
+
+def send_summary(app: Celery, job_id: UUID) -> None:
+    app.send_task(SUMMARIZE_JOB_TASK, args=[str(job_id)], priority=BACKGROUND_PRIORITY)

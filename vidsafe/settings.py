@@ -12,12 +12,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidsafe.domain import TeamLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+# Each LLM provider's model where summary_model is unset.
+SUMMARY_DEFAULT_MODELS = {"openai": "gpt-4.1-mini", "gemini": "gemini-2.5-flash", "anthropic": "claude-sonnet-4-6"}
 
 
 class Settings(BaseSettings):
@@ -135,6 +139,17 @@ class Settings(BaseSettings):
         "unless its team sets its own; then the sweep removes it. 0: removed when the job ends.",
     )
 
+    # Backups (vidsafe backup / restore, deploy/backup.py)
+    backup_dir: Path | None = Field(
+        default=None, description="Where `vidsafe backup` and the scheduled backups write. Unset: state_dir/backups."
+    )
+    backup_interval_s: float = Field(
+        default=0.0, ge=0,
+        description="Period of the maintenance loop's scheduled backup (e.g. 86400: daily). 0: no scheduled backup.",
+    )
+    backup_keep: int = Field(default=7, ge=1, description="Scheduled backups kept in backup_dir; older ones are "
+                             "removed.")
+
     # Review (risk, queue, thumbnails)
     risk_severities: dict[str, float] = Field(
         default_factory=lambda: {
@@ -144,6 +159,7 @@ class Settings(BaseSettings):
             "nudity:BELLY_EXPOSED": 0.1, "nudity:MALE_BREAST_EXPOSED": 0.1,
             "restraint": 0.9, "clip:restraint": 0.8, "clip:weapon": 0.7, "clip:violence": 0.8, "clip:gore": 0.9,
             "clip:self_harm": 1.0, "clip:drugs": 0.6, "clip:hate_symbol": 0.9, "clip:fire_explosion": 0.5,
+            "known_content": 1.0,
         },
         description="Severity, 0..1, of each category (JSON object: `module` or `module:label`, the label's own "
         "entry first). A segment contributes severity x its highest score to its job's risk; categories not "
@@ -308,6 +324,55 @@ class Settings(BaseSettings):
         "match threshold is 0.363).",
     )
 
+    # Known-content matching (workers/known_content.py)
+    pdq_match_distance: int = Field(
+        default=31, ge=0, le=128,
+        description="Largest Hamming distance (of 256 bits) at which two PDQ hashes match: a frame and a listed "
+        "picture, or a frame and a listed video's frame. 31 is ThreatExchange's and HMA's confident-match threshold.",
+    )
+    pdq_min_quality: int = Field(
+        default=50, ge=0, le=100,
+        description="PDQ quality (0-100) below which a frame or a listed frame takes no part in matching: flat, "
+        "featureless pictures (black frames, fades) hash alike. 50 is vPDQ's own.",
+    )
+    vpdq_match_percent: float = Field(
+        default=80.0, gt=0, le=100,
+        description="A job matches a listed video (vPDQ) when this share of its distinct frames is in the video, "
+        "or this share of the video's frames is in the job (a known video within a longer upload). 80 is "
+        "ThreatExchange's query-match threshold.",
+    )
+
+    # Summaries for reviewers (workers/summaries.py)
+    summary_provider: Literal["template", "openai", "gemini", "anthropic"] = Field(
+        default="template",
+        description="Who writes a job's summary: template (offline, deterministic, no network), or an LLM through "
+        "its official SDK with structured output: openai (also any OpenAI-compatible server, with "
+        "summary_base_url), gemini (google-genai) or anthropic.",
+    )
+    summary_model: str | None = Field(
+        default=None,
+        description="The provider's model. Unset: "
+        + ", ".join(f"{model} ({provider})" for provider, model in SUMMARY_DEFAULT_MODELS.items()) + ".",
+    )
+    summary_api_key: SecretStr | None = Field(
+        default=None, description="The provider's API key (never logged or shown; `vidsafe settings` masks it)."
+    )
+    summary_base_url: str | None = Field(
+        default=None,
+        description="The provider's API address, where not its public one: a self-hosted OpenAI-compatible server "
+        "(vLLM, Ollama), a proxy, or a gateway.",
+    )
+    summary_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of one request to the provider.")
+    summary_max_attempts: int = Field(
+        default=4, ge=1, le=20,
+        description="Requests for one summary before it fails: a rate limit (429), an overloaded or failing "
+        "server (5xx) or a timeout is retried after the provider's Retry-After, else with doubling backoff.",
+    )
+    summary_backoff_s: float = Field(default=1.0, gt=0, description="First retry delay of a summary request "
+                                     "without Retry-After; it doubles each attempt.")
+    summary_backoff_max_s: float = Field(default=60.0, gt=0, description="Longest wait between summary requests, "
+                                         "Retry-After included.")
+
     # Restraint (a rule over pose and CLIP findings: workers/restraint.py)
     restraint_cue_weights: dict[str, float] = Field(
         default_factory=lambda: {"wrists_together": 0.7, "arms_above_head": 0.6, "arms_behind_back": 0.5},
@@ -379,6 +444,9 @@ class Settings(BaseSettings):
         """These settings as the environment variables that reproduce them in a child process."""
         env = {}
         for name, value in self.model_dump(mode="json").items():
+            secret = getattr(self, name)
+            if isinstance(secret, SecretStr):  # dumped masked: the child needs the value itself
+                value = secret.get_secret_value()
             if value is not None:
                 env[f"VIDSAFE_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
         return env
@@ -386,6 +454,11 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"postgresql://postgres@127.0.0.1:{self.postgres_port}/postgres"
+
+    @property
+    def effective_summary_model(self) -> str | None:
+        """The model summaries are asked of (None: the template's, no model)."""
+        return self.summary_model or SUMMARY_DEFAULT_MODELS.get(self.summary_provider)
 
     @property
     def effective_redis_url(self) -> str:
@@ -428,6 +501,10 @@ class Settings(BaseSettings):
     @property
     def ui_url(self) -> str:
         return f"http://{self.ui_host}:{self.ui_port}"
+
+    @property
+    def effective_backup_dir(self) -> Path:
+        return self.backup_dir or self.state_dir / "backups"
 
     @property
     def logs_dir(self) -> Path:

@@ -21,9 +21,20 @@ from celery.signals import celeryd_after_setup, setup_logging, worker_init  # no
 
 from vidsafe import observability  # noqa: E402
 from vidsafe.db.migrate import apply_migrations  # noqa: E402
-from vidsafe.queue import PLAN_JOB_TASK, RUN_PART_TASK, make_celery, send_part, send_plan  # noqa: E402
+from vidsafe.queue import (  # noqa: E402
+    PLAN_JOB_TASK,
+    REMATCH_LIST_TASK,
+    RUN_PART_TASK,
+    SUMMARIZE_JOB_TASK,
+    make_celery,
+    send_part,
+    send_plan,
+    send_summary,
+)
 from vidsafe.workers.parts import run_part  # noqa: E402
 from vidsafe.workers.planning import plan_job  # noqa: E402
+from vidsafe.workers.rematching import rematch_list  # noqa: E402
+from vidsafe.workers.summaries import summary_task  # noqa: E402
 
 app = make_celery(settings)
 
@@ -49,6 +60,10 @@ def _send_part(job_id: UUID, kind: str, index: int, priority: int) -> None:
     send_part(app, job_id, kind, index, priority)
 
 
+def _send_summary(job_id: UUID) -> None:
+    send_summary(app, job_id)
+
+
 # A task that finds Postgres down is sent again with backoff instead of dropped (its part would otherwise
 # wait for the maintenance loop's resend_pending_after_s); a part already under way waits for the database
 # itself (workers/parts.py).
@@ -72,4 +87,15 @@ def plan_job_task(job_id: str, priority: int) -> None:
 @app.task(name=RUN_PART_TASK, **RETRY_WHILE_DATABASE_DOWN)
 def run_part_task(job_id: str, kind: str, index: int, priority: int) -> None:
     with observability.job_context(job_id):
-        run_part(UUID(job_id), kind, index, priority, settings, _send_part)
+        run_part(UUID(job_id), kind, index, priority, settings, _send_part, _send_summary)
+
+
+@app.task(name=REMATCH_LIST_TASK, **RETRY_WHILE_DATABASE_DOWN)
+def rematch_list_task(team_id: str, list_id: str) -> None:
+    rematch_list(UUID(team_id), UUID(list_id), settings)
+
+
+@app.task(name=SUMMARIZE_JOB_TASK, **RETRY_WHILE_DATABASE_DOWN)
+def summarize_job_task(job_id: str) -> None:
+    with observability.job_context(job_id):
+        summary_task(UUID(job_id), settings)

@@ -1,5 +1,5 @@
 """The frame loop of a chunk: decode once, sample, hand every batch to every enabled frame stage, store the
-findings and the thumbnails of the frames they are on, and the chunk's shots."""
+findings and the thumbnails of the frames they are on, the frames' perceptual hashes, and the chunk's shots."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from itertools import islice
 
 import psycopg
 
-from vidsafe.db import parts
+from vidsafe.catalogue import DECODED
+from vidsafe.db import known_content, parts
 from vidsafe.db.parts import Lease
 from vidsafe.domain import Module
 from vidsafe.observability import count_frames, observe_stage, timed_batch
@@ -22,6 +23,7 @@ from vidsafe.triton import TritonClient
 from vidsafe.workers.clip import ClipStage
 from vidsafe.workers.faces import FacesStage
 from vidsafe.workers.jobs import JobSource
+from vidsafe.workers.known_content import frame_hash, team_index
 from vidsafe.workers.nudity import NudityStage
 from vidsafe.workers.ocr import OcrStage
 from vidsafe.workers.pose import PoseStage
@@ -60,7 +62,7 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
     media = source.job.media
     assert media is not None, "a planned job has its media"
     stages = [cls(triton, min_scores.get(m, 0.0), settings) for m, cls in FRAME_STAGES.items() if m in source.modules]
-    if not stages and Module.shots not in source.modules:
+    if not stages and not set(DECODED) & source.modules:
         return
     expected_frames = max(1, math.ceil(media.duration_s * fps))
     report = decode_report(lease.start_s, fps, media.fps)
@@ -68,6 +70,8 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
     frames = sample_frames(source.path, fps, media.width, media.height, start_s=lease.start_s, end_s=lease.end_s,
                            max_frame_pixels=settings.max_frame_pixels, max_duration_s=settings.max_duration_s,
                            report=report, cuts=cuts, decoder=settings.video_decoder)
+    hashing = Module.known_content in source.modules
+    listed = team_index(conn, source.team_id, settings) if hashing else None
     pending: deque[tuple[list[SampledFrame], list[Collect]]] = deque()
     analyzed = 0
     spent = {"decode": 0.0, "store": 0.0}  # the chunk's time in these steps, observed once at its end
@@ -77,7 +81,14 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
         batch, collects = pending.popleft()
         found = [finding for collect in collects for finding in collect()]
         started = time.perf_counter()
-        save_thumbnails(settings, lease.job_id, batch, found)
+        near_listed: list[int] = []
+        if listed is not None:
+            hashed = [frame_hash(frame.rgb, frame.timestamp_s) for frame in batch]
+            known_content.add_frame_hashes(conn, lease.job_id, zip((f.index for f in batch), hashed, strict=True))
+            # The rules part matches them; their thumbnails can only be written now.
+            near = listed.near(hashed, settings.pdq_match_distance, settings.pdq_min_quality)
+            near_listed = [frame.index for frame, close in zip(batch, near, strict=True) if close]
+        save_thumbnails(settings, lease.job_id, batch, found, also=near_listed)
         analyzed += len(batch)
         count_frames(len(batch))
         parts.store(conn, lease, found, settings.part_lease_s, analyzed, expected_frames)

@@ -28,6 +28,7 @@ from kombu.exceptions import OperationalError as QueueUnreachable
 from vidsafe import webhooks
 from vidsafe.db import parts, queries
 from vidsafe.db.migrate import apply_migrations
+from vidsafe.deploy import backup
 from vidsafe.observability import setup_logging
 from vidsafe.queue import make_celery, send_part, send_plan
 from vidsafe.settings import Settings, get_settings
@@ -101,13 +102,23 @@ def sweep_orphans(conn: psycopg.Connection, settings: Settings, report: Report) 
         report.removed.append(path.name)
 
 
+def scheduled_backup(settings: Settings) -> None:
+    """The backup every ``backup_interval_s``, the newest ``backup_keep`` kept."""
+    if not backup.scheduled_backup_due(settings):
+        return
+    written = backup.backup(settings, settings.effective_backup_dir)
+    removed = backup.prune(settings.effective_backup_dir, settings.backup_keep)
+    log.info("scheduled backup %s; %d old ones removed", written.name, len(removed))
+
+
 def run_once(settings: Settings, queue: Celery) -> Report:
     """One round of every step; a step that fails is logged and does not stop the others."""
     report = Report()
     with psycopg.connect(settings.effective_database_url, autocommit=True, connect_timeout=5) as conn:
         steps = {"resend lost work": lambda: resend_lost_work(conn, queue, settings, report),
                  "deliver webhooks": lambda: deliver_webhooks(conn, settings, report),
-                 "sweep orphan files": lambda: sweep_orphans(conn, settings, report)}
+                 "sweep orphan files": lambda: sweep_orphans(conn, settings, report),
+                 "scheduled backup": lambda: scheduled_backup(settings)}
         for name, step in steps.items():
             try:
                 step()

@@ -29,12 +29,13 @@ from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load
 from vidsafe.workers.leases import Heartbeat
 from vidsafe.workers.planning import AUDIO_STAGES, send_parts
 from vidsafe.workers.rules import run_rules
+from vidsafe.workers.summaries import SendSummary, first_summary
 from vidsafe.workers.thumbnails import remove_thumbnails
 
 log = logging.getLogger(__name__)
 
 def run_part(job_id: UUID, kind: str, index: int, sent_priority: int, settings: Settings,
-             send_part: SendPart) -> None:
+             send_part: SendPart, send_summary: SendSummary) -> None:
     """Claim a part and analyse it, starting over while a dependency is down; a no-op if the part is done,
     held by a live worker, or its job is not running."""
     conn = connect(settings)
@@ -51,7 +52,7 @@ def run_part(job_id: UUID, kind: str, index: int, sent_priority: int, settings: 
         while True:
             try:
                 with Heartbeat(settings, lease):
-                    _run_once(conn, lease, source, settings, send_part)
+                    _run_once(conn, lease, source, settings, send_part, send_summary)
                 return
             except DependencyDown as down:
                 if backoff.expired():
@@ -75,7 +76,7 @@ def run_part(job_id: UUID, kind: str, index: int, sent_priority: int, settings: 
 
 
 def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Settings,
-              send_part: SendPart) -> None:
+              send_part: SendPart, send_summary: SendSummary) -> None:
     """One attempt at the part. A dependency that goes away raises DependencyDown; any other failure ends the
     job (failed, with its code) and gives the part back."""
     try:
@@ -86,7 +87,7 @@ def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, setting
                 parts.release(conn, lease)
                 return
         if lease.kind == "rules":
-            _end(conn, lease, source, settings)
+            _end(conn, lease, source, settings, send_summary)
             return
         rules_ready = parts.complete(conn, lease, settings.part_lease_s)
         if lease.kind == "fetch" or rules_ready:
@@ -113,10 +114,11 @@ def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, setting
                  settings)
 
 
-def _end(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Settings) -> None:
+def _end(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Settings,
+         send_summary: SendSummary) -> None:
     """The rules are done, so the job is: it ends with its coverage, succeeded (with its warnings) or failed
     (nothing decoded, or too little by ``low_coverage_fails``). A succeeded job's video is kept for review for
-    its team's retention; the maintenance sweep removes it after."""
+    its team's retention; the maintenance sweep removes it after. A succeeded job gets its summary."""
     assert source.job.media is not None
     summary = coverage.summarise(parts.decoded(conn, lease.job_id), source.job.media.duration_s)
     end = coverage.ending(summary, settings)
@@ -130,6 +132,8 @@ def _end(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Se
             queries.keep_media(conn, lease.job_id, settings.media_retention_s)
     if not kept:
         remove_media(source)
+    if ended is not None and ended.status == JobStatus.succeeded:
+        first_summary(conn, lease.job_id, settings, send_summary)
 
 
 def _give_up(conn: psycopg.Connection, lease: Lease, source: JobSource, code: ErrorCode, message: str,

@@ -8,6 +8,7 @@ from uuid import UUID
 import psycopg
 
 from vidsafe.catalogue import RULE_INPUTS
+from vidsafe.db import known_content as known_content_queries
 from vidsafe.db import parts, queries, review
 from vidsafe.db.parts import Lease
 from vidsafe.domain import Module
@@ -15,6 +16,7 @@ from vidsafe.observability import time_stage
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.faces import assign_identities
+from vidsafe.workers.known_content import match_job, team_index
 from vidsafe.workers.people import assign_people
 from vidsafe.workers.restraint import restraint_findings
 from vidsafe.workers.risk import job_risk
@@ -24,8 +26,8 @@ from vidsafe.workers.text_embeddings import embed_job_texts
 
 def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: set[Module], fps: float,
               min_scores: dict[Module, float], triton: TritonClient, settings: Settings) -> None:
-    """Face identities (and the team's people), restraint and text embeddings, then the job's segments and
-    risk."""
+    """Face identities (and the team's people), restraint, text embeddings and the team's hash lists' matches,
+    then the job's segments and risk."""
     kept = queries.rule_inputs(conn, lease.job_id, [m for m in RULE_INPUTS if m in modules])
     if Module.faces in modules:
         with time_stage(Module.faces, "identities"):
@@ -40,7 +42,17 @@ def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: se
     if Module.text_embeddings in modules:
         with time_stage(Module.text_embeddings, "index"):
             embed_job_texts(conn, lease.job_id, triton, settings.infer_in_flight)
+    if Module.known_content in modules:
+        with time_stage(Module.known_content, "match"):
+            lists = known_content_queries.team_list_ids(conn, team_id)
+            match_job(conn, lease.job_id, team_index(conn, team_id, settings), lists, settings,
+                      (lease.kind, lease.index))
     with time_stage("all", "segments"):
-        segments = build_segments(queries.get_findings(conn, lease.job_id), fps)
-        queries.replace_segments(conn, lease.job_id, segments)
-        review.set_risk(conn, lease.job_id, *job_risk(segments, settings.risk_severities))
+        refresh_risk(conn, lease.job_id, fps, settings)
+
+
+def refresh_risk(conn: psycopg.Connection, job_id: UUID, fps: float, settings: Settings) -> None:
+    """The job's segments and risk from its findings as they are now (and its review item's risk)."""
+    segments = build_segments(queries.get_findings(conn, job_id), fps)
+    queries.replace_segments(conn, job_id, segments)
+    review.set_risk(conn, job_id, *job_risk(segments, settings.risk_severities))

@@ -24,9 +24,10 @@ def shows_something(finding: Finding) -> bool:
 
 
 def save_thumbnails(settings: Settings, job_id: UUID, frames: Iterable[SampledFrame],
-                    findings: Iterable[Finding]) -> int:
-    """A thumbnail of each of ``frames`` that one of ``findings`` is on; how many were written."""
-    wanted = {f.frame_index for f in findings if shows_something(f)}
+                    findings: Iterable[Finding], also: Iterable[int] = ()) -> int:
+    """A thumbnail of each of ``frames`` that one of ``findings`` is on, or whose index is in ``also``; how many
+    were written."""
+    wanted = {f.frame_index for f in findings if shows_something(f)} | set(also)
     written = 0
     for frame in frames:
         if frame.index not in wanted:

@@ -1,0 +1,297 @@
+"""A job's summary for its reviewer: what was found, where, the risk and a suggested action (``JobSummary``).
+
+The offline default (``summary_provider = "template"``) writes it from the job's segments and risk, with no
+network. An LLM provider gets the same facts and returns the same schema through its SDK's structured output:
+OpenAI's ``chat.completions.parse`` (also OpenAI-compatible servers: vLLM, Ollama), Gemini's ``response_schema``
+and Anthropic's ``messages.parse``. The base class owns the call: the SDKs' own retries are off, so every
+provider waits out a rate limit (429), an overloaded server (5xx) or a timeout the same way, the provider's
+Retry-After first, else doubling backoff, ``summary_max_attempts`` requests in all. The API key goes to the SDK and
+nowhere else; an error is stored as its type and status, never the request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from uuid import UUID
+
+import psycopg
+
+from vidsafe.db import queries
+from vidsafe.db import summaries as summary_queries
+from vidsafe.domain import (
+    Job,
+    JobSummary,
+    Module,
+    Segment,
+    SuggestedAction,
+    SummaryItem,
+    category_severity,
+)
+from vidsafe.settings import Settings
+from vidsafe.workers.jobs import connect
+
+log = logging.getLogger(__name__)
+
+SendSummary = Callable[[UUID], None]
+
+SEGMENTS_SHOWN = 40  # the most severe segments an LLM is shown (and the template lists up to 10)
+ESCALATE_AT, REVIEW_AT = 0.8, 0.3  # risk thresholds of the suggested action
+INSTRUCTIONS = (
+    "You assist a trust-and-safety reviewer. From the automated findings of one video below, write its summary: "
+    "a one-sentence headline, the findings that matter with their times (seconds) and severity, most severe "
+    "first, the risk exactly as given, a suggested action (approve: nothing a policy forbids; review: a human "
+    "should look at the listed times; escalate: severe content; remove: a match against a list of known "
+    "violating content), and a short rationale. Use only the facts given; say when a finding may be a false "
+    "positive. Answer in the requested JSON schema."
+)
+
+
+@dataclass(frozen=True)
+class SummaryFacts:
+    """What a summary is made from: the job as Postgres has it and its segments, most severe first."""
+
+    job: Job
+    segments: list[tuple[Segment, float]]  # with each one's severity
+
+    def prompt(self) -> str:
+        media = self.job.media
+        return json.dumps({
+            "video": self.job.source_name, "duration_s": media.duration_s if media else None,
+            "risk": self.job.risk, "warnings": [w.model_dump(mode="json") for w in self.job.warnings],
+            "segments": [{"module": s.module, "label": s.label, "start_s": round(s.start_s, 2),
+                          "end_s": round(s.end_s, 2), "max_score": round(s.max_score, 3), "severity": severity}
+                         for s, severity in self.segments[:SEGMENTS_SHOWN]],
+            "segments_not_shown": max(0, len(self.segments) - SEGMENTS_SHOWN),
+        })
+
+
+def load_facts(conn: psycopg.Connection, job_id: UUID, settings: Settings) -> SummaryFacts | None:
+    job = queries.get_job(conn, job_id, None)
+    if job is None:
+        return None
+    rated = [(s, category_severity(s.module, s.label.split(":")[0], settings.risk_severities))
+             for s in queries.get_segments(conn, job_id) if s.module != Module.shots]
+    rated.sort(key=lambda pair: (-pair[1] * pair[0].max_score, pair[0].start_s))
+    return SummaryFacts(job, rated)
+
+
+def _severity(weight: float) -> str:
+    return "high" if weight >= 0.8 else "medium" if weight >= 0.3 else "low"
+
+
+def suggested_action(facts: SummaryFacts) -> SuggestedAction:
+    risk = facts.job.risk or 0.0
+    if any(s.module == Module.known_content for s, _ in facts.segments):
+        return SuggestedAction.remove
+    return (SuggestedAction.escalate if risk >= ESCALATE_AT else SuggestedAction.review if risk >= REVIEW_AT
+            else SuggestedAction.approve)
+
+
+def template_summary(facts: SummaryFacts) -> JobSummary:
+    """The offline summary: deterministic, from the segments and the risk."""
+    risk = facts.job.risk or 0.0
+    items = [SummaryItem(what=f"{segment.module}: {segment.label} (score {segment.max_score:.2f})",
+                         start_s=round(segment.start_s, 2), end_s=round(segment.end_s, 2), severity=_severity(weight))
+             for segment, weight in facts.segments[:10]]
+    action = suggested_action(facts)
+    severe = [s for s, weight in facts.segments if weight > 0]
+    found = ", ".join(dict.fromkeys(f"{s.module} ({s.label})" for s in severe[:3])) or "nothing of a listed category"
+    headline = f"Risk {risk:.2f}: {found}."
+    reasons = {
+        SuggestedAction.remove: "It matches a hash list of known violating content.",
+        SuggestedAction.escalate: f"Its risk ({risk:.2f}) is at least {ESCALATE_AT}: severe categories were found.",
+        SuggestedAction.review: f"Its risk ({risk:.2f}) is at least {REVIEW_AT}: a human should check the times "
+                                "listed.",
+        SuggestedAction.approve: f"Its risk ({risk:.2f}) is below {REVIEW_AT}.",
+    }
+    warnings = "".join(f" Warning: {w.message}" for w in facts.job.warnings)
+    return JobSummary(headline=headline, findings=items, risk=risk, suggested_action=action,
+                      rationale=f"{reasons[action]} Written by vidsafe's template from {len(facts.segments)} "
+                      f"segments.{warnings}")
+
+
+class ProviderError(RuntimeError):
+    """A provider's refusal or failure, as stored with the summary (no request content, no key)."""
+
+
+class SummaryProvider(ABC):
+    """An LLM provider: the subclass asks its SDK once; this class retries and checks what comes back."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model = settings.effective_summary_model or ""
+        self.api_key = settings.summary_api_key.get_secret_value() if settings.summary_api_key else None
+
+    @abstractmethod
+    def ask(self, instructions: str, prompt: str) -> JobSummary:
+        """One request through the SDK; its exceptions go to ``retry_after``."""
+
+    @abstractmethod
+    def retry_after(self, error: Exception) -> float | None:
+        """Seconds to wait before retrying after ``error`` (0: the provider gave no Retry-After, back off), or
+        None when a retry cannot help (a bad key, a bad request)."""
+
+    def summarize(self, facts: SummaryFacts) -> JobSummary:
+        delay = self.settings.summary_backoff_s
+        for attempt in range(1, self.settings.summary_max_attempts + 1):
+            try:
+                summary = self.ask(INSTRUCTIONS, facts.prompt())
+                # The risk is vidsafe's, whatever the model wrote.
+                return summary.model_copy(update={"risk": facts.job.risk or 0.0})
+            except Exception as error:
+                wait = self.retry_after(error)
+                described = describe(error)
+                if wait is None or attempt == self.settings.summary_max_attempts:
+                    raise ProviderError(f"{self.name}: {described}"
+                                        + (f" (after {attempt} attempts)" if attempt > 1 else "")) from None
+                wait = min(wait or delay, self.settings.summary_backoff_max_s)
+                log.warning("summary by %s: %s; attempt %d of %d in %.1f s", self.name, described, attempt + 1,
+                            self.settings.summary_max_attempts, wait)
+                time.sleep(wait)
+                delay = min(delay * 2, self.settings.summary_backoff_max_s)
+        raise AssertionError("unreachable")
+
+
+def describe(error: Exception) -> str:
+    status = getattr(error, "status_code", None) or getattr(error, "code", None)
+    return f"{type(error).__name__}" + (f" {status}" if status else "") + (
+        f": {str(error)[:300]}" if not status else "")
+
+
+def _retry_after_header(headers: Any) -> float:
+    """A Retry-After in seconds (0 when absent or an HTTP date: back off instead)."""
+    try:
+        return max(0.0, float((headers or {}).get("retry-after", 0)))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+
+
+class OpenAIProvider(SummaryProvider):
+    name = "openai"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        import openai
+
+        self.sdk = openai
+        self.client = openai.OpenAI(api_key=self.api_key or "unset", base_url=settings.summary_base_url,
+                                    timeout=settings.summary_timeout_s, max_retries=0)
+
+    def ask(self, instructions: str, prompt: str) -> JobSummary:
+        completion = self.client.chat.completions.parse(
+            model=self.model, response_format=JobSummary,
+            messages=[{"role": "system", "content": instructions}, {"role": "user", "content": prompt}])
+        parsed = completion.choices[0].message.parsed
+        if parsed is None:
+            raise ProviderError(f"no summary: {completion.choices[0].message.refusal or 'empty answer'}")
+        return parsed
+
+    def retry_after(self, error: Exception) -> float | None:
+        if isinstance(error, self.sdk.APIStatusError):
+            return _retry_after_header(error.response.headers) if error.status_code in RETRYABLE_STATUS else None
+        return 0.0 if isinstance(error, self.sdk.APIConnectionError) else None  # timeouts are connection errors
+
+
+class AnthropicProvider(SummaryProvider):
+    name = "anthropic"
+    MAX_TOKENS = 2048
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        import anthropic
+
+        self.sdk = anthropic
+        self.client = anthropic.Anthropic(api_key=self.api_key or "unset", base_url=settings.summary_base_url,
+                                          timeout=settings.summary_timeout_s, max_retries=0)
+
+    def ask(self, instructions: str, prompt: str) -> JobSummary:
+        message = self.client.messages.parse(model=self.model, max_tokens=self.MAX_TOKENS, system=instructions,
+                                             messages=[{"role": "user", "content": prompt}], output_format=JobSummary)
+        if message.parsed_output is None:
+            raise ProviderError(f"no summary (stop reason {message.stop_reason})")
+        return message.parsed_output
+
+    def retry_after(self, error: Exception) -> float | None:
+        if isinstance(error, self.sdk.APIStatusError):
+            return _retry_after_header(error.response.headers) if error.status_code in RETRYABLE_STATUS else None
+        return 0.0 if isinstance(error, self.sdk.APIConnectionError) else None
+
+
+class GeminiProvider(SummaryProvider):
+    name = "gemini"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        import httpx
+        import httpx2
+        from google import genai
+        from google.genai import errors, types
+
+        self.errors, self.types = errors, types
+        self.transport_errors = (httpx.TransportError, httpx2.TransportError)  # the SDK uses either
+        options = types.HttpOptions(base_url=settings.summary_base_url, timeout=int(settings.summary_timeout_s * 1000),
+                                    retry_options=types.HttpRetryOptions(attempts=1))
+        self.client = genai.Client(api_key=self.api_key or "unset", http_options=options)
+
+    def ask(self, instructions: str, prompt: str) -> JobSummary:
+        response = self.client.models.generate_content(
+            model=self.model, contents=prompt,
+            config=self.types.GenerateContentConfig(system_instruction=instructions,
+                                                    response_mime_type="application/json",
+                                                    response_schema=JobSummary))
+        if not isinstance(response.parsed, JobSummary):
+            raise ProviderError("no summary in the answer")
+        return response.parsed
+
+    def retry_after(self, error: Exception) -> float | None:
+        if isinstance(error, self.errors.APIError):
+            if error.code not in RETRYABLE_STATUS:
+                return None
+            return _retry_after_header(getattr(error.response, "headers", None))
+        return 0.0 if isinstance(error, self.transport_errors) else None
+
+
+PROVIDERS: dict[str, type[SummaryProvider]] = {p.name: p for p in (OpenAIProvider, GeminiProvider, AnthropicProvider)}
+
+
+def summarize_job(conn: psycopg.Connection, job_id: UUID, settings: Settings) -> None:
+    """Make the job's summary with the configured provider and store it (or why it failed)."""
+    facts = load_facts(conn, job_id, settings)
+    if facts is None:
+        return
+    if settings.summary_provider == "template":
+        summary_queries.store(conn, job_id, "template", None, template_summary(facts))
+        return
+    provider = PROVIDERS[settings.summary_provider](settings)
+    try:
+        summary = provider.summarize(facts)
+    except ProviderError as error:
+        log.warning("job %s: no summary: %s", job_id, error)
+        summary_queries.fail(conn, job_id, provider.name, provider.model, str(error))
+        return
+    summary_queries.store(conn, job_id, provider.name, provider.model, summary)
+
+
+def summary_task(job_id: UUID, settings: Settings) -> None:
+    with connect(settings) as conn:
+        summarize_job(conn, job_id, settings)
+
+
+def first_summary(conn: psycopg.Connection, job_id: UUID, settings: Settings, send_summary: SendSummary) -> None:
+    """A succeeded job's summary: the template's at once (no network), an LLM's in the background."""
+    if settings.summary_provider == "template":
+        summarize_job(conn, job_id, settings)
+        return
+    summary_queries.request(conn, job_id, settings.summary_provider, settings.effective_summary_model)
+    send_summary(job_id)
