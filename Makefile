@@ -7,8 +7,9 @@ PY := $(VENV)/bin/python
 demo: setup
 	$(VENV)/bin/vidsafe demo
 
-# The tests drive the review UI in a real browser: their set-up installs Debian's chromium too.
-test: SETUP_FLAGS = --browser
+# The tests drive the review UI in a real browser and run Prometheus: their set-up installs Debian's chromium and
+# prometheus too.
+test: SETUP_FLAGS = --browser --prometheus
 test: setup lint
 	$(PY) -m pytest
 

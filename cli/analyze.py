@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from vidsafe.cli.output import console, fail, gateway, out, print_coverage, progress
+from vidsafe.cli.output import console, fail, gateway, out, print_coverage, print_summary, progress
 from vidsafe.cli.stack import start_stack
 from vidsafe.client import GatewayClient, GatewayError
 from vidsafe.deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH, make_sample_video
@@ -102,6 +102,8 @@ def analyze(
         raise fail(f"job {job.id} {job.status}{why}")
     else:
         _print_report(video, job, segments, settings)
+        with gateway(settings) as client:
+            print_summary(client, str(job.id))
         for module in off:
             console.print(f"[yellow]{module.module} is off[/]: {module.how_to_enable}")
         console.print(f"findings as JSON: {settings.gateway_url}/v1/jobs/{job.id}/findings", soft_wrap=True)

@@ -20,6 +20,7 @@ from vidsafe.cli.output import (
     jobs_table,
     out,
     print_coverage,
+    print_summary,
     progress,
     status,
     when,
@@ -182,6 +183,16 @@ def job_show(job_id: Target) -> None:
         table.add_row(when(event.at), event.from_status or "", status(event.to_status), str(event.priority),
                       escape(event.actor), escape(event.reason or ""))
     out.print(table)
+
+
+@job_app.command("summary")
+def job_summary(job_id: Target, again: Annotated[bool, typer.Option(
+        "--again", help="Make it again (with the configured provider), and wait for it.")] = False) -> None:
+    """A succeeded job's summary for its reviewer: what was found, where, the risk, a suggested action."""
+    with gateway(get_settings()) as client:
+        if again:
+            client.regenerate_summary(job_id)
+        print_summary(client, job_id)
 
 
 @job_app.command("priority")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -14,7 +15,7 @@ from rich.table import Column, Table
 
 from vidsafe.apikeys import local_key_path
 from vidsafe.client import GatewayClient, GatewayError, GatewayUnreachable
-from vidsafe.domain import Job, JobStatus
+from vidsafe.domain import Job, JobStatus, SummaryState
 from vidsafe.settings import Settings
 
 console = Console(stderr=True)  # messages, errors, progress
@@ -96,3 +97,29 @@ def jobs_table(jobs: list[Job], title: str | None = None) -> Table:
         table.add_row(str(job.id), escape(job.source_name), status(job.status), str(job.priority),
                       f"{job.progress:.0%}", job.error_code or "")
     return table
+
+
+SUMMARY_WAIT_S = 120.0  # an LLM's summary is made in the background; the report waits this long for it
+
+
+def print_summary(client: GatewayClient, job_id: str) -> None:
+    """The job's summary, waiting up to SUMMARY_WAIT_S for one being made."""
+    deadline = time.monotonic() + SUMMARY_WAIT_S
+    try:
+        record = client.summary(job_id)
+        while record.state == SummaryState.queued and time.monotonic() < deadline:
+            time.sleep(1.0)
+            record = client.summary(job_id)
+    except GatewayError as error:
+        console.print(f"[yellow]no summary[/]: {error.message}")
+        return
+    made_by = record.provider + (f" {record.model}" if record.model else "")
+    if record.state == SummaryState.failed:
+        console.print(f"[yellow]the summary by {made_by} failed[/]: {record.error}")
+    elif record.state == SummaryState.queued:
+        console.print(f"the summary by {made_by} is still being made: `vidsafe job summary {job_id}` later")
+    if record.summary is None:
+        return
+    summary = record.summary
+    out.print(f"[bold]summary[/] ({made_by}): {summary.headline}")
+    out.print(f"  suggested action: [bold]{summary.suggested_action}[/]: {summary.rationale}")

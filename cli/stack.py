@@ -16,9 +16,9 @@ from vidsafe.deploy import stack
 from vidsafe.settings import get_settings
 
 
-def _apt_install(package: str) -> None:
+def _apt_install(package: str, *options: str) -> None:
     """apt-get install, refreshing the package lists first when a fresh machine has none yet."""
-    command = ["apt-get", "install", "-y", "-q", package]
+    command = ["apt-get", "install", "-y", "-q", *options, package]
     if subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
         subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -29,6 +29,9 @@ CHROMIUM = "/usr/bin/chromium"
 
 def setup(browser: Annotated[bool, typer.Option(help="Also install Debian's chromium, which the UI's browser tests "
                                                 "drive (Playwright's own browser download is never used).")] = False,
+          prometheus: Annotated[bool, typer.Option(help="Also install Debian's prometheus (with promtool): the local "
+                                                   "stack's optional monitoring (VIDSAFE_PROMETHEUS) and the tests "
+                                                   "of the alerting rules.")] = False,
           triton_only: Annotated[bool, typer.Option(help="Only unpack tritonserver and build the models' Python "
                                                     "environment (the Triton image's build step).")] = False,
           ) -> None:
@@ -59,6 +62,11 @@ def setup(browser: Annotated[bool, typer.Option(help="Also install Debian's chro
             raise fail(f"{CHROMIUM} is missing: install Debian's chromium (`sudo apt-get install chromium`)")
         console.print("installing chromium (apt-get), for the UI's browser tests ...")
         _apt_install("chromium")
+    if prometheus and shutil.which("prometheus") is None:
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            raise fail("prometheus is missing: install Debian's package (`sudo apt-get install prometheus`)")
+        console.print("installing prometheus (apt-get), the stack's optional monitoring ...")
+        _apt_install("prometheus", "--no-install-recommends")  # not its node exporter and web fonts
     console.print("exporting models (pinned, hash-checked) ...")
     for path in export_models(settings):
         console.print(f"  {path.relative_to(settings.model_repository)}")

@@ -57,6 +57,10 @@ class Service:
     address: Callable[[Settings], str]
     stop_signal: signal.Signals = signal.SIGTERM
     start_timeout_s: float = 120.0
+    switch: str | None = None  # the boolean setting an optional service runs under
+
+    def enabled(self, settings: Settings) -> bool:
+        return self.switch is None or bool(getattr(settings, self.switch))
 
 
 # ---- the services -------------------------------------------------------------------------------
@@ -171,6 +175,42 @@ def _ui_ready(settings: Settings) -> bool:
         return False
 
 
+ALERT_RULES = Path(__file__).resolve().parent / "prometheus" / "alerts.yml"
+
+
+def prometheus_config(settings: Settings) -> dict:
+    """The local Prometheus' configuration: the stack's gateway, worker and (its own) Triton, and the alerts."""
+    targets = {"gateway": f"{settings.gateway_host}:{settings.gateway_port}",
+               "worker": f"{settings.worker_metrics_host}:{settings.worker_metrics_port}"}
+    if settings.triton_url is None:
+        targets["triton"] = f"{settings.triton_host}:{settings.triton_metrics_port}"
+    return {"global": {"scrape_interval": "5s", "evaluation_interval": "15s"},
+            "rule_files": [str(ALERT_RULES)],
+            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [target]}]}
+                               for job, target in targets.items()]}
+
+
+def _prepare_prometheus(settings: Settings) -> Launch:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise StackError("prometheus is missing: `vidsafe setup --prometheus` installs Debian's package (or turn "
+                         "VIDSAFE_PROMETHEUS off)")
+    folder = settings.state_dir / "prometheus"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "prometheus.yml"
+    config.write_text(json.dumps(prometheus_config(settings), indent=2))  # JSON is YAML
+    return Launch([binary, f"--config.file={config}", f"--storage.tsdb.path={folder / 'data'}",
+                   f"--web.listen-address=127.0.0.1:{settings.prometheus_port}", "--storage.tsdb.retention.time=15d"],
+                  _child_env(settings))
+
+
+def _prometheus_ready(settings: Settings) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{settings.prometheus_port}/-/ready", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 SERVICES = (
     # SIGINT is Postgres' "fast" shutdown; SIGTERM would wait for every client to disconnect.
     Service("postgres", _prepare_postgres, _postgres_ready,
@@ -185,6 +225,9 @@ SERVICES = (
     Service("maintenance", _prepare_maintenance, lambda s: True,
             lambda s: f"every {s.maintenance_interval_s:g} s"),
     Service("gateway", _prepare_gateway, _gateway_ready, lambda s: s.gateway_url),
+    # Optional (VIDSAFE_PROMETHEUS): scrapes the services above, evaluates the alerting rules.
+    Service("prometheus", _prepare_prometheus, _prometheus_ready, lambda s: f"http://127.0.0.1:{s.prometheus_port}",
+            switch="prometheus"),
     # The review UI talks to the gateway only (vidsafe/client.py).
     Service("ui", _prepare_ui, _ui_ready, lambda s: s.ui_url),
 )
@@ -217,22 +260,22 @@ def free_ports(count: int) -> list[int]:
 def isolated_settings(state_dir: Path, **overrides: object) -> Settings:
     """Settings of a stack of its own, beside any other on this machine: its state folder and a free port for
     every service (the tests' and benchmarks' stacks)."""
-    postgres, redis, grpc, http, metrics, gateway, worker_metrics, ui = free_ports(8)
+    postgres, redis, grpc, http, metrics, gateway, worker_metrics, ui, prometheus = free_ports(9)
     return Settings(
         state_dir=state_dir, postgres_port=postgres, redis_port=redis, triton_grpc_port=grpc,
         triton_http_port=http, triton_metrics_port=metrics, gateway_port=gateway,
-        worker_metrics_port=worker_metrics, ui_port=ui, **overrides,
+        worker_metrics_port=worker_metrics, ui_port=ui, prometheus_port=prometheus, **overrides,
     )
 
 
 def managed_services(settings: Settings) -> list[Service]:
-    """The services this stack runs itself: all but those the settings point elsewhere."""
+    """The services this stack runs itself: all but those the settings point elsewhere (or leave off)."""
     external = {
         "postgres": settings.database_url is not None,
         "redis": settings.redis_url is not None,
         "triton": settings.triton_url is not None,
     }
-    return [service for service in SERVICES if not external.get(service.name, False)]
+    return [service for service in SERVICES if not external.get(service.name, False) and service.enabled(settings)]
 
 
 # ---- process records -----------------------------------------------------------------------------
@@ -380,9 +423,11 @@ def up(settings: Settings, names: list[str] | None = None,
 
 def down(settings: Settings, names: list[str] | None = None,
          on_event: Callable[[str, str], None] = lambda name, event: None) -> list[str]:
-    """Stop the stack's services (all, or those named), in reverse order; returns the names stopped."""
+    """Stop the stack's services (all, or those named), in reverse order; returns the names stopped. An optional
+    service started before its setting was turned off is stopped too (it has a record)."""
     stopped = []
-    for service in reversed(managed_services(settings)):
+    optional = [s for s in SERVICES if not s.enabled(settings)]
+    for service in reversed(managed_services(settings) + optional):
         if (names is not None and service.name not in names) or read_record(settings, service.name) is None:
             continue
         on_event(service.name, "stopping")
@@ -396,6 +441,8 @@ def status(settings: Settings) -> list[ServiceStatus]:
     managed = {service.name for service in managed_services(settings)}
     rows = []
     for service in SERVICES:
+        if not service.enabled(settings):
+            continue
         if service.name not in managed:
             rows.append(ServiceStatus(service.name, "external", None, service.address(settings), None))
             continue

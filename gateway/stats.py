@@ -1,14 +1,21 @@
 """The stats resource: what the monitoring page shows, for the caller's team (jobs per state, the review
-queues, throughput over the last hour) and for the deployment (the broker's depth, each service's health)."""
+queues, throughput over the last hour) and for the deployment (the broker's depth, each service's health); and
+the operations figures, the Grafana dashboard's queries asked of Prometheus (``vidsafe/dashboard.py``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import re
+import time
+from typing import Annotated
+
+import httpx
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from redis.exceptions import RedisError
 
+from vidsafe.dashboard import PANELS, for_team
 from vidsafe.db import review
-from vidsafe.domain import JobStatus, Stats
+from vidsafe.domain import JobStatus, Operations, OperationsPanel, OperationsSeries, Stats
 from vidsafe.gateway.dependencies import ConnDep, QueueDep, ReaderDep, SettingsDep
 from vidsafe.queue import VIDEO_QUEUE
 from vidsafe.readiness import queue_depth, redis_answers, triton_serves_models
@@ -53,3 +60,48 @@ async def stats(request: Request, conn: ConnDep, settings: SettingsDep, queue: Q
                  queue_depth=await run_in_threadpool(_queue_depth, settings),
                  jobs_finished_last_hour=finished, video_seconds_last_hour=seconds, frames_last_hour=frames,
                  services={"database": True, **services})
+
+
+OPERATIONS_POINTS = 120  # per series: the step is the window over this
+
+
+def _legend(template: str, labels: dict[str, str]) -> str:
+    return re.sub(r"{{\s*(\w+)\s*}}", lambda m: labels.get(m[1], ""), template).strip() or "value"
+
+
+def _operations(settings: Settings, team: str, minutes: int) -> Operations:
+    url = settings.effective_prometheus_url
+    if url is None:
+        return Operations(prometheus=None, panels=[], message="no Prometheus is configured: set "
+                          "VIDSAFE_PROMETHEUS=true (the local stack's) or VIDSAFE_PROMETHEUS_URL")
+    end = time.time()
+    window = {"start": end - minutes * 60, "end": end, "step": max(5.0, minutes * 60 / OPERATIONS_POINTS)}
+    panels = []
+    with httpx.Client(base_url=url, timeout=10) as prometheus:
+        for panel in PANELS:
+            series, error = [], None
+            for query in panel.queries:
+                try:
+                    answer = prometheus.get("/api/v1/query_range", params={"query": for_team(query.expr, team),
+                                                                           **window})
+                    body = answer.json()
+                    if body.get("status") != "success":
+                        raise ValueError(body.get("error", answer.text[:200]))
+                except (httpx.HTTPError, ValueError) as failed:
+                    error = f"{type(failed).__name__}: {failed}"
+                    continue
+                for result in body["data"]["result"]:
+                    series.append(OperationsSeries(legend=_legend(query.legend, result["metric"]), points=[
+                        (float(t), float(v)) for t, v in result["values"] if v not in ("NaN", "+Inf", "-Inf")]))
+            panels.append(OperationsPanel(title=panel.title, unit=panel.unit, description=panel.description,
+                                          series=series, error=error))
+    return Operations(prometheus=url, panels=panels)
+
+
+@router.get("/operations", response_model=Operations)
+async def operations(settings: SettingsDep, caller: ReaderDep,
+                     minutes: Annotated[int, Query(ge=5, le=7 * 24 * 60, description="The window, in minutes")] = 60,
+                     ) -> Operations:
+    """The deployment's operations figures over the last ``minutes`` (queue depth, jobs by state, frames/s, stage
+    latencies, Triton queue and compute time, errors) and the caller's team's usage, from Prometheus."""
+    return await run_in_threadpool(_operations, settings, caller.team, minutes)

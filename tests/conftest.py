@@ -27,11 +27,12 @@ def stack_root() -> Iterator[Path]:
 def stack_settings(stack_root: Path) -> Settings:
     (stack_root / "ingest").mkdir()
     # Chunks of 4 s: the 12 s sample is analysed in three parts, so every test of findings covers chunking. No video
-    # is kept for review by default (the tests of removal hold); the review tests' teams keep theirs.
+    # is kept for review by default (the tests of removal hold); the review tests' teams keep theirs. Prometheus
+    # scrapes the stack (tests/test_monitoring.py).
     return stack.isolated_settings(stack_root / "state", max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
                              ingest_roots=[stack_root / "ingest"], chunk_s=4.0, part_lease_s=10.0,
                              maintenance_interval_s=1.0, allow_private_urls=True, webhook_secret=WEBHOOK_SECRET,
-                             webhook_backoff_s=0.5, media_retention_s=0.0)
+                             webhook_backoff_s=0.5, media_retention_s=0.0, prometheus=True)
 
 
 @pytest.fixture(scope="session")

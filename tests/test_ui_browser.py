@@ -103,8 +103,10 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
     assert sorted(titles) == ["interview.mp4", "street.mp4"], titles
     noah.context.close()
 
-    # The review page: risk, timeline, flagged frames, the player.
+    # The review page: risk, its summary, timeline, flagged frames, the player.
     expect(mia.get_by_text("Why:")).to_be_visible()
+    expect(mia.get_by_text("Suggested action:")).to_be_visible()
+    expect(mia.get_by_text("by template")).to_be_visible()
     expect(mia.locator("[data-testid=stVegaLiteChart]")).to_be_visible()
     expect(mia.locator("video")).to_be_visible()
     mia.get_by_role("tab", name="Flagged frames").click()
@@ -113,7 +115,7 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
 
     # Seek by clicking a transcript line: the player starts where the sentence is said.
     mia.get_by_role("tab", name="Transcript").click()
-    line = mia.get_by_role("button", name=re.compile(r"check this video"))
+    line = mia.get_by_role("tabpanel").get_by_role("button", name=re.compile(r"check this video"))
     said_at = float(re.search(r"(\d+):(\d+\.\d)", line.inner_text()).group(2))
     line.click()
     expect(mia.get_by_text(re.compile(rf"player at 00:0?{int(said_at)}\."))).to_be_visible()
@@ -134,8 +136,12 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
         expect(mia.get_by_text(expected).first).to_be_visible()
     _shot(mia, "search")
 
-    for name in ("People", "Monitoring"):
-        _open(mia, name)
-        _shot(mia, name.lower())
+    _open(mia, "People")
+    _shot(mia, "people")
+    # Monitoring: the team's figures, and the operations charts from the stack's Prometheus.
+    _open(mia, "Monitoring")
     expect(mia.get_by_text("Open reviews")).to_be_visible()
+    expect(mia.get_by_text("Frames analysed per second")).to_be_visible()
+    expect(mia.locator("[data-testid=stVegaLiteChart]").nth(2)).to_be_visible()
+    _shot(mia, "monitoring")
     mia.context.close()

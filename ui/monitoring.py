@@ -1,14 +1,19 @@
 """The monitoring page: the team's jobs per state, the review queues, the broker's depth, throughput and the
-services' health, refreshed every few seconds."""
+services' health, refreshed every few seconds; and the operations figures of the Grafana dashboard (frames/s,
+stage latencies, Triton queue and compute time, errors, the team's usage), from Prometheus, as line charts."""
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
+from vidsafe.domain import OperationsPanel
 from vidsafe.ui import session
 
 REFRESH_S = 5
+OPERATIONS_REFRESH_S = 30
+WINDOWS = {"last hour": 60, "last 6 hours": 360, "last day": 1440}
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -30,6 +35,40 @@ def _figures() -> None:
     st.caption(f"refreshed every {REFRESH_S} s")
 
 
+def _chart(panel: OperationsPanel) -> alt.Chart | None:
+    rows = [{"time": pd.Timestamp(t, unit="s", tz="UTC"), "value": v, "series": series.legend}
+            for series in panel.series for t, v in series.points]
+    if not rows:
+        return None
+    return alt.Chart(pd.DataFrame(rows)).mark_line().encode(
+        x=alt.X("time:T", title=None), y=alt.Y("value:Q", title=panel.unit),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["series", "time:T", alt.Tooltip("value:Q", format=".3~g")]).properties(height=220)
+
+
+@st.fragment(run_every=OPERATIONS_REFRESH_S)
+def _operations(minutes: int) -> None:
+    operations = session.call(lambda c: c.operations(minutes))
+    if operations is None:
+        return
+    if operations.prometheus is None:
+        st.info(operations.message or "no Prometheus is configured")
+        return
+    columns = st.columns(2)
+    for number, panel in enumerate(operations.panels):
+        with columns[number % 2]:
+            st.markdown(f"**{panel.title}**", help=panel.description)
+            chart = _chart(panel)
+            if chart is not None:
+                st.altair_chart(chart, use_container_width=True)
+            else:
+                st.caption(f"Prometheus: {panel.error}" if panel.error else "no data in this window yet")
+    st.caption(f"from {operations.prometheus}, refreshed every {OPERATIONS_REFRESH_S} s")
+
+
 def render() -> None:
     st.title("Monitoring")
     _figures()
+    st.subheader("Operations")
+    window = st.segmented_control("Window", list(WINDOWS), default="last hour", key="operations_window")
+    _operations(WINDOWS[window or "last hour"])

@@ -110,6 +110,38 @@ def _header(job: Job) -> None:
             "risk_severities setting)"))
 
 
+ACTION_COLOURS = {"approve": "green", "review": "orange", "escalate": "red", "remove": "red"}
+
+
+@st.fragment(run_every=5)
+def _summary(job_id: str) -> None:
+    """The job's summary (what, where, the suggested action), made again on request; polled while one is made."""
+    record = session.call(lambda c: c.summary(job_id), "no summary")
+    if record is None:
+        return
+    with st.container(border=True):
+        if record.summary is not None:
+            summary = record.summary
+            colour = ACTION_COLOURS[summary.suggested_action]
+            st.markdown(f"**Summary:** {summary.headline}  \n"
+                        f"Suggested action: :{colour}[**{summary.suggested_action}**] - {summary.rationale}")
+            for item in summary.findings:
+                if st.button(f"{clock(item.start_s)}-{clock(item.end_s)} {item.what} ({item.severity})",
+                             key=f"summary-{item.start_s}-{item.what}", type="tertiary"):
+                    _seek_to(item.start_s)
+                    st.rerun()  # the whole page: the player is outside this fragment
+        made_by = record.provider + (f" {record.model}" if record.model else "")
+        if record.state == "queued":
+            st.caption(f"a new summary by {made_by} is on its way ...")
+        elif record.state == "failed":
+            st.warning(f"The summary by {made_by} failed: {record.error}")
+        else:
+            st.caption(f"by {made_by}")
+        if st.button("Summarise again", key="summarise", disabled=record.state == "queued") \
+                and session.call(lambda c: c.regenerate_summary(job_id)) is not None:
+            st.rerun(scope="fragment")
+
+
 def _player(job: Job) -> None:
     video = session.cached("media", str(job.id))
     if video is None:
@@ -253,6 +285,7 @@ def render() -> None:
         return
     _keep_claim(job_id)
     _claim_controls(job_id)
+    _summary(job_id)
     findings = session.cached("findings", job_id).findings
     segments = session.cached("segments", job_id).segments
     preferences = session.me().preferences

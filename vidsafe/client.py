@@ -33,6 +33,7 @@ from vidsafe.domain import (
     JobStatus,
     Me,
     ModuleStatus,
+    Operations,
     Person,
     PersonUpdate,
     Preferences,
@@ -285,6 +286,9 @@ class GatewayClient:
 
     def stats(self) -> Stats:
         return self._get(Stats, "GET", "/v1/stats")
+
+    def operations(self, minutes: int = 60) -> Operations:
+        return self._get(Operations, "GET", "/v1/stats/operations", params={"minutes": minutes})
 
     # teams
     def create_team(self, name: str, limits: TeamLimits) -> Team:

@@ -567,6 +567,28 @@ class Stats(BaseModel):
     services: dict[str, bool]
 
 
+class OperationsSeries(BaseModel):
+    legend: str
+    points: list[tuple[float, float]] = Field(description="(unix time, value), oldest first")
+
+
+class OperationsPanel(BaseModel):
+    title: str
+    unit: str = Field(description="Grafana's unit id: s, ops (per second), h, short")
+    description: str
+    series: list[OperationsSeries]
+    error: str | None = Field(default=None, description="Why Prometheus gave no answer to a query")
+
+
+class Operations(BaseModel):
+    """The Grafana dashboard's figures over a recent window, asked of Prometheus (the caller's own team only in
+    per-team panels)."""
+
+    prometheus: str | None = Field(description="The Prometheus asked; None: none is configured")
+    message: str | None = Field(default=None, description="Why there are no figures")
+    panels: list[OperationsPanel]
+
+
 class SearchResults(BaseModel):
     hits: list[SearchHit]
     next_cursor: str | None = None
@@ -597,10 +619,10 @@ class RematchState(StrEnum):
 
 
 class HashListRequest(StrictModel):
-    name: str = Field(min_length=1, max_length=200, description="Unique within the team")
-    description: str = Field(default="", max_length=2000)
-    default_label: str = Field(default="known_content", min_length=1, max_length=200,
-                               description="The label of imported hashes whose file gives none")
+    name: Text = Field(min_length=1, max_length=200, description="Unique within the team")
+    description: Text = Field(default="", max_length=2000)
+    default_label: Text = Field(default="known_content", min_length=1, max_length=200,
+                                description="The label of imported hashes whose file gives none")
 
 
 class HashList(BaseModel):

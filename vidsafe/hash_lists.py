@@ -161,6 +161,8 @@ def _rows(text: str, list_format: ListFormat) -> tuple[str, list[tuple[int, str 
 
 def parse_hash_list(text: str, default_label: str, list_format: ListFormat = "auto") -> ParsedList:
     """The entries of a hash list file; HashListError names the first malformed line."""
+    if "\x00" in text:
+        raise HashListError("a hash list holds no NUL characters")
     _, rows = _rows(text, list_format)
     parsed = ParsedList()
     for line, kind_name, signal, label in rows:

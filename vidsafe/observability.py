@@ -90,6 +90,11 @@ TRITON_REQUEST_SECONDS = Histogram(
     ["model"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, float("inf")),
 )
+JOBS_ENDED = Counter(
+    "vidsafe_jobs_ended",
+    "Jobs the workers ended, by status (succeeded, failed) and error code (none for a success).",
+    ["status", "error_code"],
+)
 TRITON_REQUEST_ERRORS = Counter(
     "vidsafe_triton_request_errors",
     "Triton inference requests that failed (refused, failed in the model, timed out, unreachable).",
@@ -99,6 +104,10 @@ TRITON_REQUEST_ERRORS = Counter(
 
 def count_frames(n: int) -> None:
     FRAMES_ANALYSED.inc(n)
+
+
+def count_job_end(status: str, error_code: str | None) -> None:
+    JOBS_ENDED.labels(status=status, error_code=error_code or "none").inc()
 
 
 def count_decoder_fallback() -> None:
@@ -149,7 +158,8 @@ def observe_triton_request(model: str, seconds: float, failed: bool) -> None:
 
 
 class StackStateCollector(Collector):
-    """Jobs by status (Postgres) and queue depth (Redis), read when Prometheus scrapes."""
+    """Jobs by status and team, webhook deliveries (Postgres) and queue depth (Redis), read when Prometheus
+    scrapes."""
 
     def __init__(self, connect: Any, redis_url: str) -> None:
         self._connect = connect  # () -> context manager giving a psycopg connection
@@ -160,13 +170,33 @@ class StackStateCollector(Collector):
                                "Whether the last scrape could read the source (1) or not (0).", labels=["source"])
         jobs = GaugeMetricFamily("vidsafe_jobs", "Jobs by status, read from Postgres at scrape time.",
                                  labels=["status"])
+        team_jobs = GaugeMetricFamily("vidsafe_team_jobs", "Jobs of each team by status (Postgres, at scrape time).",
+                                      labels=["team", "status"])
+        team_seconds = GaugeMetricFamily("vidsafe_team_video_seconds",
+                                         "Seconds of video each team has submitted, by job status (Postgres).",
+                                         labels=["team", "status"])
+        webhooks = GaugeMetricFamily("vidsafe_webhook_deliveries", "Webhook deliveries by state: pending (first "
+                                     "attempt due), retrying (failed at least once), delivered, failed (given up).",
+                                     labels=["state"])
         try:
             with self._connect() as conn:
-                counts = dict(conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall())
+                rows = conn.execute(
+                    "SELECT t.name, j.status, count(*), coalesce(sum((j.media ->> 'duration_s')::float), 0) "
+                    "FROM jobs j JOIN teams t ON t.id = j.team_id GROUP BY t.name, j.status").fetchall()
+                deliveries = dict(conn.execute(
+                    "SELECT CASE WHEN status = 'pending' AND attempts > 0 THEN 'retrying' ELSE status END, count(*) "
+                    "FROM webhook_deliveries GROUP BY 1").fetchall())
+            totals: dict[str, float] = {}
+            for team, status, count, seconds in rows:
+                team_jobs.add_metric([team, status], count)
+                team_seconds.add_metric([team, status], seconds)
+                totals[status] = totals.get(status, 0) + count
             for status in JobStatus:
-                jobs.add_metric([status.value], counts.get(status.value, 0))
+                jobs.add_metric([status.value], totals.get(status.value, 0))
+            for state in ("pending", "retrying", "delivered", "failed"):
+                webhooks.add_metric([state], deliveries.get(state, 0))
             up.add_metric(["postgres"], 1)
-            yield jobs
+            yield from (jobs, team_jobs, team_seconds, webhooks)
         except Exception as error:
             log.warning("metrics: cannot count jobs in Postgres: %s", error)
             up.add_metric(["postgres"], 0)

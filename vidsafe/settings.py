@@ -206,6 +206,18 @@ class Settings(BaseSettings):
         default=8090, ge=1, le=65535,
         description="Port the worker's main process serves its pool's Prometheus metrics on.",
     )
+    prometheus: bool = Field(
+        default=False,
+        description="Start Prometheus (Debian's package: `vidsafe setup --prometheus`) with the local stack, scraping "
+        "the gateway, the worker and Triton every 5 s, with deploy/prometheus/alerts.yml; the monitoring page then "
+        "shows the operations figures.",
+    )
+    prometheus_port: int = Field(default=9090, ge=1, le=65535, description="Port of the local stack's Prometheus.")
+    prometheus_url: str | None = Field(
+        default=None,
+        description="Prometheus the gateway asks for the monitoring page's operations figures (the Grafana "
+        "dashboard's queries). Unset: the local stack's, when VIDSAFE_PROMETHEUS is on; else none (the page says so).",
+    )
     log_format: Literal["json", "text"] | None = Field(
         default=None,
         description="Format of the log lines: json (one object per line, with the job id while a job runs) or "
@@ -501,6 +513,12 @@ class Settings(BaseSettings):
     @property
     def ui_url(self) -> str:
         return f"http://{self.ui_host}:{self.ui_port}"
+
+    @property
+    def effective_prometheus_url(self) -> str | None:
+        if self.prometheus_url:
+            return self.prometheus_url.rstrip("/")
+        return f"http://127.0.0.1:{self.prometheus_port}" if self.prometheus else None
 
     @property
     def effective_backup_dir(self) -> Path:

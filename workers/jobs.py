@@ -12,6 +12,7 @@ import psycopg
 
 from vidsafe.db import queries
 from vidsafe.domain import ErrorCode, Job, JobOptions, JobStatus, Module
+from vidsafe.observability import count_job_end
 from vidsafe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,9 @@ def remove_media(source: JobSource) -> None:
 def fail(conn: psycopg.Connection, source: JobSource, code: ErrorCode, message: str, retryable: bool) -> None:
     """End the job as failed. A bad video's file goes now; a retryable failure keeps it for the retry (the
     maintenance sweep removes it after ``failed_media_retention_s``)."""
-    queries.transition(conn, source.job.id, [JobStatus.queued, JobStatus.running], JobStatus.failed, ACTOR,
-                       error=(code, message), retryable=retryable)
+    ended = queries.transition(conn, source.job.id, [JobStatus.queued, JobStatus.running], JobStatus.failed, ACTOR,
+                               error=(code, message), retryable=retryable)
+    if ended is not None:
+        count_job_end(JobStatus.failed, code)
     if not retryable:
         remove_media(source)

@@ -18,7 +18,7 @@ from vidsafe import outbound
 from vidsafe.db import parts, queries
 from vidsafe.db.parts import JobInterrupted, Lease, LeaseLost
 from vidsafe.domain import ErrorCode, JobStatus, MediaError, Module
-from vidsafe.observability import time_stage
+from vidsafe.observability import count_job_end, time_stage
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient, TritonError, endpoint_for
 from vidsafe.workers import coverage
@@ -132,6 +132,8 @@ def _end(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Se
             queries.keep_media(conn, lease.job_id, settings.media_retention_s)
     if not kept:
         remove_media(source)
+    if ended is not None:
+        count_job_end(ended.status, end.failure[0] if end.failure else None)
     if ended is not None and ended.status == JobStatus.succeeded:
         first_summary(conn, lease.job_id, settings, send_summary)
 
