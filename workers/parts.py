@@ -128,14 +128,16 @@ def _end(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Se
         ended = queries.transition(conn, lease.job_id, [JobStatus.running],
                                    JobStatus.succeeded if end.failure is None else JobStatus.failed, ACTOR,
                                    error=end.failure)
-        kept = ended is not None and ended.status == JobStatus.succeeded and source.owns_media and \
-            queries.keep_media(conn, lease.job_id, settings.media_retention_s)
+        succeeded = ended is not None and ended.status == JobStatus.succeeded
+        # In the same transaction: whoever sees the job succeeded sees its summary (or that one is on its way).
+        summary_to_send = succeeded and first_summary(conn, lease.job_id, settings)
+        kept = succeeded and source.owns_media and queries.keep_media(conn, lease.job_id, settings.media_retention_s)
     if not kept:
         remove_media(source)
     if ended is not None:
         count_job_end(ended.status, end.failure[0] if end.failure else None)
-    if ended is not None and ended.status == JobStatus.succeeded:
-        first_summary(conn, lease.job_id, settings, send_summary)
+    if summary_to_send:
+        send_summary(lease.job_id)
 
 
 def _give_up(conn: psycopg.Connection, lease: Lease, source: JobSource, code: ErrorCode, message: str,

@@ -32,9 +32,10 @@ def frame_hashes(conn: psycopg.Connection, job_id: UUID) -> list[tuple[int, Hash
 
 
 def hashed_jobs(conn: psycopg.Connection, team_id: UUID) -> list[UUID]:
-    """The team's jobs that have hashed frames and have ended (running ones are matched by their rules part)."""
+    """The team's analysed jobs that have hashed frames (running ones are matched by their rules part; failed ones
+    are not reviewed)."""
     return [row[0] for row in conn.execute(
-        "SELECT j.id FROM jobs j WHERE j.team_id = %s AND j.status IN ('succeeded', 'failed', 'cancelled') "
+        "SELECT j.id FROM jobs j WHERE j.team_id = %s AND j.status = 'succeeded' "
         "AND EXISTS (SELECT 1 FROM frame_hashes h WHERE h.job_id = j.id) ORDER BY j.created_at", (team_id,))]
 
 
