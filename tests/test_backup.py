@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from tests.support import run_job, state_root
-from vidsafe.db.queries import OPERATOR_TEAM_ID, nearest_findings
+from vidsafe.db.queries import OPERATOR_TEAM_ID, nearest_findings, vector_text
 from vidsafe.deploy import backup, stack
 from vidsafe.settings import Settings
 
@@ -58,7 +58,15 @@ def test_a_restored_backup_holds_everything_and_answers_the_same(
 
     restored = backup.restore(fresh, written)
     assert restored == before
-    assert _nearest(fresh, embedding) == _nearest(running_stack, embedding) != []
+    original, restored_hits = _nearest(running_stack, embedding), _nearest(fresh, embedding)
+    assert restored_hits and [d for *_, d in restored_hits] == [d for *_, d in original]
+    # Faces of copies of one video tie: each restored hit is the same face at the same distance in the original.
+    with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
+        for job_id, finding_id, distance in restored_hits:
+            same = conn.execute("SELECT round((embedding <=> %s::vector)::numeric, 6)::float FROM face_embeddings "
+                                "WHERE finding_id = %s AND job_id = %s",
+                                (vector_text(embedding), finding_id, job_id)).fetchone()
+            assert same is not None and same[0] == distance
     def thumbnails(settings: Settings) -> list[Path]:
         return sorted(p.relative_to(settings.thumbnails_dir) for p in settings.thumbnails_dir.rglob("*.jpg"))
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -243,3 +246,26 @@ def test_bad_imports_are_refused_with_the_line_and_lose_nothing(moderators: http
         "hash_list_name_taken"
     assert moderators.post(f"/v1/hash-lists/{uuid.uuid4()}/imports", content=b"x").json()["detail"]["code"] == \
         "hash_list_not_found"
+
+
+def test_a_video_hashed_and_imported_through_the_cli_matches_its_copy(
+        running_stack: Settings, moderators: httpx.Client, sample_video: Path, altered: Path, tmp_path: Path) -> None:
+    """`vidsafe hashes video --label` writes a CSV row that `vidsafe hashes import` reads (the operator's key acting
+    for the team); the team's next job of a copy matches it."""
+    env = {"PATH": "/usr/bin:/bin", **running_stack.to_env(), "COLUMNS": "200", "VIDSAFE_TEAM": "hash-matchers"}
+    cli = [sys.executable, "-m", "vidsafe.cli", "hashes"]
+    row = subprocess.run([*cli, "video", str(sample_video), "--label", "cli_clip"], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    [entry] = parse_hash_list(row, "known").entries
+    assert (entry.signal_type, entry.label, len(entry.frames)) == ("vpdq", "cli_clip", 12)
+    (tmp_path / "row.csv").write_text(row)
+    imported = subprocess.run([*cli, "import", "cli-videos", str(tmp_path / "row.csv")], env=env, check=True,
+                              capture_output=True, text=True)
+    assert "1 added" in imported.stderr, imported.stderr
+    listed = subprocess.run([*cli, "list"], env=env, check=True, capture_output=True, text=True).stdout
+    assert re.search(r"cli-videos\s+1\s", listed), listed
+    _, findings = run_job(moderators, altered, module="known_content")
+    assert ("cli_clip", "cli-videos") in [(f["label"], f["attributes"]["list"]) for f in findings]
+    subprocess.run([*cli, "delete", "cli-videos"], env=env, check=True, capture_output=True)
+    assert "cli-videos" not in subprocess.run([*cli, "list"], env=env, check=True, capture_output=True,
+                                              text=True).stdout
