@@ -92,7 +92,7 @@ def run_part_task(job_id: str, kind: str, index: int, priority: int) -> None:
 
 @app.task(name=REMATCH_LIST_TASK, **RETRY_WHILE_DATABASE_DOWN)
 def rematch_list_task(team_id: str, list_id: str) -> None:
-    rematch_list(UUID(team_id), UUID(list_id), settings)
+    rematch_list(UUID(team_id), UUID(list_id), settings, _send_summary)
 
 
 @app.task(name=SUMMARIZE_JOB_TASK, **RETRY_WHILE_DATABASE_DOWN)

@@ -29,7 +29,7 @@ from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load
 from vidsafe.workers.leases import Heartbeat
 from vidsafe.workers.planning import AUDIO_STAGES, send_parts
 from vidsafe.workers.rules import run_rules
-from vidsafe.workers.summaries import SendSummary, first_summary
+from vidsafe.workers.summaries import SendSummary, new_summary
 from vidsafe.workers.thumbnails import remove_thumbnails
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _end(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Se
                                    error=end.failure)
         succeeded = ended is not None and ended.status == JobStatus.succeeded
         # In the same transaction: whoever sees the job succeeded sees its summary (or that one is on its way).
-        summary_to_send = succeeded and first_summary(conn, lease.job_id, settings)
+        summary_to_send = succeeded and new_summary(conn, lease.job_id, settings)
         kept = succeeded and source.owns_media and queries.keep_media(conn, lease.job_id, settings.media_retention_s)
     if not kept:
         remove_media(source)

@@ -1,6 +1,7 @@
 """Re-matching: a hash list's entries (after an import, or none after its removal) against the team's past
 jobs, in the background, from the frame hashes the jobs kept. A job whose matches change gets its segments and
-risk again, so a video that matches a newly listed hash rises in the review queue."""
+risk and summary again, so a video that matches a newly listed hash rises in the review queue and its summary says
+so."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from vidsafe.settings import Settings
 from vidsafe.workers.jobs import connect, load_source
 from vidsafe.workers.known_content import match_job, team_index
 from vidsafe.workers.rules import refresh_risk
+from vidsafe.workers.summaries import SendSummary, new_summary
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 REMATCH_PART = ("rematch", 0)
 
 
-def rematch_list(team_id: UUID, list_id: UUID, settings: Settings) -> None:
+def rematch_list(team_id: UUID, list_id: UUID, settings: Settings, send_summary: SendSummary) -> None:
     with connect(settings) as conn:
         exists = queries.list_team(conn, list_id) == team_id
         if exists:
@@ -35,6 +37,8 @@ def rematch_list(team_id: UUID, list_id: UUID, settings: Settings) -> None:
                 source = load_source(conn, job_id)
                 if (removed or added) and source is not None:
                     refresh_risk(conn, job_id, source.options.sample_fps or settings.sample_fps, settings)
+                    if new_summary(conn, job_id, settings):  # its summary must not tell of the job as it was
+                        send_summary(job_id)
         except Exception as error:
             log.exception("re-matching list %s failed", list_id)
             if exists:

@@ -101,8 +101,11 @@ def template_summary(facts: SummaryFacts) -> JobSummary:
              for segment, weight in facts.segments[:10]]
     action = suggested_action(facts)
     severe = [s for s, weight in facts.segments if weight > 0]
-    found = ", ".join(dict.fromkeys(f"{s.module} ({s.label})" for s in severe[:3])) or "nothing of a listed category"
-    headline = f"Risk {risk:.2f}: {found}."
+    if severe:
+        headline = f"Risk {risk:.2f}: " + ", ".join(dict.fromkeys(f"{s.module} ({s.label})" for s in severe[:3])) + "."
+    else:
+        seen = ", ".join(dict.fromkeys(str(s.module) for s, _ in facts.segments))
+        headline = f"Risk {risk:.2f}: nothing of a listed category" + (f"; seen: {seen}." if seen else ".")
     reasons = {
         SuggestedAction.remove: "It matches a hash list of known violating content.",
         SuggestedAction.escalate: f"Its risk ({risk:.2f}) is at least {ESCALATE_AT}: severe categories were found.",
@@ -289,9 +292,9 @@ def summary_task(job_id: UUID, settings: Settings) -> None:
         summarize_job(conn, job_id, settings)
 
 
-def first_summary(conn: psycopg.Connection, job_id: UUID, settings: Settings) -> bool:
-    """A succeeded job's summary: the template's at once (no network), an LLM's requested; whether the LLM's
-    task is to be sent (once this is committed)."""
+def new_summary(conn: psycopg.Connection, job_id: UUID, settings: Settings) -> bool:
+    """A summary of the job as it is now (it succeeded, or its findings changed): the template's at once (no
+    network), an LLM's requested; whether the LLM's task is to be sent (once this is committed)."""
     if settings.summary_provider == "template":
         summarize_job(conn, job_id, settings)
         return False
