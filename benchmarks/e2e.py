@@ -47,7 +47,7 @@ from vidsafe.triton import TritonClient
 RESULTS = Path(__file__).with_name("results") / "e2e.md"
 FPS = 2.0
 OFFLINE_MODULES = [Module.nudity, Module.ocr, Module.faces, Module.pose, Module.speech, Module.text_embeddings,
-                   Module.restraint, Module.shots]
+                   Module.restraint, Module.shots, Module.known_content]
 CUT_TOLERANCE_S = 0.2
 
 
