@@ -14,6 +14,8 @@ from vidsafe.ui import session
 REFRESH_S = 5
 OPERATIONS_REFRESH_S = 30
 WINDOWS = {"last hour": 60, "last 6 hours": 360, "last day": 1440}
+# The dashboard's units are Grafana's ids; a reader sees words ("short" is a plain count: no axis title).
+UNIT_TITLES = {"s": "seconds", "ops": "per second", "h": "hours", "short": None}
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -41,8 +43,9 @@ def _chart(panel: OperationsPanel) -> alt.Chart | None:
     if not rows:
         return None
     return alt.Chart(pd.DataFrame(rows)).mark_line().encode(
-        x=alt.X("time:T", title=None), y=alt.Y("value:Q", title=panel.unit),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+        x=alt.X("time:T", title=None), y=alt.Y("value:Q", title=UNIT_TITLES.get(panel.unit, panel.unit)),
+        # Legends in columns under the chart: a half-width chart's single row cut the series' names off.
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=220)),
         tooltip=["series", "time:T", alt.Tooltip("value:Q", format=".3~g")]).properties(height=220)
 
 
