@@ -11,19 +11,15 @@ from __future__ import annotations
 
 from nvidia.dali import fn, pipeline_def, types
 
+from vidsafe.export.dali import image_resized_to_size
+
 MAX_BATCH_SIZE = 16  # the model's max_batch_size in config.pbtxt
 ALIGN = 32  # YuNet's largest stride
 
 
 @pipeline_def(batch_size=MAX_BATCH_SIZE, num_threads=2, device_id=None)
 def face_detector_preprocess(device: str = "gpu") -> object:  # DALI traces this into a graph
-    frames = fn.external_source(name="IMAGE", device="cpu", layout="HWC", dtype=types.UINT8)
-    size = fn.external_source(name="SIZE", device="cpu", dtype=types.INT32)
-    if device == "gpu":
-        frames = frames.gpu()
-    resized = fn.resize(frames, resize_x=fn.cast(size[0], dtype=types.FLOAT),
-                        resize_y=fn.cast(size[1], dtype=types.FLOAT), interp_type=types.INTERP_LINEAR,
-                        antialias=True)
+    resized = image_resized_to_size(device, antialias=True)
     bgr = fn.color_space_conversion(resized, image_type=types.RGB, output_type=types.BGR)
     planes = fn.crop_mirror_normalize(bgr, dtype=types.FLOAT, output_layout="CHW", mean=[0.0], std=[1.0])
     return fn.pad(planes, axes=(1, 2), align=ALIGN, fill_value=0.0)

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 from nvidia.dali import fn, pipeline_def, types
 
+from vidsafe.export.dali import image_resized_to_size
+
 MAX_BATCH_SIZE = 16  # the model's max_batch_size in config.pbtxt
 HALF_RANGE = 127.5  # (v / 255 - 0.5) / 0.5 == (v - 127.5) / 127.5
 
 
 @pipeline_def(batch_size=MAX_BATCH_SIZE, num_threads=2, device_id=None)
 def ocr_det_preprocess(device: str = "gpu") -> object:  # DALI traces this into a graph
-    images = fn.external_source(name="IMAGE", device="cpu", layout="HWC", dtype=types.UINT8)
-    size = fn.external_source(name="SIZE", device="cpu", dtype=types.INT32)
-    if device == "gpu":
-        images = images.gpu()
-    resized = fn.resize(images, resize_x=fn.cast(size[0], dtype=types.FLOAT),
-                        resize_y=fn.cast(size[1], dtype=types.FLOAT), interp_type=types.INTERP_LINEAR,
-                        antialias=False)
+    resized = image_resized_to_size(device, antialias=False)
     return fn.crop_mirror_normalize(resized, dtype=types.FLOAT, output_layout="CHW", mean=[HALF_RANGE],
                                     std=[HALF_RANGE])
