@@ -11,7 +11,6 @@ import psycopg
 from celery import Celery
 from fastapi import APIRouter, Body, Path, Query, Response, status
 from kombu.exceptions import OperationalError
-from starlette.concurrency import run_in_threadpool
 
 from vidsafe.db import known_content as queries
 from vidsafe.domain import ErrorCode, HashImport, HashList, HashListRequest, RematchState
@@ -66,7 +65,7 @@ def get_list(list_id: ListId, conn: ConnDep, caller: ReaderDep) -> HashList:
 
 @router.post("/{list_id}/imports", response_model=HashImport, status_code=status.HTTP_202_ACCEPTED,
              operation_id="import_hashes")
-async def import_hashes(
+def import_hashes(
     list_id: ListId, conn: ConnDep, queue: QueueDep, caller: ReviewerDep,
     content: Annotated[bytes, Body(media_type="text/csv", description="The hash list file (UTF-8), at most "
                                    "VIDSAFE_MAX_JSON_BODY_BYTES: split a longer one into several imports")] = b"",
@@ -77,18 +76,17 @@ async def import_hashes(
 ) -> HashImport:
     """Add a file's PDQ and vPDQ hashes to the list, then re-match the team's past jobs against the list in the
     background (``rematch_state``). Rows of other signal types are counted in ``skipped``."""
-    found = await run_in_threadpool(_list_or_404, conn, caller, list_id)
+    found = _list_or_404(conn, caller, list_id)
     try:
-        text = content.decode("utf-8")
-        parsed = await run_in_threadpool(parse_hash_list, text, found.default_label, list_format)
+        parsed = parse_hash_list(content.decode("utf-8"), found.default_label, list_format)
     except UnicodeDecodeError:
         raise Refusal(422, ErrorCode.invalid_hash_list, "a hash list is UTF-8 text") from None
     except HashListError as error:
         raise Refusal(422, ErrorCode.invalid_hash_list, str(error)) from None
-    added = await run_in_threadpool(queries.add_entries, conn, list_id, parsed.entries)
+    added = queries.add_entries(conn, list_id, parsed.entries)
     if added:
-        await run_in_threadpool(_rematch, conn, queue, caller, list_id)
-    updated = await run_in_threadpool(_list_or_404, conn, caller, list_id)
+        _rematch(conn, queue, caller, list_id)
+    updated = _list_or_404(conn, caller, list_id)
     return HashImport(list=updated, added=added, duplicates=len(parsed.entries) - added, skipped=dict(parsed.skipped))
 
 

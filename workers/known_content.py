@@ -87,6 +87,11 @@ class HashIndex:
     def __len__(self) -> int:
         return len(self.owner)
 
+    @property
+    def list_ids(self) -> list[UUID]:
+        """The lists whose entries the index holds."""
+        return list(dict.fromkeys(entry.list_id for entry in self.entries))
+
     def near(self, frames: list[HashedFrame], max_distance: int, min_quality: int) -> list[bool]:
         """Whether each frame is within ``max_distance`` of a listed frame (the frame loop keeps their
         thumbnails)."""
@@ -97,15 +102,18 @@ class HashIndex:
         return [bool(c) and u for c, u in zip(close, usable, strict=True)]
 
 
+def _first_of_each_hash(frames: list[HashedFrame]) -> list[int]:
+    """The positions, in order, of the first frame of each hash (vPDQ's dedupe)."""
+    first: dict[bytes, int] = {}
+    for position, frame in enumerate(frames):
+        first.setdefault(frame.pdq, position)
+    return list(first.values())
+
+
 def _usable(frames: Iterable[HashedFrame], min_quality: int) -> list[HashedFrame]:
     """Frames of quality enough, each hash once (vPDQ's quality filter and dedupe)."""
-    seen: set[bytes] = set()
-    kept = []
-    for frame in frames:
-        if frame.quality >= min_quality and frame.pdq not in seen:
-            seen.add(frame.pdq)
-            kept.append(frame)
-    return kept
+    good = [frame for frame in frames if frame.quality >= min_quality]
+    return [good[position] for position in _first_of_each_hash(good)]
 
 
 @dataclass(frozen=True)
@@ -141,8 +149,7 @@ def match_findings(frames: list[JobFrame], index: HashIndex, settings: Settings)
                                 timestamp_s=frame.hashed.timestamp_s, frame_index=frame.frame_index,
                                 attributes=_attributes(entry, distance)))
     # vPDQ entries: the share of the job's distinct frames found in the entry, and of the entry's in the job.
-    distinct = {f.hashed.pdq: position for position, f in reversed(list(enumerate(usable)))}
-    query_rows = np.array(sorted(distinct.values()), dtype=np.int64)
+    query_rows = np.array(_first_of_each_hash([f.hashed for f in usable]), dtype=np.int64)
     columns_of: dict[int, list[int]] = defaultdict(list)
     for column, position in enumerate(index.owner):
         columns_of[int(position)].append(column)
@@ -150,15 +157,17 @@ def match_findings(frames: list[JobFrame], index: HashIndex, settings: Settings)
         entry = index.entries[position]
         if entry.signal_type != SignalType.vpdq:
             continue
-        close = found[np.ix_(query_rows, columns)] <= settings.pdq_match_distance
+        block = found[:, columns]  # every usable frame of the job against the entry's frames
+        near = block <= settings.pdq_match_distance
+        close = near[query_rows]  # the shares count each picture once
         query_percent = 100 * close.any(axis=1).mean()
         compared_percent = 100 * close.any(axis=0).mean()
         if max(query_percent, compared_percent) < settings.vpdq_match_percent:
             continue
-        # The stretch spans every matching frame, repeats of a picture included (the shares count each once).
-        matched = [usable[r] for r in np.flatnonzero((found[:, columns] <= settings.pdq_match_distance).any(axis=1))]
+        # The stretch spans every matching frame, repeats of a picture included.
+        matched = [usable[r] for r in np.flatnonzero(near.any(axis=1))]
         first, last = min(matched, key=lambda f: f.hashed.timestamp_s), max(matched, key=lambda f: f.hashed.timestamp_s)
-        distance = int(found[np.ix_(query_rows, columns)].min())
+        distance = int(block.min())  # a repeated picture's rows equal its first's
         findings.append(Finding(
             module=Module.known_content, label=entry.label, score=max(query_percent, compared_percent) / 100,
             timestamp_s=first.hashed.timestamp_s, end_s=last.hashed.timestamp_s, frame_index=first.frame_index,

@@ -34,8 +34,8 @@ def rematch_list(team_id: UUID, list_id: UUID, settings: Settings, send_summary:
             for job_id in jobs:
                 removed, added = match_job(conn, job_id, index, [list_id], settings, REMATCH_PART)
                 matched += added > 0
-                source = load_source(conn, job_id)
-                if (removed or added) and source is not None:
+                source = load_source(conn, job_id) if removed or added else None
+                if source is not None:
                     refresh_risk(conn, job_id, source.options.sample_fps or settings.sample_fps, settings)
                     if new_summary(conn, job_id, settings):  # its summary must not tell of the job as it was
                         send_summary(job_id)

@@ -8,7 +8,6 @@ from uuid import UUID
 import psycopg
 
 from vidsafe.catalogue import RULE_INPUTS
-from vidsafe.db import known_content as known_content_queries
 from vidsafe.db import parts, queries, review
 from vidsafe.db.parts import Lease
 from vidsafe.domain import Module
@@ -44,9 +43,8 @@ def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: se
             embed_job_texts(conn, lease.job_id, triton, settings.infer_in_flight)
     if Module.known_content in modules:
         with time_stage(Module.known_content, "match"):
-            lists = known_content_queries.team_list_ids(conn, team_id)
-            match_job(conn, lease.job_id, team_index(conn, team_id, settings), lists, settings,
-                      (lease.kind, lease.index))
+            index = team_index(conn, team_id, settings)
+            match_job(conn, lease.job_id, index, index.list_ids, settings, (lease.kind, lease.index))
     with time_stage("all", "segments"):
         refresh_risk(conn, lease.job_id, fps, settings)
 

@@ -75,7 +75,7 @@ def load_facts(conn: psycopg.Connection, job_id: UUID, settings: Settings) -> Su
     job = queries.get_job(conn, job_id, None)
     if job is None:
         return None
-    rated = [(s, category_severity(s.module, s.label.split(":")[0], settings.risk_severities))
+    rated = [(s, category_severity(s.module, s.label, settings.risk_severities))  # as workers/risk.py does
              for s in queries.get_segments(conn, job_id) if s.module != Module.shots]
     rated.sort(key=lambda pair: (-pair[1] * pair[0].max_score, pair[0].start_s))
     return SummaryFacts(job, rated)

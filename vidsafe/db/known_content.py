@@ -50,10 +50,6 @@ def listed_entries(conn: psycopg.Connection, team_id: UUID, list_ids: list[UUID]
             for entry_id, list_id, name, kind, label, pdqs, qualities, times in rows]
 
 
-def team_list_ids(conn: psycopg.Connection, team_id: UUID) -> list[UUID]:
-    return [row[0] for row in conn.execute("SELECT id FROM hash_lists WHERE team_id = %s", (team_id,))]
-
-
 def replace_list_findings(conn: psycopg.Connection, job_id: UUID, list_ids: list[UUID], findings: list[Finding],
                           part: tuple[str, int]) -> int:
     """The job's known-content findings of ``list_ids`` become ``findings``, at once (the job's row is locked, so
