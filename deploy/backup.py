@@ -65,12 +65,16 @@ def backup(settings: Settings, target_dir: Path) -> Path:
         manifest = {"created_at": datetime.now(UTC).isoformat(),
                     "counts": table_counts(settings.effective_database_url)}
         (Path(scratch) / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        with tarfile.open(partial, "w") as archive:
-            archive.add(dump, DUMP)
-            archive.add(Path(scratch) / MANIFEST, MANIFEST)
-            for name, folder in _folders(settings).items():
-                if folder.is_dir():
-                    archive.add(folder, name)
+        try:
+            with tarfile.open(partial, "w") as archive:
+                archive.add(dump, DUMP)
+                archive.add(Path(scratch) / MANIFEST, MANIFEST)
+                for name, folder in _folders(settings).items():
+                    if folder.is_dir():
+                        archive.add(folder, name)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # a full disk or an interrupt leaves nothing behind
+            raise
     partial.rename(target)
     log.info("backup written: %s (%s)", target, ", ".join(f"{n} {t}" for t, n in manifest["counts"].items()))
     return target

@@ -92,3 +92,14 @@ def test_the_scheduled_backup_keeps_the_newest(fresh: Settings, tmp_path: Path) 
         (tmp_path / f"{backup.PREFIX}{stamp}.tar").write_bytes(b"")
     assert [p.name for p in backup.prune(tmp_path, settings.backup_keep)] == [f"{backup.PREFIX}20260101-000000.tar"]
     assert not backup.scheduled_backup_due(settings), "a backup less than an interval old"
+
+
+def test_a_backup_that_cannot_be_written_leaves_no_file(fresh: Settings, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(*_: object, **__: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(backup.tarfile.TarFile, "add", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        backup.backup(fresh, tmp_path)
+    assert list(tmp_path.iterdir()) == []
