@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vidsafe.deploy.sample_video import Caption, Scene, Speech, make_sample_video
+from vidsafe.export.sample_video import Caption, Scene, Speech, make_sample_video
 
 SIZE = (1280, 720)
 SCENES = (

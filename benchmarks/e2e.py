@@ -39,8 +39,10 @@ from benchmarks.bench_video import CAPTIONS, SCENES, SPEECH, make_bench_video
 from vidsafe.apikeys import local_key_path
 from vidsafe.client import GatewayClient
 from vidsafe.deploy import stack
-from vidsafe.deploy.sample_video import Speech
-from vidsafe.domain import Job, JobOptions, Module, Segment
+from vidsafe.domain.findings import Segment
+from vidsafe.domain.jobs import Job, JobOptions
+from vidsafe.domain.modules import Module
+from vidsafe.export.sample_video import Speech
 from vidsafe.settings import Settings, get_settings
 from vidsafe.triton import TritonClient
 

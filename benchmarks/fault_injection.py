@@ -32,7 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tests.support import FINAL_STATUSES, FindingKey, finding_keys, stack_client, submit, wait_for_job
 from vidsafe.deploy import stack
-from vidsafe.deploy.sample_video import make_sample_video
+from vidsafe.export.sample_video import make_sample_video
 from vidsafe.settings import Settings
 
 RESULTS = Path(__file__).with_name("results") / "fault_injection.md"

@@ -25,8 +25,9 @@ import httpx
 
 from benchmarks.e2e import machine, publish
 from benchmarks.review_pages import seed_jobs
-from vidsafe.apikeys import API_KEY_HEADER, local_key_path
+from vidsafe.apikeys import local_key_path
 from vidsafe.deploy import stack
+from vidsafe.domain.api import API_KEY_HEADER
 
 RESULTS = Path(__file__).with_name("results") / "gateway.md"
 

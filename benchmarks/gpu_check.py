@@ -30,9 +30,9 @@ from benchmarks.e2e import machine, publish
 from benchmarks.served import NETWORKS, items, perf_analyzer
 from vidsafe.export.profiles import CPU_CONFIG, read_config
 from vidsafe.export.quantize import detector_inputs
+from vidsafe.media.decoding import sample_frames
 from vidsafe.settings import Settings, get_settings
 from vidsafe.triton import TritonClient
-from vidsafe.workers.sampling import sample_frames
 
 RESULTS = Path(__file__).with_name("results") / "gpu.md"
 PARITY_ITEMS = 8

@@ -31,8 +31,8 @@ import onnxruntime as ort
 from benchmarks.bench_video import CAPTIONS, SCENES, SIZE
 from benchmarks.e2e import machine, publish
 from vidsafe.catalogue import INT8_FILE, load_catalogue
-from vidsafe.deploy.sample_video import render_frames
 from vidsafe.export.quantize import FP32_FILE, FP32_HEADS, network_inputs, quantize_network
+from vidsafe.export.sample_video import render_frames
 from vidsafe.settings import get_settings
 
 RESULTS = Path(__file__).with_name("results") / "int8.md"

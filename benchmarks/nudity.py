@@ -29,14 +29,14 @@ import numpy as np
 
 from vidsafe.catalogue import triton_model
 from vidsafe.deploy import stack
-from vidsafe.deploy.sample_video import make_sample_video
 from vidsafe.deploy.tritonserver import ensure_tritonserver
-from vidsafe.domain import Module
-from vidsafe.export.packages import fetch_wheel
+from vidsafe.domain.modules import Module
+from vidsafe.export.sample_video import make_sample_video
+from vidsafe.media.decoding import sample_frames
+from vidsafe.packages import fetch_wheel
 from vidsafe.settings import Settings, get_settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.nudity import NudityStage
-from vidsafe.workers.sampling import sample_frames
 
 RESULTS = Path(__file__).with_name("results") / "nudity.md"
 ENSEMBLE = triton_model(Module.nudity, "frames")

@@ -29,9 +29,10 @@ import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
-from vidsafe.apikeys import API_KEY_HEADER, local_key_path
-from vidsafe.db.queries import OPERATOR_TEAM_ID
+from vidsafe.apikeys import local_key_path
+from vidsafe.db.teams import OPERATOR_TEAM_ID
 from vidsafe.deploy import stack
+from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.settings import Settings
 
 RESULTS = Path(__file__).with_name("results") / "review_pages.md"

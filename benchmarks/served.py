@@ -38,9 +38,9 @@ from benchmarks.e2e import machine, publish
 from benchmarks.nudity import ensure_perf_analyzer
 from vidsafe.deploy import stack
 from vidsafe.export.profiles import CPU_CONFIG, read_config, render
+from vidsafe.media.decoding import sample_frames
 from vidsafe.settings import Settings, get_settings
 from vidsafe.triton import SharedTensor, TritonClient
-from vidsafe.workers.sampling import sample_frames
 
 RESULTS = Path(__file__).with_name("results") / "served.md"
 # (network, one item's shape as the pipeline sends it for a 1280x720 frame)

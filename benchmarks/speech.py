@@ -22,10 +22,10 @@ from faster_whisper import WhisperModel
 from benchmarks.e2e import machine, publish, word_error_rate
 from vidsafe.catalogue import load_catalogue
 from vidsafe.deploy import stack
-from vidsafe.deploy.sample_video import Scene, Speech, make_sample_video
-from vidsafe.domain import Module
+from vidsafe.domain.modules import Module
 from vidsafe.export.models import export_models
-from vidsafe.media import probe_video
+from vidsafe.export.sample_video import Scene, Speech, make_sample_video
+from vidsafe.media.probe import probe_video
 from vidsafe.settings import Settings, get_settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.speech import SpeechStage

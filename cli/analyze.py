@@ -16,8 +16,11 @@ from rich.table import Table
 from vidsafe.cli.output import console, fail, gateway, out, print_coverage, print_summary, progress
 from vidsafe.cli.stack import start_stack
 from vidsafe.client import GatewayClient, GatewayError
-from vidsafe.deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH, make_sample_video
-from vidsafe.domain import Job, Module, Scope, Segment
+from vidsafe.domain.findings import Segment
+from vidsafe.domain.jobs import Job
+from vidsafe.domain.modules import Module
+from vidsafe.domain.teams import Scope
+from vidsafe.export.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH, make_sample_video
 from vidsafe.settings import Settings, get_settings
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from vidsafe.cli.output import console, fail
-from vidsafe.deploy import backup as backups
+from vidsafe.db import backup as backups
 from vidsafe.settings import get_settings
 
 

@@ -11,7 +11,8 @@ from rich.table import Table
 
 from vidsafe.cli.output import console, fail, gateway, out
 from vidsafe.client import GatewayClient
-from vidsafe.domain import HashList, HashListRequest
+from vidsafe.domain.hash_lists import HashList
+from vidsafe.domain.requests import HashListRequest
 from vidsafe.hash_lists import vpdq_signal
 from vidsafe.settings import get_settings
 

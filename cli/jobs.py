@@ -26,7 +26,8 @@ from vidsafe.cli.output import (
     when,
 )
 from vidsafe.client import GatewayClient, GatewayError
-from vidsafe.domain import Batch, JobStatus
+from vidsafe.domain.batches import Batch
+from vidsafe.domain.jobs import JobStatus
 from vidsafe.settings import get_settings
 
 batch_app = typer.Typer(help="Batches: videos submitted, followed and controlled together.", no_args_is_help=True)

@@ -16,8 +16,8 @@ from rich.table import Table
 
 from vidsafe.apikeys import issue_key
 from vidsafe.cli.output import console, fail, gateway, out
-from vidsafe.db import queries
-from vidsafe.domain import Scope
+from vidsafe.db import teams
+from vidsafe.domain.teams import Scope
 from vidsafe.settings import Settings, get_settings
 
 keys_app = typer.Typer(help="API keys of a team: issue, list, revoke (needs an admin key).", no_args_is_help=True)
@@ -73,7 +73,7 @@ def keys_bootstrap(name: Name) -> None:
     a deployment without the local stack, whose `vidsafe up` would issue the CLI an admin key itself."""
     with psycopg.connect(get_settings().effective_database_url, autocommit=True) as conn:
         try:
-            record, secret = issue_key(conn, queries.OPERATOR_TEAM_ID, name, [Scope.admin])
+            record, secret = issue_key(conn, teams.OPERATOR_TEAM_ID, name, [Scope.admin])
         except psycopg.errors.UniqueViolation:
             raise fail(f"a key named {name!r} exists or existed: choose another name") from None
     _print_secret(record.name, record.scopes, secret)

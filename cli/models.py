@@ -59,7 +59,7 @@ def export(
 ) -> None:
     """Fetch and verify model files and write them into the model repository."""
     from vidsafe.export.models import export_models
-    from vidsafe.export.packages import ExportError
+    from vidsafe.packages import ExportError
 
     settings = get_settings()
     try:

@@ -15,7 +15,8 @@ from rich.table import Column, Table
 
 from vidsafe.apikeys import local_key_path
 from vidsafe.client import GatewayClient, GatewayError, GatewayUnreachable
-from vidsafe.domain import Job, JobStatus, SummaryState
+from vidsafe.domain.jobs import Job, JobStatus
+from vidsafe.domain.summaries import SummaryState
 from vidsafe.settings import Settings
 
 console = Console(stderr=True)  # messages, errors, progress

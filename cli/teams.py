@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from vidsafe.cli.output import console, gateway, out
-from vidsafe.domain import Team, TeamLimits
+from vidsafe.domain.teams import Team, TeamLimits
 from vidsafe.settings import get_settings
 
 teams_app = typer.Typer(help="Teams: create, list, set limits (needs an operator admin key).", no_args_is_help=True)

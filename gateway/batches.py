@@ -8,21 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import Field
 
-from vidsafe.db import queries
-from vidsafe.domain import (
-    DEFAULT_PRIORITY,
-    Batch,
-    BatchActionResult,
-    BatchCreated,
-    ErrorCode,
-    ItemError,
-    Job,
-    JobOptions,
-    JobStatus,
-    Priority,
-    StrictModel,
-    Text,
-)
+from vidsafe.db import batches, jobs
+from vidsafe.domain.api import BatchActionResult, BatchCreated, ItemError
+from vidsafe.domain.batches import Batch
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.fields import DEFAULT_PRIORITY, Priority, StrictModel, Text
+from vidsafe.domain.jobs import Job, JobOptions, JobStatus
 from vidsafe.gateway.dependencies import Caller, ConnDep, QueueDep, ReaderDep, SettingsDep, SubmitterDep
 from vidsafe.gateway.job_control import Action, apply, reprioritise, statuses_for
 from vidsafe.gateway.jobs import PriorityRequest
@@ -51,7 +42,7 @@ class BatchRequest(StrictModel):
 
 def _batch_or_404(conn: ConnDep, batch_id: uuid.UUID, caller: Caller) -> Batch:
     """The batch, if it is the caller's team's."""
-    batch = queries.get_batch(conn, batch_id, caller.team_id)
+    batch = batches.get_batch(conn, batch_id, caller.team_id)
     if batch is None:
         raise Refusal(404, ErrorCode.batch_not_found, f"no batch {batch_id}")
     return batch
@@ -66,24 +57,24 @@ def create_batch(body: BatchRequest, settings: SettingsDep, conn: ConnDep, queue
     ``POST /v1/jobs?batch_id=...``. An item that cannot be submitted is listed in ``errors``."""
     check_callback(body.callback_url, settings)
     auto_start = settings.auto_process if body.auto_start is None else body.auto_start
-    batch = queries.create_batch(conn, uuid.uuid4(), caller.team_id, body.name, auto_start, body.priority,
+    batch = batches.create_batch(conn, uuid.uuid4(), caller.team_id, body.name, auto_start, body.priority,
                                  body.callback_url, caller.key.id)
     submitter, placement = Submitter(conn, queue, settings, caller), Placement(batch_id=batch.id)
-    jobs: list[Job] = []
+    created: list[Job] = []
     errors: list[ItemError] = []
     items = [(path, submit_path) for path in body.paths] + [(url, submit_url) for url in body.urls]
     for item, submit in items:
         try:
-            jobs.append(submit(submitter, item, body.options, placement).job)
+            created.append(submit(submitter, item, body.options, placement).job)
         except Refusal as refusal:
             errors.append(ItemError(item=item, code=refusal.code, message=refusal.message))
-    return BatchCreated(batch=_batch_or_404(conn, batch.id, caller), jobs=jobs, errors=errors)
+    return BatchCreated(batch=_batch_or_404(conn, batch.id, caller), jobs=created, errors=errors)
 
 
 @router.get("", response_model=list[Batch])
 def list_batches(conn: ConnDep, caller: ReaderDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Batch]:
     """The team's batches, newest first."""
-    return queries.list_batches(conn, caller.team_id, limit)
+    return batches.list_batches(conn, caller.team_id, limit)
 
 
 @router.get("/{batch_id}", response_model=Batch, operation_id="get_batch")
@@ -99,7 +90,7 @@ def list_batch_jobs(request: Request, response: Response, batch_id: uuid.UUID, c
                     cursor: CursorParam = None) -> list[Job]:
     """The batch's jobs, newest first, a page at a time."""
     _batch_or_404(conn, batch_id, caller)
-    return paged(request, response, queries.list_jobs(conn, caller.team_id, limit, status, batch_id, cursor))
+    return paged(request, response, jobs.list_jobs(conn, caller.team_id, limit, status, batch_id, cursor))
 
 
 @router.post("/{batch_id}/{action}", response_model=BatchActionResult, operation_id="control_batch")
@@ -109,8 +100,8 @@ def control_batch(batch_id: uuid.UUID, action: Action, conn: ConnDep, queue: Que
     finished chunks; with ``from_scratch`` it redoes every ended job from the start."""
     _batch_or_404(conn, batch_id, caller)
     changed = []
-    for job_id in queries.batch_job_ids(conn, batch_id, statuses_for(action, from_scratch, batch=True)):
-        job = queries.get_job(conn, job_id, caller.team_id)
+    for job_id in batches.batch_job_ids(conn, batch_id, statuses_for(action, from_scratch, batch=True)):
+        job = jobs.get_job(conn, job_id, caller.team_id)
         if job is None:
             continue  # removed meanwhile
         try:
@@ -118,7 +109,7 @@ def control_batch(batch_id: uuid.UUID, action: Action, conn: ConnDep, queue: Que
         except Refusal as refusal:
             if refusal.code == ErrorCode.queue_unavailable:
                 raise
-    skipped = len(queries.batch_job_ids(conn, batch_id)) - len(changed)
+    skipped = len(batches.batch_job_ids(conn, batch_id)) - len(changed)
     return BatchActionResult(batch=_batch_or_404(conn, batch_id, caller), changed=changed, skipped=skipped)
 
 
@@ -127,10 +118,10 @@ def set_batch_priority(batch_id: uuid.UUID, body: PriorityRequest, conn: ConnDep
                        caller: SubmitterDep) -> Batch:
     """The batch's priority, and that of each of its jobs that has not ended."""
     _batch_or_404(conn, batch_id, caller)
-    queries.set_batch_priority(conn, batch_id, body.priority)
+    batches.set_batch_priority(conn, batch_id, body.priority)
     unfinished = [s for s in JobStatus if not s.is_final]
-    for job_id in queries.batch_job_ids(conn, batch_id, unfinished):
-        if job := queries.get_job(conn, job_id, caller.team_id):
+    for job_id in batches.batch_job_ids(conn, batch_id, unfinished):
+        if job := jobs.get_job(conn, job_id, caller.team_id):
             try:
                 reprioritise(conn, queue, job, body.priority, caller.actor)
             except Refusal as refusal:

@@ -11,8 +11,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from vidsafe.db import review
-from vidsafe.domain import Decision, DecisionRequest, ErrorCode, JobStatus
+from vidsafe.db import decisions, review
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.jobs import JobStatus
+from vidsafe.domain.requests import DecisionRequest
+from vidsafe.domain.review import Decision
 from vidsafe.gateway.dependencies import ConnDep, ReviewerDep
 from vidsafe.gateway.jobs import job_or_404
 from vidsafe.gateway.openapi import review_links
@@ -38,7 +41,7 @@ def add_decision(job_id: uuid.UUID, body: DecisionRequest, conn: ConnDep, caller
     holder = review.claim_holder(conn, caller.team_id, job_id)
     if holder is not None and holder != caller.key.id:
         raise Refusal(409, ErrorCode.claim_held, f"another reviewer holds job {job_id}")
-    return review.add_decision(conn, caller.team_id, job_id, body, caller.actor, caller.key.id)
+    return decisions.add_decision(conn, caller.team_id, job_id, body, caller.actor, caller.key.id)
 
 
 @router.get("/v1/jobs/{job_id}/decisions", response_model=list[Decision], operation_id="list_job_decisions",
@@ -47,7 +50,7 @@ def list_job_decisions(request: Request, response: Response, job_id: uuid.UUID, 
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: CursorParam = None) -> list[Decision]:
     """The job's decisions, newest first."""
     job_or_404(conn, job_id, caller)
-    return paged(request, response, review.decisions(conn, caller.team_id, job_id, limit, cursor))
+    return paged(request, response, decisions.decisions(conn, caller.team_id, job_id, limit, cursor))
 
 
 @router.get("/v1/decisions", response_model=list[Decision],
@@ -56,7 +59,7 @@ def export_decisions(request: Request, response: Response, conn: ConnDep, caller
                      format: Literal["json", "csv"] = "json", limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
                      cursor: CursorParam = None) -> list[Decision] | Response:
     """The team's decisions, newest first, as JSON or CSV (one header row per page)."""
-    rows = paged(request, response, review.decisions(conn, caller.team_id, None, limit, cursor))
+    rows = paged(request, response, decisions.decisions(conn, caller.team_id, None, limit, cursor))
     if format == "json":
         return rows
     text = io.StringIO()

@@ -11,10 +11,12 @@ import psycopg
 from celery import Celery
 from fastapi import Depends, Request
 
-from vidsafe.apikeys import API_KEY_HEADER, TEAM_HEADER, check_key
-from vidsafe.db import queries
-from vidsafe.db.queries import KeyHolder
-from vidsafe.domain import ApiKey, ErrorCode, Scope
+from vidsafe.apikeys import check_key
+from vidsafe.db import teams
+from vidsafe.db.teams import KeyHolder
+from vidsafe.domain.api import API_KEY_HEADER, TEAM_HEADER
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.teams import ApiKey, Scope
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.settings import Settings
 
@@ -69,7 +71,7 @@ def _acting_team(conn: psycopg.Connection, holder: KeyHolder, named: str | None)
     if not (holder.operator and Scope.admin in holder.key.scopes):
         raise Refusal(403, ErrorCode.insufficient_scope, f"only an admin key of the operator team may act for "
                       f"another team ({TEAM_HEADER})")
-    team = queries.team_by_name(conn, named)
+    team = teams.team_by_name(conn, named)
     if team is None:
         raise Refusal(404, ErrorCode.team_not_found, f"no team {named!r}")
     return team.id, team.name

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from vidsafe.db import queries, review
-from vidsafe.domain import ErrorCode, FrameHit
+from vidsafe.db import findings, search
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.findings import FrameHit
 from vidsafe.gateway.dependencies import ConnDep, ReviewerDep
 from vidsafe.gateway.refusals import Refusal
 
@@ -22,8 +23,8 @@ def similar_faces(
     max_distance: Annotated[float, Query(ge=0, le=2, description="Cosine distance; SFace's match is < 0.64")] = 0.6,
 ) -> list[FrameHit]:
     """Faces in any of the team's jobs (this one included) closest to this face finding, nearest first."""
-    embedding = queries.face_embedding(conn, finding_id, caller.team_id)
+    embedding = findings.face_embedding(conn, finding_id, caller.team_id)
     if embedding is None:
         raise Refusal(404, ErrorCode.face_not_found, f"finding {finding_id} is not a stored face")
-    return [hit for hit in review.faces_near(conn, caller.team_id, embedding, limit + 1, max_distance)
+    return [hit for hit in search.faces_near(conn, caller.team_id, embedding, limit + 1, max_distance)
             if hit.finding.id != finding_id][:limit]

@@ -12,8 +12,11 @@ from celery import Celery
 from fastapi import APIRouter, Body, Path, Query, Response, status
 from kombu.exceptions import OperationalError
 
-from vidsafe.db import known_content as queries
-from vidsafe.domain import ErrorCode, HashImport, HashList, HashListRequest, RematchState
+from vidsafe.db import hash_lists
+from vidsafe.domain.api import HashImport
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.hash_lists import HashList, RematchState
+from vidsafe.domain.requests import HashListRequest
 from vidsafe.gateway.dependencies import Caller, ConnDep, QueueDep, ReaderDep, ReviewerDep
 from vidsafe.gateway.openapi import links
 from vidsafe.gateway.refusals import Refusal
@@ -27,7 +30,7 @@ _LIST = {"list_id": "$response.body#/id"}
 
 
 def _list_or_404(conn: psycopg.Connection, caller: Caller, list_id: uuid.UUID) -> HashList:
-    found = queries.get_list(conn, caller.team_id, list_id)
+    found = hash_lists.get_list(conn, caller.team_id, list_id)
     if found is None:
         raise Refusal(404, ErrorCode.hash_list_not_found, f"no hash list {list_id}")
     return found
@@ -39,7 +42,7 @@ def _rematch(conn: psycopg.Connection, queue: Celery, caller: Caller, list_id: u
     except OperationalError as error:
         raise Refusal(503, ErrorCode.queue_unavailable, f"the job queue (Redis) is unreachable, so past jobs are not "
                       f"re-matched; import again to retry: {error}") from None
-    queries.set_rematch(conn, list_id, RematchState.queued)
+    hash_lists.set_rematch(conn, list_id, RematchState.queued)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=HashList,
@@ -47,7 +50,7 @@ def _rematch(conn: psycopg.Connection, queue: Celery, caller: Caller, list_id: u
 def create_list(body: HashListRequest, conn: ConnDep, caller: ReviewerDep) -> HashList:
     """Create an empty list; add hashes with ``POST /v1/hash-lists/{id}/imports``."""
     try:
-        return queries.create_list(conn, uuid.uuid4(), caller.team_id, body)
+        return hash_lists.create_list(conn, uuid.uuid4(), caller.team_id, body)
     except psycopg.errors.UniqueViolation:
         raise Refusal(409, ErrorCode.hash_list_name_taken, f"the team has a hash list named {body.name!r}") from None
 
@@ -55,7 +58,7 @@ def create_list(body: HashListRequest, conn: ConnDep, caller: ReviewerDep) -> Ha
 @router.get("", response_model=list[HashList])
 def list_lists(conn: ConnDep, caller: ReaderDep) -> list[HashList]:
     """The team's lists, by name."""
-    return queries.list_lists(conn, caller.team_id)
+    return hash_lists.list_lists(conn, caller.team_id)
 
 
 @router.get("/{list_id}", response_model=HashList, operation_id="get_hash_list")
@@ -83,7 +86,7 @@ def import_hashes(
         raise Refusal(422, ErrorCode.invalid_hash_list, "a hash list is UTF-8 text") from None
     except HashListError as error:
         raise Refusal(422, ErrorCode.invalid_hash_list, str(error)) from None
-    added = queries.add_entries(conn, list_id, parsed.entries)
+    added = hash_lists.add_entries(conn, list_id, parsed.entries)
     if added:
         _rematch(conn, queue, caller, list_id)
     updated = _list_or_404(conn, caller, list_id)
@@ -94,7 +97,7 @@ def import_hashes(
 def delete_list(list_id: ListId, conn: ConnDep, queue: QueueDep, caller: ReviewerDep) -> Response:
     """Remove the list and its hashes; its matches leave the team's jobs in the background."""
     _list_or_404(conn, caller, list_id)
-    queries.delete_list(conn, caller.team_id, list_id)
+    hash_lists.delete_list(conn, caller.team_id, list_id)
     try:
         send_rematch(queue, caller.team_id, list_id)
     except OperationalError as error:

@@ -12,8 +12,9 @@ import psycopg
 from celery import Celery
 from kombu.exceptions import OperationalError
 
-from vidsafe.db import parts, queries
-from vidsafe.domain import ErrorCode, Job, JobStatus
+from vidsafe.db import jobs, parts
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.jobs import Job, JobStatus
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.queue import send_part, send_plan
 
@@ -63,7 +64,7 @@ def _send_plan(conn: psycopg.Connection, queue: Celery, job: Job, back_to: JobSt
         send_plan(queue, job.id, job.priority)
     except OperationalError as error:
         # A queued job with no message would wait for the maintenance loop: undo and say why instead.
-        queries.transition(conn, job.id, [JobStatus.queued], back_to, actor, "the queue was unreachable")
+        jobs.transition(conn, job.id, [JobStatus.queued], back_to, actor, "the queue was unreachable")
         raise _queue_refusal(error) from None
 
 
@@ -75,7 +76,7 @@ def apply(conn: psycopg.Connection, queue: Celery, job: Job, action: Action, act
     if job.status not in allowed:
         raise Refusal(409, ErrorCode.invalid_state, f"cannot {action} a job that is {job.status}; {action} applies "
                       f"to {', '.join(allowed)} jobs")
-    source = queries.get_media_source(conn, job_id)
+    source = jobs.get_media_source(conn, job_id)
     assert source is not None
     media, owns_media = Path(source.path), source.owns_media
     # A job whose first step fetches its URL has no video yet, and fetches it again on retry.
@@ -87,7 +88,7 @@ def apply(conn: psycopg.Connection, queue: Celery, job: Job, action: Action, act
         with conn.transaction():
             if action == Action.retry and from_scratch:
                 parts.reset(conn, job_id)
-            changed = queries.transition(conn, job_id, allowed, _TO[action], actor,
+            changed = jobs.transition(conn, job_id, allowed, _TO[action], actor,
                                          f"{action} from scratch" if from_scratch else str(action))
             if changed is None:
                 raise _ChangedMeanwhile
@@ -106,7 +107,7 @@ def reprioritise(conn: psycopg.Connection, queue: Celery, current: Job, priority
     one are skipped by the worker: each message carries the priority it was sent at). 409 for a job that has
     ended: its priority no longer means anything."""
     job_id = current.id
-    job = queries.set_priority(conn, job_id, priority, actor)
+    job = jobs.set_priority(conn, job_id, priority, actor)
     if job is None:
         raise Refusal(409, ErrorCode.invalid_state, f"the job has ended ({current.status}): its priority cannot change")
     try:

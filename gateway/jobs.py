@@ -10,21 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from vidsafe.db import queries
-from vidsafe.domain import (
-    ErrorCode,
-    FindingsResponse,
-    Job,
-    JobEvent,
-    JobOptions,
-    JobStatus,
-    Module,
-    Priority,
-    SegmentsResponse,
-    StrictModel,
-    Text,
-    WebhookDelivery,
-)
+from vidsafe.db import deliveries, findings, jobs
+from vidsafe.domain.api import FindingsResponse, SegmentsResponse
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.fields import Priority, StrictModel, Text
+from vidsafe.domain.jobs import Job, JobEvent, JobOptions, JobStatus, WebhookDelivery
+from vidsafe.domain.modules import Module
 from vidsafe.gateway.dependencies import (
     Caller,
     ConnDep,
@@ -128,12 +119,12 @@ def list_jobs(request: Request, response: Response, conn: ConnDep, caller: Reade
               batch_id: uuid.UUID | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
               cursor: CursorParam = None) -> list[Job]:
     """The team's jobs, newest first, a page at a time."""
-    return paged(request, response, queries.list_jobs(conn, caller.team_id, limit, status, batch_id, cursor))
+    return paged(request, response, jobs.list_jobs(conn, caller.team_id, limit, status, batch_id, cursor))
 
 
 def job_or_404(conn: ConnDep, job_id: uuid.UUID, caller: Caller) -> Job:
     """The job, if it is the caller's team's: another team's job is as absent as one that never was."""
-    job = queries.get_job(conn, job_id, caller.team_id)
+    job = jobs.get_job(conn, job_id, caller.team_id)
     if job is None:
         raise Refusal(404, ErrorCode.job_not_found, f"no job {job_id}")
     return job
@@ -149,7 +140,7 @@ def get_findings(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep, module: 
                  limit: Annotated[int, Query(ge=1, le=10000)] = 1000, cursor: CursorParam = None) -> FindingsResponse:
     """A page of the job's findings in time order; ``next_cursor`` leads to the next page."""
     job = job_or_404(conn, job_id, caller)
-    page = queries.findings_page(conn, job_id, module, limit, cursor)
+    page = findings.findings_page(conn, job_id, module, limit, cursor)
     return FindingsResponse(job_id=job.id, status=job.status, findings=page.items, next_cursor=page.next_cursor)
 
 
@@ -158,7 +149,7 @@ def get_segments(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
                  module: Module | None = None) -> SegmentsResponse:
     """Findings grouped into time ranges per module and label, with max and mean scores."""
     job = job_or_404(conn, job_id, caller)
-    return SegmentsResponse(job_id=job.id, status=job.status, segments=queries.get_segments(conn, job_id, module))
+    return SegmentsResponse(job_id=job.id, status=job.status, segments=findings.get_segments(conn, job_id, module))
 
 
 @router.get("/{job_id}/events", response_model=list[JobEvent], operation_id="get_events")
@@ -166,14 +157,14 @@ def get_events(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> list[JobE
     """The job's audit trail: every change of status or priority, who made it (API key name, worker,
     system) and why."""
     job_or_404(conn, job_id, caller)
-    return queries.job_events(conn, job_id)
+    return jobs.job_events(conn, job_id)
 
 
 @router.get("/{job_id}/webhooks", response_model=list[WebhookDelivery], operation_id="get_webhook_deliveries")
 def get_webhook_deliveries(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> list[WebhookDelivery]:
     """Deliveries of the job's webhook event: status, attempts, last error."""
     job_or_404(conn, job_id, caller)
-    return queries.deliveries(conn, job_id)
+    return deliveries.deliveries(conn, job_id)
 
 
 @router.post("/{job_id}/{action}", response_model=Job, operation_id="control_job", responses=job_links(200))

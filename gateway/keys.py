@@ -10,8 +10,11 @@ from fastapi import APIRouter, Path, status
 from pydantic import Field
 
 from vidsafe.apikeys import issue_key
-from vidsafe.db import queries
-from vidsafe.domain import ApiKey, ApiKeyCreated, ErrorCode, Scope, StrictModel
+from vidsafe.db import teams
+from vidsafe.domain.api import ApiKeyCreated
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.fields import StrictModel
+from vidsafe.domain.teams import ApiKey, Scope
 from vidsafe.gateway.dependencies import AdminDep, ConnDep
 from vidsafe.gateway.openapi import links
 from vidsafe.gateway.refusals import Refusal
@@ -45,13 +48,13 @@ def create_key(body: KeyRequest, conn: ConnDep, caller: AdminDep) -> ApiKeyCreat
 @router.get("", response_model=list[ApiKey])
 def list_keys(conn: ConnDep, caller: AdminDep) -> list[ApiKey]:
     """The team's keys, revoked ones included: names, prefixes, scopes and use, never the keys themselves."""
-    return queries.list_api_keys(conn, caller.team_id)
+    return teams.list_api_keys(conn, caller.team_id)
 
 
 @router.post("/{name}/revoke", response_model=ApiKey, operation_id="revoke_key")
 def revoke_key(name: KeyName, conn: ConnDep, caller: AdminDep) -> ApiKey:
     """Revoke a key of the team: it stops working at once."""
-    revoked = queries.revoke_api_key(conn, caller.team_id, name)
+    revoked = teams.revoke_api_key(conn, caller.team_id, name)
     if revoked is None:
         raise Refusal(404, ErrorCode.key_not_found, f"team {caller.team} has no live key named {name!r}")
     return revoked

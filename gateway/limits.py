@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vidsafe.domain import ErrorCode
+from vidsafe.domain.errors import ErrorCode
 from vidsafe.gateway.refusals import error_body
 
 _UPLOAD_TYPE = b"multipart/form-data"

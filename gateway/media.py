@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from vidsafe.db import queries
-from vidsafe.domain import ErrorCode
+from vidsafe.db import retention
+from vidsafe.domain.errors import ErrorCode
 from vidsafe.gateway.dependencies import ConnDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.jobs import job_or_404
 from vidsafe.gateway.refusals import Refusal
@@ -38,7 +38,7 @@ def get_media(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> FileResp
     """The job's video while it is kept for review (``media_kept_until``), with Range support; 404 media_gone
     once the retention has passed."""
     job = job_or_404(conn, job_id, caller)
-    path = queries.kept_media(conn, job_id, caller.team_id)
+    path = retention.kept_media(conn, job_id, caller.team_id)
     if path is None or not Path(path).is_file():
         raise Refusal(404, ErrorCode.media_gone, f"the video of job {job_id} is no longer kept (its team's retention "
                       "has passed, or it was never kept)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from vidsafe.catalogue import module_statuses
-from vidsafe.domain import ModuleStatus
+from vidsafe.domain.modules import ModuleStatus
 from vidsafe.gateway.dependencies import ReaderDep, SettingsDep
 
 router = APIRouter(prefix="/v1/modules", tags=["modules"])

@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import Query, Request, Response
 
 from vidsafe.db.paging import Page
-from vidsafe.domain import NEXT_CURSOR_HEADER
+from vidsafe.domain.api import NEXT_CURSOR_HEADER
 
 Row = TypeVar("Row")
 

@@ -9,8 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import Field
 
-from vidsafe.db import review
-from vidsafe.domain import ErrorCode, FrameHit, Person, PersonUpdate, StrictModel
+from vidsafe.db import people
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.fields import StrictModel
+from vidsafe.domain.findings import FrameHit
+from vidsafe.domain.requests import PersonUpdate
+from vidsafe.domain.review import Person
 from vidsafe.gateway.dependencies import Caller, ConnDep, ReviewerDep
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
 from vidsafe.gateway.refusals import Refusal, found_or_404
@@ -28,7 +32,7 @@ class SplitRequest(StrictModel):
 
 
 def _person_or_404(conn: ConnDep, caller: Caller, person_id: uuid.UUID) -> Person:
-    return found_or_404(review.get_person(conn, caller.team_id, person_id), ErrorCode.person_not_found,
+    return found_or_404(people.get_person(conn, caller.team_id, person_id), ErrorCode.person_not_found,
                         f"no person {person_id}")
 
 
@@ -36,7 +40,7 @@ def _person_or_404(conn: ConnDep, caller: Caller, person_id: uuid.UUID) -> Perso
 def list_people(request: Request, response: Response, conn: ConnDep, caller: ReviewerDep, hidden: bool = False,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: CursorParam = None) -> list[Person]:
     """The team's people, most faces first (hidden ones only with ``hidden``)."""
-    return paged(request, response, review.people(conn, caller.team_id, hidden, limit, cursor))
+    return paged(request, response, people.people(conn, caller.team_id, hidden, limit, cursor))
 
 
 @router.get("/{person_id}", response_model=Person)
@@ -47,7 +51,7 @@ def get_person(person_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> Pers
 @router.patch("/{person_id}", response_model=Person)
 def update_person(person_id: uuid.UUID, body: PersonUpdate, conn: ConnDep, caller: ReviewerDep) -> Person:
     """Name or hide (or show again) a person."""
-    if not review.update_person(conn, caller.team_id, person_id, body):
+    if not people.update_person(conn, caller.team_id, person_id, body):
         raise Refusal(404, ErrorCode.person_not_found, f"no person {person_id}")
     return _person_or_404(conn, caller, person_id)
 
@@ -57,7 +61,7 @@ def appearances(person_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[FrameHit]:
     """Every video the person appears in: their best face in each."""
     _person_or_404(conn, caller, person_id)
-    return review.person_faces(conn, caller.team_id, person_id, limit)
+    return people.person_faces(conn, caller.team_id, person_id, limit)
 
 
 @router.post("/{person_id}/merge", response_model=Person)
@@ -67,14 +71,14 @@ def merge(person_id: uuid.UUID, body: MergeRequest, conn: ConnDep, caller: Revie
     _person_or_404(conn, caller, body.other)
     if body.other == person_id:
         raise Refusal(422, ErrorCode.invalid_request, "a person cannot be merged into themselves")
-    review.merge_people(conn, caller.team_id, person_id, body.other)
+    people.merge_people(conn, caller.team_id, person_id, body.other)
     return _person_or_404(conn, caller, person_id)
 
 
 @router.post("/split", status_code=status.HTTP_201_CREATED, response_model=Person)
 def split(body: SplitRequest, conn: ConnDep, caller: ReviewerDep) -> Person:
     """Move faces (face findings of the team's videos) to a new person of their own."""
-    faces = review.team_face_ids(conn, caller.team_id, list(dict.fromkeys(body.finding_ids)))
+    faces = people.team_face_ids(conn, caller.team_id, list(dict.fromkeys(body.finding_ids)))
     if len(faces) != len(set(body.finding_ids)):
         raise Refusal(404, ErrorCode.face_not_found, "some of finding_ids are not stored faces of the team's videos")
-    return _person_or_404(conn, caller, review.split_person(conn, caller.team_id, faces))
+    return _person_or_404(conn, caller, people.split_person(conn, caller.team_id, faces))

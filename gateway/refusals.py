@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vidsafe.db.paging import InvalidCursor
-from vidsafe.domain import ErrorBody, ErrorCode, MediaError
+from vidsafe.domain.errors import ErrorBody, ErrorCode, MediaError
 from vidsafe.outbound import OutboundRefused
 
 

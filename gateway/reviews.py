@@ -9,9 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import Field
 
-from vidsafe.db import review
+from vidsafe.db import preferences, review
 from vidsafe.db.review import QueueFilter
-from vidsafe.domain import ErrorCode, Module, ReviewItem, ReviewQueue, Score, StrictModel, Text
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.fields import Score, StrictModel, Text
+from vidsafe.domain.modules import Module
+from vidsafe.domain.review import ReviewItem, ReviewQueue
 from vidsafe.gateway.dependencies import AdminDep, Caller, ConnDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.openapi import review_links
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
@@ -107,7 +110,7 @@ def assign(job_id: uuid.UUID, body: AssignRequest, conn: ConnDep, caller: AdminD
     _item_or_404(conn, caller, job_id)
     key_id = None
     if body.reviewer is not None:
-        key_id = review.team_key_id(conn, caller.team_id, body.reviewer)
+        key_id = preferences.team_key_id(conn, caller.team_id, body.reviewer)
         if key_id is None:
             raise Refusal(404, ErrorCode.reviewer_not_found, f"the team has no live key {body.reviewer!r}")
     review.assign(conn, caller.team_id, job_id, key_id)

@@ -18,9 +18,13 @@ from fastapi.concurrency import run_in_threadpool
 from PIL import Image
 
 from vidsafe.catalogue import triton_model
-from vidsafe.db import review
+from vidsafe.db import search
 from vidsafe.db.paging import decode_cursor, encode_cursor
-from vidsafe.domain import ErrorCode, FrameHit, JobWarning, Module, SearchResults
+from vidsafe.domain.api import SearchResults
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.findings import FrameHit
+from vidsafe.domain.jobs import JobWarning
+from vidsafe.domain.modules import Module
 from vidsafe.gateway.dependencies import ConnDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.settings import Settings
@@ -44,7 +48,7 @@ def embed_query(settings: Settings, text: str) -> list[float]:
 
 
 @router.get("/v1/search", response_model=SearchResults)
-async def search(conn: ConnDep, settings: SettingsDep, caller: ReviewerDep,
+async def search_texts(conn: ConnDep, settings: SettingsDep, caller: ReviewerDep,
                  q: Annotated[str, Query(min_length=1, max_length=500, description="Words or a sentence")],
                  modules: Annotated[list[Module] | None, Query(description="speech, ocr (default: both)")] = None,
                  mode: Literal["both", "words", "meaning"] = "both",
@@ -61,7 +65,7 @@ async def search(conn: ConnDep, settings: SettingsDep, caller: ReviewerDep,
         raise Refusal(422, ErrorCode.invalid_cursor, "the cursor is not one this service made")
     rankings, warnings = {}, []
     if mode in ("both", "words"):
-        rankings["words"] = await run_in_threadpool(review.search_words, conn, caller.team_id, q, chosen)
+        rankings["words"] = await run_in_threadpool(search.search_words, conn, caller.team_id, q, chosen)
     if mode in ("both", "meaning"):
         try:
             vector = await run_in_threadpool(embed_query, settings, q)
@@ -69,9 +73,9 @@ async def search(conn: ConnDep, settings: SettingsDep, caller: ReviewerDep,
             warnings.append(JobWarning(code=ErrorCode.inference_unavailable,
                                        message=f"no search by meaning: the text embedder is unavailable ({error})"))
         else:
-            rankings["meaning"] = await run_in_threadpool(review.search_meaning, conn, caller.team_id, vector, chosen,
+            rankings["meaning"] = await run_in_threadpool(search.search_meaning, conn, caller.team_id, vector, chosen,
                                                           MEANING_MAX_DISTANCE)
-    hits = review.fuse(rankings)
+    hits = search.fuse(rankings)
     page = hits[offset:offset + limit]
     more = offset + limit < len(hits)
     return SearchResults(hits=page, next_cursor=encode_cursor({"o": offset + limit}) if more else None,
@@ -84,11 +88,11 @@ def similar_frames(finding_id: Annotated[int, Path(ge=1, le=2**63 - 1)], conn: C
                    max_distance: Annotated[float, Query(ge=0, le=2)] = 0.3) -> list[FrameHit]:
     """Frames across the team's videos that look like the frame of this finding (CLIP image embeddings),
     nearest first; 404 frame_not_indexed unless the job ran CLIP."""
-    embedding = review.frame_embedding(conn, caller.team_id, finding_id)
+    embedding = search.frame_embedding(conn, caller.team_id, finding_id)
     if embedding is None:
         raise Refusal(404, ErrorCode.frame_not_indexed, f"finding {finding_id} is on no frame CLIP indexed "
                       "(CLIP is served once a checkpoint is exported: see the README)")
-    return review.similar_frames(conn, caller.team_id, embedding, limit, max_distance)
+    return search.similar_frames(conn, caller.team_id, embedding, limit, max_distance)
 
 
 def _photo(data: bytes, max_pixels: int) -> np.ndarray:
@@ -128,4 +132,4 @@ async def faces_like_photo(photo: UploadFile, conn: ConnDep, settings: SettingsD
         raise Refusal(503, ErrorCode.inference_unavailable, f"the face model is unavailable ({error})") from None
     if embedding is None:
         raise Refusal(422, ErrorCode.no_face_found, "no face was found in the photo")
-    return await run_in_threadpool(review.faces_near, conn, caller.team_id, embedding, limit, max_distance)
+    return await run_in_threadpool(search.faces_near, conn, caller.team_id, embedding, limit, max_distance)

@@ -14,11 +14,12 @@ from fastapi.concurrency import run_in_threadpool
 from redis.exceptions import RedisError
 
 from vidsafe.dashboard import PANELS, for_team
-from vidsafe.db import review
-from vidsafe.domain import JobStatus, Operations, OperationsPanel, OperationsSeries, Stats
+from vidsafe.db import operations, review
+from vidsafe.domain.jobs import JobStatus
+from vidsafe.domain.operations import Operations, OperationsPanel, OperationsSeries, Stats
 from vidsafe.gateway.dependencies import ConnDep, QueueDep, ReaderDep, SettingsDep
-from vidsafe.queue import VIDEO_QUEUE
-from vidsafe.readiness import queue_depth, redis_answers, triton_serves_models
+from vidsafe.queue import VIDEO_QUEUE, queue_depth
+from vidsafe.readiness import redis_answers, triton_serves_models
 from vidsafe.settings import Settings
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
@@ -48,7 +49,7 @@ def _triton_ready(settings: Settings) -> bool:
 
 @router.get("", response_model=Stats)
 async def stats(request: Request, conn: ConnDep, settings: SettingsDep, queue: QueueDep, caller: ReaderDep) -> Stats:
-    counts, finished, seconds, frames = await run_in_threadpool(review.throughput, conn, caller.team_id)
+    counts, finished, seconds, frames = await run_in_threadpool(operations.throughput, conn, caller.team_id)
     open_items = await run_in_threadpool(review.queue_counts, conn, caller.team_id)
     services = {
         "redis": await run_in_threadpool(redis_answers, settings.effective_redis_url),
@@ -99,7 +100,7 @@ def _operations(settings: Settings, team: str, minutes: int) -> Operations:
 
 
 @router.get("/operations", response_model=Operations)
-async def operations(settings: SettingsDep, caller: ReaderDep,
+async def operations_figures(settings: SettingsDep, caller: ReaderDep,
                      minutes: Annotated[int, Query(ge=5, le=7 * 24 * 60, description="The window, in minutes")] = 60,
                      ) -> Operations:
     """The deployment's operations figures over the last ``minutes`` (queue depth, jobs by state, frames/s, stage

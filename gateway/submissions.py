@@ -24,24 +24,15 @@ from pydantic import Field, ValidationError
 
 from vidsafe import outbound
 from vidsafe.catalogue import resolve_modules
-from vidsafe.db import queries
-from vidsafe.db.queries import NewJob
-from vidsafe.domain import (
-    DEFAULT_PRIORITY,
-    ErrorCode,
-    Job,
-    JobOptions,
-    JobStatus,
-    MediaError,
-    MediaInfo,
-    Priority,
-    StrictModel,
-    Text,
-)
+from vidsafe.db import batches, jobs, teams
+from vidsafe.db.jobs import NewJob
+from vidsafe.domain.errors import ErrorCode, MediaError
+from vidsafe.domain.fields import DEFAULT_PRIORITY, Priority, StrictModel, Text
+from vidsafe.domain.jobs import Job, JobOptions, JobStatus, MediaInfo
 from vidsafe.gateway.dependencies import Caller
 from vidsafe.gateway.refusals import Refusal, media_refusal, outbound_refusal
 from vidsafe.gateway.uploads import ReceivedUpload
-from vidsafe.media import probe_video
+from vidsafe.media.probe import probe_video
 from vidsafe.queue import send_plan
 from vidsafe.settings import Settings
 
@@ -124,7 +115,7 @@ def replay(submitter: Submitter, request_fingerprint: str) -> Created | None:
     request under the same key."""
     if submitter.idempotency_key is None:
         return None
-    found = queries.job_by_idempotency_key(submitter.conn, submitter.caller.key.id, submitter.idempotency_key,
+    found = jobs.job_by_idempotency_key(submitter.conn, submitter.caller.key.id, submitter.idempotency_key,
                                            submitter.settings.idempotency_ttl_s)
     if found is None:
         return None
@@ -138,7 +129,7 @@ def replay(submitter: Submitter, request_fingerprint: str) -> Created | None:
 def place(submitter: Submitter, placement: Placement) -> dict:
     """The NewJob fields the placement decides: status, priority, batch, callback."""
     settings = submitter.settings
-    batch = (queries.get_batch(submitter.conn, placement.batch_id, submitter.caller.team_id)
+    batch = (batches.get_batch(submitter.conn, placement.batch_id, submitter.caller.team_id)
              if placement.batch_id else None)
     if placement.batch_id and batch is None:
         raise Refusal(404, ErrorCode.batch_not_found, f"no batch {placement.batch_id}")
@@ -164,8 +155,8 @@ QUEUE_FULL_RETRY_AFTER_S = 60
 
 def check_limits(conn: psycopg.Connection, settings: Settings, team_id: uuid.UUID, media: MediaInfo | None) -> None:
     """429 if one more job (of ``media``'s duration) would take the team past its queued-jobs limit or its video
-    hours in 24 h. Call it in the transaction that adds the job, after ``queries.lock_team``."""
-    team, usage = queries.get_team(conn, team_id), queries.team_usage(conn, team_id)
+    hours in 24 h. Call it in the transaction that adds the job, after ``teams.lock_team``."""
+    team, usage = teams.get_team(conn, team_id), teams.team_usage(conn, team_id)
     limits = team.or_defaults(settings.team_limits)
     max_waiting, max_hours = limits.max_queued_jobs, limits.max_video_hours_per_day
     if max_waiting is not None and usage.waiting >= max_waiting:
@@ -184,12 +175,12 @@ def check_limits(conn: psycopg.Connection, settings: Settings, team_id: uuid.UUI
 def _record(submitter: Submitter, job_id: uuid.UUID, new: NewJob, request_fingerprint: str) -> Created:
     """Record the job (within the team's limits) and, unless it waits in pending, send its plan task."""
     conn, caller = submitter.conn, submitter.caller
-    idempotency = (queries.Idempotency(submitter.idempotency_key, request_fingerprint)
+    idempotency = (jobs.Idempotency(submitter.idempotency_key, request_fingerprint)
                    if submitter.idempotency_key else None)
     with conn.transaction():
-        queries.lock_team(conn, caller.team_id)
+        teams.lock_team(conn, caller.team_id)
         check_limits(conn, submitter.settings, caller.team_id, new.media)
-        job = queries.create_job(conn, job_id, new, caller.key.id, idempotency, actor=caller.actor)
+        job = jobs.create_job(conn, job_id, new, caller.key.id, idempotency, actor=caller.actor)
     if job is None:  # a concurrent retry with the same idempotency key created it first
         if new.owns_media:
             Path(new.media_path).unlink(missing_ok=True)
@@ -201,7 +192,7 @@ def _record(submitter: Submitter, job_id: uuid.UUID, new: NewJob, request_finger
             send_plan(submitter.queue, job_id, job.priority)
         except QueueUnreachable as error:
             # A job that never reached the queue would wait forever: take it back and say why.
-            queries.delete_job(conn, job_id)
+            jobs.delete_job(conn, job_id)
             raise Refusal(503, ErrorCode.queue_unavailable, f"the job queue (Redis) is unreachable: {error}") from None
     return Created(job, new=True)
 

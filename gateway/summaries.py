@@ -10,7 +10,9 @@ from fastapi import APIRouter, status
 from kombu.exceptions import OperationalError
 
 from vidsafe.db import summaries
-from vidsafe.domain import ErrorCode, JobStatus, SummaryRecord
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.jobs import JobStatus
+from vidsafe.domain.summaries import SummaryRecord
 from vidsafe.gateway.dependencies import ConnDep, QueueDep, ReaderDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.jobs import job_or_404
 from vidsafe.gateway.refusals import Refusal

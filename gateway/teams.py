@@ -10,8 +10,9 @@ import psycopg
 from fastapi import APIRouter, Path, status
 from pydantic import Field
 
-from vidsafe.db import queries
-from vidsafe.domain import TEAM_NAME_PATTERN, ErrorCode, Team, TeamLimits
+from vidsafe.db import teams
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.teams import TEAM_NAME_PATTERN, Team, TeamLimits
 from vidsafe.gateway.dependencies import AdminDep, Caller, ConnDep
 from vidsafe.gateway.openapi import links
 from vidsafe.gateway.refusals import Refusal
@@ -33,7 +34,7 @@ def _operator_only(caller: Caller) -> None:
 
 def _team_or_404(conn: psycopg.Connection, caller: Caller, name: str) -> Team:
     """The team named ``name`` if the caller may see it: an operator admin sees every team, others their own."""
-    team = queries.team_by_name(conn, name)
+    team = teams.team_by_name(conn, name)
     if team is None or not (caller.operator or team.name == caller.key.team):
         raise Refusal(404, ErrorCode.team_not_found, f"no team {name!r}")
     return team
@@ -45,7 +46,7 @@ def create_team(body: TeamRequest, conn: ConnDep, caller: AdminDep) -> Team:
     """Create a team; issue its first key with ``POST /v1/keys`` and the header ``X-Vidsafe-Team: <name>``."""
     _operator_only(caller)
     try:
-        return queries.create_team(conn, uuid.uuid4(), body.name, body)
+        return teams.create_team(conn, uuid.uuid4(), body.name, body)
     except psycopg.errors.UniqueViolation:
         raise Refusal(409, ErrorCode.team_name_taken, f"a team named {body.name!r} exists") from None
 
@@ -53,7 +54,7 @@ def create_team(body: TeamRequest, conn: ConnDep, caller: AdminDep) -> Team:
 @router.get("", response_model=list[Team])
 def list_teams(conn: ConnDep, caller: AdminDep) -> list[Team]:
     """Every team for an operator admin; a team's admin sees their own."""
-    return queries.list_teams(conn, None if caller.operator else caller.team_id)
+    return teams.list_teams(conn, None if caller.operator else caller.team_id)
 
 
 @router.get("/{name}", response_model=Team, operation_id="get_team")
@@ -66,4 +67,4 @@ def set_limits(name: TeamName, body: TeamLimits, conn: ConnDep, caller: AdminDep
     """Replace the team's limits; a limit left out takes the deployment's setting."""
     team = _team_or_404(conn, caller, name)
     _operator_only(caller)
-    return queries.set_team_limits(conn, team.id, body)
+    return teams.set_team_limits(conn, team.id, body)

@@ -22,7 +22,7 @@ from pathlib import Path
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from vidsafe.domain import ErrorCode
+from vidsafe.domain.errors import ErrorCode
 from vidsafe.gateway.refusals import Refusal
 
 FILE_FIELD = "file"

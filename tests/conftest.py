@@ -11,9 +11,10 @@ import httpx
 import pytest
 
 from tests.support import TEST_MAX_UPLOAD_BYTES, WEBHOOK_SECRET, state_root
-from vidsafe.apikeys import API_KEY_HEADER, local_key_path
+from vidsafe.apikeys import local_key_path
 from vidsafe.deploy import stack
-from vidsafe.deploy.sample_video import make_sample_video
+from vidsafe.domain.api import API_KEY_HEADER
+from vidsafe.export.sample_video import make_sample_video
 from vidsafe.settings import Settings
 
 

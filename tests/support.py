@@ -17,8 +17,9 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from vidsafe.apikeys import API_KEY_HEADER, TEAM_HEADER, local_key_path
+from vidsafe.apikeys import local_key_path
 from vidsafe.deploy.tritonserver import cached_venv
+from vidsafe.domain.api import API_KEY_HEADER, TEAM_HEADER
 from vidsafe.settings import Settings
 
 TEST_MAX_UPLOAD_BYTES = 8 * 1024 * 1024

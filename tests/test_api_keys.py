@@ -11,9 +11,10 @@ import psycopg
 import pytest
 
 from tests.support import upload, wait_for_job
-from vidsafe.apikeys import API_KEY_HEADER, issue_key
-from vidsafe.db import queries
-from vidsafe.domain import Scope
+from vidsafe.apikeys import issue_key
+from vidsafe.db import teams
+from vidsafe.domain.api import API_KEY_HEADER
+from vidsafe.domain.teams import Scope
 from vidsafe.settings import Settings
 
 
@@ -24,7 +25,7 @@ def _client(settings: Settings, key: str | None, scheme: str = "header") -> http
 
 def _key(settings: Settings, name: str, *scopes: Scope) -> str:
     with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:
-        return issue_key(conn, queries.OPERATOR_TEAM_ID, name, list(scopes))[1]
+        return issue_key(conn, teams.OPERATOR_TEAM_ID, name, list(scopes))[1]
 
 
 @pytest.mark.parametrize("path", ["/v1/jobs", "/v1/modules", "/v1/jobs/00000000-0000-0000-0000-000000000000/findings"])

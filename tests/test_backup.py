@@ -15,8 +15,10 @@ import psycopg
 import pytest
 
 from tests.support import run_job, state_root
-from vidsafe.db.queries import OPERATOR_TEAM_ID, nearest_findings, vector_text
-from vidsafe.deploy import backup, stack
+from vidsafe.db import backup
+from vidsafe.db.findings import nearest_findings, vector_text
+from vidsafe.db.teams import OPERATOR_TEAM_ID
+from vidsafe.deploy import stack
 from vidsafe.settings import Settings
 
 FACES = '{"modules": ["faces", "known_content"]}'

@@ -17,7 +17,7 @@ import pytest
 from tests import hostile_corpus
 from tests.support import upload, wait_for_job
 from vidsafe.db.parts import Decoded
-from vidsafe.domain import ErrorCode
+from vidsafe.domain.errors import ErrorCode
 from vidsafe.settings import Settings
 from vidsafe.workers.coverage import ending, summarise
 

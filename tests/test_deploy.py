@@ -24,8 +24,7 @@ from cloudcoil.models.prometheus_operator import v1 as prometheus_operator
 
 from tests.support import tool_venv, wait_until
 from vidsafe.deploy import stack
-from vidsafe.queue import VIDEO_QUEUE
-from vidsafe.readiness import queue_lists
+from vidsafe.queue import VIDEO_QUEUE, queue_lists
 from vidsafe.settings import PROJECT_ROOT, Settings
 
 DEPLOY = PROJECT_ROOT / "deploy"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vidsafe.domain import ErrorCode
+from vidsafe.domain.errors import ErrorCode
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

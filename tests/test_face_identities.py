@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidsafe.domain import Finding, Module
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.modules import Module
 from vidsafe.workers.faces import assign_identities
 
 

@@ -35,7 +35,7 @@ from tests.support import (
     wait_until,
 )
 from vidsafe.deploy import stack
-from vidsafe.deploy.sample_video import SAMPLE_SCENES, Scene, make_sample_video
+from vidsafe.export.sample_video import SAMPLE_SCENES, Scene, make_sample_video
 from vidsafe.settings import Settings
 
 # The 12 s sample four times over: 48 s, 24 chunks of 8 frames, some 12 s of work to interrupt.

@@ -16,8 +16,8 @@ import pytest
 import uvicorn
 
 from tests.support import upload, wait_for_job, wait_until
-from vidsafe.apikeys import API_KEY_HEADER
 from vidsafe.deploy.stack import free_ports
+from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.gateway.app import create_app
 from vidsafe.settings import Settings
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.gpu_check import TOLERANCES, _compare, check
+from vidsafe.media.decoding import sample_frames
 from vidsafe.settings import Settings
-from vidsafe.workers.sampling import sample_frames
 
 
 def test_cpu_profile_is_its_own_reference(running_stack: Settings, sample_video: Path) -> None:

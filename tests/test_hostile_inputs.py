@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.hostile_corpus import CORPUS, Case, oversize, tiny_valid
 from tests.support import TEST_MAX_UPLOAD_BYTES, state_root, wait_for_job, wait_until
-from vidsafe.apikeys import API_KEY_HEADER
 from vidsafe.deploy import stack
+from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.gateway.uploads import clean_filename
 from vidsafe.settings import Settings
 

@@ -18,10 +18,11 @@ from fastapi.testclient import TestClient
 from tests.local_http import Respond, answer, serve
 from tests.support import WEBHOOK_SECRET, finding_keys, transitions, upload, wait_for_job
 from vidsafe import webhooks
-from vidsafe.apikeys import API_KEY_HEADER
-from vidsafe.db import queries
+from vidsafe.db import jobs, teams
 from vidsafe.deploy import stack
-from vidsafe.domain import ErrorCode, JobOptions
+from vidsafe.domain.api import API_KEY_HEADER
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.jobs import JobOptions
 from vidsafe.gateway.app import create_app
 from vidsafe.gateway.job_control import Action, apply
 from vidsafe.gateway.refusals import Refusal
@@ -133,10 +134,10 @@ def test_a_retry_from_scratch_that_loses_a_race_forgets_nothing(
     assert wait_for_job(api, job_id)["status"] == "succeeded"
     before = finding_keys(api, job_id)
     # Another change wins between reading the job and moving it: the transition finds no job in a status it fits.
-    monkeypatch.setattr(queries, "transition", lambda *args, **kwargs: None)
+    monkeypatch.setattr(jobs, "transition", lambda *args, **kwargs: None)
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn, \
             pytest.raises(Refusal) as refused:
-        apply(conn, make_celery(running_stack), queries.get_job(conn, UUID(job_id), None), Action.retry, "test",
+        apply(conn, make_celery(running_stack), jobs.get_job(conn, UUID(job_id), None), Action.retry, "test",
                   from_scratch=True)
     assert (refused.value.status, refused.value.code) == (409, ErrorCode.invalid_state)
     monkeypatch.undo()
@@ -152,7 +153,7 @@ def test_each_maintenance_step_runs_while_redis_is_down(running_stack: Settings,
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
         # A queued job whose plan message was lost: the first step tries to send it again, and cannot.
         job_id = uuid4()
-        queries.create_job(conn, job_id, queries.NewJob(queries.OPERATOR_TEAM_ID, "lost.mp4",
+        jobs.create_job(conn, job_id, jobs.NewJob(teams.OPERATOR_TEAM_ID, "lost.mp4",
                                                         str(tmp_path / "lost.mp4"), False, JobOptions()))
         orphan = settings.uploads_dir / "orphan"
         orphan.parent.mkdir(parents=True)
@@ -163,7 +164,7 @@ def test_each_maintenance_step_runs_while_redis_is_down(running_stack: Settings,
         try:
             report = run_once(settings, make_celery(settings))
         finally:
-            queries.delete_job(conn, job_id)
+            jobs.delete_job(conn, job_id)
     assert f"{job_id}:plan" not in report.resent and report.failed == []
     assert report.removed == ["orphan"] and not orphan.exists(), "the sweep ran although the queue was down"
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import upload, wait_for_job
 from vidsafe.deploy import stack
-from vidsafe.deploy.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH
+from vidsafe.export.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH
 from vidsafe.settings import Settings
 
 ASTRONAUT_SCENES = [(s.start_s, s.end_s) for s in SAMPLE_SCENES if s.photo == "astronaut"]

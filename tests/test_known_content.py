@@ -22,8 +22,8 @@ import pytest
 from skimage import data
 
 from tests.support import make_team, run_job, wait_until
-from vidsafe.deploy.sample_video import Scene, make_sample_video
-from vidsafe.domain import SignalType
+from vidsafe.domain.hash_lists import SignalType
+from vidsafe.export.sample_video import Scene, make_sample_video
 from vidsafe.hash_lists import HashedFrame, HashListError, ListedEntry, parse_hash_list, vpdq_signal
 from vidsafe.settings import Settings
 from vidsafe.workers.known_content import (

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from tests import hostile_corpus
-from vidsafe.deploy.sample_video import SAMPLE_SCENES, Scene, make_sample_video
-from vidsafe.domain import ErrorCode, MediaError, MediaInfo
-from vidsafe.media import probe_video
+from vidsafe.domain.errors import ErrorCode, MediaError
+from vidsafe.domain.jobs import MediaInfo
+from vidsafe.export.sample_video import SAMPLE_SCENES, Scene, make_sample_video
+from vidsafe.media.decoding import DecodeReport, SampledFrame, decode_report, sample_frames
+from vidsafe.media.probe import probe_video
 from vidsafe.observability import DECODER_FALLBACKS
 from vidsafe.settings import Settings
-from vidsafe.workers.sampling import DecodeReport, SampledFrame, decode_report, sample_frames
 
 
 def test_probe_reads_the_sample(sample_video: Path) -> None:
@@ -130,7 +131,7 @@ def test_nvdec_decodes_the_same_frames_or_the_cpu_does_saying_so(sample_video: P
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     before = DECODER_FALLBACKS._value.get()
     on_cpu = list(sample_frames(sample_video, 2.0, 320, 180))
-    with caplog.at_level(logging.WARNING, logger="vidsafe.workers.sampling"):
+    with caplog.at_level(logging.WARNING, logger="vidsafe.media.decoding"):
         asked_nvdec = list(sample_frames(sample_video, 2.0, 320, 180, decoder="nvdec"))
     assert [frame.index for frame in asked_nvdec] == [frame.index for frame in on_cpu]
     if DECODER_FALLBACKS._value.get() > before:  # no GPU decoder here: the CPU decoded, and said so

@@ -21,7 +21,8 @@ from PIL import Image
 from skimage import data
 
 from tests.support import TeamKeys, expire_kept_media, make_team, upload, wait_for_job
-from vidsafe.domain import NEXT_CURSOR_HEADER, Segment
+from vidsafe.domain.api import NEXT_CURSOR_HEADER
+from vidsafe.domain.findings import Segment
 from vidsafe.queue import make_celery
 from vidsafe.settings import Settings
 from vidsafe.workers import maintenance

@@ -13,13 +13,13 @@ import pytest
 
 from tests.support import run_job
 from vidsafe.catalogue import available_modules, served_entries
-from vidsafe.domain import Finding
+from vidsafe.domain.findings import Finding
+from vidsafe.media.cuts import CutDetector
+from vidsafe.media.decoding import sample_frames
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.frames import FRAME_STAGES
-from vidsafe.workers.sampling import sample_frames
 from vidsafe.workers.shared_frames import HOST, PREFIX, SHM_DIR, SharedFrames, remove_dead_regions
-from vidsafe.workers.shots import CutDetector
 
 stack = pytest.mark.stack
 SCORE_TOLERANCE = 1e-4  # the same bytes, batched by Triton in other groups: ONNX Runtime's batch-size jitter

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from tests.support import submit, wait_for_job
-from vidsafe.deploy.sample_video import Caption, Scene, make_sample_video
-from vidsafe.domain import Finding
+from vidsafe.domain.findings import Finding
+from vidsafe.export.sample_video import Caption, Scene, make_sample_video
+from vidsafe.media.cuts import CutDetector, Signature, picture_change
+from vidsafe.media.decoding import SampledFrame, sample_frames
 from vidsafe.settings import Settings
-from vidsafe.workers.sampling import SampledFrame, sample_frames
 from vidsafe.workers.segments import build_segments
-from vidsafe.workers.shots import CutDetector, Signature, picture_change, shot_findings
+from vidsafe.workers.shots import shot_findings
 from vidsafe.workers.stages import CarryOver
 
 SIZE = (640, 360)

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from tests.support import upload, wait_for_job, wait_until
-from vidsafe.apikeys import API_KEY_HEADER
+from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.settings import Settings
 
 NUDITY = {"modules": ["nudity"]}

@@ -19,7 +19,10 @@ import pytest
 
 from tests.local_http import answer, serve
 from tests.support import run_job, wait_until
-from vidsafe.domain import Job, JobStatus, JobSummary, MediaInfo, Module, Segment, SuggestedAction, SummaryItem
+from vidsafe.domain.findings import Segment
+from vidsafe.domain.jobs import Job, JobStatus, MediaInfo
+from vidsafe.domain.modules import Module
+from vidsafe.domain.summaries import JobSummary, SuggestedAction, SummaryItem
 from vidsafe.settings import Settings
 from vidsafe.workers.summaries import PROVIDERS, ProviderError, SummaryFacts, summarize_job, template_summary
 

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 
 from tests.support import upload, wait_for_job
-from vidsafe.apikeys import API_KEY_HEADER, TEAM_HEADER
 from vidsafe.db.migrate import apply_migrations, available_migrations
+from vidsafe.domain.api import API_KEY_HEADER, TEAM_HEADER
 from vidsafe.settings import Settings
 
 FACES = '{"modules": ["faces"]}'

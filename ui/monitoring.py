@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from vidsafe.domain import OperationsPanel
+from vidsafe.domain.operations import OperationsPanel
 from vidsafe.ui import session
 
 REFRESH_S = 5

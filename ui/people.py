@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from vidsafe.domain import Person, PersonUpdate
+from vidsafe.domain.requests import PersonUpdate
+from vidsafe.domain.review import Person
 from vidsafe.ui import navigation, session
 from vidsafe.ui.navigation import clock
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from vidsafe.domain import Module, ReviewItem
+from vidsafe.domain.modules import Module
+from vidsafe.domain.review import ReviewItem
 from vidsafe.ui import navigation, session
 
 _CURSORS = "queue_cursors"  # the cursors of the pages before this one, to page back

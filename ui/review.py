@@ -14,17 +14,12 @@ import pandas as pd
 import streamlit as st
 
 from vidsafe.client import GatewayError
-from vidsafe.domain import (
-    DecisionAction,
-    DecisionRequest,
-    Finding,
-    Job,
-    JobStatus,
-    Module,
-    Preferences,
-    Scope,
-    Segment,
-)
+from vidsafe.domain.findings import Finding, Segment
+from vidsafe.domain.jobs import Job, JobStatus
+from vidsafe.domain.modules import Module
+from vidsafe.domain.requests import DecisionRequest
+from vidsafe.domain.review import DecisionAction
+from vidsafe.domain.teams import Preferences, Scope
 from vidsafe.ui import navigation, session, thumbnails, timeline
 from vidsafe.ui.navigation import clock
 

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from vidsafe.client import GatewayClient, GatewayError, GatewayUnreachable
-from vidsafe.domain import Me, Preferences, Scope
+from vidsafe.domain.api import Me
+from vidsafe.domain.teams import Preferences, Scope
 from vidsafe.settings import Settings, get_settings
 
 _KEY = "api_key"

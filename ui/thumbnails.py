@@ -8,7 +8,8 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from vidsafe.domain import Finding, Module, category_severity
+from vidsafe.domain.findings import Finding, category_severity
+from vidsafe.domain.modules import Module
 
 # mediapipe's 33-landmark skeleton: shoulders, arms, torso, legs.
 SKELETON = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24), (23, 25), (25, 27),

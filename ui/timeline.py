@@ -8,7 +8,8 @@ from collections.abc import Iterable
 import altair as alt
 import pandas as pd
 
-from vidsafe.domain import Finding, Module
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.modules import Module
 
 SELECTION = "seek"
 # Categories scored per label (what was seen); the others are one category per module (a face, a pose, text).

@@ -15,14 +15,10 @@ from uuid import UUID
 
 import psycopg
 
-from vidsafe.db import queries
-from vidsafe.db.queries import KeyHolder
-from vidsafe.domain import ApiKey, Scope
+from vidsafe.db import teams
+from vidsafe.db.teams import KeyHolder
+from vidsafe.domain.teams import ApiKey, Scope
 from vidsafe.settings import Settings
-
-API_KEY_HEADER = "X-API-Key"
-# Names the team an operator admin acts for in a request; unset: the key's own team.
-TEAM_HEADER = "X-Vidsafe-Team"
 
 
 def hash_key(key: str) -> str:
@@ -33,11 +29,11 @@ def issue_key(conn: psycopg.Connection, team_id: UUID, name: str, scopes: list[S
     """Create a key of the team; returns its record and the key itself, which is shown once and never stored."""
     prefix = secrets.token_hex(4)
     key = f"vsk_{prefix}_{secrets.token_urlsafe(32)}"
-    return queries.create_api_key(conn, uuid.uuid4(), team_id, name, prefix, hash_key(key), scopes), key
+    return teams.create_api_key(conn, uuid.uuid4(), team_id, name, prefix, hash_key(key), scopes), key
 
 
 def check_key(conn: psycopg.Connection, key: str) -> KeyHolder | None:
-    return queries.api_key_by_hash(conn, hash_key(key))
+    return teams.api_key_by_hash(conn, hash_key(key))
 
 
 def local_key_path(settings: Settings) -> Path:
@@ -58,8 +54,8 @@ def ensure_local_key(conn: psycopg.Connection, settings: Settings) -> str:
         return key
     name = f"local-cli-{hashlib.sha256(str(settings.state_dir.resolve()).encode()).hexdigest()[:8]}"
     with conn.transaction():
-        queries.delete_api_key(conn, queries.OPERATOR_TEAM_ID, name)
-        _, key = issue_key(conn, queries.OPERATOR_TEAM_ID, name, LOCAL_KEY_SCOPES)
+        teams.delete_api_key(conn, teams.OPERATOR_TEAM_ID, name)
+        _, key = issue_key(conn, teams.OPERATOR_TEAM_ID, name, LOCAL_KEY_SCOPES)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     os.chmod(path, 0o600)

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from vidsafe.domain import ErrorCode, JobOptions, MediaError, Module, ModuleStatus
-from vidsafe.export.packages import sha256_of
+from vidsafe.domain.errors import ErrorCode, MediaError
+from vidsafe.domain.jobs import JobOptions
+from vidsafe.domain.modules import Module, ModuleStatus
+from vidsafe.packages import sha256_of
 from vidsafe.settings import Settings
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")

@@ -11,41 +11,29 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import TypeAdapter
 
-from vidsafe.apikeys import API_KEY_HEADER, TEAM_HEADER
-from vidsafe.domain import (
+from vidsafe.domain.api import (
+    API_KEY_HEADER,
     NEXT_CURSOR_HEADER,
-    ApiKey,
+    TEAM_HEADER,
     ApiKeyCreated,
-    Batch,
     BatchActionResult,
     BatchCreated,
-    Decision,
-    DecisionRequest,
-    Finding,
     FindingsResponse,
-    FrameHit,
     HashImport,
-    HashList,
-    HashListRequest,
-    Job,
-    JobEvent,
-    JobOptions,
-    JobStatus,
     Me,
-    ModuleStatus,
-    Operations,
-    Person,
-    PersonUpdate,
-    Preferences,
-    ReviewItem,
-    Scope,
     SearchResults,
     SegmentsResponse,
-    Stats,
-    SummaryRecord,
-    Team,
-    TeamLimits,
 )
+from vidsafe.domain.batches import Batch
+from vidsafe.domain.findings import Finding, FrameHit
+from vidsafe.domain.hash_lists import HashList
+from vidsafe.domain.jobs import Job, JobEvent, JobOptions, JobStatus
+from vidsafe.domain.modules import ModuleStatus
+from vidsafe.domain.operations import Operations, Stats
+from vidsafe.domain.requests import DecisionRequest, HashListRequest, PersonUpdate
+from vidsafe.domain.review import Decision, Person, ReviewItem
+from vidsafe.domain.summaries import SummaryRecord
+from vidsafe.domain.teams import ApiKey, Preferences, Scope, Team, TeamLimits
 
 Model = TypeVar("Model")
 CHUNK_BYTES = 1 << 20

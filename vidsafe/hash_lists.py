@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from uuid import UUID
 
-from vidsafe.domain import SignalType
+from vidsafe.domain.hash_lists import SignalType
 
 PDQ_BITS = 256
 PDQ_BYTES = PDQ_BITS // 8

@@ -56,7 +56,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from vidsafe.domain import JobStatus
+from vidsafe.domain.jobs import JobStatus
 from vidsafe.queue import VIDEO_QUEUE
 from vidsafe.settings import Settings
 
@@ -204,7 +204,7 @@ class StackStateCollector(Collector):
         depth = GaugeMetricFamily("vidsafe_queue_depth", "Tasks waiting in the Celery queue (Redis list length).",
                                   labels=["queue"])
         try:
-            from vidsafe.readiness import queue_depth  # readiness imports the Triton client, which imports this module
+            from vidsafe.queue import queue_depth  # readiness imports the Triton client, which imports this module
 
             depth.add_metric([VIDEO_QUEUE], queue_depth(self._redis_url, VIDEO_QUEUE))
             up.add_metric(["redis"], 1)

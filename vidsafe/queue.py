@@ -16,6 +16,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from celery import Celery
+from redis import Redis
 
 from vidsafe.settings import Settings
 
@@ -73,3 +74,18 @@ def send_rematch(app: Celery, team_id: UUID, list_id: UUID) -> None:
 
 def send_summary(app: Celery, job_id: UUID) -> None:
     app.send_task(SUMMARIZE_JOB_TASK, args=[str(job_id)], priority=BACKGROUND_PRIORITY)
+
+
+def queue_lists(queue: str) -> list[str]:
+    """The Redis lists a Celery queue is kept in: kombu keeps one per priority step (see ``vidsafe.queue``), step 0
+    under the queue's own name and the others under ``<queue>:<step>``."""
+    return [queue, *(f"{queue}:{step}" for step in range(1, 10))]
+
+
+def queue_depth(url: str, queue: str) -> int:
+    """Tasks waiting in ``queue`` over its priority lists; raises RedisError if Redis does not answer."""
+    with Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
+        pipe = client.pipeline(transaction=False)
+        for name in queue_lists(queue):
+            pipe.llen(name)
+        return sum(pipe.execute())

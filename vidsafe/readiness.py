@@ -27,18 +27,3 @@ def triton_serves_models(settings: Settings) -> bool:
             if client.is_ready(models):
                 return True
     return False
-
-
-def queue_lists(queue: str) -> list[str]:
-    """The Redis lists a Celery queue is kept in: kombu keeps one per priority step (see ``vidsafe.queue``), step 0
-    under the queue's own name and the others under ``<queue>:<step>``."""
-    return [queue, *(f"{queue}:{step}" for step in range(1, 10))]
-
-
-def queue_depth(url: str, queue: str) -> int:
-    """Tasks waiting in ``queue`` over its priority lists; raises RedisError if Redis does not answer."""
-    with Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
-        pipe = client.pipeline(transaction=False)
-        for name in queue_lists(queue):
-            pipe.llen(name)
-        return sum(pipe.execute())

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vidsafe.domain import TeamLimits
+from vidsafe.domain.teams import TeamLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,7 +139,7 @@ class Settings(BaseSettings):
         "unless its team sets its own; then the sweep removes it. 0: removed when the job ends.",
     )
 
-    # Backups (vidsafe backup / restore, deploy/backup.py)
+    # Backups (vidsafe backup / restore, vidsafe/db/backup.py)
     backup_dir: Path | None = Field(
         default=None, description="Where `vidsafe backup` and the scheduled backups write. Unset: state_dir/backups."
     )
@@ -302,7 +302,7 @@ class Settings(BaseSettings):
         "worker that cannot open NVDEC decodes on the CPU, logs it, and counts it in vidsafe_decoder_fallbacks_total.",
     )
     triton_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of one Triton request.")
-    # Shots and adaptive sampling (workers/shots.py, workers/stages.py)
+    # Shots and adaptive sampling (vidsafe/media/cuts.py, workers/stages.py)
     shot_threshold: float = Field(
         default=27.0, gt=0, le=255,
         description="Colour change (PySceneDetect ContentDetector's score, 0-255) from one decoded frame to the "

@@ -9,7 +9,7 @@ import time
 
 import psycopg
 
-from vidsafe.domain import ErrorCode
+from vidsafe.domain.errors import ErrorCode
 from vidsafe.settings import Settings
 from vidsafe.workers.jobs import connect
 

@@ -15,10 +15,11 @@ from concurrent.futures import Future
 import numpy as np
 
 from vidsafe.catalogue import triton_model
-from vidsafe.domain import Finding, Module
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.modules import Module
+from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
 from vidsafe.triton import Tensors, TritonClient
-from vidsafe.workers.sampling import SampledFrame
 from vidsafe.workers.stages import FrameStage
 
 TEXT_BATCH = 64  # clip_text_encoder's max_batch_size

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vidsafe.db.parts import Decoded
-from vidsafe.domain import Coverage, ErrorCode, JobWarning, TimeRange
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.jobs import Coverage, JobWarning, TimeRange
 from vidsafe.settings import Settings
 
 

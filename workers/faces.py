@@ -1,7 +1,7 @@
 """Faces on sampled frames through the Triton ``faces`` model: a box, 5 landmarks and an embedding each.
 
-The embedding (unit length, 128 floats) is stored in pgvector by ``queries.add_findings``, so a face
-can be looked up across the team's analysed videos (``queries.nearest_findings``). Within one job, faces are
+The embedding (unit length, 128 floats) is stored in pgvector by ``vidsafe.db.findings.add_findings``, so a face
+can be looked up across the team's analysed videos (``vidsafe.db.findings.nearest_findings``). Within one job, faces are
 numbered by identity once all frames are seen (``assign_identities``), so the same person seen twice
 is one "face 1".
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidsafe.domain import Finding, Module
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.modules import Module
+from vidsafe.media.decoding import SampledFrame
 from vidsafe.triton import Tensors
-from vidsafe.workers.sampling import SampledFrame
 from vidsafe.workers.stages import FrameStage
 
 LABEL = "face"

@@ -16,7 +16,9 @@ import psycopg
 from vidsafe.catalogue import DECODED
 from vidsafe.db import known_content, parts
 from vidsafe.db.parts import Lease
-from vidsafe.domain import Module
+from vidsafe.domain.modules import Module
+from vidsafe.media.cuts import CutDetector
+from vidsafe.media.decoding import SampledFrame, decode_report, sample_frames
 from vidsafe.observability import count_frames, observe_stage, timed_batch
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
@@ -27,9 +29,8 @@ from vidsafe.workers.known_content import frame_hash, team_index
 from vidsafe.workers.nudity import NudityStage
 from vidsafe.workers.ocr import OcrStage
 from vidsafe.workers.pose import PoseStage
-from vidsafe.workers.sampling import SampledFrame, decode_report, sample_frames
 from vidsafe.workers.shared_frames import SharedFrames
-from vidsafe.workers.shots import CutDetector, shot_findings
+from vidsafe.workers.shots import shot_findings
 from vidsafe.workers.stages import Collect, FrameStage
 from vidsafe.workers.thumbnails import save_thumbnails
 

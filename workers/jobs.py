@@ -10,8 +10,10 @@ from uuid import UUID
 
 import psycopg
 
-from vidsafe.db import queries
-from vidsafe.domain import ErrorCode, Job, JobOptions, JobStatus, Module
+from vidsafe.db import jobs
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.jobs import Job, JobOptions, JobStatus
+from vidsafe.domain.modules import Module
 from vidsafe.observability import count_job_end
 from vidsafe.settings import Settings
 
@@ -43,8 +45,8 @@ def connect(settings: Settings) -> psycopg.Connection:
 
 
 def load_source(conn: psycopg.Connection, job_id: UUID) -> JobSource | None:
-    job = queries.get_job(conn, job_id, None)
-    source = queries.get_media_source(conn, job_id)
+    job = jobs.get_job(conn, job_id, None)
+    source = jobs.get_media_source(conn, job_id)
     if job is None or source is None:
         return None
     return JobSource(job, Path(source.path), source.owns_media, source.url, source.options, source.team_id)
@@ -67,7 +69,7 @@ def remove_media(source: JobSource) -> None:
 def fail(conn: psycopg.Connection, source: JobSource, code: ErrorCode, message: str, retryable: bool) -> None:
     """End the job as failed. A bad video's file goes now; a retryable failure keeps it for the retry (the
     maintenance sweep removes it after ``failed_media_retention_s``)."""
-    ended = queries.transition(conn, source.job.id, [JobStatus.queued, JobStatus.running], JobStatus.failed, ACTOR,
+    ended = jobs.transition(conn, source.job.id, [JobStatus.queued, JobStatus.running], JobStatus.failed, ACTOR,
                                error=(code, message), retryable=retryable)
     if ended is not None:
         count_job_end(JobStatus.failed, code)

@@ -29,12 +29,14 @@ import numpy as np
 import pdqhash
 import psycopg
 
-from vidsafe.db import known_content as queries
-from vidsafe.domain import Finding, Module, SignalType
+from vidsafe.db import hash_lists, known_content
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.hash_lists import SignalType
+from vidsafe.domain.modules import Module
 from vidsafe.hash_lists import PDQ_BITS, HashedFrame, ListedEntry
-from vidsafe.media import probe_video
+from vidsafe.media.decoding import sample_frames
+from vidsafe.media.probe import probe_video
 from vidsafe.settings import Settings
-from vidsafe.workers.sampling import sample_frames
 
 log = logging.getLogger(__name__)
 
@@ -178,16 +180,16 @@ def match_findings(frames: list[JobFrame], index: HashIndex, settings: Settings)
 
 def team_index(conn: psycopg.Connection, team_id: UUID, settings: Settings,
                list_ids: list[UUID] | None = None) -> HashIndex:
-    return HashIndex(queries.listed_entries(conn, team_id, list_ids), settings.pdq_min_quality)
+    return HashIndex(hash_lists.listed_entries(conn, team_id, list_ids), settings.pdq_min_quality)
 
 
 def match_job(conn: psycopg.Connection, job_id: UUID, index: HashIndex, list_ids: list[UUID],
               settings: Settings, part: tuple[str, int]) -> tuple[int, int]:
     """Replace the job's findings of ``list_ids`` by its matches against ``index`` (those lists' entries); how
     many findings it had of them, and has now."""
-    frames = [JobFrame(index_, hashed) for index_, hashed in queries.frame_hashes(conn, job_id)]
+    frames = [JobFrame(index_, hashed) for index_, hashed in known_content.frame_hashes(conn, job_id)]
     findings = match_findings(frames, index, settings)
-    removed = queries.replace_list_findings(conn, job_id, list_ids, findings, part)
+    removed = known_content.replace_list_findings(conn, job_id, list_ids, findings, part)
     if findings:
         log.info("job %s: %d known-content matches (%s)", job_id, len(findings),
                  ", ".join(sorted({f"{f.attributes['list']}: {f.label}" for f in findings})))

@@ -26,9 +26,8 @@ from celery import Celery
 from kombu.exceptions import OperationalError as QueueUnreachable
 
 from vidsafe import webhooks
-from vidsafe.db import parts, queries
+from vidsafe.db import backup, deliveries, jobs, parts, retention
 from vidsafe.db.migrate import apply_migrations
-from vidsafe.deploy import backup
 from vidsafe.observability import setup_logging
 from vidsafe.queue import make_celery, send_part, send_plan
 from vidsafe.settings import Settings, get_settings
@@ -58,7 +57,7 @@ def resend_lost_work(conn: psycopg.Connection, queue: Celery, settings: Settings
                         error, kind, index, job_id)
             continue
         report.resent.append(f"{job_id}:{kind}:{index}")
-    for job_id, priority in queries.stale_queued_jobs(conn, settings.resend_pending_after_s):
+    for job_id, priority in jobs.stale_queued_jobs(conn, settings.resend_pending_after_s):
         log.warning("job %s: queued for long with no worker on it; sending it again", job_id)
         try:
             send_plan(queue, job_id, priority)
@@ -70,26 +69,26 @@ def resend_lost_work(conn: psycopg.Connection, queue: Celery, settings: Settings
 
 
 def deliver_webhooks(conn: psycopg.Connection, settings: Settings, report: Report) -> None:
-    for delivery in queries.claim_due_deliveries(conn, hold_s=settings.outbound_timeout_s * 2):
+    for delivery in deliveries.claim_due_deliveries(conn, hold_s=settings.outbound_timeout_s * 2):
         try:
             webhooks.deliver(delivery.url, delivery.event, secret=settings.webhook_secret or "",
                              allow_private=settings.allow_private_urls, timeout_s=settings.outbound_timeout_s)
         except webhooks.DeliveryError as error:
             retry = error.retryable and delivery.attempts < settings.webhook_max_attempts
             delay = webhooks.backoff_s(delivery.attempts, settings.webhook_backoff_s, settings.webhook_backoff_max_s)
-            queries.record_delivery(conn, delivery.id, str(error), delay if retry else None)
+            deliveries.record_delivery(conn, delivery.id, str(error), delay if retry else None)
             log.warning("webhook for job %s, attempt %d: %s%s", delivery.job_id, delivery.attempts, error,
                         f"; next try in {delay:.0f} s" if retry else "; given up")
             report.delivery_failures += 1
         else:
-            queries.record_delivery(conn, delivery.id, None, None)
+            deliveries.record_delivery(conn, delivery.id, None, None)
             report.delivered += 1
 
 
 def sweep_orphans(conn: psycopg.Connection, settings: Settings, report: Report) -> None:
     if not settings.uploads_dir.is_dir():
         return
-    live = queries.live_media_paths(conn, settings.failed_media_retention_s)
+    live = retention.live_media_paths(conn, settings.failed_media_retention_s)
     oldest = time.time() - settings.orphan_min_age_s
     for path in settings.uploads_dir.iterdir():
         try:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from vidsafe.domain import Detection, Finding, Module
+from vidsafe.domain.findings import Detection, Finding
+from vidsafe.domain.modules import Module
+from vidsafe.media.decoding import SampledFrame
 from vidsafe.triton import Tensors
-from vidsafe.workers.sampling import SampledFrame
 from vidsafe.workers.stages import FrameStage
 
 

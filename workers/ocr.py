@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidsafe.domain import Finding, Module
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.modules import Module
+from vidsafe.media.decoding import SampledFrame
 from vidsafe.triton import Tensors
-from vidsafe.workers.sampling import SampledFrame
 from vidsafe.workers.stages import FrameStage
 
 LABEL = "text"

@@ -15,9 +15,11 @@ from uuid import UUID
 import psycopg
 
 from vidsafe import outbound
-from vidsafe.db import parts, queries
+from vidsafe.db import jobs, parts, retention
 from vidsafe.db.parts import JobInterrupted, Lease, LeaseLost
-from vidsafe.domain import ErrorCode, JobStatus, MediaError, Module
+from vidsafe.domain.errors import ErrorCode, MediaError
+from vidsafe.domain.jobs import JobStatus
+from vidsafe.domain.modules import Module
 from vidsafe.observability import count_job_end, time_stage
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient, TritonError, endpoint_for
@@ -91,7 +93,7 @@ def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, setting
             return
         rules_ready = parts.complete(conn, lease, settings.part_lease_s)
         if lease.kind == "fetch" or rules_ready:
-            current = queries.get_job(conn, lease.job_id, None)  # its priority may have changed meanwhile
+            current = jobs.get_job(conn, lease.job_id, None)  # its priority may have changed meanwhile
             priority = current.priority if current else source.job.priority
             send_parts(conn, settings, send_part, lease.job_id, parts.parts_to_send(conn, lease.job_id), priority)
     except (LeaseLost, JobInterrupted):
@@ -124,14 +126,14 @@ def _end(conn: psycopg.Connection, lease: Lease, source: JobSource, settings: Se
     end = coverage.ending(summary, settings)
     with conn.transaction():
         parts.complete(conn, lease, settings.part_lease_s)
-        queries.set_coverage(conn, lease.job_id, summary, end.warnings)
-        ended = queries.transition(conn, lease.job_id, [JobStatus.running],
+        jobs.set_coverage(conn, lease.job_id, summary, end.warnings)
+        ended = jobs.transition(conn, lease.job_id, [JobStatus.running],
                                    JobStatus.succeeded if end.failure is None else JobStatus.failed, ACTOR,
                                    error=end.failure)
         succeeded = ended is not None and ended.status == JobStatus.succeeded
         # In the same transaction: whoever sees the job succeeded sees its summary (or that one is on its way).
         summary_to_send = succeeded and new_summary(conn, lease.job_id, settings)
-        kept = succeeded and source.owns_media and queries.keep_media(conn, lease.job_id, settings.media_retention_s)
+        kept = succeeded and source.owns_media and retention.keep_media(conn, lease.job_id, settings.media_retention_s)
     if not kept:
         remove_media(source)
     if ended is not None:
@@ -165,7 +167,7 @@ def _analyse(conn: psycopg.Connection, lease: Lease, source: JobSource, settings
                 stage = cls(triton, min_scores.get(module, 0.0), settings)
                 parts.store(conn, lease, stage.run(source.path, source.job.media), settings.part_lease_s)
     else:
-        queries.set_step(conn, lease.job_id, "rules")
+        jobs.set_step(conn, lease.job_id, "rules")
         run_rules(conn, lease, source.team_id, source.modules, fps, min_scores, triton, settings)
     return True
 

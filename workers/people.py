@@ -14,8 +14,8 @@ from uuid import UUID
 import numpy as np
 import psycopg
 
-from vidsafe.db import review
-from vidsafe.domain import Finding
+from vidsafe.db import people
+from vidsafe.domain.findings import Finding
 
 
 def assign_people(conn: psycopg.Connection, job_id: UUID, team_id: UUID, faces: list[Finding],
@@ -27,18 +27,18 @@ def assign_people(conn: psycopg.Connection, job_id: UUID, team_id: UUID, faces: 
             groups[identities[face.id]].append(face)
     joined: dict[int, UUID] = {}
     with conn.transaction():
-        review.lock_people(conn, team_id)
-        review.clear_job_people(conn, job_id)
+        people.lock_people(conn, team_id)
+        people.clear_job_people(conn, job_id)
         for identity, members in sorted(groups.items()):
             vectors = np.asarray([f.embedding for f in members], dtype=np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
             mean = vectors.mean(axis=0)
-            nearest = review.nearest_person(conn, team_id, mean.tolist())
+            nearest = people.nearest_person(conn, team_id, mean.tolist())
             if nearest is not None and 1 - nearest[1] >= min_cosine:
                 person = nearest[0]
             else:
-                person = review.new_person(conn, team_id, mean.tolist())
-            review.set_person(conn, [f.id for f in members if f.id is not None], person)
+                person = people.new_person(conn, team_id, mean.tolist())
+            people.set_person(conn, [f.id for f in members if f.id is not None], person)
             joined[identity] = person
-        review.refresh_centroids(conn, team_id)
+        people.refresh_centroids(conn, team_id)
     return joined

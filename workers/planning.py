@@ -18,10 +18,12 @@ import psycopg
 from kombu.exceptions import OperationalError as QueueUnreachable
 
 from vidsafe.catalogue import resolve_modules
-from vidsafe.db import parts, queries
+from vidsafe.db import jobs, parts, teams
 from vidsafe.db.parts import PartPlan
-from vidsafe.domain import JobStatus, MediaError, MediaInfo, Module
-from vidsafe.media import probe_video
+from vidsafe.domain.errors import MediaError
+from vidsafe.domain.jobs import JobStatus, MediaInfo
+from vidsafe.domain.modules import Module
+from vidsafe.media.probe import probe_video
 from vidsafe.observability import time_stage
 from vidsafe.settings import Settings
 from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load_source, superseded
@@ -57,7 +59,7 @@ def plan_media(conn: psycopg.Connection, source: JobSource, settings: Settings) 
         fail(conn, source, error.code, error.message, retryable=False)
         return False
     with conn.transaction():
-        queries.set_plan(conn, source.job.id, media, sorted(modules))
+        jobs.set_plan(conn, source.job.id, media, sorted(modules))
         parts.plan_parts(conn, source.job.id, plan(media, modules, settings.chunk_s))
     return True
 
@@ -66,12 +68,12 @@ def _start(conn: psycopg.Connection, settings: Settings, source: JobSource) -> b
     """Mark the queued job running if its team has a free slot (``max_running_jobs``); False: no slot yet, None:
     the job was paused or cancelled meanwhile (a resume plans again)."""
     with conn.transaction():
-        queries.lock_team(conn, source.team_id)
-        limit = queries.get_team(conn, source.team_id).or_defaults(settings.team_limits).max_running_jobs
-        if limit is not None and queries.team_usage(conn, source.team_id).running >= limit:
-            queries.still_waiting(conn, source.job.id)  # so the maintenance loop sends no second plan task
+        teams.lock_team(conn, source.team_id)
+        limit = teams.get_team(conn, source.team_id).or_defaults(settings.team_limits).max_running_jobs
+        if limit is not None and teams.team_usage(conn, source.team_id).running >= limit:
+            jobs.still_waiting(conn, source.job.id)  # so the maintenance loop sends no second plan task
             return False
-        return queries.transition(conn, source.job.id, [JobStatus.queued, JobStatus.running], JobStatus.running,
+        return jobs.transition(conn, source.job.id, [JobStatus.queued, JobStatus.running], JobStatus.running,
                                   ACTOR) is not None
 
 
@@ -92,7 +94,7 @@ def plan_job(job_id: UUID, sent_priority: int, settings: Settings, send_part: Se
         if source.url is not None and not source.path.is_file():
             with conn.transaction():
                 parts.plan_fetch(conn, job_id)
-                queries.set_step(conn, job_id, "fetching")
+                jobs.set_step(conn, job_id, "fetching")
         elif not plan_media(conn, source, settings):
             return True
         send_parts(conn, settings, send_part, job_id, parts.parts_to_send(conn, job_id), source.job.priority)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from vidsafe.domain import Finding, Module
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.modules import Module
 from vidsafe.settings import Settings
 from vidsafe.workers.clip import FRAME_LABEL
 from vidsafe.workers.pose import Landmarks, arms_above_head, arms_behind_back, wrists_together

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from vidsafe.domain import RiskReason, Segment, category_severity
+from vidsafe.domain.findings import RiskReason, Segment, category_severity
 
 REASONS_KEPT = 5
 

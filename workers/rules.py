@@ -8,9 +8,9 @@ from uuid import UUID
 import psycopg
 
 from vidsafe.catalogue import RULE_INPUTS
-from vidsafe.db import parts, queries, review
+from vidsafe.db import findings, parts, review
 from vidsafe.db.parts import Lease
-from vidsafe.domain import Module
+from vidsafe.domain.modules import Module
 from vidsafe.observability import time_stage
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
@@ -27,12 +27,12 @@ def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: se
               min_scores: dict[Module, float], triton: TritonClient, settings: Settings) -> None:
     """Face identities (and the team's people), restraint, text embeddings and the team's hash lists' matches,
     then the job's segments and risk."""
-    kept = queries.rule_inputs(conn, lease.job_id, [m for m in RULE_INPUTS if m in modules])
+    kept = findings.rule_inputs(conn, lease.job_id, [m for m in RULE_INPUTS if m in modules])
     if Module.faces in modules:
         with time_stage(Module.faces, "identities"):
             faces = [f for f in kept if f.module == Module.faces]
             identities = assign_identities(faces, settings.face_identity_min_cosine)
-            queries.merge_attributes(conn, {finding_id: {"identity": n} for finding_id, n in identities.items()})
+            findings.merge_attributes(conn, {finding_id: {"identity": n} for finding_id, n in identities.items()})
             assign_people(conn, lease.job_id, team_id, faces, identities, settings.face_identity_min_cosine)
     if Module.restraint in modules:
         threshold = min_scores.get(Module.restraint, 0.5)
@@ -51,6 +51,6 @@ def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: se
 
 def refresh_risk(conn: psycopg.Connection, job_id: UUID, fps: float, settings: Settings) -> None:
     """The job's segments and risk from its findings as they are now (and its review item's risk)."""
-    segments = build_segments(queries.get_findings(conn, job_id), fps)
-    queries.replace_segments(conn, job_id, segments)
+    segments = build_segments(findings.get_findings(conn, job_id), fps)
+    findings.replace_segments(conn, job_id, segments)
     review.set_risk(conn, job_id, *job_risk(segments, settings.risk_severities))

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from vidsafe.domain import Finding, Module, Segment
+from vidsafe.domain.findings import Finding, Segment
+from vidsafe.domain.modules import Module
 from vidsafe.workers.clip import FRAME_LABEL
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
 from vidsafe.triton import SharedTensor, TritonClient, TritonError
-from vidsafe.workers.sampling import SampledFrame
 
 log = logging.getLogger(__name__)
 

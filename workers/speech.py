@@ -25,7 +25,10 @@ import av
 import numpy as np
 
 from vidsafe.catalogue import triton_model
-from vidsafe.domain import ErrorCode, Finding, MediaError, MediaInfo, Module
+from vidsafe.domain.errors import ErrorCode, MediaError
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.jobs import MediaInfo
+from vidsafe.domain.modules import Module
 from vidsafe.triton import TritonClient
 from vidsafe.workers.stages import AudioStage
 

@@ -27,12 +27,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from vidsafe.catalogue import triton_model
-from vidsafe.domain import Finding, MediaInfo, Module
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.jobs import MediaInfo
+from vidsafe.domain.modules import Module
+from vidsafe.media.cuts import picture_change
+from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
 from vidsafe.triton import Tensors, TritonClient
-from vidsafe.workers.sampling import SampledFrame
 from vidsafe.workers.shared_frames import SharedBatch
-from vidsafe.workers.shots import picture_change
 
 Collect = Callable[[], list[Finding]]
 

@@ -22,17 +22,12 @@ from uuid import UUID
 
 import psycopg
 
-from vidsafe.db import queries
+from vidsafe.db import findings, jobs
 from vidsafe.db import summaries as summary_queries
-from vidsafe.domain import (
-    Job,
-    JobSummary,
-    Module,
-    Segment,
-    SuggestedAction,
-    SummaryItem,
-    category_severity,
-)
+from vidsafe.domain.findings import Segment, category_severity
+from vidsafe.domain.jobs import Job
+from vidsafe.domain.modules import Module
+from vidsafe.domain.summaries import JobSummary, SuggestedAction, SummaryItem
 from vidsafe.settings import Settings
 from vidsafe.workers.jobs import connect
 
@@ -72,11 +67,11 @@ class SummaryFacts:
 
 
 def load_facts(conn: psycopg.Connection, job_id: UUID, settings: Settings) -> SummaryFacts | None:
-    job = queries.get_job(conn, job_id, None)
+    job = jobs.get_job(conn, job_id, None)
     if job is None:
         return None
     rated = [(s, category_severity(s.module, s.label, settings.risk_severities))  # as workers/risk.py does
-             for s in queries.get_segments(conn, job_id) if s.module != Module.shots]
+             for s in findings.get_segments(conn, job_id) if s.module != Module.shots]
     rated.sort(key=lambda pair: (-pair[1] * pair[0].max_score, pair[0].start_s))
     return SummaryFacts(job, rated)
 

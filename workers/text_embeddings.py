@@ -15,8 +15,8 @@ import numpy as np
 import psycopg
 
 from vidsafe.catalogue import triton_model
-from vidsafe.db import queries
-from vidsafe.domain import Module
+from vidsafe.db import findings
+from vidsafe.domain.modules import Module
 from vidsafe.triton import Tensors, TritonClient
 
 BATCH_TEXTS = 64  # the model's max_batch_size
@@ -32,8 +32,8 @@ def _requests(rows: list[tuple[int, str]], size: int) -> Iterator[tuple[list[int
 
 def embed_job_texts(conn: psycopg.Connection, job_id: UUID, triton: TritonClient, in_flight: int = 2) -> int:
     """Embed and store the job's not yet embedded text findings; returns how many were embedded."""
-    rows = queries.text_findings(conn, job_id)
+    rows = findings.text_findings(conn, job_id)
     model = triton_model(Module.text_embeddings, "texts")
     for ids, outputs in triton.infer_pipelined(model, _requests(rows, BATCH_TEXTS), ["EMBEDDINGS"], in_flight):
-        queries.add_text_embeddings(conn, job_id, zip(ids, outputs["EMBEDDINGS"].tolist(), strict=True))
+        findings.add_text_embeddings(conn, job_id, zip(ids, outputs["EMBEDDINGS"].tolist(), strict=True))
     return len(rows)

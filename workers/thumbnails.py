@@ -10,10 +10,11 @@ from uuid import UUID
 
 import cv2
 
-from vidsafe.domain import Finding, Module
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.modules import Module
+from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
 from vidsafe.workers.clip import FRAME_LABEL
-from vidsafe.workers.sampling import SampledFrame
 
 JPEG_QUALITY = 80
 

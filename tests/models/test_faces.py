@@ -37,13 +37,14 @@ from tests.models.triton_helpers import (
     statistics,
 )
 from tests.support import run_job
-from vidsafe.db import queries
+from vidsafe.db import teams
 from vidsafe.deploy.tritonserver import ensure_model_env
-from vidsafe.domain import JobOptions, Module
+from vidsafe.domain.jobs import JobOptions
+from vidsafe.domain.modules import Module
+from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.faces import FacesStage
-from vidsafe.workers.sampling import SampledFrame
 
 MODELS = ("faces", "face_detector_preprocess", "face_detector", "face_embedder")
 OUTPUTS = ("BOXES", "SCORES", "LANDMARKS", "EMBEDDINGS", "COUNT")
@@ -305,10 +306,10 @@ def test_stage_findings_are_stored_and_found_across_jobs(running_stack: Settings
         try:
             for job, (names, size) in jobs.items():
                 ids[job] = uuid4()
-                queries.create_job(conn, ids[job], queries.NewJob(queries.OPERATOR_TEAM_ID, f"{job}.mp4",
+                jobs.create_job(conn, ids[job], jobs.NewJob(teams.OPERATOR_TEAM_ID, f"{job}.mp4",
                                                                   f"/nonexistent/{job}.mp4", False, JobOptions()))
                 findings[job] = stage.submit(_sampled(names, size))()
-                queries.add_findings(conn, ids[job], findings[job])
+                findings.add_findings(conn, ids[job], findings[job])
             # One face per job, in the frame that shows it.
             assert [f.frame_index for f in findings["wide"]] == [1]
             assert [f.frame_index for f in findings["square"]] == [0]
@@ -325,7 +326,7 @@ def test_stage_findings_are_stored_and_found_across_jobs(running_stack: Settings
                                   (list(ids.values()),)).fetchall()
             assert sorted(row[0] for row in stored) == sorted(ids.values())
             # The cosine index finds the other job's face, and only faces that close.
-            similar = queries.nearest_findings(conn, "face_embeddings", queries.OPERATOR_TEAM_ID, wide, limit=10,
+            similar = findings.nearest_findings(conn, "face_embeddings", teams.OPERATOR_TEAM_ID, wide, limit=10,
                                                max_distance=1 - SAME_PERSON_COSINE)
             assert {hit.job_id for hit in similar} >= {ids["wide"], ids["square"]}
             (other,) = [(hit.finding, hit.cosine_distance) for hit in similar if hit.job_id == ids["square"]]
@@ -335,14 +336,14 @@ def test_stage_findings_are_stored_and_found_across_jobs(running_stack: Settings
             assert strict == []
         finally:
             for job_id in ids.values():
-                queries.delete_job(conn, job_id)
+                jobs.delete_job(conn, job_id)
 
 
 @stack
 def test_sample_video_faces_end_to_end(api, running_stack: Settings, sample_video: Path) -> None:
     job, findings = run_job(api, sample_video)
     faces = [f for f in findings if f["module"] == "faces"]
-    # The astronaut is on screen at 3-6 s and 9-12 s (deploy/sample_video.py); nobody else has a face.
+    # The astronaut is on screen at 3-6 s and 9-12 s (export/sample_video.py); nobody else has a face.
     for start in (3.0, 9.0):
         assert sum(start <= f["timestamp_s"] < start + 3 for f in faces) >= 4, faces
     for face in faces:

@@ -16,10 +16,10 @@ import tritonclient.grpc as grpcclient
 from tests.support import state_root
 from vidsafe.catalogue import INT8_FILE, entry
 from vidsafe.deploy import stack
-from vidsafe.deploy.sample_video import SAMPLE_SCENES, render_frames
-from vidsafe.domain import Module
+from vidsafe.domain.modules import Module
 from vidsafe.export.models import export_models
 from vidsafe.export.quantize import FP32_HEADS, downstream, network_inputs, quantize_detectors
+from vidsafe.export.sample_video import SAMPLE_SCENES, render_frames
 from vidsafe.settings import Settings
 
 from .triton_helpers import REPOSITORY, infer, own_triton

@@ -33,12 +33,12 @@ from tests.models.triton_helpers import (
 )
 from tests.support import run_job
 from vidsafe.catalogue import load_catalogue
-from vidsafe.deploy.sample_video import SAMPLE_SCENES
 from vidsafe.export.ocr import CHARACTERS_TARGET, read_characters
+from vidsafe.export.sample_video import SAMPLE_SCENES
+from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.ocr import LABEL, OcrStage
-from vidsafe.workers.sampling import SampledFrame
 
 MODELS = ("ocr", "ocr_det_preprocess", "ocr_det", "ocr_cls", "ocr_rec")
 NETWORKS = {"ocr_det": ("x", "sigmoid_0.tmp_0"), "ocr_cls": ("x", "save_infer_model/scale_0.tmp_1"),

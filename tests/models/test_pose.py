@@ -42,12 +42,12 @@ from tests.models.triton_helpers import (
 )
 from tests.support import run_job
 from vidsafe.catalogue import load_catalogue
-from vidsafe.deploy.sample_video import SAMPLE_SCENES
+from vidsafe.export.sample_video import SAMPLE_SCENES
+from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers import pose
 from vidsafe.workers.pose import PoseStage, arms_above_head, arms_behind_back, wrist_gap, wrists_together
-from vidsafe.workers.sampling import SampledFrame
 
 XY_TOLERANCE_PX = 0.5  # every landmark's x and y, but for at most JUMPS_ALLOWED per image:
 JUMPS_ALLOWED = 2  # landmarks whose heatmap window moved a cell, off by at most:

@@ -35,9 +35,9 @@ from tests.models.triton_helpers import (
 )
 from tests.support import run_job
 from vidsafe.catalogue import load_catalogue, other_variant_files
-from vidsafe.deploy.sample_video import AUDIO_RATE, Scene, Speech, make_sample_video, speak
-from vidsafe.domain import Module
+from vidsafe.domain.modules import Module
 from vidsafe.export.models import export_models
+from vidsafe.export.sample_video import AUDIO_RATE, Scene, Speech, make_sample_video, speak
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers import speech

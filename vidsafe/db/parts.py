@@ -15,8 +15,9 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from vidsafe.db.queries import add_findings
-from vidsafe.domain import Finding, JobStatus
+from vidsafe.db.findings import add_findings
+from vidsafe.domain.findings import Finding
+from vidsafe.domain.jobs import JobStatus
 
 
 class LeaseLost(Exception):

@@ -8,7 +8,7 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from vidsafe.domain import JobSummary, SummaryRecord
+from vidsafe.domain.summaries import JobSummary, SummaryRecord
 
 _UPSERT = ("INSERT INTO job_summaries AS s (job_id, state, provider, model, summary, error, requested_at, "
            "generated_at) "

@@ -4,7 +4,7 @@ show them: upright (the display matrix's rotation applied) and past any packet t
 Sequential decode with frame threading and non-reference frames skipped is the fastest way to sample
 H.264 on a CPU (faster than seeking unless the interval exceeds the GOP); only kept frames are
 converted to RGB at full size. Every decoded frame gives a small signature to the cut detector
-(``workers/shots.py``): a frame that starts a shot between two grid times is sampled at once, taking the next
+(``vidsafe/media/cuts.py``): a frame that starts a shot between two grid times is sampled at once, taking the next
 grid slot, so every shot has a sampled frame, however short.
 
 With ``VIDSAFE_VIDEO_DECODER=nvdec`` the decoding runs on the GPU's video decoder (FFmpeg's CUDA hwaccel) and the
@@ -27,10 +27,10 @@ import av
 import numpy as np
 from av.codec.hwaccel import HWAccel
 
-from vidsafe.domain import ErrorCode, MediaError
-from vidsafe.media import rotation_of
+from vidsafe.domain.errors import ErrorCode, MediaError
+from vidsafe.media.cuts import CutDetector, Signature, signature
+from vidsafe.media.probe import rotation_of
 from vidsafe.observability import count_decoder_fallback
-from vidsafe.workers.shots import CutDetector, Signature, signature
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from vidsafe.deploy.postgres import PG_BIN
+from vidsafe.db.binaries import PG_BIN
 from vidsafe.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import av
 
-from vidsafe.domain import ErrorCode, MediaError, MediaInfo
+from vidsafe.domain.errors import ErrorCode, MediaError
+from vidsafe.domain.jobs import MediaInfo
 from vidsafe.settings import Settings
 
 # Demuxers that open still images: a picture renamed .mp4 is not a video.

@@ -1,0 +1,85 @@
+"""The review workflow: the queues' items, reviewers' decisions, people seen across videos, search hits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from vidsafe.domain.findings import FrameHit, RiskReason
+from vidsafe.domain.modules import Module
+
+# ---- review -------------------------------------------------------------------------------------
+
+class ReviewQueue(StrEnum):
+    review = "review"
+    escalation = "escalation"
+
+
+class ReviewState(StrEnum):
+    open = "open"  # waiting, or claimed by a reviewer under a lease
+    decided = "decided"
+
+
+class ReviewItem(BaseModel):
+    """An analysed job in its team's review queue."""
+
+    job_id: UUID
+    source_name: str
+    batch_id: UUID | None
+    queue: ReviewQueue
+    state: ReviewState
+    risk: float
+    risk_reasons: list[RiskReason]
+    claimed_by: str | None = Field(description="The reviewer (key name) holding the item, while the lease runs")
+    lease_until: datetime | None
+    assigned_to: str | None = Field(description="The reviewer a lead assigned the item to: only they claim it")
+    created_at: datetime
+
+
+class DecisionAction(StrEnum):
+    approve = "approve"
+    reject = "reject"
+    escalate = "escalate"  # the item moves to the escalation queue
+
+
+class Decision(BaseModel):
+    """A reviewer's decision, on record for good (decisions are append-only)."""
+
+    id: int
+    job_id: UUID
+    action: DecisionAction
+    start_s: float | None
+    end_s: float | None
+    policy_label: str
+    note: str
+    actor: str
+    at: datetime
+
+
+class SearchHit(BaseModel):
+    """A transcript line or on-screen text that matched, with where it is."""
+
+    job_id: UUID
+    source_name: str
+    finding_id: int
+    module: Module
+    text: str
+    timestamp_s: float
+    end_s: float | None
+    score: float = Field(description="Reciprocal rank fusion of the exact-word and the meaning rankings")
+    matched_by: list[str] = Field(description="words (full-text search), meaning (embedding similarity), or both")
+
+
+class Person(BaseModel):
+    """Faces across the team's videos grouped into one person."""
+
+    id: UUID
+    name: str | None
+    hidden: bool
+    faces: int
+    jobs: int
+    cover: FrameHit | None = Field(description="A face of the person to show")
+    created_at: datetime
