@@ -37,11 +37,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.bench_video import CAPTIONS, SCENES, SPEECH, make_bench_video
 from vidsafe.apikeys import local_key_path
+from vidsafe.catalogue import Module
 from vidsafe.client import GatewayClient
 from vidsafe.deploy import stack
 from vidsafe.domain.findings import Segment
 from vidsafe.domain.jobs import Job, JobOptions
-from vidsafe.domain.modules import Module
 from vidsafe.export.sample_video import Speech
 from vidsafe.settings import Settings, get_settings
 from vidsafe.triton import TritonClient

@@ -27,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vidsafe.catalogue import triton_model
+from vidsafe.catalogue import Module, triton_model
 from vidsafe.deploy import stack
 from vidsafe.deploy.tritonserver import ensure_tritonserver
-from vidsafe.domain.modules import Module
 from vidsafe.export.sample_video import make_sample_video
 from vidsafe.media.decoding import sample_frames
 from vidsafe.packages import fetch_wheel

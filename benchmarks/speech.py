@@ -20,9 +20,8 @@ from pathlib import Path
 from faster_whisper import WhisperModel
 
 from benchmarks.e2e import machine, publish, word_error_rate
-from vidsafe.catalogue import load_catalogue
+from vidsafe.catalogue import Module, load_catalogue
 from vidsafe.deploy import stack
-from vidsafe.domain.modules import Module
 from vidsafe.export.models import export_models
 from vidsafe.export.sample_video import Scene, Speech, make_sample_video
 from vidsafe.media.probe import probe_video

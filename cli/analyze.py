@@ -13,12 +13,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from vidsafe.catalogue import Module
 from vidsafe.cli.output import console, fail, gateway, out, print_coverage, print_summary, progress
 from vidsafe.cli.stack import start_stack
 from vidsafe.client import GatewayClient, GatewayError
 from vidsafe.domain.findings import Segment
 from vidsafe.domain.jobs import Job
-from vidsafe.domain.modules import Module
 from vidsafe.domain.teams import Scope
 from vidsafe.export.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH, make_sample_video
 from vidsafe.settings import Settings, get_settings

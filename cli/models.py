@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vidsafe.catalogue import is_exported, load_catalogue, other_variant_files, served_entries
+from vidsafe.catalogue import load_catalogue
 from vidsafe.cli.output import console, fail, out
+from vidsafe.serving import chosen_sources, is_exported, other_variant_files, served_entries
 from vidsafe.settings import get_settings
 
 models_app = typer.Typer(help="The model catalogue.", no_args_is_help=True)
@@ -44,7 +45,7 @@ def models_list(
     for entry in load_catalogue().values():
         exported = "[red]no[/]" if not is_exported(entry, settings.model_repository) else \
             f"[red]another {entry.variant_setting}'s[/]" if other_variant_files(entry, settings) else "yes"
-        for source in entry.chosen_sources(settings):
+        for source in chosen_sources(entry, settings):
             licence = source.licence if source.licence.startswith(("MIT", "Apache")) else \
                 f"[yellow]{source.licence}[/]"
             table.add_row(entry.module, f"{source.package}=={source.version}", licence,

@@ -29,12 +29,12 @@ from kombu.exceptions import OperationalError as QueueUnreachable
 from redis.exceptions import RedisError
 
 from vidsafe.apikeys import ensure_local_key
-from vidsafe.catalogue import other_variant_files, served_entries
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.deploy import postgres, tritonserver
 from vidsafe.observability import MULTIPROC_ENV, empty_multiprocess_folder
 from vidsafe.queue import make_celery
 from vidsafe.readiness import redis_answers, triton_serves_models
+from vidsafe.serving import files_served, int8_served, other_variant_files, served_entries
 from vidsafe.settings import Settings
 
 
@@ -98,7 +98,7 @@ def _prepare_redis(settings: Settings) -> Launch:
 
 def _prepare_triton(settings: Settings) -> Launch:
     entries = served_entries(settings)
-    missing = [path for entry in entries for path in entry.files_served(settings)
+    missing = [path for entry in entries for path in files_served(entry, settings)
                if not (settings.model_repository / path).exists()]
     if missing:
         raise StackError(f"model files missing from {settings.model_repository}: {', '.join(missing)}; "
@@ -111,7 +111,7 @@ def _prepare_triton(settings: Settings) -> Launch:
     install = tritonserver.ensure_tritonserver(settings)
     model_env = tritonserver.ensure_model_env(settings)
     models = list(dict.fromkeys(model for entry in entries for model in entry.triton_models))
-    int8 = [network for entry in entries for network in entry.int8_served(settings)]
+    int8 = [network for entry in entries for network in int8_served(entry, settings)]
     return Launch(tritonserver.tritonserver_command(settings, install, models),
                   tritonserver.tritonserver_env(model_env, int8))
 

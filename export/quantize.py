@@ -25,6 +25,7 @@ from vidsafe.catalogue import INT8_FILE, CatalogueEntry
 from vidsafe.deploy.tritonserver import MODEL_ENV_DIR
 from vidsafe.export.profiles import read_config
 from vidsafe.export.sample_video import SAMPLE_SCENES, render_frames
+from vidsafe.serving import int8_served
 from vidsafe.settings import Settings
 
 FP32_FILE = "model.onnx"
@@ -126,7 +127,7 @@ def quantize_detectors(entry: CatalogueEntry, settings: Settings) -> list[Path]:
     """The int8 copies of the networks of ``entry`` that ``settings`` serve int8, each made again when it is
     missing or older than its fp32 file."""
     written = []
-    for network in entry.int8_served(settings):
+    for network in int8_served(entry, settings):
         fp32 = settings.model_repository / network / "1" / FP32_FILE
         int8 = fp32.with_name(INT8_FILE)
         if not int8.exists() or int8.stat().st_mtime < fp32.stat().st_mtime:

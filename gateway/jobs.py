@@ -10,12 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from vidsafe.catalogue import Module
 from vidsafe.db import deliveries, findings, jobs
 from vidsafe.domain.api import FindingsResponse, SegmentsResponse
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.fields import Priority, StrictModel, Text
 from vidsafe.domain.jobs import Job, JobEvent, JobOptions, JobStatus, WebhookDelivery
-from vidsafe.domain.modules import Module
 from vidsafe.gateway.dependencies import (
     Caller,
     ConnDep,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vidsafe.catalogue import module_statuses
 from vidsafe.domain.modules import ModuleStatus
 from vidsafe.gateway.dependencies import ReaderDep, SettingsDep
+from vidsafe.serving import module_statuses
 
 router = APIRouter(prefix="/v1/modules", tags=["modules"])
 

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import Field
 
+from vidsafe.catalogue import Module
 from vidsafe.db import preferences, review
 from vidsafe.db.review import QueueFilter
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.fields import Score, StrictModel, Text
-from vidsafe.domain.modules import Module
 from vidsafe.domain.review import ReviewItem, ReviewQueue
 from vidsafe.gateway.dependencies import AdminDep, Caller, ConnDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.openapi import review_links

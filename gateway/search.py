@@ -17,14 +17,13 @@ from fastapi import APIRouter, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from PIL import Image
 
-from vidsafe.catalogue import triton_model
+from vidsafe.catalogue import Module, triton_model
 from vidsafe.db import search
 from vidsafe.db.paging import decode_cursor, encode_cursor
 from vidsafe.domain.api import SearchResults
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.findings import FrameHit
 from vidsafe.domain.jobs import JobWarning
-from vidsafe.domain.modules import Module
 from vidsafe.gateway.dependencies import ConnDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.settings import Settings

@@ -23,7 +23,6 @@ from kombu.exceptions import OperationalError as QueueUnreachable
 from pydantic import Field, ValidationError
 
 from vidsafe import outbound
-from vidsafe.catalogue import resolve_modules
 from vidsafe.db import batches, jobs, teams
 from vidsafe.db.jobs import NewJob
 from vidsafe.domain.errors import ErrorCode, MediaError
@@ -34,6 +33,7 @@ from vidsafe.gateway.refusals import Refusal, media_refusal, outbound_refusal
 from vidsafe.gateway.uploads import ReceivedUpload
 from vidsafe.media.probe import probe_video
 from vidsafe.queue import send_plan
+from vidsafe.serving import resolve_modules
 from vidsafe.settings import Settings
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidsafe.catalogue import Module
 from vidsafe.domain.findings import Finding
-from vidsafe.domain.modules import Module
 from vidsafe.workers.faces import assign_identities
 
 

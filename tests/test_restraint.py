@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from vidsafe.catalogue import Module
 from vidsafe.domain.findings import Finding
-from vidsafe.domain.modules import Module
 from vidsafe.settings import Settings
 from vidsafe.workers.clip import FRAME_LABEL
 from vidsafe.workers.pose import LEFT_WRIST, RIGHT_WRIST

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from vidsafe.catalogue import Module
 from vidsafe.domain.findings import Finding
-from vidsafe.domain.modules import Module
 from vidsafe.workers.segments import build_segments
 
 

@@ -12,14 +12,15 @@ import httpx
 import pytest
 
 from tests.support import run_job
-from vidsafe.catalogue import available_modules, served_entries
+from vidsafe.catalogue import ModuleKind
 from vidsafe.domain.findings import Finding
 from vidsafe.media.cuts import CutDetector
 from vidsafe.media.decoding import sample_frames
+from vidsafe.serving import available_modules, served_entries
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
-from vidsafe.workers.frames import FRAME_STAGES
 from vidsafe.workers.shared_frames import HOST, PREFIX, SHM_DIR, SharedFrames, remove_dead_regions
+from vidsafe.workers.stages import FrameStage, stage_classes
 
 stack = pytest.mark.stack
 SCORE_TOLERANCE = 1e-4  # the same bytes, batched by Triton in other groups: ONNX Runtime's batch-size jitter
@@ -55,7 +56,7 @@ def test_stages_read_shared_frames_as_they_read_copies(running_stack: Settings, 
             shared = ring.put(frames)
             assert shared is not None
             stretched = 0
-            for module, stage_class in FRAME_STAGES.items():
+            for module, stage_class in stage_classes(ModuleKind.frame, FrameStage).items():
                 if module not in served:
                     continue
                 copied = stage_class(triton, 0.0, settings).submit(frames)()

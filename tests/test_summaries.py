@@ -19,9 +19,9 @@ import pytest
 
 from tests.local_http import answer, serve
 from tests.support import run_job, wait_until
+from vidsafe.catalogue import Module
 from vidsafe.domain.findings import Segment
 from vidsafe.domain.jobs import Job, JobStatus, MediaInfo
-from vidsafe.domain.modules import Module
 from vidsafe.domain.summaries import JobSummary, SuggestedAction, SummaryItem
 from vidsafe.settings import Settings
 from vidsafe.workers.summaries import PROVIDERS, ProviderError, SummaryFacts, summarize_job, template_summary

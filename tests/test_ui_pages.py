@@ -12,8 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.support import make_team, upload, wait_for_job
+from vidsafe.catalogue import Module
 from vidsafe.domain.findings import Finding, Segment
-from vidsafe.domain.modules import Module
 from vidsafe.settings import Settings
 from vidsafe.ui import APP_PATH, session, thumbnails, timeline
 from vidsafe.workers.risk import job_risk

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from vidsafe.catalogue import Module
 from vidsafe.domain.batches import Batch
 from vidsafe.domain.jobs import JobOptions
-from vidsafe.domain.modules import Module
 from vidsafe.ui import session
 
 VIDEO_TYPES = ["mp4", "mov", "m4v", "webm", "mkv", "avi", "ts"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from vidsafe.domain.modules import Module
+from vidsafe.catalogue import Module
 from vidsafe.domain.review import ReviewItem
 from vidsafe.ui import navigation, session
 

@@ -13,10 +13,10 @@ from collections import defaultdict
 import pandas as pd
 import streamlit as st
 
+from vidsafe.catalogue import Module
 from vidsafe.client import GatewayError
 from vidsafe.domain.findings import Finding, Segment
 from vidsafe.domain.jobs import Job, JobStatus
-from vidsafe.domain.modules import Module
 from vidsafe.domain.requests import DecisionRequest
 from vidsafe.domain.review import DecisionAction
 from vidsafe.domain.teams import Preferences, Scope
@@ -164,7 +164,7 @@ def _timeline(job: Job, findings: list[Finding]) -> None:
 def _flagged(job: Job, findings: list[Finding], preferences: Preferences) -> None:
     by_frame: dict[int, list[Finding]] = defaultdict(list)
     for finding in findings:
-        if finding.frame_index is not None and finding.module not in (Module.speech,) and finding.label != "frame":
+        if finding.frame_index is not None and not finding.is_index_entry:
             by_frame[finding.frame_index].append(finding)
     if not by_frame:
         st.caption("No frame findings.")

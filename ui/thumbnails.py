@@ -8,14 +8,14 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from vidsafe.domain.findings import Finding, category_severity
-from vidsafe.domain.modules import Module
+from vidsafe.catalogue import Module, entry
+from vidsafe.domain.findings import Finding
+from vidsafe.policy import category_severity
 
 # mediapipe's 33-landmark skeleton: shoulders, arms, torso, legs.
 SKELETON = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24), (23, 25), (25, 27),
             (24, 26), (26, 28))
-BOX_COLOURS = {Module.nudity: (220, 40, 40), Module.faces: (40, 160, 255), Module.ocr: (250, 200, 0),
-               Module.clip: (200, 80, 200), Module.restraint: (255, 120, 0), Module.pose: (60, 200, 90)}
+UNCOLOURED = (255, 255, 255)  # a module whose catalogue entry gives no colour
 
 
 def is_sensitive(finding: Finding, severities: dict[str, float], min_severity: float) -> bool:
@@ -33,7 +33,7 @@ def annotate(jpeg: bytes, findings: Iterable[Finding], frame_size: tuple[int, in
         kernel = max(3, (max(height, width) // 6) | 1)
         image = cv2.GaussianBlur(image, (kernel, kernel), 0)
     for finding in findings:
-        colour = BOX_COLOURS.get(finding.module, (255, 255, 255))
+        colour = entry(finding.module).colour_rgb or UNCOLOURED
         if finding.box is not None:
             x1, y1, x2, y2 = (round(v * scale) for v in finding.box)
             cv2.rectangle(image, (x1, y1), (x2, y2), colour, 2)

@@ -8,23 +8,22 @@ from collections.abc import Iterable
 import altair as alt
 import pandas as pd
 
+from vidsafe.catalogue import entry
 from vidsafe.domain.findings import Finding
-from vidsafe.domain.modules import Module
 
 SELECTION = "seek"
-# Categories scored per label (what was seen); the others are one category per module (a face, a pose, text).
-_PER_LABEL = (Module.nudity, Module.clip, Module.restraint)
-_UNPLOTTED = (Module.speech, Module.text_embeddings)
 
 
 def category(finding: Finding) -> str:
-    return f"{finding.module}:{finding.label}" if finding.module in _PER_LABEL else str(finding.module)
+    """The line a finding is plotted on: its module's and label's where the module plots a line per label (what was
+    seen: nudity, CLIP's categories), else its module's (a face, a pose, text)."""
+    return f"{finding.module}:{finding.label}" if entry(finding.module).timeline == "label" else str(finding.module)
 
 
 def score_series(findings: Iterable[Finding]) -> pd.DataFrame:
     """Per category and time, the highest score of the findings there (columns t, score, category, module)."""
     rows = [{"t": f.timestamp_s, "score": f.score, "category": category(f), "module": str(f.module)}
-            for f in findings if f.module not in _UNPLOTTED and not (f.module == Module.clip and f.label == "frame")]
+            for f in findings if entry(f.module).timeline != "none" and not f.is_index_entry]
     frame = pd.DataFrame(rows, columns=["t", "score", "category", "module"])
     if frame.empty:
         return frame

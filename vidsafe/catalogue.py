@@ -1,26 +1,46 @@
-"""The model catalogue (catalogue.toml), one entry per analysis module, and the module policy.
+"""The module catalogue (catalogue.toml): every analysis module declared once, and what the code derives from it.
 
-An entry says where a module's models come from (pinned wheels, hash-checked files, their licences), which
-Triton models it needs loaded, and which Triton model the workers call for each use (``calls``). The policy
-says which modules are rules over other modules' findings rather than models of their own (``RULES``):
-what they need served, and what they read when it is there.
+An entry says what a module is (its kind, its stage in ``workers/``, what it needs and reads), its defaults (min
+score, carry-over threshold, severities), how reviewers see it (colour, timeline), and, for a module with models,
+where they come from (pinned wheels, hash-checked files, their licences), which Triton models it needs loaded and
+which one the workers call for each use. ``Module`` is the enum of its entries. What a deployment makes of it (which
+modules it serves, which a job runs) is ``vidsafe/serving.py``.
+
+``VIDSAFE_CATALOGUE`` names another catalogue file, read instead when vidsafe starts: a deployment's own modules
+(their stages importable, their model folders in its model repository) without changing vidsafe.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import Any, Literal
 
-from vidsafe.domain.errors import ErrorCode, MediaError
-from vidsafe.domain.jobs import JobOptions
-from vidsafe.domain.modules import Module, ModuleStatus
-from vidsafe.packages import sha256_of
-from vidsafe.settings import Settings
-
-CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
+SHIPPED_CATALOGUE = Path(__file__).with_name("catalogue.toml")
+CATALOGUE_PATH = Path(os.environ.get("VIDSAFE_CATALOGUE") or SHIPPED_CATALOGUE)
 INT8_FILE = "model_int8.onnx"  # beside an int8 network's 1/model.onnx (export/quantize.py)
+
+
+@cache
+def _declared() -> dict[str, dict[str, Any]]:
+    return tomllib.loads(CATALOGUE_PATH.read_text())["modules"]
+
+
+# The analyses a job can run, one per entry of the catalogue, in its order.
+Module = StrEnum("Module", [(name, name) for name in _declared()], module=__name__, qualname="Module")  # type: ignore[misc]
+
+
+class ModuleKind(StrEnum):
+    """Where a module runs: which part of a job runs it, and what it reads."""
+
+    frame = "frame"  # on sampled frames, in the frame loop (workers/frames.py)
+    audio = "audio"  # on the audio track, as a part of its own (workers/parts.py)
+    decoded = "decoded"  # while decoding, from no model: the frame loop makes it
+    rule = "rule"  # on other modules' findings, in the rules part once the other parts are done (workers/rules.py)
 
 
 @dataclass(frozen=True)
@@ -48,11 +68,23 @@ class Source:
 @dataclass(frozen=True)
 class CatalogueEntry:
     module: Module
+    kind: ModuleKind
     task: str
-    triton_models: tuple[str, ...]
-    calls: dict[str, str]  # use -> the Triton model the workers call for it
-    signature: str
-    sources: tuple[Source, ...]
+    stage: str | None = None  # "python.module:Class" of its stage; None: the frame loop makes it (decoded)
+    needs: tuple[Module, ...] = ()  # modules it cannot run without: a job asking for it runs them too
+    reads: tuple[Module, ...] = ()  # modules whose findings a rule reads, where the job has them
+    min_score: float | None = None
+    carry_over_change: float | None = None  # a frame module: the picture change at which it runs again
+    severity: float | None = None  # of each of its labels, unless label_severity names the label
+    label_severity: dict[str, float] = field(default_factory=dict)
+    colour: str | None = None  # "#rrggbb" of its boxes on thumbnails
+    timeline: Literal["label", "module", "none"] = "module"  # the review timeline: a line per label, one, none
+    index_labels: tuple[str, ...] = ()  # labels of findings that index a frame for search: not something seen
+    how_to_enable: str = "its models are not served: run `vidsafe setup`, or check VIDSAFE_SERVED_MODULES"
+    triton_models: tuple[str, ...] = ()
+    calls: dict[str, str] = field(default_factory=dict)  # use -> the Triton model the workers call for it
+    signature: str = ""
+    sources: tuple[Source, ...] = ()
     optional: bool = False  # served only once exported (CLIP: needs a checkpoint you supply)
     convert: str | None = None  # "module:function" run after the files are fetched
     served: tuple[str, ...] = ()  # files (relative to model_repository/) Triton needs; default: the targets
@@ -70,52 +102,40 @@ class CatalogueEntry:
     def served_files(self) -> tuple[str, ...]:
         return self.served or tuple(dict.fromkeys(f.target for f in self.files))
 
-    def int8_served(self, settings: Settings) -> tuple[str, ...]:
-        """The networks served int8: those that have an int8 copy, when ``settings`` ask for int8."""
-        return self.int8_networks if settings.detector_precision == "int8" else ()
-
-    def files_served(self, settings: Settings) -> tuple[str, ...]:
-        """served_files, and the int8 copies of the networks ``settings`` serve int8."""
-        return self.served_files + tuple(f"{network}/1/{INT8_FILE}" for network in self.int8_served(settings))
-
     @property
     def variants(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(source.variant for source in self.sources if source.variant))
 
-    def chosen_sources(self, settings: Settings) -> tuple[Source, ...]:
-        """The sources ``settings`` export: those of every variant, and those of the variant its setting names."""
-        chosen = getattr(settings, self.variant_setting) if self.variant_setting else ""
-        return tuple(source for source in self.sources if source.variant in ("", chosen))
-
-    def expected_sha256(self, settings: Settings) -> dict[str, str]:
-        """Each target's sha256 once the chosen sources are exported (a joined target's, not its parts')."""
-        return {file.target: self.joined[file.target] if file.part else file.sha256
-                for source in self.chosen_sources(settings) for file in source.files}
+    @property
+    def colour_rgb(self) -> tuple[int, int, int] | None:
+        if self.colour is None:
+            return None
+        value = int(self.colour.lstrip("#"), 16)
+        return value >> 16, (value >> 8) & 0xFF, value & 0xFF
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A module computed from other modules' findings: served when ``needs`` are, reading ``reads`` too when
-    they are part of the job."""
-
-    needs: tuple[Module, ...]
-    reads: tuple[Module, ...]
-    hint: str
-
-
-# Restraint weighs pose cues, and CLIP's restraint category when CLIP is served (workers/restraint.py).
-RULES: dict[Module, Rule] = {
-    Module.restraint: Rule(needs=(Module.pose,), reads=(Module.pose, Module.clip),
-                           hint="restraint reads pose findings: serve the pose model"),
-}
-# Modules computed while decoding, from no model: always available.
-DECODED: tuple[Module, ...] = (Module.shots, Module.known_content)
-# Within a job, the rules part also numbers faces by identity, which reads the faces' findings.
-RULE_INPUTS: tuple[Module, ...] = (Module.faces, *dict.fromkeys(m for rule in RULES.values() for m in rule.reads))
+def _entry(name: str, fields: dict[str, Any]) -> CatalogueEntry:
+    tuples = {key: tuple(fields[key]) for key in ("triton_models", "served", "int8_networks", "index_labels")
+              if key in fields}
+    modules = {key: tuple(Module(m) for m in fields[key]) for key in ("needs", "reads") if key in fields}
+    sources = tuple(Source(**{**source, "files": tuple(SourceFile(**f) for f in source["files"])})
+                    for source in fields.get("sources", ()))
+    return CatalogueEntry(module=Module(name), **{**fields, "kind": ModuleKind(fields["kind"]), **tuples,
+                                                  **modules, "sources": sources})
 
 
-def entry(module: Module) -> CatalogueEntry:
-    return load_catalogue()[module]
+@cache
+def load_catalogue() -> dict[Module, CatalogueEntry]:
+    return {Module(name): _entry(name, fields) for name, fields in _declared().items()}
+
+
+def entry(module: Module | str) -> CatalogueEntry:
+    return load_catalogue()[Module(module)]
+
+
+def entries_of(kind: ModuleKind) -> list[CatalogueEntry]:
+    """The entries of one kind, in the catalogue's order."""
+    return [e for e in load_catalogue().values() if e.kind == kind]
 
 
 def triton_model(module: Module, use: str) -> str:
@@ -124,91 +144,28 @@ def triton_model(module: Module, use: str) -> str:
     return entry(module).calls[use]
 
 
-def is_exported(entry: CatalogueEntry, model_repository: Path) -> bool:
-    return all((model_repository / path).exists() for path in entry.served_files)
+def rule_inputs() -> tuple[Module, ...]:
+    """The modules whose findings the rules part reads: what the rule modules read, and faces (it numbers them by
+    identity)."""
+    read = [m for e in entries_of(ModuleKind.rule) for m in e.reads]
+    return tuple(dict.fromkeys([Module("faces"), *read]))
 
 
-def other_variant_files(entry: CatalogueEntry, settings: Settings) -> list[str]:
-    """The exported files of ``entry`` that are not those of the variant ``settings`` choose (an entry with
-    variants only: the others' files have the same paths, so only their hashes tell)."""
-    if entry.variant_setting is None:
-        return []
-    return [target for target, sha256 in entry.expected_sha256(settings).items()
-            if (settings.model_repository / target).exists()
-            and sha256_of(settings.model_repository / target) != sha256]
+def default_min_scores() -> dict[str, float]:
+    """Each module's min score where the catalogue gives one: the min_scores setting's default."""
+    return {str(m): e.min_score for m, e in load_catalogue().items() if e.min_score is not None}
 
 
-def served_entries(settings: Settings) -> list[CatalogueEntry]:
-    """The entries a stack serves: those of ``served_modules``, or every one that needs nothing more (optional
-    ones, CLIP, once exported)."""
-    catalogue = load_catalogue()
-    if settings.served_modules is not None:
-        unknown = sorted(set(settings.served_modules) - set(catalogue))
-        if unknown:
-            raise KeyError(f"not in the model catalogue: {', '.join(unknown)}")
-        return [catalogue[Module(name)] for name in settings.served_modules]
-    return [e for e in catalogue.values() if not e.optional or is_exported(e, settings.model_repository)]
+def default_carry_over_change() -> dict[str, float]:
+    """Each frame module's carry-over threshold: the carry_over_change setting's default."""
+    return {str(m): e.carry_over_change for m, e in load_catalogue().items() if e.carry_over_change is not None}
 
 
-def available_modules(entries: list[CatalogueEntry]) -> set[Module]:
-    """The modules that ``entries`` (the served ones) make available: theirs, the rules whose needs they meet, and
-    those found while decoding."""
-    modules = {entry.module for entry in entries} | set(DECODED)
-    return modules | {module for module, rule in RULES.items() if set(rule.needs) <= modules}
-
-
-def _enable_hint(module: Module) -> str:
-    if module in RULES:
-        return RULES[module].hint
-    if module == Module.clip:
-        return "CLIP needs a checkpoint: set VIDSAFE_CLIP_CHECKPOINT and run `vidsafe export clip`"
-    return "its models are not served: run `vidsafe setup`, or check VIDSAFE_SERVED_MODULES"
-
-
-def module_statuses(settings: Settings) -> list[ModuleStatus]:
-    """Every module: whether this deployment serves it, its Triton models, and how to enable it."""
-    available = available_modules(served_entries(settings))
-    catalogue = load_catalogue()
-    return [ModuleStatus(module=module, available=module in available,
-                         models=list(catalogue[module].triton_models) if module in catalogue else [],
-                         how_to_enable=None if module in available else _enable_hint(module))
-            for module in Module]
-
-
-def resolve_modules(options: JobOptions, settings: Settings) -> set[Module]:
-    """The modules a job runs; asking for one that is not served is an error that says how to enable it."""
-    statuses = {status.module: status for status in module_statuses(settings)}
-    available = {module for module, status in statuses.items() if status.available}
-    if options.modules is not None:
-        requested = set(options.modules)
-    elif settings.default_modules is not None:
-        requested = {Module(m) for m in settings.default_modules}
-    else:
-        requested = available
-    for module in list(requested):
-        if module in RULES:
-            requested.update(RULES[module].needs)
-    missing = sorted(requested - available)
-    if missing:
-        raise MediaError(ErrorCode.module_unavailable, "not served by this deployment: "
-                         + "; ".join(f"{module} ({statuses[module].how_to_enable})" for module in missing))
-    return requested
-
-
-@cache
-def load_catalogue() -> dict[Module, CatalogueEntry]:
-    raw = tomllib.loads(CATALOGUE_PATH.read_text())["modules"]
-    return {
-        Module(name): CatalogueEntry(
-            module=Module(name),
-            **{
-                **fields,
-                "triton_models": tuple(fields["triton_models"]),
-                "sources": tuple(Source(**{**source, "files": tuple(SourceFile(**f) for f in source["files"])})
-                                 for source in fields["sources"]),
-                "served": tuple(fields.get("served", ())),
-                "int8_networks": tuple(fields.get("int8_networks", ())),
-            },
-        )
-        for name, fields in raw.items()
-    }
+def module_severities() -> dict[str, float]:
+    """The severities the entries declare, keyed as the risk_severities setting is (``module``, ``module:label``)."""
+    severities: dict[str, float] = {}
+    for module, declared in load_catalogue().items():
+        severities |= {f"{module}:{label}": value for label, value in declared.label_severity.items()}
+        if declared.severity is not None:
+            severities[str(module)] = declared.severity
+    return severities

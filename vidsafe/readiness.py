@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis import Redis
 from redis.exceptions import RedisError
 
-from vidsafe.catalogue import served_entries
+from vidsafe.serving import served_entries
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 

@@ -15,7 +15,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vidsafe.catalogue import default_carry_over_change, default_min_scores
 from vidsafe.domain.teams import TeamLimits
+from vidsafe.policy import default_policy, default_severities
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,15 +154,7 @@ class Settings(BaseSettings):
 
     # Review (risk, queue, thumbnails)
     risk_severities: dict[str, float] = Field(
-        default_factory=lambda: {
-            "nudity:FEMALE_GENITALIA_EXPOSED": 1.0, "nudity:MALE_GENITALIA_EXPOSED": 1.0, "nudity:ANUS_EXPOSED": 1.0,
-            "nudity:FEMALE_BREAST_EXPOSED": 0.9, "nudity:BUTTOCKS_EXPOSED": 0.8, "nudity:FEMALE_GENITALIA_COVERED": 0.3,
-            "nudity:FEMALE_BREAST_COVERED": 0.2, "nudity:BUTTOCKS_COVERED": 0.2, "nudity:ANUS_COVERED": 0.3,
-            "nudity:BELLY_EXPOSED": 0.1, "nudity:MALE_BREAST_EXPOSED": 0.1,
-            "restraint": 0.9, "clip:restraint": 0.8, "clip:weapon": 0.7, "clip:violence": 0.8, "clip:gore": 0.9,
-            "clip:self_harm": 1.0, "clip:drugs": 0.6, "clip:hate_symbol": 0.9, "clip:fire_explosion": 0.5,
-            "known_content": 1.0,
-        },
+        default_factory=default_severities,
         description="Severity, 0..1, of each category (JSON object: `module` or `module:label`, the label's own "
         "entry first). A segment contributes severity x its highest score to its job's risk; categories not "
         "listed (faces, text, speech, pose) contribute nothing.",
@@ -310,7 +304,7 @@ class Settings(BaseSettings):
     )
     shot_min_s: float = Field(default=0.5, ge=0, description="Shortest shot split off; a cut sooner is ignored.")
     carry_over_change: dict[str, float] = Field(
-        default_factory=lambda: {"ocr": 30.0, "faces": 20.0, "pose": 20.0, "nudity": 12.0, "clip": 12.0},
+        default_factory=default_carry_over_change,
         description="Per frame module (JSON object): how much a sampled frame must have changed since the module "
         "last ran for it to run again (the largest mean brightness change, 0-255, of a 6 x 8 grid's cells, the "
         "camera's pan undone); frames below carry the last results over, marked carried_from. 0 or absent: every "
@@ -325,8 +319,7 @@ class Settings(BaseSettings):
         "models are served.",
     )
     min_scores: dict[str, float] = Field(
-        default_factory=lambda: {"nudity": 0.25, "ocr": 0.7, "faces": 0.6, "speech": 0.0, "pose": 0.5,
-                                 "clip": 0.25, "restraint": 0.5},
+        default_factory=default_min_scores,
         description="Per-module score threshold below which findings are not stored (JSON object).",
     )
 
@@ -424,30 +417,13 @@ class Settings(BaseSettings):
         "the weights decides, else true (OpenAI's).",
     )
     clip_categories: dict[str, list[str]] = Field(
-        default_factory=lambda: {
-            "restraint": ["a photo of a person with hands tied", "a photo of a person in handcuffs",
-                          "a photo of a person tied up with rope", "a photo of a gagged person",
-                          "a photo of a blindfolded captive"],
-            "weapon": ["a photo of a person holding a gun", "a photo of a handgun", "a photo of a rifle",
-                       "a photo of a person holding a knife"],
-            "violence": ["a photo of people fighting", "a photo of a person being beaten",
-                         "a photo of a violent assault"],
-            "gore": ["a photo of a bloody wound", "a photo of a dead body", "a graphic photo of blood and gore"],
-            "self_harm": ["a photo of self-harm cuts on an arm", "a photo of a person harming themselves"],
-            "drugs": ["a photo of illegal drugs", "a photo of a person injecting drugs with a syringe",
-                      "a photo of lines of cocaine"],
-            "hate_symbol": ["a photo of a swastika", "a photo of an extremist flag", "a photo of a hate symbol"],
-            "fire_explosion": ["a photo of an explosion", "a photo of a building on fire"],
-            "neutral": ["a photo of people talking", "a photo of a person", "a photo of a landscape",
-                        "a photo of a city street", "a photo of a room", "a photo of food", "a photo of an animal",
-                        "a photo of an object", "a screenshot of text"],
-        },
+        default_factory=lambda: default_policy().clip_categories,
         description="Zero-shot categories of the clip module (JSON object: category -> prompts). A frame's "
         "probabilities are a softmax, at the checkpoint's logit scale, over its similarity to each category's "
         "mean prompt embedding.",
     )
     clip_neutral_category: str | None = Field(
-        default="neutral",
+        default=default_policy().clip_neutral_category,
         description="The category of clip_categories that stands for harmless content: it takes part in the "
         "softmax, so ordinary frames do not score high elsewhere, but yields no findings.",
     )

@@ -14,16 +14,16 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from vidsafe.catalogue import triton_model
+from vidsafe.catalogue import Module, entry, triton_model
 from vidsafe.domain.findings import Finding
-from vidsafe.domain.modules import Module
 from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
 from vidsafe.triton import Tensors, TritonClient
 from vidsafe.workers.stages import FrameStage
 
 TEXT_BATCH = 64  # clip_text_encoder's max_batch_size
-FRAME_LABEL = "frame"
+# The label of the finding that carries a frame's embedding (the catalogue names it among clip's index labels).
+(FRAME_LABEL,) = entry(Module.clip).index_labels
 
 
 def category_embeddings(prompt_embeddings: np.ndarray, prompts_per_category: list[int]) -> np.ndarray:

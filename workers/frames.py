@@ -13,37 +13,22 @@ from itertools import islice
 
 import psycopg
 
-from vidsafe.catalogue import DECODED
+from vidsafe.catalogue import Module, ModuleKind, entries_of
 from vidsafe.db import known_content, parts
 from vidsafe.db.parts import Lease
-from vidsafe.domain.modules import Module
 from vidsafe.media.cuts import CutDetector
 from vidsafe.media.decoding import SampledFrame, decode_report, sample_frames
 from vidsafe.observability import count_frames, observe_stage, timed_batch
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
-from vidsafe.workers.clip import ClipStage
-from vidsafe.workers.faces import FacesStage
 from vidsafe.workers.jobs import JobSource
 from vidsafe.workers.known_content import frame_hash, team_index
-from vidsafe.workers.nudity import NudityStage
-from vidsafe.workers.ocr import OcrStage
-from vidsafe.workers.pose import PoseStage
 from vidsafe.workers.shared_frames import SharedFrames
 from vidsafe.workers.shots import shot_findings
-from vidsafe.workers.stages import Collect, FrameStage
+from vidsafe.workers.stages import Collect, FrameStage, stage_classes
 from vidsafe.workers.thumbnails import save_thumbnails
 
 log = logging.getLogger(__name__)
-
-FRAME_STAGES: dict[Module, type[FrameStage]] = {
-    Module.nudity: NudityStage,
-    Module.faces: FacesStage,
-    Module.ocr: OcrStage,
-    Module.pose: PoseStage,
-    Module.clip: ClipStage,
-}
-
 
 def _batches(frames: Iterable[SampledFrame], size: int, spent: dict[str, float]) -> Iterator[list[SampledFrame]]:
     """Batches of ``size`` frames; the time taken to decode them is added to ``spent["decode"]``."""
@@ -62,8 +47,9 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
     """One chunk of frames through every enabled frame stage, its findings stored batch by batch."""
     media = source.job.media
     assert media is not None, "a planned job has its media"
-    stages = [cls(triton, min_scores.get(m, 0.0), settings) for m, cls in FRAME_STAGES.items() if m in source.modules]
-    if not stages and not set(DECODED) & source.modules:
+    stages = [cls(triton, min_scores[m], settings) for m, cls in stage_classes(ModuleKind.frame, FrameStage).items()
+              if m in source.modules]
+    if not stages and not {e.module for e in entries_of(ModuleKind.decoded)} & source.modules:
         return
     expected_frames = max(1, math.ceil(media.duration_s * fps))
     report = decode_report(lease.start_s, fps, media.fps)

@@ -10,10 +10,10 @@ from uuid import UUID
 
 import psycopg
 
+from vidsafe.catalogue import Module
 from vidsafe.db import jobs
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.jobs import Job, JobOptions, JobStatus
-from vidsafe.domain.modules import Module
 from vidsafe.observability import count_job_end
 from vidsafe.settings import Settings
 

@@ -29,10 +29,10 @@ import numpy as np
 import pdqhash
 import psycopg
 
+from vidsafe.catalogue import Module
 from vidsafe.db import hash_lists, known_content
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.hash_lists import SignalType
-from vidsafe.domain.modules import Module
 from vidsafe.hash_lists import PDQ_BITS, HashedFrame, ListedEntry
 from vidsafe.media.decoding import sample_frames
 from vidsafe.media.probe import probe_video

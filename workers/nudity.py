@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from vidsafe.catalogue import Module
 from vidsafe.domain.findings import Detection, Finding
-from vidsafe.domain.modules import Module
 from vidsafe.media.decoding import SampledFrame
 from vidsafe.triton import Tensors
 from vidsafe.workers.stages import FrameStage

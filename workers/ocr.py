@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidsafe.catalogue import Module
 from vidsafe.domain.findings import Finding
-from vidsafe.domain.modules import Module
 from vidsafe.media.decoding import SampledFrame
 from vidsafe.triton import Tensors
 from vidsafe.workers.stages import FrameStage

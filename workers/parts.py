@@ -15,12 +15,13 @@ from uuid import UUID
 import psycopg
 
 from vidsafe import outbound
+from vidsafe.catalogue import ModuleKind
 from vidsafe.db import jobs, parts, retention
 from vidsafe.db.parts import JobInterrupted, Lease, LeaseLost
 from vidsafe.domain.errors import ErrorCode, MediaError
 from vidsafe.domain.jobs import JobStatus
-from vidsafe.domain.modules import Module
 from vidsafe.observability import count_job_end, time_stage
+from vidsafe.serving import job_min_scores
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient, TritonError, endpoint_for
 from vidsafe.workers import coverage
@@ -29,8 +30,9 @@ from vidsafe.workers.fetching import run_fetch
 from vidsafe.workers.frames import run_frames
 from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load_source, remove_media, superseded
 from vidsafe.workers.leases import Heartbeat
-from vidsafe.workers.planning import AUDIO_STAGES, send_parts
+from vidsafe.workers.planning import send_parts
 from vidsafe.workers.rules import run_rules
+from vidsafe.workers.stages import AudioStage, stage_classes
 from vidsafe.workers.summaries import SendSummary, new_summary
 from vidsafe.workers.thumbnails import remove_thumbnails
 
@@ -157,14 +159,14 @@ def _analyse(conn: psycopg.Connection, lease: Lease, source: JobSource, settings
     if lease.kind == "fetch":
         return run_fetch(conn, lease, source, settings)
     fps = source.options.sample_fps or settings.sample_fps
-    min_scores = {**{Module(m): v for m, v in settings.min_scores.items()}, **source.options.min_scores}
+    min_scores = job_min_scores(source.options, settings)
     if lease.kind == "frames":
         run_frames(conn, lease, source, fps, min_scores, triton, settings)
     elif lease.kind == "audio":
         assert source.job.media is not None
-        for module, cls in AUDIO_STAGES.items():
+        for module, cls in stage_classes(ModuleKind.audio, AudioStage).items():
             if module in source.modules:
-                stage = cls(triton, min_scores.get(module, 0.0), settings)
+                stage = cls(triton, min_scores[module], settings)
                 parts.store(conn, lease, stage.run(source.path, source.job.media), settings.part_lease_s)
     else:
         jobs.set_step(conn, lease.job_id, "rules")

@@ -17,32 +17,24 @@ from uuid import UUID
 import psycopg
 from kombu.exceptions import OperationalError as QueueUnreachable
 
-from vidsafe.catalogue import resolve_modules
+from vidsafe.catalogue import Module, ModuleKind, entries_of
 from vidsafe.db import jobs, parts, teams
 from vidsafe.db.parts import PartPlan
 from vidsafe.domain.errors import MediaError
 from vidsafe.domain.jobs import JobStatus, MediaInfo
-from vidsafe.domain.modules import Module
 from vidsafe.media.probe import probe_video
 from vidsafe.observability import time_stage
+from vidsafe.serving import resolve_modules
 from vidsafe.settings import Settings
 from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load_source, superseded
-from vidsafe.workers.speech import SpeechStage
-from vidsafe.workers.stages import AudioStage
 
 log = logging.getLogger(__name__)
-
-# The modules that read the audio track, as the audio part runs them.
-AUDIO_STAGES: dict[Module, type[AudioStage]] = {
-    Module.speech: SpeechStage,
-}
-
 
 def plan(media: MediaInfo, modules: set[Module], chunk_s: float) -> list[PartPlan]:
     chunks = max(1, math.ceil(media.duration_s / chunk_s - 1e-9))
     planned = [PartPlan("frames", i, i * chunk_s, (i + 1) * chunk_s if i < chunks - 1 else None)
                for i in range(chunks)]
-    if media.has_audio and any(module in modules for module in AUDIO_STAGES):
+    if media.has_audio and any(e.module in modules for e in entries_of(ModuleKind.audio)):
         planned.append(PartPlan("audio", 0, 0.0, None))
     return [*planned, PartPlan("rules", 0, 0.0, None)]
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from vidsafe.catalogue import Module
+from vidsafe.db import parts
 from vidsafe.domain.findings import Finding
-from vidsafe.domain.modules import Module
 from vidsafe.settings import Settings
-from vidsafe.workers.clip import FRAME_LABEL
 from vidsafe.workers.pose import Landmarks, arms_above_head, arms_behind_back, wrists_together
+from vidsafe.workers.stages import RulesInput, RuleStage
 
 CUES: dict[str, Callable[[Landmarks], bool]] = {
     "wrists_together": wrists_together,
@@ -49,7 +50,7 @@ def restraint_findings(findings: Iterable[Finding], sample_fps: float, threshold
     for finding in findings:
         if finding.frame_index is None:
             continue
-        if finding.module == Module.pose or (finding.module == Module.clip and finding.label == FRAME_LABEL):
+        if finding.module == Module.pose or (finding.module == Module.clip and finding.is_index_entry):
             frames.setdefault(finding.frame_index, {})[finding.module] = finding
     counted = []
     for frame_index in sorted(frames):
@@ -75,3 +76,11 @@ def _runs(findings: list[Finding], gap: float) -> list[list[Finding]]:
         else:
             runs.append([finding])
     return runs
+
+
+class RestraintStage(RuleStage):
+    module = Module.restraint
+
+    def run(self, job: RulesInput) -> None:
+        found = restraint_findings(job.findings, job.sample_fps, self.min_score, self.settings)
+        parts.store(job.conn, job.lease, found, self.settings.part_lease_s)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from vidsafe.domain.findings import RiskReason, Segment, category_severity
+from vidsafe.domain.findings import RiskReason, Segment
+from vidsafe.policy import category_severity
 
 REASONS_KEPT = 5
 

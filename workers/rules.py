@@ -7,40 +7,36 @@ from uuid import UUID
 
 import psycopg
 
-from vidsafe.catalogue import RULE_INPUTS
-from vidsafe.db import findings, parts, review
+from vidsafe.catalogue import Module, ModuleKind, rule_inputs
+from vidsafe.db import findings, review
 from vidsafe.db.parts import Lease
-from vidsafe.domain.modules import Module
 from vidsafe.observability import time_stage
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.faces import assign_identities
 from vidsafe.workers.known_content import match_job, team_index
 from vidsafe.workers.people import assign_people
-from vidsafe.workers.restraint import restraint_findings
 from vidsafe.workers.risk import job_risk
 from vidsafe.workers.segments import build_segments
-from vidsafe.workers.text_embeddings import embed_job_texts
+from vidsafe.workers.stages import RulesInput, RuleStage, stage_classes
 
 
 def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: set[Module], fps: float,
               min_scores: dict[Module, float], triton: TritonClient, settings: Settings) -> None:
-    """Face identities (and the team's people), restraint, text embeddings and the team's hash lists' matches,
-    then the job's segments and risk."""
-    kept = findings.rule_inputs(conn, lease.job_id, [m for m in RULE_INPUTS if m in modules])
+    """Face identities (and the team's people), the rule modules (restraint, text embeddings) and the team's hash
+    lists' matches, then the job's segments and risk."""
+    kept = findings.rule_inputs(conn, lease.job_id, [m for m in rule_inputs() if m in modules])
     if Module.faces in modules:
         with time_stage(Module.faces, "identities"):
             faces = [f for f in kept if f.module == Module.faces]
             identities = assign_identities(faces, settings.face_identity_min_cosine)
             findings.merge_attributes(conn, {finding_id: {"identity": n} for finding_id, n in identities.items()})
             assign_people(conn, lease.job_id, team_id, faces, identities, settings.face_identity_min_cosine)
-    if Module.restraint in modules:
-        threshold = min_scores.get(Module.restraint, 0.5)
-        with time_stage(Module.restraint, "rule"):
-            parts.store(conn, lease, restraint_findings(kept, fps, threshold, settings), settings.part_lease_s)
-    if Module.text_embeddings in modules:
-        with time_stage(Module.text_embeddings, "index"):
-            embed_job_texts(conn, lease.job_id, triton, settings.infer_in_flight)
+    job = RulesInput(conn, lease, team_id, kept, fps)
+    for module, cls in stage_classes(ModuleKind.rule, RuleStage).items():
+        if module in modules:
+            with time_stage(module, cls.step):
+                cls(triton, min_scores[module], settings).run(job)
     if Module.known_content in modules:
         with time_stage(Module.known_content, "match"):
             index = team_index(conn, team_id, settings)

@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from vidsafe.catalogue import Module
 from vidsafe.domain.findings import Finding, Segment
-from vidsafe.domain.modules import Module
-from vidsafe.workers.clip import FRAME_LABEL
 
 
 def segment_label(finding: Finding) -> str:
@@ -32,7 +31,7 @@ def build_segments(findings: Iterable[Finding], sample_fps: float) -> list[Segme
     gap = 1.5 / sample_fps
     groups: dict[tuple[Module, str], list[Finding]] = defaultdict(list)
     for finding in findings:
-        if finding.module == Module.clip and finding.label == FRAME_LABEL:
+        if finding.is_index_entry:
             continue
         groups[(finding.module, segment_label(finding))].append(finding)
     segments = []

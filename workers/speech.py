@@ -24,11 +24,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-from vidsafe.catalogue import triton_model
+from vidsafe.catalogue import Module, triton_model
 from vidsafe.domain.errors import ErrorCode, MediaError
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.jobs import MediaInfo
-from vidsafe.domain.modules import Module
 from vidsafe.triton import TritonClient
 from vidsafe.workers.stages import AudioStage
 

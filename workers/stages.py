@@ -12,24 +12,32 @@ shot, any that changed enough since the stage last ran, and one at least every `
 others carry the findings of the frame it last ran on, re-timed and marked ``carried_from`` (that frame's
 index), so a reviewer and the rules still see every sampled frame's findings.
 
-An audio stage reads the file's audio itself, as a part of the job of its own.
+An audio stage reads the file's audio itself, as a part of the job of its own. A rule stage runs in the rules part,
+once every other part is done, on the findings of the modules rules read.
+
+Which class is a module's stage is the catalogue's to say (its entry's ``stage``): the frame loop, the audio part
+and the rules part run the stages of the job's modules of their kind, in the catalogue's order.
 """
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from itertools import groupby
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
 
 import numpy as np
+import psycopg
 
-from vidsafe.catalogue import triton_model
+from vidsafe.catalogue import Module, ModuleKind, entries_of, triton_model
+from vidsafe.db.parts import Lease
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.jobs import MediaInfo
-from vidsafe.domain.modules import Module
 from vidsafe.media.cuts import picture_change
 from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
@@ -37,6 +45,7 @@ from vidsafe.triton import Tensors, TritonClient
 from vidsafe.workers.shared_frames import SharedBatch
 
 Collect = Callable[[], list[Finding]]
+S = TypeVar("S", bound="Stage")
 
 
 @dataclass
@@ -126,3 +135,43 @@ class AudioStage(Stage):
     @abstractmethod
     def run(self, path: Path, media: MediaInfo) -> list[Finding]:
         """Analyse the file's audio track (the caller checked there is one)."""
+
+
+@dataclass(frozen=True)
+class RulesInput:
+    """What a rule stage works with: the job's findings of the modules rules read, and its part (to store by)."""
+
+    conn: psycopg.Connection
+    lease: Lease
+    team_id: UUID
+    findings: list[Finding]
+    sample_fps: float
+
+
+class RuleStage(Stage):
+    step: ClassVar[str] = "rule"  # what the stage-duration metric calls its work
+
+    @abstractmethod
+    def run(self, job: RulesInput) -> None:
+        """Read the job's findings and store what the rule makes of them."""
+
+
+@cache
+def _stage_class(target: str) -> type[Stage]:
+    where, _, name = target.partition(":")
+    return getattr(importlib.import_module(where), name)
+
+
+def stage_classes(kind: ModuleKind, base: type[S]) -> dict[Module, type[S]]:
+    """The stage class of every module of ``kind`` that has one, as the catalogue names it, in its order; each a
+    ``base`` of that module's (a TypeError says which entry names another)."""
+    classes: dict[Module, type[S]] = {}
+    for declared in entries_of(kind):
+        if declared.stage is None:
+            continue
+        cls = _stage_class(declared.stage)
+        if not issubclass(cls, base) or cls.module != declared.module:
+            raise TypeError(f"the catalogue's stage of {declared.module}, {declared.stage}, is not a {base.__name__} "
+                            f"of {declared.module}")
+        classes[declared.module] = cls
+    return classes

@@ -22,12 +22,13 @@ from uuid import UUID
 
 import psycopg
 
+from vidsafe.catalogue import Module
 from vidsafe.db import findings, jobs
 from vidsafe.db import summaries as summary_queries
-from vidsafe.domain.findings import Segment, category_severity
+from vidsafe.domain.findings import Segment
 from vidsafe.domain.jobs import Job
-from vidsafe.domain.modules import Module
 from vidsafe.domain.summaries import JobSummary, SuggestedAction, SummaryItem
+from vidsafe.policy import category_severity
 from vidsafe.settings import Settings
 from vidsafe.workers.jobs import connect
 

@@ -1,6 +1,6 @@
 """Text embeddings of a job's findings that carry text (OCR lines, speech segments), for semantic search.
 
-Runs after the stages: every finding with text and no embedding yet is embedded by the Triton
+Runs in the rules part, after the other parts: every finding with text and no embedding yet is embedded by the Triton
 ``text_embedder`` model (all-MiniLM-L6-v2, 384-d, unit length) and stored in ``text_embeddings``
 (pgvector, cosine HNSW index).
 """
@@ -14,10 +14,10 @@ from uuid import UUID
 import numpy as np
 import psycopg
 
-from vidsafe.catalogue import triton_model
+from vidsafe.catalogue import Module, triton_model
 from vidsafe.db import findings
-from vidsafe.domain.modules import Module
 from vidsafe.triton import Tensors, TritonClient
+from vidsafe.workers.stages import RulesInput, RuleStage
 
 BATCH_TEXTS = 64  # the model's max_batch_size
 
@@ -37,3 +37,11 @@ def embed_job_texts(conn: psycopg.Connection, job_id: UUID, triton: TritonClient
     for ids, outputs in triton.infer_pipelined(model, _requests(rows, BATCH_TEXTS), ["EMBEDDINGS"], in_flight):
         findings.add_text_embeddings(conn, job_id, zip(ids, outputs["EMBEDDINGS"].tolist(), strict=True))
     return len(rows)
+
+
+class TextEmbeddingsStage(RuleStage):
+    module = Module.text_embeddings
+    step = "index"
+
+    def run(self, job: RulesInput) -> None:
+        embed_job_texts(job.conn, job.lease.job_id, self.triton, self.settings.infer_in_flight)

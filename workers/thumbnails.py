@@ -11,24 +11,17 @@ from uuid import UUID
 import cv2
 
 from vidsafe.domain.findings import Finding
-from vidsafe.domain.modules import Module
 from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
-from vidsafe.workers.clip import FRAME_LABEL
 
 JPEG_QUALITY = 80
-
-
-def shows_something(finding: Finding) -> bool:
-    """CLIP's per-frame embedding is an index entry, not something found in the picture."""
-    return finding.frame_index is not None and not (finding.module == Module.clip and finding.label == FRAME_LABEL)
 
 
 def save_thumbnails(settings: Settings, job_id: UUID, frames: Iterable[SampledFrame],
                     findings: Iterable[Finding], also: Iterable[int] = ()) -> int:
     """A thumbnail of each of ``frames`` that one of ``findings`` is on, or whose index is in ``also``; how many
     were written."""
-    wanted = {f.frame_index for f in findings if shows_something(f)} | set(also)
+    wanted = {f.frame_index for f in findings if f.frame_index is not None and not f.is_index_entry} | set(also)
     written = 0
     for frame in frames:
         if frame.index not in wanted:

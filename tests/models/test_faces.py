@@ -37,10 +37,10 @@ from tests.models.triton_helpers import (
     statistics,
 )
 from tests.support import run_job
+from vidsafe.catalogue import Module
 from vidsafe.db import teams
 from vidsafe.deploy.tritonserver import ensure_model_env
 from vidsafe.domain.jobs import JobOptions
-from vidsafe.domain.modules import Module
 from vidsafe.media.decoding import SampledFrame
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient

@@ -14,12 +14,12 @@ import pytest
 import tritonclient.grpc as grpcclient
 
 from tests.support import state_root
-from vidsafe.catalogue import INT8_FILE, entry
+from vidsafe.catalogue import INT8_FILE, Module, entry
 from vidsafe.deploy import stack
-from vidsafe.domain.modules import Module
 from vidsafe.export.models import export_models
 from vidsafe.export.quantize import FP32_HEADS, downstream, network_inputs, quantize_detectors
 from vidsafe.export.sample_video import SAMPLE_SCENES, render_frames
+from vidsafe.serving import files_served
 from vidsafe.settings import Settings
 
 from .triton_helpers import REPOSITORY, infer, own_triton
@@ -71,7 +71,7 @@ def test_stack_refuses_int8_without_the_quantized_copies(tmp_path: Path) -> None
         (tmp_path / path).touch()
     settings = Settings(model_repository=tmp_path, served_modules=["nudity", "ocr"], detector_precision="int8")
     assert {f"{NETWORK}/1/{INT8_FILE}", f"ocr_det/1/{INT8_FILE}"} <= set(
-        path for name in (Module.nudity, Module.ocr) for path in entry(name).files_served(settings))
+        path for name in (Module.nudity, Module.ocr) for path in files_served(entry(name), settings))
     with pytest.raises(stack.StackError, match=rf"{NETWORK}/1/{INT8_FILE}.*ocr_det/1/{INT8_FILE}"):
         stack._prepare_triton(settings)
 

@@ -34,10 +34,10 @@ from tests.models.triton_helpers import (
     statistics,
 )
 from tests.support import run_job
-from vidsafe.catalogue import load_catalogue, other_variant_files
-from vidsafe.domain.modules import Module
+from vidsafe.catalogue import Module, load_catalogue
 from vidsafe.export.models import export_models
 from vidsafe.export.sample_video import AUDIO_RATE, Scene, Speech, make_sample_video, speak
+from vidsafe.serving import expected_sha256, other_variant_files
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers import speech
@@ -386,7 +386,7 @@ def test_the_speech_model_setting_offers_the_catalogues_variants_and_each_writes
     assert entry.variant_setting == "speech_model"
     assert set(get_args(Settings.model_fields["speech_model"].annotation)) == set(entry.variants) == {"tiny.en", "base"}
     assert Settings().speech_model == "tiny.en"
-    targets = {variant: set(entry.expected_sha256(Settings(speech_model=variant))) for variant in entry.variants}
+    targets = {variant: set(expected_sha256(entry, Settings(speech_model=variant))) for variant in entry.variants}
     assert targets["tiny.en"] == targets["base"] == set(entry.served_files)
 
 

@@ -27,11 +27,10 @@ from tests.models.triton_helpers import (
     statistics,
     text_tensor,
 )
-from vidsafe.catalogue import load_catalogue
+from vidsafe.catalogue import Module, load_catalogue
 from vidsafe.db import jobs, teams
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.jobs import JobOptions
-from vidsafe.domain.modules import Module
 from vidsafe.packages import fetch_wheel
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient

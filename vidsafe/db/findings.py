@@ -11,9 +11,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from vidsafe.catalogue import Module
 from vidsafe.db.paging import Page, decode_cursor, page_of
 from vidsafe.domain.findings import Finding, FrameHit, Segment
-from vidsafe.domain.modules import Module
 
 FINDING_COLUMNS = "id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
 # The same, of the findings table aliased ``f`` in a join.

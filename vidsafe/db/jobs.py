@@ -12,10 +12,10 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from vidsafe.catalogue import Module
 from vidsafe.db.paging import Page, decode_cursor, page_of
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.jobs import Coverage, Job, JobEvent, JobOptions, JobStatus, JobWarning, MediaInfo
-from vidsafe.domain.modules import Module
 
 _JOB_COLUMNS = (
     "id, status, source_name, source_url, batch_id, priority, callback_url, progress, frames_analyzed, media, "

@@ -7,9 +7,9 @@ from uuid import UUID
 
 import psycopg
 
+from vidsafe.catalogue import Module
 from vidsafe.db.findings import add_findings
 from vidsafe.domain.findings import Finding
-from vidsafe.domain.modules import Module
 from vidsafe.hash_lists import HashedFrame
 
 

@@ -9,9 +9,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from vidsafe.catalogue import Module
 from vidsafe.db.paging import Page, decode_cursor, page_of
 from vidsafe.domain.findings import RiskReason
-from vidsafe.domain.modules import Module
 from vidsafe.domain.review import ReviewItem, ReviewQueue
 
 # ---- risk and the review queue -------------------------------------------------------------------

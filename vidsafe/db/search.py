@@ -9,9 +9,9 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
+from vidsafe.catalogue import Module
 from vidsafe.db.findings import nearest_findings, vector_text
 from vidsafe.domain.findings import FrameHit
-from vidsafe.domain.modules import Module
 from vidsafe.domain.review import SearchHit
 
 # ---- search --------------------------------------------------------------------------------------

@@ -8,12 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from vidsafe.domain.modules import Module
-
-
-def category_severity(module: str, label: str, severities: dict[str, float]) -> float:
-    """A category's severity (the ``risk_severities`` setting): ``module:label``'s own, else ``module``'s, else 0."""
-    return severities.get(f"{module}:{label}", severities.get(str(module), 0.0))
+from vidsafe.catalogue import Module, entry
 
 
 class RiskReason(BaseModel):
@@ -52,6 +47,12 @@ class Finding(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     # Stored in pgvector (faces, CLIP), never returned by the API.
     embedding: list[float] | None = Field(default=None, exclude=True)
+
+    @property
+    def is_index_entry(self) -> bool:
+        """An entry of the similarity index (CLIP's embedding of every frame: its module's ``index_labels``), not
+        something seen: no segment, thumbnail, timeline point or rule takes it for a finding."""
+        return self.label in entry(self.module).index_labels
 
 
 class Segment(BaseModel):

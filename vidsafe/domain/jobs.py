@@ -8,10 +8,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from vidsafe.catalogue import Module
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.fields import DEFAULT_PRIORITY, MAX_SAMPLE_FPS, MIN_SAMPLE_FPS, Priority, Score, StrictModel
 from vidsafe.domain.findings import RiskReason
-from vidsafe.domain.modules import Module
 
 
 class JobStatus(StrEnum):

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, Field
 
-
-class Module(StrEnum):
-    """The analyses a job can run. Each is served by catalogue entries of the same name, except
-    restraint, a rule over pose (and CLIP, when enabled) findings, and shots and known_content (the frames'
-    perceptual hashes matched against the team's hash lists), found while decoding."""
-
-    nudity = "nudity"
-    ocr = "ocr"
-    faces = "faces"
-    speech = "speech"
-    pose = "pose"
-    clip = "clip"
-    restraint = "restraint"
-    text_embeddings = "text_embeddings"
-    shots = "shots"
-    known_content = "known_content"
+from vidsafe.catalogue import Module
 
 
 class ModuleStatus(BaseModel):

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from vidsafe.catalogue import Module
 from vidsafe.domain.findings import FrameHit, RiskReason
-from vidsafe.domain.modules import Module
 
 # ---- review -------------------------------------------------------------------------------------
 
