@@ -36,6 +36,7 @@ import jiwer
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.bench_video import CAPTIONS, SCENES, SPEECH, make_bench_video
+from tests.support import isolated_settings
 from vidsafe.apikeys import local_key_path
 from vidsafe.catalogue import Module
 from vidsafe.client import GatewayClient
@@ -246,7 +247,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vidsafe-bench-") as scratch:
         root = Path(scratch)
         video = make_bench_video(root / "bench.mp4")
-        settings = stack.isolated_settings(root / "state", **base.model_dump(
+        settings = isolated_settings(root / "state", **base.model_dump(
             exclude={"state_dir", "postgres_port", "redis_port", "triton_grpc_port", "triton_http_port",
                      "triton_metrics_port", "gateway_port", "worker_metrics_port", "ui_port"}, exclude_unset=True))
         full_settings = settings.model_copy(update={"carry_over_change": {}})

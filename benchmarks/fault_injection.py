@@ -30,7 +30,15 @@ import httpx
 import psycopg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tests.support import FINAL_STATUSES, FindingKey, finding_keys, stack_client, submit, wait_for_job
+from tests.support import (
+    FINAL_STATUSES,
+    FindingKey,
+    finding_keys,
+    isolated_settings,
+    stack_client,
+    submit,
+    wait_for_job,
+)
 from vidsafe.deploy import stack
 from vidsafe.export.sample_video import make_sample_video
 from vidsafe.settings import Settings
@@ -57,7 +65,7 @@ class Outcome:
 
 
 def _settings(state_dir: Path) -> Settings:
-    return stack.isolated_settings(
+    return isolated_settings(
         state_dir, served_modules=["nudity"], default_modules=["nudity"], sample_fps=4, chunk_s=2.0, part_lease_s=4.0,
         maintenance_interval_s=1.0, resend_pending_after_s=RESEND_PENDING_AFTER_S, worker_concurrency=2,
     )

@@ -25,6 +25,7 @@ import httpx
 
 from benchmarks.e2e import machine, publish
 from benchmarks.review_pages import seed_jobs
+from tests.support import isolated_settings
 from vidsafe.apikeys import local_key_path
 from vidsafe.deploy import stack
 from vidsafe.domain.api import API_KEY_HEADER
@@ -78,7 +79,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="vidsafe-bench-gateway-"))
-    settings = stack.isolated_settings(root / "state")
+    settings = isolated_settings(root / "state")
     results = {}
     try:
         stack.up(settings, names=["postgres", "redis", "gateway"])

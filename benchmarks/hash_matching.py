@@ -23,8 +23,10 @@ import numpy as np
 import psycopg
 from skimage import data, transform
 
+from tests.support import isolated_settings
 from vidsafe.deploy import stack
-from vidsafe.workers.known_content import distances, frame_hash
+from vidsafe.media.hashing import frame_hash
+from vidsafe.workers.known_content import distances
 
 RESULTS = Path(__file__).with_name("results") / "hash_matching.md"
 THRESHOLD = 31
@@ -66,7 +68,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="vidsafe-bench-hash-") as root:
         os.chmod(root, 0o755)  # the embedded Postgres' own user reaches its data folder
-        settings = stack.isolated_settings(Path(root) / "state")
+        settings = isolated_settings(Path(root) / "state")
         stack.up(settings, names=["postgres"])
         try:
             with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:

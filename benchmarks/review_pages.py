@@ -29,6 +29,7 @@ import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
+from tests.support import isolated_settings
 from vidsafe.apikeys import local_key_path
 from vidsafe.db.teams import OPERATOR_TEAM_ID
 from vidsafe.deploy import stack
@@ -122,7 +123,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="vidsafe-bench-review-"))
-    settings = stack.isolated_settings(root / "state")
+    settings = isolated_settings(root / "state")
     try:
         stack.up(settings, names=["postgres", "redis", "worker", "gateway"])
         job_id = seed_jobs(settings, args.jobs, args.findings)

@@ -36,6 +36,7 @@ from tritonclient.grpc.model_config_pb2 import ModelConfig
 from benchmarks.bench_video import make_bench_video
 from benchmarks.e2e import machine, publish
 from benchmarks.nudity import ensure_perf_analyzer
+from tests.support import isolated_settings
 from vidsafe.deploy import stack
 from vidsafe.export.profiles import CPU_CONFIG, read_config, render
 from vidsafe.media.decoding import sample_frames
@@ -172,7 +173,7 @@ def main() -> None:
         tables: dict[str, dict[str, dict[int, tuple[float, float]]]] = {}
         for label, repository in (("on", base.model_repository),
                                   ("off", without_dynamic_batching(base.model_repository, root / "repository"))):
-            settings = stack.isolated_settings(root / f"state-{label}", model_repository=repository)
+            settings = isolated_settings(root / f"state-{label}", model_repository=repository)
             stack.up(settings, ["triton"])
             try:
                 if label == "on":

@@ -20,6 +20,7 @@ from pathlib import Path
 from faster_whisper import WhisperModel
 
 from benchmarks.e2e import machine, publish, word_error_rate
+from tests.support import isolated_settings
 from vidsafe.catalogue import Module, load_catalogue
 from vidsafe.deploy import stack
 from vidsafe.export.models import export_models
@@ -58,7 +59,7 @@ def speech_repository(source: Path, copy: Path) -> Path:
 
 def measure(variant: str, video: Path, root: Path, base: Settings) -> dict[str, float | str]:
     repository = speech_repository(base.model_repository, root / f"repository-{variant}")
-    settings = stack.isolated_settings(root / f"state-{variant}", model_repository=repository, speech_model=variant,
+    settings = isolated_settings(root / f"state-{variant}", model_repository=repository, speech_model=variant,
                                        served_modules=[str(Module.speech)])
     export_models(settings, [str(Module.speech)])
     stack.up(settings, ["triton"])

@@ -22,6 +22,7 @@ from tritonclient.grpc.model_config_pb2 import ModelConfig
 from benchmarks.bench_video import make_bench_video
 from benchmarks.e2e import machine, publish, run_vidsafe
 from benchmarks.served import repository_variant
+from tests.support import isolated_settings
 from vidsafe.deploy import stack
 from vidsafe.settings import get_settings
 
@@ -57,7 +58,7 @@ def main() -> None:
         video = make_bench_video(root / "bench.mp4")
         for n, layout in enumerate(LAYOUTS):
             repository = repository_variant(base.model_repository, root / f"repository-{n}", layout.edit)
-            settings = stack.isolated_settings(root / f"state-{n}", model_repository=repository,
+            settings = isolated_settings(root / f"state-{n}", model_repository=repository,
                                                worker_concurrency=layout.worker_concurrency)
             stack.up(settings)
             try:

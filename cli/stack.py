@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from vidsafe.cli.output import console, fail, out, print_event
-from vidsafe.deploy import stack
+from vidsafe.deploy import services, stack
 from vidsafe.settings import get_settings
 
 
@@ -82,7 +82,7 @@ def start_stack() -> None:
     """Start the stack, or end the command saying why it could not start."""
     try:
         stack.up(get_settings(), on_event=print_event)
-    except stack.StackError as error:
+    except services.StackError as error:
         raise fail(str(error)) from None
     except KeyboardInterrupt:
         raise fail("interrupted: stopped what had been started") from None
@@ -121,12 +121,12 @@ def status() -> None:
     out.print(table)
 
 
-def serve(service: Annotated[str, typer.Argument(help=f"One of {', '.join(stack.CONTAINER_SERVICES)}.")]) -> None:
+def serve(service: Annotated[str, typer.Argument(help=f"One of {', '.join(services.CONTAINER_SERVICES)}.")]) -> None:
     """Run one service in the foreground, as a container does (Docker Compose, Kubernetes): the very command `vidsafe
     up` starts for it, in place of this process, its logs on stderr. Postgres and Redis are found by their URLs."""
     try:
-        launch = stack.launch_of(get_settings(), service)
-    except stack.StackError as error:
+        launch = services.launch_of(get_settings(), service)
+    except services.StackError as error:
         raise fail(str(error)) from None
     os.execvpe(launch.command[0], launch.command, launch.env)
 

@@ -27,12 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidsafe.packages import fetch_wheel
-from vidsafe.settings import PROJECT_ROOT, Settings
+from vidsafe.settings import MODEL_ENV_DIR, Settings
 
 PYTRITON_VERSION = "0.7.0"
 PYTRITON_WHEEL_SHA256 = "21f063ff93bb426d0c06b7a55e7eb9efcfe62c0dddd9a908e9877e18710128df"
 TRITON_VERSION = "2.51.0"
-MODEL_ENV_DIR = PROJECT_ROOT / "model_env"
 INT8_MODELS_ENV = "VIDSAFE_INT8_MODELS"  # read by vidsafe_model_host/sessions.py
 
 

@@ -34,9 +34,11 @@ def export_module(entry: CatalogueEntry, settings: Settings) -> list[Path]:
     fetched += [join_members([piece[1:] for piece in sorted(pieces)], settings.model_repository / target,
                              entry.joined[target]) for target, pieces in parts.items()]
     served = [settings.model_repository / path for path in entry.served_files]
-    # Converting again only when a served file is missing or older than what it is made from.
+    # Converting again only when a served file is missing or older than what it is made from (a module with no
+    # sources makes its files from nothing fetched: only when they are missing).
+    newest_fetched = max((p.stat().st_mtime for p in fetched), default=0)
     if entry.convert and (not all(p.exists() for p in served)
-                          or min(p.stat().st_mtime for p in served) < max(p.stat().st_mtime for p in fetched)):
+                          or min(p.stat().st_mtime for p in served) < newest_fetched):
         module_name, function_name = entry.convert.split(":")
         getattr(importlib.import_module(module_name), function_name)(entry, settings)
     return served + quantize_detectors(entry, settings) if int8_served(entry, settings) else served

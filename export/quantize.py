@@ -22,11 +22,10 @@ from typing import Any
 import numpy as np
 
 from vidsafe.catalogue import INT8_FILE, CatalogueEntry
-from vidsafe.deploy.tritonserver import MODEL_ENV_DIR
 from vidsafe.export.profiles import read_config
 from vidsafe.export.sample_video import SAMPLE_SCENES, render_frames
 from vidsafe.serving import int8_served
-from vidsafe.settings import Settings
+from vidsafe.settings import MODEL_ENV_DIR, Settings
 
 FP32_FILE = "model.onnx"
 CALIBRATION_SIZE = (1280, 720)

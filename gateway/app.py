@@ -23,6 +23,7 @@ from vidsafe.gateway import (
     metrics,
     modules,
     people,
+    policy,
     refusals,
     reviews,
     search,
@@ -58,10 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(health.router)
-    # decisions and summaries before jobs: POST /v1/jobs/{id}/decisions is not a job action (POST
-    # /v1/jobs/{id}/{action}).
-    for resource in (decisions, summaries, media, jobs, batches, findings, modules, keys, teams, reviews, search,
-                     people, me, stats, hash_lists):
+    for resource in (jobs, batches, decisions, summaries, media, findings, modules, keys, teams, reviews, search,
+                     people, me, stats, hash_lists, policy):
         app.include_router(resource.router, responses=refusals.ERROR_RESPONSES)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
     app.add_middleware(limits.JsonBodyLimit, max_bytes=settings.max_json_body_bytes)

@@ -11,16 +11,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from vidsafe.db import decisions, review
-from vidsafe.domain.errors import ErrorCode
-from vidsafe.domain.jobs import JobStatus
+from vidsafe.db import decisions
 from vidsafe.domain.requests import DecisionRequest
 from vidsafe.domain.review import Decision
 from vidsafe.gateway.dependencies import ConnDep, ReviewerDep
-from vidsafe.gateway.jobs import job_or_404
 from vidsafe.gateway.openapi import review_links
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
-from vidsafe.gateway.refusals import Refusal
+from vidsafe.gateway.services import decisions as decision_service
+from vidsafe.gateway.services import owned
 
 router = APIRouter(tags=["decisions"])
 
@@ -33,15 +31,7 @@ def add_decision(job_id: uuid.UUID, body: DecisionRequest, conn: ConnDep, caller
     """Record a decision on the video (or, with ``start_s``/``end_s``, on a segment). An approval or rejection
     decides the job's review item; an escalation moves it to the escalation queue. 409 claim_held while another
     reviewer holds the item."""
-    job = job_or_404(conn, job_id, caller)
-    if job.status != JobStatus.succeeded:
-        raise Refusal(409, ErrorCode.invalid_state, f"job {job_id} is {job.status}: only an analysed job is decided")
-    if (body.start_s is None) != (body.end_s is None) or (body.start_s is not None and body.end_s < body.start_s):
-        raise Refusal(422, ErrorCode.invalid_request, "a segment needs start_s and end_s, with end_s >= start_s")
-    holder = review.claim_holder(conn, caller.team_id, job_id)
-    if holder is not None and holder != caller.key.id:
-        raise Refusal(409, ErrorCode.claim_held, f"another reviewer holds job {job_id}")
-    return decisions.add_decision(conn, caller.team_id, job_id, body, caller.actor, caller.key.id)
+    return decision_service.record(conn, caller, job_id, body)
 
 
 @router.get("/v1/jobs/{job_id}/decisions", response_model=list[Decision], operation_id="list_job_decisions",
@@ -49,7 +39,7 @@ def add_decision(job_id: uuid.UUID, body: DecisionRequest, conn: ConnDep, caller
 def list_job_decisions(request: Request, response: Response, job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: CursorParam = None) -> list[Decision]:
     """The job's decisions, newest first."""
-    job_or_404(conn, job_id, caller)
+    owned.job(conn, caller.team_id, job_id)
     return paged(request, response, decisions.decisions(conn, caller.team_id, job_id, limit, cursor))
 
 

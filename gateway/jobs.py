@@ -8,16 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import Field
 
 from vidsafe.catalogue import Module
 from vidsafe.db import deliveries, findings, jobs
 from vidsafe.domain.api import FindingsResponse, SegmentsResponse
-from vidsafe.domain.errors import ErrorCode
-from vidsafe.domain.fields import Priority, StrictModel, Text
-from vidsafe.domain.jobs import Job, JobEvent, JobOptions, JobStatus, WebhookDelivery
+from vidsafe.domain.jobs import Job, JobEvent, JobStatus, WebhookDelivery
+from vidsafe.domain.requests import PathJobRequest, PriorityRequest, UrlJobRequest
+from vidsafe.gateway.convertors import JOB_ACTION
 from vidsafe.gateway.dependencies import (
-    Caller,
     ConnDep,
     QueueDep,
     ReaderDep,
@@ -25,11 +23,11 @@ from vidsafe.gateway.dependencies import (
     SettingsDep,
     SubmitterDep,
 )
-from vidsafe.gateway.job_control import Action, apply, reprioritise
 from vidsafe.gateway.openapi import job_links
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
-from vidsafe.gateway.refusals import Refusal
-from vidsafe.gateway.submissions import (
+from vidsafe.gateway.services import owned
+from vidsafe.gateway.services.job_control import Action, apply, reprioritise
+from vidsafe.gateway.services.submissions import (
     Created,
     Placement,
     Submitter,
@@ -51,19 +49,10 @@ IdempotencyKey = Annotated[str | None, Header(
     max_length=200, description="Retries with the same key (per API key) return the job already created")]
 
 
-class PathJobRequest(Placement):
-    path: Text = Field(max_length=4096)
-    options: JobOptions = Field(default_factory=JobOptions)
 
 
-class UrlJobRequest(Placement):
-    url: Text = Field(max_length=2000, description="http(s) URL of the video, fetched by a worker as the job's first "
-                     "step; private addresses are refused unless VIDSAFE_ALLOW_PRIVATE_URLS is set")
-    options: JobOptions = Field(default_factory=JobOptions)
 
 
-class PriorityRequest(StrictModel):
-    priority: Priority
 
 
 def _answer(created: Created) -> Job | JSONResponse:
@@ -122,24 +111,16 @@ def list_jobs(request: Request, response: Response, conn: ConnDep, caller: Reade
     return paged(request, response, jobs.list_jobs(conn, caller.team_id, limit, status, batch_id, cursor))
 
 
-def job_or_404(conn: ConnDep, job_id: uuid.UUID, caller: Caller) -> Job:
-    """The job, if it is the caller's team's: another team's job is as absent as one that never was."""
-    job = jobs.get_job(conn, job_id, caller.team_id)
-    if job is None:
-        raise Refusal(404, ErrorCode.job_not_found, f"no job {job_id}")
-    return job
-
-
 @router.get("/{job_id}", response_model=Job, operation_id="get_job")
 def get_job(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> Job:
-    return job_or_404(conn, job_id, caller)
+    return owned.job(conn, caller.team_id, job_id)
 
 
 @router.get("/{job_id}/findings", response_model=FindingsResponse, operation_id="get_findings")
 def get_findings(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep, module: Module | None = None,
                  limit: Annotated[int, Query(ge=1, le=10000)] = 1000, cursor: CursorParam = None) -> FindingsResponse:
     """A page of the job's findings in time order; ``next_cursor`` leads to the next page."""
-    job = job_or_404(conn, job_id, caller)
+    job = owned.job(conn, caller.team_id, job_id)
     page = findings.findings_page(conn, job_id, module, limit, cursor)
     return FindingsResponse(job_id=job.id, status=job.status, findings=page.items, next_cursor=page.next_cursor)
 
@@ -148,7 +129,7 @@ def get_findings(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep, module: 
 def get_segments(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
                  module: Module | None = None) -> SegmentsResponse:
     """Findings grouped into time ranges per module and label, with max and mean scores."""
-    job = job_or_404(conn, job_id, caller)
+    job = owned.job(conn, caller.team_id, job_id)
     return SegmentsResponse(job_id=job.id, status=job.status, segments=findings.get_segments(conn, job_id, module))
 
 
@@ -156,28 +137,29 @@ def get_segments(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
 def get_events(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> list[JobEvent]:
     """The job's audit trail: every change of status or priority, who made it (API key name, worker,
     system) and why."""
-    job_or_404(conn, job_id, caller)
+    owned.job(conn, caller.team_id, job_id)
     return jobs.job_events(conn, job_id)
 
 
 @router.get("/{job_id}/webhooks", response_model=list[WebhookDelivery], operation_id="get_webhook_deliveries")
 def get_webhook_deliveries(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> list[WebhookDelivery]:
     """Deliveries of the job's webhook event: status, attempts, last error."""
-    job_or_404(conn, job_id, caller)
+    owned.job(conn, caller.team_id, job_id)
     return deliveries.deliveries(conn, job_id)
 
 
-@router.post("/{job_id}/{action}", response_model=Job, operation_id="control_job", responses=job_links(200))
+@router.post(f"/{{job_id}}/{{action:{JOB_ACTION}}}", response_model=Job, operation_id="control_job",
+             responses=job_links(200))
 def control_job(job_id: uuid.UUID, action: Action, conn: ConnDep, queue: QueueDep, caller: SubmitterDep,
                 from_scratch: bool = False) -> Job:
     """Start a pending job, pause, resume, cancel, or retry a failed or cancelled one: from its finished
     chunks, or ``from_scratch`` (which may also redo a job that succeeded). 409 if the job's status does
     not allow it."""
-    return apply(conn, queue, job_or_404(conn, job_id, caller), action, caller.actor, from_scratch)
+    return apply(conn, queue, owned.job(conn, caller.team_id, job_id), action, caller.actor, from_scratch)
 
 
 @router.put("/{job_id}/priority", response_model=Job, operation_id="set_priority")
 def set_priority(job_id: uuid.UUID, body: PriorityRequest, conn: ConnDep, queue: QueueDep,
                  caller: SubmitterDep) -> Job:
     """A waiting or running job's priority; 409 for a job that has ended."""
-    return reprioritise(conn, queue, job_or_404(conn, job_id, caller), body.priority, caller.actor)
+    return reprioritise(conn, queue, owned.job(conn, caller.team_id, job_id), body.priority, caller.actor)

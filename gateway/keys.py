@@ -7,14 +7,13 @@ from typing import Annotated
 
 import psycopg
 from fastapi import APIRouter, Path, status
-from pydantic import Field
 
 from vidsafe.apikeys import issue_key
 from vidsafe.db import teams
 from vidsafe.domain.api import ApiKeyCreated
 from vidsafe.domain.errors import ErrorCode
-from vidsafe.domain.fields import StrictModel
-from vidsafe.domain.teams import ApiKey, Scope
+from vidsafe.domain.requests import KEY_NAME_PATTERN, KeyRequest
+from vidsafe.domain.teams import ApiKey
 from vidsafe.gateway.dependencies import AdminDep, ConnDep
 from vidsafe.gateway.openapi import links
 from vidsafe.gateway.refusals import Refusal
@@ -22,14 +21,9 @@ from vidsafe.gateway.refusals import Refusal
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
-NAME_PATTERN = r"^[\w.@-]{1,200}$"
-KeyName = Annotated[str, Path(pattern=NAME_PATTERN, description="The key's name")]
+KeyName = Annotated[str, Path(pattern=KEY_NAME_PATTERN, description="The key's name")]
 
 
-class KeyRequest(StrictModel):
-    name: str = Field(pattern=NAME_PATTERN, description="Who or what uses the key (letters, digits, . @ _ -); "
-                      "shown in audit trails, so never reused within the team")
-    scopes: list[Scope] = Field(min_length=1)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated,

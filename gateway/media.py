@@ -14,8 +14,8 @@ from fastapi.responses import FileResponse
 from vidsafe.db import retention
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.gateway.dependencies import ConnDep, ReviewerDep, SettingsDep
-from vidsafe.gateway.jobs import job_or_404
 from vidsafe.gateway.refusals import Refusal
+from vidsafe.gateway.services import owned
 
 router = APIRouter(prefix="/v1/jobs", tags=["media"])
 
@@ -37,7 +37,7 @@ _VIDEO_RESPONSE = {200: {"content": {"video/mp4": {}}, "description": "The video
 def get_media(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> FileResponse:
     """The job's video while it is kept for review (``media_kept_until``), with Range support; 404 media_gone
     once the retention has passed."""
-    job = job_or_404(conn, job_id, caller)
+    job = owned.job(conn, caller.team_id, job_id)
     path = retention.kept_media(conn, job_id, caller.team_id)
     if path is None or not Path(path).is_file():
         raise Refusal(404, ErrorCode.media_gone, f"the video of job {job_id} is no longer kept (its team's retention "
@@ -52,7 +52,7 @@ def get_thumbnail(job_id: uuid.UUID, frame_index: Annotated[int, PathParam(ge=0,
                   settings: SettingsDep, caller: ReviewerDep) -> FileResponse:
     """The JPEG thumbnail of a sampled frame that has findings (their boxes are in frame pixels: scale them by
     the thumbnail's size over the video's)."""
-    job_or_404(conn, job_id, caller)
+    owned.job(conn, caller.team_id, job_id)
     path = settings.thumbnail_path(job_id, frame_index)
     if not path.is_file():
         raise Refusal(404, ErrorCode.thumbnail_not_found, f"job {job_id} has no thumbnail of frame {frame_index}")

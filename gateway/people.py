@@ -7,33 +7,22 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import Field
 
 from vidsafe.db import people
 from vidsafe.domain.errors import ErrorCode
-from vidsafe.domain.fields import StrictModel
 from vidsafe.domain.findings import FrameHit
-from vidsafe.domain.requests import PersonUpdate
+from vidsafe.domain.requests import MergeRequest, PersonUpdate, SplitRequest
 from vidsafe.domain.review import Person
-from vidsafe.gateway.dependencies import Caller, ConnDep, ReviewerDep
+from vidsafe.gateway.dependencies import ConnDep, ReviewerDep
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
-from vidsafe.gateway.refusals import Refusal, found_or_404
+from vidsafe.gateway.refusals import Refusal
+from vidsafe.gateway.services import owned
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
 
-class MergeRequest(StrictModel):
-    other: uuid.UUID = Field(description="The person merged into this one (and then gone)")
 
 
-class SplitRequest(StrictModel):
-    finding_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=10000,
-                                                                        description="Face findings to move")
-
-
-def _person_or_404(conn: ConnDep, caller: Caller, person_id: uuid.UUID) -> Person:
-    return found_or_404(people.get_person(conn, caller.team_id, person_id), ErrorCode.person_not_found,
-                        f"no person {person_id}")
 
 
 @router.get("", response_model=list[Person], responses={200: {"headers": PAGED_HEADERS}})
@@ -45,7 +34,7 @@ def list_people(request: Request, response: Response, conn: ConnDep, caller: Rev
 
 @router.get("/{person_id}", response_model=Person)
 def get_person(person_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> Person:
-    return _person_or_404(conn, caller, person_id)
+    return owned.person(conn, caller.team_id, person_id)
 
 
 @router.patch("/{person_id}", response_model=Person)
@@ -53,26 +42,26 @@ def update_person(person_id: uuid.UUID, body: PersonUpdate, conn: ConnDep, calle
     """Name or hide (or show again) a person."""
     if not people.update_person(conn, caller.team_id, person_id, body):
         raise Refusal(404, ErrorCode.person_not_found, f"no person {person_id}")
-    return _person_or_404(conn, caller, person_id)
+    return owned.person(conn, caller.team_id, person_id)
 
 
 @router.get("/{person_id}/appearances", response_model=list[FrameHit])
 def appearances(person_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[FrameHit]:
     """Every video the person appears in: their best face in each."""
-    _person_or_404(conn, caller, person_id)
+    owned.person(conn, caller.team_id, person_id)
     return people.person_faces(conn, caller.team_id, person_id, limit)
 
 
 @router.post("/{person_id}/merge", response_model=Person)
 def merge(person_id: uuid.UUID, body: MergeRequest, conn: ConnDep, caller: ReviewerDep) -> Person:
     """Merge another person into this one: their faces join it, and the other is gone."""
-    _person_or_404(conn, caller, person_id)
-    _person_or_404(conn, caller, body.other)
+    owned.person(conn, caller.team_id, person_id)
+    owned.person(conn, caller.team_id, body.other)
     if body.other == person_id:
         raise Refusal(422, ErrorCode.invalid_request, "a person cannot be merged into themselves")
     people.merge_people(conn, caller.team_id, person_id, body.other)
-    return _person_or_404(conn, caller, person_id)
+    return owned.person(conn, caller.team_id, person_id)
 
 
 @router.post("/split", status_code=status.HTTP_201_CREATED, response_model=Person)
@@ -81,4 +70,4 @@ def split(body: SplitRequest, conn: ConnDep, caller: ReviewerDep) -> Person:
     faces = people.team_face_ids(conn, caller.team_id, list(dict.fromkeys(body.finding_ids)))
     if len(faces) != len(set(body.finding_ids)):
         raise Refusal(404, ErrorCode.face_not_found, "some of finding_ids are not stored faces of the team's videos")
-    return _person_or_404(conn, caller, people.split_person(conn, caller.team_id, faces))
+    return owned.person(conn, caller.team_id, people.split_person(conn, caller.team_id, faces))

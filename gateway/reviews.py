@@ -7,39 +7,24 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import Field
 
 from vidsafe.catalogue import Module
 from vidsafe.db import preferences, review
 from vidsafe.db.review import QueueFilter
 from vidsafe.domain.errors import ErrorCode
-from vidsafe.domain.fields import Score, StrictModel, Text
+from vidsafe.domain.requests import AssignRequest, ClaimRequest
 from vidsafe.domain.review import ReviewItem, ReviewQueue
 from vidsafe.gateway.dependencies import AdminDep, Caller, ConnDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.openapi import review_links
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
-from vidsafe.gateway.refusals import Refusal, found_or_404
+from vidsafe.gateway.refusals import Refusal
+from vidsafe.gateway.services import owned
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 
 
-class ClaimRequest(StrictModel):
-    """Which queue to claim from, and the filters the reviewer works under."""
-
-    queue: ReviewQueue = ReviewQueue.review
-    module: Module | None = None
-    label: Text | None = Field(default=None, max_length=300)
-    batch_id: uuid.UUID | None = None
-    min_risk: Score | None = None
 
 
-class AssignRequest(StrictModel):
-    reviewer: Text | None = Field(max_length=200, description="The key name of the team's reviewer; null: anyone")
-
-
-def _item_or_404(conn: ConnDep, caller: Caller, job_id: uuid.UUID) -> ReviewItem:
-    return found_or_404(review.get_item(conn, caller.team_id, job_id), ErrorCode.review_not_found,
-                        f"job {job_id} is not in the team's review queue")
 
 
 @router.get("", response_model=list[ReviewItem], responses={200: {"headers": PAGED_HEADERS}})
@@ -72,24 +57,24 @@ def claim_next(body: ClaimRequest, conn: ConnDep, settings: SettingsDep, caller:
 
 @router.get("/{job_id}", response_model=ReviewItem, operation_id="get_review_item", responses=review_links(200))
 def get_item(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> ReviewItem:
-    return _item_or_404(conn, caller, job_id)
+    return owned.review_item(conn, caller.team_id, job_id)
 
 
 @router.post("/{job_id}/renew", response_model=ReviewItem)
 def renew(job_id: uuid.UUID, conn: ConnDep, settings: SettingsDep, caller: ReviewerDep) -> ReviewItem:
     """Keep this reviewer's claim for another ``review_lease_s``; 409 not_claimed if it ran out (or is not
     theirs)."""
-    _item_or_404(conn, caller, job_id)
+    owned.review_item(conn, caller.team_id, job_id)
     if not review.renew_claim(conn, caller.team_id, job_id, caller.key.id, settings.review_lease_s):
         raise Refusal(409, ErrorCode.not_claimed, f"this key holds no claim on job {job_id}")
-    return _item_or_404(conn, caller, job_id)
+    return owned.review_item(conn, caller.team_id, job_id)
 
 
 def _give_back(conn: ConnDep, caller: Caller, job_id: uuid.UUID, skip: bool) -> ReviewItem:
-    _item_or_404(conn, caller, job_id)
+    owned.review_item(conn, caller.team_id, job_id)
     if not review.release_claim(conn, caller.team_id, job_id, caller.key.id, skip):
         raise Refusal(409, ErrorCode.not_claimed, f"this key holds no claim on job {job_id}")
-    return _item_or_404(conn, caller, job_id)
+    return owned.review_item(conn, caller.team_id, job_id)
 
 
 @router.post("/{job_id}/release", response_model=ReviewItem)
@@ -107,11 +92,11 @@ def skip(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> ReviewItem:
 @router.put("/{job_id}/assignee", response_model=ReviewItem)
 def assign(job_id: uuid.UUID, body: AssignRequest, conn: ConnDep, caller: AdminDep) -> ReviewItem:
     """A lead (admin key) assigns the item to one of the team's reviewers, or back to anyone; a claim on it ends."""
-    _item_or_404(conn, caller, job_id)
+    owned.review_item(conn, caller.team_id, job_id)
     key_id = None
     if body.reviewer is not None:
         key_id = preferences.team_key_id(conn, caller.team_id, body.reviewer)
         if key_id is None:
             raise Refusal(404, ErrorCode.reviewer_not_found, f"the team has no live key {body.reviewer!r}")
     review.assign(conn, caller.team_id, job_id, key_id)
-    return _item_or_404(conn, caller, job_id)
+    return owned.review_item(conn, caller.team_id, job_id)

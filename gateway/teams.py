@@ -8,10 +8,10 @@ from typing import Annotated
 
 import psycopg
 from fastapi import APIRouter, Path, status
-from pydantic import Field
 
 from vidsafe.db import teams
 from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.requests import TeamRequest
 from vidsafe.domain.teams import TEAM_NAME_PATTERN, Team, TeamLimits
 from vidsafe.gateway.dependencies import AdminDep, Caller, ConnDep
 from vidsafe.gateway.openapi import links
@@ -23,8 +23,6 @@ _TEAM = {"name": "$response.body#/name"}
 TeamName = Annotated[str, Path(pattern=TEAM_NAME_PATTERN, description="The team's name")]
 
 
-class TeamRequest(TeamLimits):
-    name: str = Field(pattern=TEAM_NAME_PATTERN, description="Lower-case letters, digits, _ and -; 63 at most")
 
 
 def _operator_only(caller: Caller) -> None:

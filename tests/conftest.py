@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import TEST_MAX_UPLOAD_BYTES, WEBHOOK_SECRET, state_root
+from tests.support import TEST_MAX_UPLOAD_BYTES, WEBHOOK_SECRET, isolated_settings, state_root
 from vidsafe.apikeys import local_key_path
 from vidsafe.deploy import stack
 from vidsafe.domain.api import API_KEY_HEADER
@@ -30,7 +30,7 @@ def stack_settings(stack_root: Path) -> Settings:
     # Chunks of 4 s: the 12 s sample is analysed in three parts, so every test of findings covers chunking. No video
     # is kept for review by default (the tests of removal hold); the review tests' teams keep theirs. Prometheus
     # scrapes the stack (tests/test_monitoring.py).
-    return stack.isolated_settings(stack_root / "state", max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
+    return isolated_settings(stack_root / "state", max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
                              ingest_roots=[stack_root / "ingest"], chunk_s=4.0, part_lease_s=10.0,
                              maintenance_interval_s=1.0, allow_private_urls=True, webhook_secret=WEBHOOK_SECRET,
                              webhook_backoff_s=0.5, media_retention_s=0.0, prometheus=True)

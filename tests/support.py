@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections import Counter
@@ -155,3 +156,25 @@ def tool_venv(settings: Settings, requirement: str) -> Path:
     once per requirement in the cache."""
     name = "tool-" + "".join(c if c.isalnum() or c in ".-" else "-" for c in requirement)
     return cached_venv(settings, name, [[requirement]])
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def isolated_settings(state_dir: Path, **overrides: object) -> Settings:
+    """Settings of a stack of its own, beside any other on this machine: its state folder and a free port for
+    every service (the tests' and benchmarks' stacks)."""
+    postgres, redis, grpc, http, metrics, gateway, worker_metrics, ui, prometheus = free_ports(9)
+    return Settings(
+        state_dir=state_dir, postgres_port=postgres, redis_port=redis, triton_grpc_port=grpc,
+        triton_http_port=http, triton_metrics_port=metrics, gateway_port=gateway,
+        worker_metrics_port=worker_metrics, ui_port=ui, prometheus_port=prometheus, **overrides,
+    )

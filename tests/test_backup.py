@@ -14,7 +14,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.support import run_job, state_root
+from tests.support import isolated_settings, run_job, state_root
 from vidsafe.db import backup
 from vidsafe.db.findings import nearest_findings, vector_text
 from vidsafe.db.teams import OPERATOR_TEAM_ID
@@ -28,7 +28,7 @@ FACES = '{"modules": ["faces", "known_content"]}'
 def fresh(running_stack: Settings) -> Iterator[Settings]:
     """A second stack's state folder and Postgres (nothing else): where a backup is restored."""
     with state_root("restored") as root:
-        settings = stack.isolated_settings(root / "state")
+        settings = isolated_settings(root / "state")
         stack.up(settings, names=["postgres"])
         try:
             yield settings

@@ -22,8 +22,8 @@ import yaml
 from cloudcoil.models.keda import v1alpha1 as keda
 from cloudcoil.models.prometheus_operator import v1 as prometheus_operator
 
-from tests.support import tool_venv, wait_until
-from vidsafe.deploy import stack
+from tests.support import free_ports, tool_venv, wait_until
+from vidsafe.deploy import services
 from vidsafe.queue import VIDEO_QUEUE, queue_lists
 from vidsafe.settings import PROJECT_ROOT, Settings
 
@@ -70,23 +70,23 @@ def _compose() -> dict[str, Any]:
 
 
 def test_compose_runs_each_service_with_vidsafe_serve_and_both_profiles_serve_triton() -> None:
-    services = _compose()["services"]
-    served = {service["command"][1] for service in services.values() if service.get("command", [""])[0] == "serve"}
-    assert served == set(stack.CONTAINER_SERVICES) - {"triton"}
-    tritons = {name: services[name] for name in ("triton", "triton-gpu")}
+    in_compose = _compose()["services"]
+    served = {service["command"][1] for service in in_compose.values() if service.get("command", [""])[0] == "serve"}
+    assert served == set(services.CONTAINER_SERVICES) - {"triton"}
+    tritons = {name: in_compose[name] for name in ("triton", "triton-gpu")}
     assert all(service["networks"]["default"]["aliases"] == ["triton"] for service in tritons.values())
     assert {tuple(service["profiles"]) for service in tritons.values()} == {("cpu",), ("gpu",)}
     assert tritons["triton-gpu"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
     assert all(service.get("shm_size") for service in tritons.values())
     # Stores that outlive a container are named volumes; no secret is written in the file.
     assert {"pgdata", "redisdata", "state"} <= set(_compose()["volumes"])
-    assert "--appendonly" in services["redis"]["command"]
+    assert "--appendonly" in in_compose["redis"]["command"]
     assert "PASSWORD=" not in COMPOSE.read_text()
 
 
 def test_compose_worker_stops_within_a_lease_and_is_scraped() -> None:
-    services = _compose()["services"]
-    grace_s = int(services["worker"]["stop_grace_period"].removesuffix("s"))
+    in_compose = _compose()["services"]
+    grace_s = int(in_compose["worker"]["stop_grace_period"].removesuffix("s"))
     assert grace_s >= Settings.model_fields["part_lease_s"].default
     scrape = yaml.safe_load((DEPLOY / "compose" / "prometheus.yml").read_text())["scrape_configs"]
     targets = {job["job_name"]: job for job in scrape}
@@ -191,7 +191,7 @@ def test_cluster_services_are_probed_and_shut_down_gracefully() -> None:
     assert deployments["vidsafe-maintenance"]["spec"]["replicas"] == 1
     served = {deployment["spec"]["template"]["spec"]["containers"][0]["args"][-1]
               for deployment in deployments.values()}
-    assert served == set(stack.CONTAINER_SERVICES)
+    assert served == set(services.CONTAINER_SERVICES)
 
 
 def test_gpu_overlay_puts_triton_on_a_gpu_with_the_gpu_profile() -> None:
@@ -244,7 +244,7 @@ def test_skypilot_task_refuses_to_launch_without_the_shared_state(skypilot_pytho
 # ---- vidsafe serve: what every container runs ------------------------------------------------------------
 
 def test_serve_runs_the_gateway_in_the_foreground(running_stack: Settings, tmp_path: Path) -> None:
-    port = stack.free_ports(1)[0]
+    port = free_ports(1)[0]
     settings = running_stack.model_copy(update={"gateway_port": port, "gateway_workers": 1,
                                                 "state_dir": tmp_path / "state"})
     env = {**os.environ, **settings.to_env(), "DATABASE_URL": running_stack.effective_database_url,

@@ -26,6 +26,8 @@ import pytest
 from tests.support import (
     FindingKey,
     finding_keys,
+    free_ports,
+    isolated_settings,
     stack_client,
     state_root,
     submit,
@@ -61,7 +63,7 @@ def _long_sample(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def failures() -> Iterator[FailureStack]:
     with state_root("failures") as root:
-        settings = stack.isolated_settings(
+        settings = isolated_settings(
             root / "state", served_modules=["nudity"], default_modules=["nudity"], chunk_s=2.0, part_lease_s=4.0,
             maintenance_interval_s=1.0, dependency_retry_deadline_s=DEPENDENCY_DEADLINE_S, sample_fps=4,
         )
@@ -174,7 +176,7 @@ def test_a_worker_given_a_dead_triton_beside_a_live_one_moves_its_parts_to_the_l
     """Several Triton endpoints (VIDSAFE_TRITON_URL): the parts spread over them, and a part whose Triton does not
     answer starts over on the next one, long before the dependency deadline."""
     settings, api = failures.settings, failures.api
-    dead = f"127.0.0.1:{stack.free_ports(1)[0]}"
+    dead = f"127.0.0.1:{free_ports(1)[0]}"
     two_tritons = settings.model_copy(update={"triton_url": f"{dead},{settings.effective_triton_url}"})
     stack.down(settings, ["worker"])
     try:

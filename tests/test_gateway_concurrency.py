@@ -15,8 +15,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.support import upload, wait_for_job, wait_until
-from vidsafe.deploy.stack import free_ports
+from tests.support import free_ports, upload, wait_for_job, wait_until
 from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.gateway.app import create_app
 from vidsafe.settings import Settings

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.hostile_corpus import CORPUS, Case, oversize, tiny_valid
-from tests.support import TEST_MAX_UPLOAD_BYTES, state_root, wait_for_job, wait_until
+from tests.support import TEST_MAX_UPLOAD_BYTES, free_ports, state_root, wait_for_job, wait_until
 from vidsafe.deploy import stack
 from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.gateway.uploads import clean_filename
@@ -144,7 +144,7 @@ def impatient_gateway(running_stack: Settings) -> Iterator[Settings]:
     """A second gateway on the same database and queue, started by the launcher in a state folder of its
     own, with a short upload idle timeout, so the stall is detected in seconds rather than the default 30."""
     with state_root("impatient") as root:
-        impatient = running_stack.model_copy(update={"state_dir": root, "gateway_port": stack.free_ports(1)[0],
+        impatient = running_stack.model_copy(update={"state_dir": root, "gateway_port": free_ports(1)[0],
                                                      "upload_idle_timeout_s": IMPATIENT_IDLE_TIMEOUT_S})
         stack.up(impatient, ["gateway"])
         try:

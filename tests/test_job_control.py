@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.local_http import Respond, answer, serve
-from tests.support import WEBHOOK_SECRET, finding_keys, transitions, upload, wait_for_job
+from tests.support import WEBHOOK_SECRET, finding_keys, free_ports, transitions, upload, wait_for_job
 from vidsafe import webhooks
 from vidsafe.db import jobs, teams
 from vidsafe.deploy import stack
@@ -146,7 +146,7 @@ def test_a_retry_from_scratch_that_loses_a_race_forgets_nothing(
 
 
 def test_each_maintenance_step_runs_while_redis_is_down(running_stack: Settings, tmp_path: Path) -> None:
-    (dead_port,) = stack.free_ports(1)
+    (dead_port,) = free_ports(1)
     settings = running_stack.model_copy(update={
         "redis_url": f"redis://127.0.0.1:{dead_port}/0", "state_dir": tmp_path, "resend_pending_after_s": 1e-3,
         "orphan_min_age_s": 1.0})

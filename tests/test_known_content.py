@@ -25,16 +25,9 @@ from tests.support import make_team, run_job, wait_until
 from vidsafe.domain.hash_lists import SignalType
 from vidsafe.export.sample_video import Scene, make_sample_video
 from vidsafe.hash_lists import HashedFrame, HashListError, ListedEntry, parse_hash_list, vpdq_signal
+from vidsafe.media.hashing import frame_hash, video_hashes
 from vidsafe.settings import Settings
-from vidsafe.workers.known_content import (
-    HashIndex,
-    JobFrame,
-    as_matrix,
-    distances,
-    frame_hash,
-    match_findings,
-    video_hashes,
-)
+from vidsafe.workers.known_content import HashIndex, JobFrame, as_matrix, distances, match_findings
 
 SETTINGS = Settings()
 UNRELATED_SCENES = (Scene("rocket", 0.0, 3.0), Scene("camera", 3.0, 6.0), Scene("clock", 6.0, 9.0),
@@ -256,10 +249,10 @@ def test_bad_imports_are_refused_with_the_line_and_lose_nothing(moderators: http
 
 def test_a_video_hashed_and_imported_through_the_cli_matches_its_copy(
         running_stack: Settings, moderators: httpx.Client, sample_video: Path, altered: Path, tmp_path: Path) -> None:
-    """`vidsafe hashes video --label` writes a CSV row that `vidsafe hashes import` reads (the operator's key acting
-    for the team); the team's next job of a copy matches it."""
+    """`vidsafe hash-lists video --label` writes a CSV row that `vidsafe hash-lists import` reads (the operator's key
+    acting for the team); the team's next job of a copy matches it."""
     env = {"PATH": "/usr/bin:/bin", **running_stack.to_env(), "COLUMNS": "200", "VIDSAFE_TEAM": "hash-matchers"}
-    cli = [sys.executable, "-m", "vidsafe.cli", "hashes"]
+    cli = [sys.executable, "-m", "vidsafe.cli", "hash-lists"]
     row = subprocess.run([*cli, "video", str(sample_video), "--label", "cli_clip"], env=env, check=True,
                          capture_output=True, text=True).stdout
     [entry] = parse_hash_list(row, "known").entries

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.support import state_root
+from tests.support import isolated_settings, state_root
 from vidsafe.deploy import stack
 from vidsafe.settings import Settings
 from vidsafe.triton import endpoint_for
@@ -13,7 +13,7 @@ from vidsafe.triton import endpoint_for
 
 def test_partial_stack_up_status_down() -> None:
     with state_root("partial") as root:
-        _check_partial_stack(stack.isolated_settings(root))
+        _check_partial_stack(isolated_settings(root))
 
 
 def _check_partial_stack(settings: Settings) -> None:

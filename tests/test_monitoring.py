@@ -17,7 +17,7 @@ import pytest
 from tests.support import make_team, run_job, wait_until
 from vidsafe.cli.dashboard import GRAFANA_FILE
 from vidsafe.dashboard import PANELS, grafana_json
-from vidsafe.deploy.stack import ALERT_RULES
+from vidsafe.deploy.services import ALERT_RULES
 from vidsafe.settings import Settings
 
 PROMETHEUS_DIR = ALERT_RULES.parent

@@ -19,7 +19,7 @@ ACTIONS = ("start", "pause", "resume", "cancel", "retry")
 
 def _create() -> None:
     modules = [m.module for m in (session.call(lambda c: c.modules()) or []) if m.available]
-    defaults = session.settings().min_scores
+    defaults = session.policy().min_scores
     with st.form("new_batch", clear_on_submit=True):
         st.subheader("New batch")
         name = st.text_input("Name", key="batch_name", max_chars=200)

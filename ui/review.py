@@ -151,7 +151,7 @@ def _timeline(job: Job, findings: list[Finding]) -> None:
     if series.empty:
         st.caption("No scored findings to plot.")
         return
-    limits = timeline.thresholds(series, session.settings().min_scores)
+    limits = timeline.thresholds(series, session.policy().min_scores)
     chart = timeline.timeline_chart(series, limits, job.media.duration_s if job.media else 0.0)
     event = st.altair_chart(chart, on_select="rerun", selection_mode=timeline.SELECTION, key="timeline")
     picked = timeline.picked_time(event)
@@ -171,14 +171,14 @@ def _flagged(job: Job, findings: list[Finding], preferences: Preferences) -> Non
         return
     ranked = sorted(by_frame, key=lambda index: -max(f.score for f in by_frame[index]))[:THUMBNAILS_SHOWN]
     revealed: set[int] = st.session_state.setdefault(_REVEALED, set())
-    settings = session.settings()
+    policy = session.policy()
     size = (job.media.width, job.media.height) if job.media else (1, 1)
     columns = st.columns(4)
     for slot, index in enumerate(sorted(ranked)):
         on_frame = by_frame[index]
         with columns[slot % 4]:
             blur = (preferences.blur_sensitive and index not in revealed
-                    and any(thumbnails.is_sensitive(f, settings.risk_severities, settings.blur_min_severity)
+                    and any(thumbnails.is_sensitive(f, policy.severities, policy.blur_min_severity)
                             for f in on_frame))
             jpeg = session.cached("thumbnail", str(job.id), index)
             if jpeg is None:

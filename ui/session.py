@@ -10,8 +10,9 @@ import streamlit as st
 
 from vidsafe.client import GatewayClient, GatewayError, GatewayUnreachable
 from vidsafe.domain.api import Me
+from vidsafe.domain.policy import ReviewPolicy
 from vidsafe.domain.teams import Preferences, Scope
-from vidsafe.settings import Settings, get_settings
+from vidsafe.settings import get_settings
 
 _KEY = "api_key"
 _ME = "me"
@@ -20,13 +21,14 @@ Result = TypeVar("Result")
 UI_SCOPES = (Scope.review, Scope.admin)
 
 
-def settings() -> Settings:
-    return get_settings()
+def gateway_url() -> str:
+    """The gateway's address: the one setting the UI reads (everything else it asks the gateway)."""
+    return get_settings().gateway_url
 
 
 def client() -> GatewayClient:
     """The gateway client of the signed-in reviewer (the caller checked ``signed_in``)."""
-    return GatewayClient(settings().gateway_url, st.session_state[_KEY], timeout_s=120)
+    return GatewayClient(gateway_url(), st.session_state[_KEY], timeout_s=120)
 
 
 def signed_in() -> bool:
@@ -47,7 +49,7 @@ def sign_in(key: str) -> str | None:
     if not key:
         return "enter an API key"
     try:
-        with GatewayClient(settings().gateway_url, key) as gateway:
+        with GatewayClient(gateway_url(), key) as gateway:
             who = gateway.me()
     except GatewayError as error:
         return f"the gateway refused this key: {error.message}"
@@ -67,7 +69,7 @@ def sign_out() -> None:
 
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def _cached_call(key: str, method: str, args: tuple, kwargs_items: tuple) -> Any:
-    with GatewayClient(settings().gateway_url, key, timeout_s=120) as gateway:
+    with GatewayClient(gateway_url(), key, timeout_s=120) as gateway:
         try:
             return getattr(gateway, method)(*args, **dict(kwargs_items))
         except GatewayError as error:
@@ -80,6 +82,12 @@ def cached(method: str, *args: Any, **kwargs: Any) -> Any:
     """A read of the gateway that does not change once made (a finished job's findings, its video, a thumbnail),
     cached for ten minutes per key; None for what does not exist."""
     return _cached_call(st.session_state[_KEY], method, args, tuple(sorted(kwargs.items())))
+
+
+def policy() -> ReviewPolicy:
+    """The values the deployment judges by (thresholds, severities, what is blurred), asked of the gateway once per
+    ten minutes."""
+    return cached("policy")
 
 
 def call(action: Callable[[GatewayClient], Result], failure: str = "the gateway refused") -> Result | None:

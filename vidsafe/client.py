@@ -30,6 +30,7 @@ from vidsafe.domain.hash_lists import HashList
 from vidsafe.domain.jobs import Job, JobEvent, JobOptions, JobStatus
 from vidsafe.domain.modules import ModuleStatus
 from vidsafe.domain.operations import Operations, Stats
+from vidsafe.domain.policy import ReviewPolicy
 from vidsafe.domain.requests import DecisionRequest, HashListRequest, PersonUpdate
 from vidsafe.domain.review import Decision, Person, ReviewItem
 from vidsafe.domain.summaries import SummaryRecord
@@ -64,12 +65,13 @@ class GatewayError(RuntimeError):
 
 class GatewayClient:
     def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 60.0,
-                 team: str | None = None) -> None:
-        """``team``: act for this team (an operator admin key only); unset: the key's own team."""
+                 team: str | None = None, transport: httpx.BaseTransport | None = None) -> None:
+        """``team``: act for this team (an operator admin key only); unset: the key's own team. ``transport``: how
+        requests travel, where not over the network as httpx sends them (a Unix socket, a test's handler)."""
         headers = {API_KEY_HEADER: api_key} if api_key else {}
         if team:
             headers[TEAM_HEADER] = team
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
+        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers, transport=transport)
 
     @property
     def base_url(self) -> str:
@@ -197,6 +199,10 @@ class GatewayClient:
     # modules and keys
     def modules(self) -> list[ModuleStatus]:
         return self._get(list[ModuleStatus], "GET", "/v1/modules")
+
+    def policy(self) -> ReviewPolicy:
+        """The values the deployment judges by: thresholds, severities, what is blurred."""
+        return self._get(ReviewPolicy, "GET", "/v1/policy")
 
     def create_key(self, name: str, scopes: list[Scope]) -> ApiKeyCreated:
         return self._get(ApiKeyCreated, "POST", "/v1/keys", json={"name": name, "scopes": scopes})

@@ -56,8 +56,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from vidsafe.db import operations
 from vidsafe.domain.jobs import JobStatus
-from vidsafe.queue import VIDEO_QUEUE
+from vidsafe.queue import VIDEO_QUEUE, queue_depth
 from vidsafe.settings import Settings
 
 __all__ = ["CONTENT_TYPE_LATEST"]
@@ -180,12 +181,8 @@ class StackStateCollector(Collector):
                                      labels=["state"])
         try:
             with self._connect() as conn:
-                rows = conn.execute(
-                    "SELECT t.name, j.status, count(*), coalesce(sum((j.media ->> 'duration_s')::float), 0) "
-                    "FROM jobs j JOIN teams t ON t.id = j.team_id GROUP BY t.name, j.status").fetchall()
-                deliveries = dict(conn.execute(
-                    "SELECT CASE WHEN status = 'pending' AND attempts > 0 THEN 'retrying' ELSE status END, count(*) "
-                    "FROM webhook_deliveries GROUP BY 1").fetchall())
+                rows = operations.jobs_by_team(conn)
+                deliveries = operations.deliveries_by_state(conn)
             totals: dict[str, float] = {}
             for team, status, count, seconds in rows:
                 team_jobs.add_metric([team, status], count)
@@ -204,8 +201,6 @@ class StackStateCollector(Collector):
         depth = GaugeMetricFamily("vidsafe_queue_depth", "Tasks waiting in the Celery queue (Redis list length).",
                                   labels=["queue"])
         try:
-            from vidsafe.queue import queue_depth  # readiness imports the Triton client, which imports this module
-
             depth.add_metric([VIDEO_QUEUE], queue_depth(self._redis_url, VIDEO_QUEUE))
             up.add_metric(["redis"], 1)
             yield depth

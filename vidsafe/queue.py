@@ -18,6 +18,7 @@ from uuid import UUID
 from celery import Celery
 from redis import Redis
 
+from vidsafe.domain.fields import MAX_PRIORITY, MIN_PRIORITY
 from vidsafe.settings import Settings
 
 PLAN_JOB_TASK = "vidsafe.plan_job"
@@ -41,7 +42,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         broker_transport_options={
             "visibility_timeout": int(settings.task_time_limit_s * 1.5),
-            # Ten priority lists per queue; Redis serves 0 first, so a job's priority p is sent as 9 - p.
+            # Ten priority lists per queue, one per job priority (broker_step).
             "priority_steps": list(range(10)),
             "sep": ":",
             "queue_order_strategy": "priority",
@@ -54,26 +55,31 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+def broker_step(priority: int) -> int:
+    """The Redis priority list a job priority (0..9, higher first) is sent to: Redis serves step 0 first."""
+    return MAX_PRIORITY - priority
+
+
 # Each message carries the priority it was sent at: after a change of priority the work is sent again, and a
 # message left behind at the old priority is then a no-op.
 def send_plan(app: Celery, job_id: UUID, priority: int, countdown_s: float | None = None) -> None:
-    app.send_task(PLAN_JOB_TASK, args=[str(job_id), priority], priority=9 - priority, countdown=countdown_s)
+    app.send_task(PLAN_JOB_TASK, args=[str(job_id), priority], priority=broker_step(priority), countdown=countdown_s)
 
 
 def send_part(app: Celery, job_id: UUID, kind: str, index: int, priority: int) -> None:
-    app.send_task(RUN_PART_TASK, args=[str(job_id), kind, index, priority], priority=9 - priority)
+    app.send_task(RUN_PART_TASK, args=[str(job_id), kind, index, priority], priority=broker_step(priority))
 
 
-# Background work yields to every job (Redis serves 9 last).
-BACKGROUND_PRIORITY = 9
+# Background work (re-matching, summaries) goes at the lowest job priority: after every job above it.
+BACKGROUND_PRIORITY = MIN_PRIORITY
 
 
 def send_rematch(app: Celery, team_id: UUID, list_id: UUID) -> None:
-    app.send_task(REMATCH_LIST_TASK, args=[str(team_id), str(list_id)], priority=BACKGROUND_PRIORITY)
+    app.send_task(REMATCH_LIST_TASK, args=[str(team_id), str(list_id)], priority=broker_step(BACKGROUND_PRIORITY))
 
 
 def send_summary(app: Celery, job_id: UUID) -> None:
-    app.send_task(SUMMARIZE_JOB_TASK, args=[str(job_id)], priority=BACKGROUND_PRIORITY)
+    app.send_task(SUMMARIZE_JOB_TASK, args=[str(job_id)], priority=broker_step(BACKGROUND_PRIORITY))
 
 
 def queue_lists(queue: str) -> list[str]:

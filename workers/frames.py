@@ -18,11 +18,12 @@ from vidsafe.db import known_content, parts
 from vidsafe.db.parts import Lease
 from vidsafe.media.cuts import CutDetector
 from vidsafe.media.decoding import SampledFrame, decode_report, sample_frames
+from vidsafe.media.hashing import frame_hash
 from vidsafe.observability import count_frames, observe_stage, timed_batch
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.jobs import JobSource
-from vidsafe.workers.known_content import frame_hash, team_index
+from vidsafe.workers.known_content import team_index
 from vidsafe.workers.shared_frames import SharedFrames
 from vidsafe.workers.shots import shot_findings
 from vidsafe.workers.stages import Collect, FrameStage, stage_classes

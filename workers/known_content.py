@@ -22,11 +22,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from uuid import UUID
 
 import numpy as np
-import pdqhash
 import psycopg
 
 from vidsafe.catalogue import Module
@@ -34,29 +32,12 @@ from vidsafe.db import hash_lists, known_content
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.hash_lists import SignalType
 from vidsafe.hash_lists import PDQ_BITS, HashedFrame, ListedEntry
-from vidsafe.media.decoding import sample_frames
-from vidsafe.media.probe import probe_video
 from vidsafe.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Distances of this many query x listed frames are computed at once (memory: 32 bytes each).
 _PAIRS_PER_STEP = 2_000_000
-
-
-def frame_hash(rgb: np.ndarray, timestamp_s: float) -> HashedFrame:
-    """PDQ of a decoded frame (RGB, any size: PDQ scales it itself)."""
-    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
-    return HashedFrame(np.packbits(bits.astype(np.uint8)).tobytes(), int(quality), timestamp_s)
-
-
-def video_hashes(path: Path, settings: Settings, fps: float = 1.0) -> list[HashedFrame]:
-    """The hashed frames of a video file, ``fps`` of them a second (vPDQ's default is one): what a list of known
-    videos holds (``vidsafe hashes video``)."""
-    media = probe_video(path, settings)
-    return [frame_hash(frame.rgb, frame.timestamp_s) for frame in sample_frames(
-        path, fps, media.width, media.height, max_frame_pixels=settings.max_frame_pixels,
-        max_duration_s=settings.max_duration_s)]
 
 
 def as_matrix(hashes: Iterable[bytes]) -> np.ndarray:

@@ -47,7 +47,7 @@ from tests.models.triton_helpers import (
     statistics,
     text_tensor,
 )
-from tests.support import run_job, state_root
+from tests.support import isolated_settings, run_job, state_root
 from vidsafe.apikeys import local_key_path
 from vidsafe.catalogue import load_catalogue
 from vidsafe.deploy import stack
@@ -378,7 +378,7 @@ def test_stage_sends_prompts_in_model_sized_batches_and_skips_the_neutral_catego
 @pytest.fixture(scope="module")
 def clip_stack(repository: Path) -> Iterator[Settings]:
     with state_root("clip-stack") as root:
-        settings = stack.isolated_settings(root / "state", model_repository=repository, served_modules=["clip"],
+        settings = isolated_settings(root / "state", model_repository=repository, served_modules=["clip"],
                                      default_modules=None)
         stack.up(settings)
         try:

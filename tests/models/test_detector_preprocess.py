@@ -24,8 +24,7 @@ from tritonclient.grpc.model_config_pb2 import ModelConfig
 
 from benchmarks.served import repository_variant
 from tests.models.triton_helpers import REPOSITORY, assert_refused, client_fixture, infer, own_triton
-from tests.support import state_root
-from vidsafe.deploy import stack
+from tests.support import isolated_settings, state_root
 from vidsafe.export.dali import load_pipeline_module, serialize_dali_pipelines
 from vidsafe.export.quantize import detector_inputs
 from vidsafe.settings import Settings
@@ -147,7 +146,7 @@ def preprocessing_triton() -> Iterator[grpcclient.InferenceServerClient]:
     """A Triton of its own whose faces and ocr models call their preprocessing models, as in the gpu profile."""
     with state_root("preprocess") as root:
         repository = repository_variant(REPOSITORY, root / "model_repository", _through_preprocess_models)
-        with own_triton(stack.isolated_settings(root / "state", model_repository=repository,
+        with own_triton(isolated_settings(root / "state", model_repository=repository,
                                                 served_modules=["faces", "ocr"])) as triton:
             yield triton
 

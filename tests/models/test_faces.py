@@ -38,7 +38,7 @@ from tests.models.triton_helpers import (
 )
 from tests.support import run_job
 from vidsafe.catalogue import Module
-from vidsafe.db import teams
+from vidsafe.db import findings, jobs, teams
 from vidsafe.deploy.tritonserver import ensure_model_env
 from vidsafe.domain.jobs import JobOptions
 from vidsafe.media.decoding import SampledFrame
@@ -296,31 +296,31 @@ def _sampled(names: list[str], size: tuple[int, int]) -> list[SampledFrame]:
 
 @stack
 def test_stage_findings_are_stored_and_found_across_jobs(running_stack: Settings) -> None:
-    jobs = {"wide": (["chelsea", "astronaut", "noise"], (640, 360)),
+    videos = {"wide": (["chelsea", "astronaut", "noise"], (640, 360)),
             "square": (["crop_wide", "noise_512"], (480, 480))}
     min_score = running_stack.min_scores["faces"]
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn, \
             TritonClient(running_stack.effective_triton_url) as triton:
         stage = FacesStage(triton, min_score, running_stack)
-        ids, findings = {}, {}
+        ids, found_in = {}, {}
         try:
-            for job, (names, size) in jobs.items():
+            for job, (names, size) in videos.items():
                 ids[job] = uuid4()
                 jobs.create_job(conn, ids[job], jobs.NewJob(teams.OPERATOR_TEAM_ID, f"{job}.mp4",
-                                                                  f"/nonexistent/{job}.mp4", False, JobOptions()))
-                findings[job] = stage.submit(_sampled(names, size))()
-                findings.add_findings(conn, ids[job], findings[job])
+                                                             f"/nonexistent/{job}.mp4", False, JobOptions()))
+                found_in[job] = stage.submit(_sampled(names, size))()
+                findings.add_findings(conn, ids[job], found_in[job])
             # One face per job, in the frame that shows it.
-            assert [f.frame_index for f in findings["wide"]] == [1]
-            assert [f.frame_index for f in findings["square"]] == [0]
-            for found in findings.values():
+            assert [f.frame_index for f in found_in["wide"]] == [1]
+            assert [f.frame_index for f in found_in["square"]] == [0]
+            for found in found_in.values():
                 (face,) = found
                 assert face.module == Module.faces and face.label == "face" and face.score >= min_score
                 assert np.array(face.attributes["landmarks"]).shape == (5, 2)
                 x1, y1, x2, y2 = face.box
                 assert all(x1 <= x <= x2 and y1 <= y <= y2 for x, y in face.attributes["landmarks"])
                 assert len(face.embedding) == 128 and abs(np.linalg.norm(face.embedding) - 1) < 1e-5
-            wide, square = findings["wide"][0].embedding, findings["square"][0].embedding
+            wide, square = found_in["wide"][0].embedding, found_in["square"][0].embedding
             assert float(np.dot(wide, square)) >= SAME_PERSON_COSINE
             stored = conn.execute("SELECT job_id FROM face_embeddings WHERE job_id = ANY(%s)",
                                   (list(ids.values()),)).fetchall()
@@ -341,8 +341,8 @@ def test_stage_findings_are_stored_and_found_across_jobs(running_stack: Settings
 
 @stack
 def test_sample_video_faces_end_to_end(api, running_stack: Settings, sample_video: Path) -> None:
-    job, findings = run_job(api, sample_video)
-    faces = [f for f in findings if f["module"] == "faces"]
+    job, found = run_job(api, sample_video)
+    faces = [f for f in found if f["module"] == "faces"]
     # The astronaut is on screen at 3-6 s and 9-12 s (export/sample_video.py); nobody else has a face.
     for start in (3.0, 9.0):
         assert sum(start <= f["timestamp_s"] < start + 3 for f in faces) >= 4, faces

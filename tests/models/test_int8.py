@@ -13,9 +13,9 @@ import onnxruntime as ort
 import pytest
 import tritonclient.grpc as grpcclient
 
-from tests.support import state_root
+from tests.support import isolated_settings, state_root
 from vidsafe.catalogue import INT8_FILE, Module, entry
-from vidsafe.deploy import stack
+from vidsafe.deploy import services
 from vidsafe.export.models import export_models
 from vidsafe.export.quantize import FP32_HEADS, downstream, network_inputs, quantize_detectors
 from vidsafe.export.sample_video import SAMPLE_SCENES, render_frames
@@ -72,15 +72,15 @@ def test_stack_refuses_int8_without_the_quantized_copies(tmp_path: Path) -> None
     settings = Settings(model_repository=tmp_path, served_modules=["nudity", "ocr"], detector_precision="int8")
     assert {f"{NETWORK}/1/{INT8_FILE}", f"ocr_det/1/{INT8_FILE}"} <= set(
         path for name in (Module.nudity, Module.ocr) for path in files_served(entry(name), settings))
-    with pytest.raises(stack.StackError, match=rf"{NETWORK}/1/{INT8_FILE}.*ocr_det/1/{INT8_FILE}"):
-        stack._prepare_triton(settings)
+    with pytest.raises(services.StackError, match=rf"{NETWORK}/1/{INT8_FILE}.*ocr_det/1/{INT8_FILE}"):
+        services._prepare_triton(settings)
 
 
 @pytest.fixture(scope="module")
 def int8_triton() -> Iterator[grpcclient.InferenceServerClient]:
     """A Triton of its own serving the nudity models with the detector int8, exported as `vidsafe export` does."""
     with state_root("int8") as root:
-        settings = stack.isolated_settings(root / "state", served_modules=["nudity"], detector_precision="int8")
+        settings = isolated_settings(root / "state", served_modules=["nudity"], detector_precision="int8")
         export_models(settings, ["nudity"])
         with own_triton(settings) as triton:
             yield triton

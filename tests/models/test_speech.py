@@ -391,7 +391,7 @@ def test_the_speech_model_setting_offers_the_catalogues_variants_and_each_writes
 
 
 def test_the_stack_refuses_the_other_variants_files() -> None:
-    from vidsafe.deploy.stack import StackError, _prepare_triton
+    from vidsafe.deploy.services import StackError, _prepare_triton
 
     entry = load_catalogue()[Module.speech]
     assert other_variant_files(entry, Settings()) == []  # the repository holds tiny.en's, the default

@@ -28,7 +28,7 @@ from tests.models.triton_helpers import (
     text_tensor,
 )
 from vidsafe.catalogue import Module, load_catalogue
-from vidsafe.db import jobs, teams
+from vidsafe.db import findings, jobs, teams
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.jobs import JobOptions
 from vidsafe.packages import fetch_wheel
@@ -157,14 +157,14 @@ def test_job_texts_are_embedded_stored_and_searchable(running_stack: Settings, r
     texts = SENTENCES[:4]
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
         job_id = uuid4()
-        jobs.create_job(conn, job_id, jobs.NewJob(teams.OPERATOR_TEAM_ID, "texts.mp4", "/nonexistent/texts.mp4",
-                                                        False, JobOptions()))
+        jobs.create_job(conn, job_id, jobs.NewJob(teams.OPERATOR_TEAM_ID, "texts.mp4", "/nonexistent/texts.mp4", False,
+                                                  JobOptions()))
         try:
-            findings = [Finding(module=Module.ocr, label="text", score=0.9, timestamp_s=float(k), frame_index=k,
+            texts_found = [Finding(module=Module.ocr, label="text", score=0.9, timestamp_s=float(k), frame_index=k,
                                 text=text) for k, text in enumerate(texts)]
-            findings.append(Finding(module=Module.nudity, label="FACE_FEMALE", score=0.8, timestamp_s=0.0,
+            texts_found.append(Finding(module=Module.nudity, label="FACE_FEMALE", score=0.8, timestamp_s=0.0,
                                     frame_index=0, box=(0, 0, 10, 10)))  # no text: nothing to embed
-            ids = findings.add_findings(conn, job_id, findings)
+            ids = findings.add_findings(conn, job_id, texts_found)
             with TritonClient(running_stack.effective_triton_url) as triton:
                 assert embed_job_texts(conn, job_id, triton) == len(texts)
                 assert embed_job_texts(conn, job_id, triton) == 0, "already embedded findings are skipped"

@@ -29,8 +29,9 @@ def add_decision(conn: psycopg.Connection, team_id: UUID, job_id: UUID, decision
         escalated = decision.action == DecisionAction.escalate
         conn.execute(
             "UPDATE review_items SET queue = CASE WHEN %s THEN 'escalation' ELSE queue END, "
-            "state = CASE WHEN %s THEN 'open' ELSE 'decided' END, claimed_by = NULL, claimed_by_name = NULL, "
-            "lease_until = NULL, assigned_to = CASE WHEN %s THEN NULL ELSE assigned_to END, skipped_by = '{}', "
+            "state = CASE WHEN %s THEN 'open' ELSE 'decided' END, claimed_by_key = NULL, claimed_by_name = NULL, "
+            "lease_until = NULL, assigned_to_key = CASE WHEN %s THEN NULL ELSE assigned_to_key END, "
+            "skipped_by_keys = '{}', "
             "updated_at = now() WHERE job_id = %s",
             (escalated, escalated, escalated, job_id))
     assert row is not None

@@ -1,4 +1,5 @@
-"""The SQL of the monitoring figures: a team's jobs and throughput."""
+"""The SQL of the monitoring figures: a team's jobs and throughput; every team's jobs and the webhook deliveries, as
+the metrics count them."""
 
 from __future__ import annotations
 
@@ -19,3 +20,17 @@ def throughput(conn: psycopg.Connection, team_id: UUID) -> tuple[dict[str, int],
         (team_id,)).fetchone()
     assert row is not None
     return counts, row[0], float(row[1]), int(row[2])
+
+
+def jobs_by_team(conn: psycopg.Connection) -> list[tuple[str, str, int, float]]:
+    """(team, status, jobs, seconds of video) of every team and status."""
+    return conn.execute(
+        "SELECT t.name, j.status, count(*), coalesce(sum((j.media ->> 'duration_s')::float), 0) "
+        "FROM jobs j JOIN teams t ON t.id = j.team_id GROUP BY t.name, j.status").fetchall()
+
+
+def deliveries_by_state(conn: psycopg.Connection) -> dict[str, int]:
+    """Webhook deliveries by state: pending (first attempt due), retrying (failed at least once), delivered, failed."""
+    return dict(conn.execute(
+        "SELECT CASE WHEN status = 'pending' AND attempts > 0 THEN 'retrying' ELSE status END, count(*) "
+        "FROM webhook_deliveries GROUP BY 1").fetchall())

@@ -45,7 +45,7 @@ _ITEM_SELECT = (
     "SELECT r.job_id, j.source_name, j.batch_id, r.queue, r.state, r.risk, j.risk_reasons, "
     "CASE WHEN r.lease_until > now() THEN r.claimed_by_name END AS claimed_by, "
     "CASE WHEN r.lease_until > now() THEN r.lease_until END AS lease_until, a.name AS assigned_to, r.created_at "
-    "FROM review_items r JOIN jobs j ON j.id = r.job_id LEFT JOIN api_keys a ON a.id = r.assigned_to "
+    "FROM review_items r JOIN jobs j ON j.id = r.job_id LEFT JOIN api_keys a ON a.id = r.assigned_to_key "
 )
 _ITEM_FILTER = (
     "r.team_id = %(team)s AND j.status = 'succeeded' AND r.queue = %(queue)s "
@@ -95,12 +95,12 @@ def claim_next(conn: psycopg.Connection, team_id: UUID, key_id: UUID, key_name: 
     by this reviewer for ``lease_s``; an item they already hold comes first. FOR UPDATE SKIP LOCKED: two
     reviewers claiming at once get two items."""
     row = conn.execute(
-        "UPDATE review_items SET claimed_by = %(key)s, claimed_by_name = %(name)s, "
+        "UPDATE review_items SET claimed_by_key = %(key)s, claimed_by_name = %(name)s, "
         "lease_until = now() + make_interval(secs => %(lease)s), updated_at = now() "
         "WHERE job_id = (SELECT r.job_id FROM review_items r JOIN jobs j ON j.id = r.job_id WHERE " + _ITEM_FILTER +
-        "AND (r.lease_until IS NULL OR r.lease_until <= now() OR r.claimed_by = %(key)s) "
-        "AND (r.assigned_to IS NULL OR r.assigned_to = %(key)s) AND NOT %(key)s = ANY(r.skipped_by) "
-        "ORDER BY (r.claimed_by = %(key)s AND r.lease_until > now()) IS TRUE DESC, r.risk DESC, r.created_at "
+        "AND (r.lease_until IS NULL OR r.lease_until <= now() OR r.claimed_by_key = %(key)s) "
+        "AND (r.assigned_to_key IS NULL OR r.assigned_to_key = %(key)s) AND NOT %(key)s = ANY(r.skipped_by_keys) "
+        "ORDER BY (r.claimed_by_key = %(key)s AND r.lease_until > now()) IS TRUE DESC, r.risk DESC, r.created_at "
         "LIMIT 1 FOR UPDATE OF r SKIP LOCKED) RETURNING job_id",
         {**where.params(), "state": "open", "team": team_id, "key": key_id, "name": key_name, "lease": lease_s},
     ).fetchone()
@@ -111,7 +111,7 @@ def renew_claim(conn: psycopg.Connection, team_id: UUID, job_id: UUID, key_id: U
     """Extend this reviewer's live claim; False if they do not hold it (it ran out and another took it)."""
     cur = conn.execute(
         "UPDATE review_items SET lease_until = now() + make_interval(secs => %s), updated_at = now() "
-        "WHERE team_id = %s AND job_id = %s AND claimed_by = %s AND lease_until > now() AND state = 'open'",
+        "WHERE team_id = %s AND job_id = %s AND claimed_by_key = %s AND lease_until > now() AND state = 'open'",
         (lease_s, team_id, job_id, key_id))
     return cur.rowcount == 1
 
@@ -119,9 +119,10 @@ def renew_claim(conn: psycopg.Connection, team_id: UUID, job_id: UUID, key_id: U
 def release_claim(conn: psycopg.Connection, team_id: UUID, job_id: UUID, key_id: UUID, skip: bool) -> bool:
     """Give the item back (``skip``: and never offer it to this reviewer again); False if they do not hold it."""
     cur = conn.execute(
-        "UPDATE review_items SET claimed_by = NULL, claimed_by_name = NULL, lease_until = NULL, updated_at = now(), "
-        "skipped_by = CASE WHEN %s THEN array_append(skipped_by, %s) ELSE skipped_by END "
-        "WHERE team_id = %s AND job_id = %s AND claimed_by = %s AND lease_until > now()",
+        "UPDATE review_items SET claimed_by_key = NULL, claimed_by_name = NULL, lease_until = NULL, "
+        "updated_at = now(), "
+        "skipped_by_keys = CASE WHEN %s THEN array_append(skipped_by_keys, %s) ELSE skipped_by_keys END "
+        "WHERE team_id = %s AND job_id = %s AND claimed_by_key = %s AND lease_until > now()",
         (skip, key_id, team_id, job_id, key_id))
     return cur.rowcount == 1
 
@@ -129,12 +130,15 @@ def release_claim(conn: psycopg.Connection, team_id: UUID, job_id: UUID, key_id:
 def assign(conn: psycopg.Connection, team_id: UUID, job_id: UUID, key_id: UUID | None) -> bool:
     """A lead hands the item to a reviewer (None: to anyone): any claim on it ends, and skips are forgotten."""
     cur = conn.execute(
-        "UPDATE review_items SET assigned_to = %s, claimed_by = NULL, claimed_by_name = NULL, lease_until = NULL, "
-        "skipped_by = '{}', updated_at = now() WHERE team_id = %s AND job_id = %s", (key_id, team_id, job_id))
+        "UPDATE review_items SET assigned_to_key = %s, claimed_by_key = NULL, claimed_by_name = NULL, "
+        "lease_until = NULL, skipped_by_keys = '{}', updated_at = now() "
+        "WHERE team_id = %s AND job_id = %s", (key_id, team_id, job_id))
     return cur.rowcount == 1
 
 
-def claim_holder(conn: psycopg.Connection, team_id: UUID, job_id: UUID) -> UUID | None:
-    row = conn.execute("SELECT claimed_by FROM review_items WHERE team_id = %s AND job_id = %s AND lease_until > now()",
-                       (team_id, job_id)).fetchone()
+def lock_claim_holder(conn: psycopg.Connection, team_id: UUID, job_id: UUID) -> UUID | None:
+    """The key holding a live claim on the job's item, the item locked until the transaction ends (so no claim is
+    taken meanwhile: claim_next skips a locked item)."""
+    row = conn.execute("SELECT CASE WHEN lease_until > now() THEN claimed_by_key END FROM review_items "
+                       "WHERE team_id = %s AND job_id = %s FOR UPDATE", (team_id, job_id)).fetchone()
     return row[0] if row else None

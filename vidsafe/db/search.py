@@ -12,12 +12,10 @@ from psycopg.rows import dict_row
 from vidsafe.catalogue import Module
 from vidsafe.db.findings import nearest_findings, vector_text
 from vidsafe.domain.findings import FrameHit
-from vidsafe.domain.review import SearchHit
 
 # ---- search --------------------------------------------------------------------------------------
 
-RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al.): a hit's score is sum of 1 / (k + rank)
-SEARCH_DEPTH = 200  # hits taken from each ranking before fusion
+SEARCH_DEPTH = 200  # hits taken from each ranking (before the gateway fuses them)
 _HIT_COLUMNS = "f.id, f.job_id, j.source_name, f.module, f.text, f.timestamp_s, f.end_s"
 
 
@@ -44,28 +42,6 @@ def search_meaning(conn: psycopg.Connection, team_id: UUID, embedding: list[floa
         "AND e.embedding <=> %(v)s::vector <= %(max)s ORDER BY e.embedding <=> %(v)s::vector LIMIT %(depth)s",
         {"team": team_id, "modules": [str(m) for m in modules], "v": vector_text(embedding), "max": max_distance,
          "depth": SEARCH_DEPTH}).fetchall()
-
-
-def fuse(rankings: dict[str, list[dict]]) -> list[SearchHit]:
-    """Reciprocal rank fusion of rankings of findings (by name), one hit per text of a job (the caption seen on
-    many frames, at its first best-ranked place): best fused score first."""
-    scores: dict[tuple, float] = {}
-    rows: dict[tuple, dict] = {}
-    matched: dict[tuple, list[str]] = {}
-    for name, ranking in rankings.items():
-        seen: set[tuple] = set()
-        for row in ranking:
-            key = (row["job_id"], row["module"], row["text"])
-            if key in seen:
-                continue
-            seen.add(key)
-            scores[key] = scores.get(key, 0.0) + 1 / (RRF_K + len(seen))
-            rows.setdefault(key, row)
-            matched.setdefault(key, []).append(name)
-    order = sorted(scores, key=lambda key: (-scores[key], rows[key]["id"]))
-    return [SearchHit(job_id=rows[k]["job_id"], source_name=rows[k]["source_name"], finding_id=rows[k]["id"],
-                      module=rows[k]["module"], text=rows[k]["text"], timestamp_s=rows[k]["timestamp_s"],
-                      end_s=rows[k]["end_s"], score=round(scores[k], 6), matched_by=matched[k]) for k in order]
 
 
 def frame_embedding(conn: psycopg.Connection, team_id: UUID, finding_id: int) -> list[float] | None:

@@ -19,33 +19,23 @@ from pathlib import Path
 
 import psycopg
 from celery import Celery
-from kombu.exceptions import OperationalError as QueueUnreachable
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from vidsafe import outbound
 from vidsafe.db import batches, jobs, teams
 from vidsafe.db.jobs import NewJob
 from vidsafe.domain.errors import ErrorCode, MediaError
-from vidsafe.domain.fields import DEFAULT_PRIORITY, Priority, StrictModel, Text
+from vidsafe.domain.fields import DEFAULT_PRIORITY
 from vidsafe.domain.jobs import Job, JobOptions, JobStatus, MediaInfo
+from vidsafe.domain.requests import Placement
 from vidsafe.gateway.dependencies import Caller
 from vidsafe.gateway.refusals import Refusal, media_refusal, outbound_refusal
+from vidsafe.gateway.services.queueing import sending
 from vidsafe.gateway.uploads import ReceivedUpload
 from vidsafe.media.probe import probe_video
 from vidsafe.queue import send_plan
 from vidsafe.serving import resolve_modules
 from vidsafe.settings import Settings
-
-
-class Placement(StrictModel):
-    """How a submitted job is run: its batch, priority, callback, and whether it starts at once."""
-
-    batch_id: uuid.UUID | None = Field(default=None, description="Add the job to this batch")
-    priority: Priority | None = Field(default=None, description="0..9, higher runs first. Unset: the batch's, else 5")
-    callback_url: Text | None = Field(default=None, max_length=2000,
-                                     description="Receives a signed JSON event when the job ends. Unset: the batch's")
-    start: bool | None = Field(default=None, description="Queue at once (true) or wait in pending until started "
-                               "(false). Unset: the batch's auto_start, else the auto_process setting")
 
 
 @dataclass(frozen=True)
@@ -188,12 +178,9 @@ def _record(submitter: Submitter, job_id: uuid.UUID, new: NewJob, request_finger
         assert replayed is not None
         return replayed
     if job.status == JobStatus.queued:
-        try:
+        # A job that never reached the queue would wait forever: taken back, and the request refused.
+        with sending(undo=lambda: jobs.delete_job(conn, job_id)):
             send_plan(submitter.queue, job_id, job.priority)
-        except QueueUnreachable as error:
-            # A job that never reached the queue would wait forever: take it back and say why.
-            jobs.delete_job(conn, job_id)
-            raise Refusal(503, ErrorCode.queue_unavailable, f"the job queue (Redis) is unreachable: {error}") from None
     return Created(job, new=True)
 
 

@@ -1,4 +1,4 @@
-"""``vidsafe hashes ...``: the team's lists of known violating content (PDQ and vPDQ hashes), through the
+"""``vidsafe hash-lists ...``: the team's lists of known violating content (PDQ and vPDQ hashes), through the
 gateway (``/v1/hash-lists``), and the vPDQ hash of a local video, to put on a list."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from vidsafe.domain.requests import HashListRequest
 from vidsafe.hash_lists import vpdq_signal
 from vidsafe.settings import get_settings
 
-hashes_app = typer.Typer(help="Hash lists of known content: import ThreatExchange/HMA/CSV files, list, remove; "
+hash_lists_app = typer.Typer(help="Hash lists of known content: import ThreatExchange/HMA/CSV files, list, remove; "
                          "hash a video.", no_args_is_help=True)
 ListName = Annotated[str, typer.Argument(help="The list's name (unique within the team).")]
 Format = Annotated[str, typer.Option("--format", help="auto, threatexchange-csv, csv or lines.")]
@@ -26,11 +26,11 @@ def _by_name(client: GatewayClient, name: str) -> HashList:
     for found in client.hash_lists():
         if found.name == name:
             return found
-    raise fail(f"the team has no hash list named {name!r} (`vidsafe hashes list`)")
+    raise fail(f"the team has no hash list named {name!r} (`vidsafe hash-lists list`)")
 
 
-@hashes_app.command("list")
-def hashes_list() -> None:
+@hash_lists_app.command("list")
+def hash_lists_list() -> None:
     """The team's lists: hashes, and the state of re-matching past jobs after the last import."""
     with gateway(get_settings()) as client:
         lists = client.hash_lists()
@@ -42,8 +42,8 @@ def hashes_list() -> None:
     out.print(table)
 
 
-@hashes_app.command("import")
-def hashes_import(name: ListName, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+@hash_lists_app.command("import")
+def hash_lists_import(name: ListName, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
                   list_format: Format = "auto",
                   label: Annotated[str, typer.Option(help="Label of hashes the file gives none (a new list's).")]
                   = "known_content") -> None:
@@ -58,21 +58,21 @@ def hashes_import(name: ListName, file: Annotated[Path, typer.Argument(exists=Tr
                   f"jobs: {result.list.rematch_state or 'nothing new'}")
 
 
-@hashes_app.command("delete")
-def hashes_delete(name: ListName) -> None:
+@hash_lists_app.command("delete")
+def hash_lists_delete(name: ListName) -> None:
     """Remove a list; its matches leave past jobs in the background."""
     with gateway(get_settings()) as client:
         client.delete_hash_list(str(_by_name(client, name).id))
     console.print(f"removed hash list {name}")
 
 
-@hashes_app.command("video")
-def hashes_video(video: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+@hash_lists_app.command("video")
+def hash_lists_video(video: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
                  label: Annotated[str | None, typer.Option(help="Print a CSV row (signal_type,signal,label) "
                                                           "to import, with this label.")] = None,
                  fps: Annotated[float, typer.Option(min=0.1, max=30, help="Frames hashed per second.")] = 1.0) -> None:
     """Print a local video's vPDQ hash (ThreatExchange's VPDQSignal), to put the video on a list."""
-    from vidsafe.workers.known_content import video_hashes  # decodes: kept off the other commands' start
+    from vidsafe.media.hashing import video_hashes  # decoding's imports kept off the other commands' start
 
     signal = vpdq_signal(video_hashes(video, get_settings(), fps))
     if label is None:
@@ -83,4 +83,6 @@ def hashes_video(video: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(hashes_app, name="hashes")
+    app.add_typer(hash_lists_app, name="hash-lists")
+    # The group's name until 0.1: kept, hidden, so scripts that call it go on working.
+    app.add_typer(hash_lists_app, name="hashes", hidden=True, deprecated=True)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import psycopg
 from celery import Celery
-from kombu.exceptions import OperationalError
 
 from vidsafe.db import jobs, parts
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.jobs import Job, JobStatus
 from vidsafe.gateway.refusals import Refusal
+from vidsafe.gateway.services.queueing import sending
 from vidsafe.queue import send_part, send_plan
 
 
@@ -39,6 +39,13 @@ _TO = {Action.start: JobStatus.queued, Action.pause: JobStatus.paused, Action.re
        Action.cancel: JobStatus.cancelled, Action.retry: JobStatus.queued}
 
 
+class NotApplicable(Refusal):
+    """The job's state does not allow the action (409): a batch's action skips such a job."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(409, code, message)
+
+
 class _ChangedMeanwhile(Exception):
     """The job left the statuses the action applies to between reading it and changing it."""
 
@@ -55,33 +62,28 @@ def statuses_for(action: Action, from_scratch: bool, batch: bool = False) -> tup
     return allowed_from(action, from_scratch)
 
 
-def _queue_refusal(error: OperationalError) -> Refusal:
-    return Refusal(503, ErrorCode.queue_unavailable, f"the job queue (Redis) is unreachable: {error}")
-
-
 def _send_plan(conn: psycopg.Connection, queue: Celery, job: Job, back_to: JobStatus, actor: str) -> None:
-    try:
+    # A queued job with no message would wait for the maintenance loop: undone, and the request refused.
+    with sending(undo=lambda: jobs.transition(conn, job.id, [JobStatus.queued], back_to, actor,
+                                             "the queue was unreachable")):
         send_plan(queue, job.id, job.priority)
-    except OperationalError as error:
-        # A queued job with no message would wait for the maintenance loop: undo and say why instead.
-        jobs.transition(conn, job.id, [JobStatus.queued], back_to, actor, "the queue was unreachable")
-        raise _queue_refusal(error) from None
 
 
 def apply(conn: psycopg.Connection, queue: Celery, job: Job, action: Action, actor: str,
           from_scratch: bool = False) -> Job:
-    """Apply ``action`` to ``job`` (which the caller's team owns: the routes look it up in the team)."""
+    """Apply ``action`` to ``job`` (which the caller's team owns: the routes look it up in the team); NotApplicable
+    where the job's state does not allow it."""
     job_id = job.id
     allowed = allowed_from(action, from_scratch)
     if job.status not in allowed:
-        raise Refusal(409, ErrorCode.invalid_state, f"cannot {action} a job that is {job.status}; {action} applies "
+        raise NotApplicable(ErrorCode.invalid_state, f"cannot {action} a job that is {job.status}; {action} applies "
                       f"to {', '.join(allowed)} jobs")
     source = jobs.get_media_source(conn, job_id)
     assert source is not None
     media, owns_media = Path(source.path), source.owns_media
     # A job whose first step fetches its URL has no video yet, and fetches it again on retry.
     if action == Action.retry and source.url is None and not media.is_file():
-        raise Refusal(409, ErrorCode.media_gone, "the job's video is no longer stored (an upload is removed when "
+        raise NotApplicable(ErrorCode.media_gone, "the job's video is no longer stored (an upload is removed when "
                       "its job ends, unless it failed retryably); submit it again")
     try:
         # One transaction: a retry from scratch that loses a race with another change forgets nothing.
@@ -93,7 +95,7 @@ def apply(conn: psycopg.Connection, queue: Celery, job: Job, action: Action, act
             if changed is None:
                 raise _ChangedMeanwhile
     except _ChangedMeanwhile:
-        raise Refusal(409, ErrorCode.invalid_state, f"the job changed meanwhile; {action} it again if still "
+        raise NotApplicable(ErrorCode.invalid_state, f"the job changed meanwhile; {action} it again if still "
                       "needed") from None
     if _TO[action] == JobStatus.queued:
         _send_plan(conn, queue, changed, job.status, actor)
@@ -109,13 +111,12 @@ def reprioritise(conn: psycopg.Connection, queue: Celery, current: Job, priority
     job_id = current.id
     job = jobs.set_priority(conn, job_id, priority, actor)
     if job is None:
-        raise Refusal(409, ErrorCode.invalid_state, f"the job has ended ({current.status}): its priority cannot change")
-    try:
+        raise NotApplicable(ErrorCode.invalid_state, f"the job has ended ({current.status}): its priority cannot "
+                            "change")
+    with sending():
         if job.status == JobStatus.queued:
             send_plan(queue, job.id, priority)
         elif job.status == JobStatus.running:
             for kind, index in parts.parts_to_send(conn, job_id):
                 send_part(queue, job_id, kind, index, priority)
-    except OperationalError as error:
-        raise _queue_refusal(error) from None
     return job

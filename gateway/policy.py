@@ -1,0 +1,17 @@
+"""The policy resource: the values this deployment judges by, as the review UI shows them (thresholds on the
+timeline, severities in the "why", what is blurred), so that no client reads the server's settings itself."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from vidsafe.domain.policy import ReviewPolicy
+from vidsafe.gateway.dependencies import ReaderDep, SettingsDep
+
+router = APIRouter(prefix="/v1/policy", tags=["policy"])
+
+
+@router.get("", response_model=ReviewPolicy)
+def get_policy(settings: SettingsDep, _: ReaderDep) -> ReviewPolicy:
+    return ReviewPolicy(min_scores=settings.min_scores, severities=settings.risk_severities,
+                        blur_min_severity=settings.blur_min_severity)

@@ -1,0 +1,92 @@
+"""Settings: review (risk, the queue, thumbnails), outbound requests (webhooks, URL downloads) and summaries for
+reviewers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+from vidsafe.policy import default_severities
+
+# Each LLM provider's model where summary_model is unset.
+SUMMARY_DEFAULT_MODELS = {"openai": "gpt-4.1-mini", "gemini": "gemini-2.5-flash", "anthropic": "claude-sonnet-4-6"}
+
+
+class ReviewSettings(BaseModel):
+    # Review (risk, queue, thumbnails)
+    risk_severities: dict[str, float] = Field(
+        default_factory=default_severities,
+        description="Severity, 0..1, of each category (JSON object: `module` or `module:label`, the label's own "
+        "entry first). A segment contributes severity x its highest score to its job's risk; categories not "
+        "listed (faces, text, speech, pose) contribute nothing.",
+    )
+    blur_min_severity: float = Field(
+        default=0.5, ge=0, le=1,
+        description="The review UI blurs thumbnails of categories at least this severe (risk_severities: exposed "
+        "bodies, restraint, gore, violence, ...) until revealed, unless a reviewer turns blurring off.",
+    )
+    review_lease_s: float = Field(
+        default=300.0, ge=5,
+        description="How long a reviewer's claim on a queue item lasts unless renewed (the review page renews "
+        "it while open); then another reviewer may claim it.",
+    )
+    thumbnail_max_side: int = Field(
+        default=320, ge=32, le=1920,
+        description="Longest side, in pixels, of the keyframe thumbnails stored for frames with findings.",
+    )
+
+    # Outbound requests: webhooks and URL ingestion
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Let webhooks and URL ingestion reach loopback, private and link-local addresses. Off: such "
+        "URLs are refused (SSRF guard).",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Key of the HMAC-SHA256 signature on webhook events. Unset: callback URLs are refused.",
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, description="Deliveries of one webhook event before "
+                                      "it is given up.")
+    webhook_backoff_s: float = Field(default=2.0, gt=0, description="First retry delay of a webhook "
+                                     "delivery; it doubles each attempt, with jitter.")
+    webhook_backoff_max_s: float = Field(default=600.0, gt=0, description="Longest delay between webhook "
+                                         "delivery attempts.")
+    outbound_timeout_s: float = Field(default=30.0, gt=0, description="Deadline of one webhook delivery or "
+                                      "idle URL download.")
+
+    # Summaries for reviewers (workers/summaries.py)
+    summary_provider: Literal["template", "openai", "gemini", "anthropic"] = Field(
+        default="template",
+        description="Who writes a job's summary: template (offline, deterministic, no network), or an LLM through "
+        "its official SDK with structured output: openai (also any OpenAI-compatible server, with "
+        "summary_base_url), gemini (google-genai) or anthropic.",
+    )
+    summary_model: str | None = Field(
+        default=None,
+        description="The provider's model. Unset: "
+        + ", ".join(f"{model} ({provider})" for provider, model in SUMMARY_DEFAULT_MODELS.items()) + ".",
+    )
+    summary_api_key: SecretStr | None = Field(
+        default=None, description="The provider's API key (never logged or shown; `vidsafe settings` masks it)."
+    )
+    summary_base_url: str | None = Field(
+        default=None,
+        description="The provider's API address, where not its public one: a self-hosted OpenAI-compatible server "
+        "(vLLM, Ollama), a proxy, or a gateway.",
+    )
+    summary_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of one request to the provider.")
+    summary_max_attempts: int = Field(
+        default=4, ge=1, le=20,
+        description="Requests for one summary before it fails: a rate limit (429), an overloaded or failing "
+        "server (5xx) or a timeout is retried after the provider's Retry-After, else with doubling backoff.",
+    )
+    summary_backoff_s: float = Field(default=1.0, gt=0, description="First retry delay of a summary request "
+                                     "without Retry-After; it doubles each attempt.")
+    summary_backoff_max_s: float = Field(default=60.0, gt=0, description="Longest wait between summary requests, "
+                                         "Retry-After included.")
+
+    @property
+    def effective_summary_model(self) -> str | None:
+        """The model summaries are asked of (None: the template's, no model)."""
+        return self.summary_model or SUMMARY_DEFAULT_MODELS.get(self.summary_provider)
