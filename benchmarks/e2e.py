@@ -36,7 +36,7 @@ import jiwer
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.bench_video import CAPTIONS, SCENES, SPEECH, make_bench_video
-from tests.support import isolated_settings
+from tests.helpers.support import isolated_settings
 from vidsafe.apikeys import local_key_path
 from vidsafe.catalogue import Module
 from vidsafe.client import GatewayClient

@@ -30,7 +30,7 @@ import httpx
 import psycopg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tests.support import (
+from tests.helpers.support import (
     FINAL_STATUSES,
     FindingKey,
     finding_keys,

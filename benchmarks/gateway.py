@@ -25,7 +25,7 @@ import httpx
 
 from benchmarks.e2e import machine, publish
 from benchmarks.review_pages import seed_jobs
-from tests.support import isolated_settings
+from tests.helpers.support import isolated_settings
 from vidsafe.apikeys import local_key_path
 from vidsafe.deploy import stack
 from vidsafe.domain.api import API_KEY_HEADER

@@ -10,7 +10,7 @@
 2. Speed: ``perf_analyzer`` on every network at concurrency 1 and 4, one item per request.
 
 Writes ``benchmarks/results/gpu.md`` and exits non-zero when a network is out of tolerance. Run against the cpu
-profile, every difference is zero (``tests/test_gpu_check.py`` does that).
+profile, every difference is zero (``tests/stack/test_gpu_check.py`` does that).
 """
 
 from __future__ import annotations

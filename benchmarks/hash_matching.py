@@ -23,7 +23,7 @@ import numpy as np
 import psycopg
 from skimage import data, transform
 
-from tests.support import isolated_settings
+from tests.helpers.support import isolated_settings
 from vidsafe.deploy import stack
 from vidsafe.media.hashing import frame_hash
 from vidsafe.workers.known_content import distances

@@ -1,5 +1,5 @@
 """How far a reference's own outputs spread across the CPU paths its runtime can take: where the tests'
-numeric tolerances come from (tests/models/), not from one machine's run.
+numeric tolerances come from (tests/stack/models/), not from one machine's run.
 
     .venv/bin/python -m benchmarks.numeric_spread
 
@@ -234,7 +234,8 @@ def main() -> None:
              f"Measured by `python -m benchmarks.numeric_spread` on {_cpu_model()} ({os.cpu_count()} CPUs, "
              f"{platform.machine()}), {time.strftime('%Y-%m-%d')}, in {time.time() - started:.0f} s. Each row: the "
              "largest difference between runs of one reference on the same input along the paths named. The "
-             "tests' tolerances (tests/models/) are set above these, with the margin each test's docstring gives.",
+             "tests' tolerances (tests/stack/models/) are set above these, with the margin each test's docstring "
+             "gives.",
              "", "| paths | model | output | spread |", "|---|---|---|---|", *rows]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")

@@ -29,7 +29,7 @@ import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tests.support import isolated_settings
+from tests.helpers.support import isolated_settings
 from vidsafe.apikeys import local_key_path
 from vidsafe.db.teams import OPERATOR_TEAM_ID
 from vidsafe.deploy import stack

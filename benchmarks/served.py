@@ -36,7 +36,7 @@ from tritonclient.grpc.model_config_pb2 import ModelConfig
 from benchmarks.bench_video import make_bench_video
 from benchmarks.e2e import machine, publish
 from benchmarks.nudity import ensure_perf_analyzer
-from tests.support import isolated_settings
+from tests.helpers.support import isolated_settings
 from vidsafe.deploy import stack
 from vidsafe.export.profiles import CPU_CONFIG, read_config, render
 from vidsafe.media.decoding import sample_frames

@@ -20,7 +20,7 @@ from pathlib import Path
 from faster_whisper import WhisperModel
 
 from benchmarks.e2e import machine, publish, word_error_rate
-from tests.support import isolated_settings
+from tests.helpers.support import isolated_settings
 from vidsafe.catalogue import Module, load_catalogue
 from vidsafe.deploy import stack
 from vidsafe.export.models import export_models

@@ -22,7 +22,7 @@ from tritonclient.grpc.model_config_pb2 import ModelConfig
 from benchmarks.bench_video import make_bench_video
 from benchmarks.e2e import machine, publish, run_vidsafe
 from benchmarks.served import repository_variant
-from tests.support import isolated_settings
+from tests.helpers.support import isolated_settings
 from vidsafe.deploy import stack
 from vidsafe.settings import get_settings
 

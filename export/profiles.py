@@ -6,7 +6,7 @@ The overlay is a partial ``ModelConfig``. Each top-level field it sets replaces 
 (``instance_group`` included), except ``parameters``, merged key by key; an overlay parameter with an empty
 ``string_value`` removes that key (a setting only the cpu profile's python host reads). ``vidsafe export
 --gpu`` writes the generated files, which are committed so a GPU host serves the repository as it is;
-``tests/models/test_configs.py`` checks every committed one against its generation, field by field.
+``tests/unit/model_repository/test_configs.py`` checks every committed one against its generation, field by field.
 """
 
 from __future__ import annotations

@@ -1,6 +1,12 @@
-"""Test fixtures. The integration tests share one real local stack per session: Postgres+pgvector,
-Redis, Triton, a Celery worker and the gateway, started by the launcher on free ports in a
-temporary state folder, and stopped (with a check that nothing is left running) at the end."""
+"""The test tiers and their fixtures.
+
+Tests live in three tiers, a folder and a marker each, given here by the folder: ``tests/unit/`` (no service at
+all; it mirrors the packages), ``tests/stack/`` (the real stack: Postgres+pgvector, Redis, Triton, a Celery worker
+and the gateway, started once per session by the launcher on free ports in a temporary state folder and stopped at
+the end, with a check that nothing is left running; or a Triton or a stack of a test's own), and ``tests/browser/``
+(the review UI in Debian's chromium). Fixtures that more than one tier uses are here, or in the helper modules
+registered below; what tests share besides is in ``tests/helpers/``.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,26 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import TEST_MAX_UPLOAD_BYTES, WEBHOOK_SECRET, isolated_settings, state_root
+from tests.helpers.support import TEST_MAX_UPLOAD_BYTES, WEBHOOK_SECRET, isolated_settings, state_root
 from vidsafe.apikeys import local_key_path
 from vidsafe.deploy import stack
 from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.export.sample_video import make_sample_video
 from vidsafe.settings import Settings
+
+TIERS = ("unit", "stack", "browser")
+# Helper modules that define fixtures the tiers share (a served model's reference, a generated video).
+pytest_plugins = [f"tests.helpers.{name}" for name in ("clip", "faces", "known_content", "nudity", "ocr", "shots",
+                                                       "speech")]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test is marked with its tier, the folder under tests/ it is in."""
+    for item in items:
+        tier = item.path.relative_to(config.rootpath / "tests").parts[0]
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: a test belongs in one of tests/{{{','.join(TIERS)}}}/")
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +49,7 @@ def stack_settings(stack_root: Path) -> Settings:
     (stack_root / "ingest").mkdir()
     # Chunks of 4 s: the 12 s sample is analysed in three parts, so every test of findings covers chunking. No video
     # is kept for review by default (the tests of removal hold); the review tests' teams keep theirs. Prometheus
-    # scrapes the stack (tests/test_monitoring.py).
+    # scrapes the stack (tests/stack/deploy/test_monitoring.py).
     return isolated_settings(stack_root / "state", max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
                              ingest_roots=[stack_root / "ingest"], chunk_s=4.0, part_lease_s=10.0,
                              maintenance_interval_s=1.0, allow_private_urls=True, webhook_secret=WEBHOOK_SECRET,

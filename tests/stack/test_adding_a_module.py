@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import isolated_settings, state_root
+from tests.helpers.support import isolated_settings, state_root
 from vidsafe.catalogue import SHIPPED_CATALOGUE
 from vidsafe.deploy import stack
 

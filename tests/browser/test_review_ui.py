@@ -1,0 +1,146 @@
+"""The review UI in a real browser: Debian's chromium driven by Playwright, against the real stack. A moderator
+signs in, creates a batch with the sample video, waits for it, reviews a video (timeline, findings, seeking by
+a transcript line), decides, finds the decision in the audit trail, searches; two reviewers claim at once.
+Screenshots of every page go to ``test-artifacts/ui/``."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.helpers.support import TeamKeys, expire_kept_media, make_team
+from vidsafe.settings import PROJECT_ROOT, Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "ui"
+TIMEOUT_MS = 60_000
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `vidsafe setup --browser` (make test) installs Debian's chromium")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def moderators(running_stack: Settings, api: httpx.Client) -> Iterator[TeamKeys]:
+    team = make_team(running_stack, api, "moderators", {"mia": ["submit", "review"], "noah": ["review"]},
+                     media_retention_s=3600)
+    yield team
+    expire_kept_media(running_stack, team.name)
+
+
+def _signed_in(browser: Browser, settings: Settings, secret: str) -> Page:
+    page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(settings.ui_url)
+    page.get_by_label("API key").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
+    assert secret not in page.url, "the key never goes into the URL"
+    return page
+
+
+def _open(page: Page, name: str) -> None:
+    page.get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", name=name).first).to_be_visible()
+
+
+def _shot(page: Page, name: str) -> None:
+    page.wait_for_timeout(1500)  # let charts and images finish drawing
+    page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
+        browser: Browser, running_stack: Settings, moderators: TeamKeys, sample_video: Path, tmp_path: Path) -> None:
+    signin = browser.new_page(viewport={"width": 1400, "height": 1600})
+    signin.goto(running_stack.ui_url)
+    expect(signin.get_by_label("API key")).to_be_visible(timeout=TIMEOUT_MS)
+    _shot(signin, "signin")
+    signin.close()
+    mia = _signed_in(browser, running_stack, moderators.secrets["mia"])
+
+    # A batch of two copies of the sample, started at once.
+    videos = []
+    for name in ("interview.mp4", "street.mp4"):
+        videos.append(tmp_path / name)
+        shutil.copy(sample_video, videos[-1])
+    _open(mia, "Batches")
+    mia.get_by_label("Name").fill("tuesday uploads")
+    mia.locator("input[type=file]").set_input_files([str(v) for v in videos])
+    expect(mia.get_by_text("street.mp4")).to_be_visible()
+    mia.get_by_role("button", name="Create batch").click()
+    expect(mia.get_by_text("Batch tuesday uploads created with 2 videos")).to_be_visible()
+    expect(mia.get_by_text(re.compile(r"tuesday uploads.*succeeded: 2"))).to_be_visible(timeout=300_000)
+    _shot(mia, "batches")
+
+    # Two reviewers claim at once: each gets a video of their own.
+    noah = _signed_in(browser, running_stack, moderators.secrets["noah"])
+    _open(mia, "Queue")
+    expect(mia.get_by_text("Open for review")).to_be_visible()
+    _shot(mia, "queue")
+    mia.get_by_role("button", name="Claim next").click()
+    noah.get_by_role("button", name="Claim next").click()
+    titles = []
+    for page in (mia, noah):
+        expect(page.get_by_role("heading", name="Decision")).to_be_visible()
+        titles.append(page.locator("h1").first.inner_text())
+    assert sorted(titles) == ["interview.mp4", "street.mp4"], titles
+    noah.context.close()
+
+    # The review page: risk, its summary, timeline, flagged frames, the player.
+    expect(mia.get_by_text("Why:")).to_be_visible()
+    expect(mia.get_by_text("Suggested action:")).to_be_visible()
+    expect(mia.get_by_text("by template")).to_be_visible()
+    expect(mia.locator("[data-testid=stVegaLiteChart]")).to_be_visible()
+    expect(mia.locator("video")).to_be_visible()
+    mia.get_by_role("tab", name="Flagged frames").click()
+    expect(mia.locator("[data-testid=stImage]").first).to_be_visible()
+    _shot(mia, "review")
+
+    # Seek by clicking a transcript line: the player starts where the sentence is said.
+    mia.get_by_role("tab", name="Transcript").click()
+    line = mia.get_by_role("tabpanel").get_by_role("button", name=re.compile(r"check this video"))
+    said_at = float(re.search(r"(\d+):(\d+\.\d)", line.inner_text()).group(2))
+    line.click()
+    expect(mia.get_by_text(re.compile(rf"player at 00:0?{int(said_at)}\."))).to_be_visible()
+    mia.wait_for_function(f"() => Math.abs(document.querySelector('video').currentTime - {int(said_at)}) < 1.01")
+
+    # A decision, then in the audit trail.
+    mia.get_by_role("button", name="Reject").click()
+    expect(mia.get_by_text("Recorded: reject (none) by mia")).to_be_visible()
+    mia.get_by_role("tab", name="Audit trail").click()
+    expect(mia.locator("[data-testid=stTable]")).to_contain_text("reject (none)")
+    _shot(mia, "review-decided")
+
+    # Search for the spoken sentence and the caption.
+    _open(mia, "Search")
+    for query, expected in (("check this video", "Please check this video"), ("gift cards", "FREE GIFT CARDS INSIDE")):
+        mia.get_by_label("Words or a sentence").fill(query)
+        mia.get_by_role("button", name="Search").click()
+        expect(mia.get_by_text(expected).first).to_be_visible()
+    _shot(mia, "search")
+
+    _open(mia, "People")
+    _shot(mia, "people")
+    # Monitoring: the team's figures, and the operations charts from the stack's Prometheus.
+    _open(mia, "Monitoring")
+    expect(mia.get_by_text("Open reviews")).to_be_visible()
+    expect(mia.get_by_text("Frames analysed per second")).to_be_visible()
+    expect(mia.locator("[data-testid=stVegaLiteChart]").nth(2)).to_be_visible()
+    _shot(mia, "monitoring")
+    mia.context.close()

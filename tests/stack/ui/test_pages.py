@@ -1,0 +1,59 @@
+"""The review UI's page logic without a browser: the timeline's series and click, the thumbnails' boxes and
+blurring, and the app's sign-in run by Streamlit's AppTest against the real gateway."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.helpers.support import make_team, upload, wait_for_job
+from vidsafe.settings import Settings
+from vidsafe.ui import APP_PATH, session
+
+
+@pytest.fixture
+def app_for(running_stack: Settings, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The app, run by AppTest in this process, talking to the test stack's gateway."""
+    monkeypatch.setattr(session, "settings", lambda: running_stack)
+    return AppTest.from_file(str(APP_PATH), default_timeout=60)
+
+
+def test_signing_in_checks_the_key_with_the_gateway(app_for: AppTest, api_key: str) -> None:
+    app = app_for.run()
+    assert not app.exception
+    app.text_input(key="sign_in_key").input("vs_not-a-key")
+    app.button[0].click().run()
+    assert any("refused this key" in e.value for e in app.error), [e.value for e in app.error]
+    app.text_input(key="sign_in_key").input(api_key)
+    app.button[0].click().run()
+    assert not app.exception, app.exception
+    assert [t.value for t in app.title] == ["Review queue"]
+    assert app.button(key="claim_next").label == "Claim next"
+    assert "api_key" in app.session_state, "the key lives in the session"
+
+
+def test_the_review_page_seeks_to_a_transcript_line_and_records_a_decision(
+        app_for: AppTest, api: httpx.Client, sample_video: Path) -> None:
+    """Claim next opens the review page of the riskiest video; a transcript line seeks the player; a decision is
+    recorded and shows in the audit trail."""
+    team = make_team(session.settings(), api, "apptest", {"ria": ["submit", "review"]})
+    with team.client("ria") as ria:
+        job = wait_for_job(ria, upload(ria, sample_video, name="apptest.mp4").json()["id"])
+    assert job["status"] == "succeeded"
+    app = app_for.run()
+    app.text_input(key="sign_in_key").input(team.secrets["ria"])
+    app.button[0].click().run()
+    app.button(key="claim_next").click().run()
+    assert not app.exception, app.exception
+    assert [t.value for t in app.title] == ["apptest.mp4"]
+    assert [s.value for s in app.subheader] == ["Decision"]
+    line = next(b for b in app.button if "check this video" in b.label)
+    line.click().run()
+    assert 6.0 <= app.session_state["seek_s"] < 7.0, "the player starts where the sentence is said"
+    app.selectbox(key="decision_policy").select("spam").run()
+    app.button(key="approve").click().run()
+    assert any("Recorded: approve (spam) by ria" in s.value for s in app.success)
+    assert "approve (spam)" in app.table[0].value.to_string()
