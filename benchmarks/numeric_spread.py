@@ -121,7 +121,7 @@ def _cpu_model() -> str:
 
 def _speech_clip(folder: Path, sentences: tuple[str, ...]) -> Path:
     """espeak-ng sentences through the sample video's AAC track, decoded as the worker decodes it."""
-    from tests.models.test_speech import make_speech_video
+    from tests.helpers.speech import make_speech_video
     from vidsafe.workers.speech import decode_audio
 
     video = folder / "speech.mp4"

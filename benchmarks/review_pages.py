@@ -90,7 +90,7 @@ def _pages(settings: Settings, key: str, rounds: int) -> list[tuple[str, float, 
     from vidsafe.client import GatewayClient
     from vidsafe.ui import APP_PATH, session
 
-    session.settings = lambda: settings  # type: ignore[assignment]
+    session.gateway_url = lambda: settings.gateway_url  # type: ignore[assignment]
     with GatewayClient(settings.gateway_url, key) as client:
         me = client.me()
     app = AppTest.from_file(str(APP_PATH), default_timeout=120)

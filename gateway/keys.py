@@ -24,8 +24,6 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 KeyName = Annotated[str, Path(pattern=KEY_NAME_PATTERN, description="The key's name")]
 
 
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated,
              responses=links(201, RevokeKey=("revoke_key", {"name": "$response.body#/key/name"})))
 def create_key(body: KeyRequest, conn: ConnDep, caller: AdminDep) -> ApiKeyCreated:

@@ -17,12 +17,9 @@ from vidsafe.gateway.dependencies import ConnDep, ReviewerDep
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.gateway.services import owned
+from vidsafe.gateway.services import people as people_service
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
-
-
-
-
 
 
 @router.get("", response_model=list[Person], responses={200: {"headers": PAGED_HEADERS}})
@@ -56,18 +53,10 @@ def appearances(person_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
 @router.post("/{person_id}/merge", response_model=Person)
 def merge(person_id: uuid.UUID, body: MergeRequest, conn: ConnDep, caller: ReviewerDep) -> Person:
     """Merge another person into this one: their faces join it, and the other is gone."""
-    owned.person(conn, caller.team_id, person_id)
-    owned.person(conn, caller.team_id, body.other)
-    if body.other == person_id:
-        raise Refusal(422, ErrorCode.invalid_request, "a person cannot be merged into themselves")
-    people.merge_people(conn, caller.team_id, person_id, body.other)
-    return owned.person(conn, caller.team_id, person_id)
+    return people_service.merge(conn, caller.team_id, person_id, body.other)
 
 
 @router.post("/split", status_code=status.HTTP_201_CREATED, response_model=Person)
 def split(body: SplitRequest, conn: ConnDep, caller: ReviewerDep) -> Person:
     """Move faces (face findings of the team's videos) to a new person of their own."""
-    faces = people.team_face_ids(conn, caller.team_id, list(dict.fromkeys(body.finding_ids)))
-    if len(faces) != len(set(body.finding_ids)):
-        raise Refusal(404, ErrorCode.face_not_found, "some of finding_ids are not stored faces of the team's videos")
-    return owned.person(conn, caller.team_id, people.split_person(conn, caller.team_id, faces))
+    return people_service.split(conn, caller.team_id, body.finding_ids)

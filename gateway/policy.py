@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from vidsafe.domain.jobs import JobOptions
 from vidsafe.domain.policy import ReviewPolicy
 from vidsafe.gateway.dependencies import ReaderDep, SettingsDep
+from vidsafe.serving import job_min_scores
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 
 
 @router.get("", response_model=ReviewPolicy)
 def get_policy(settings: SettingsDep, _: ReaderDep) -> ReviewPolicy:
-    return ReviewPolicy(min_scores=settings.min_scores, severities=settings.risk_severities,
-                        blur_min_severity=settings.blur_min_severity)
+    thresholds = job_min_scores(JobOptions(), settings)  # what the workers filter by, catalogue defaults included
+    return ReviewPolicy(min_scores={str(module): score for module, score in thresholds.items()},
+                        severities=settings.risk_severities, blur_min_severity=settings.blur_min_severity)

@@ -23,10 +23,6 @@ from vidsafe.gateway.services import owned
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 
 
-
-
-
-
 @router.get("", response_model=list[ReviewItem], responses={200: {"headers": PAGED_HEADERS}})
 def list_items(request: Request, response: Response, conn: ConnDep, caller: ReviewerDep,
                queue: ReviewQueue = ReviewQueue.review,

@@ -24,7 +24,7 @@ from vidsafe.gateway.services.search import PHOTO_MAX_BYTES, TEXT_MODULES, Searc
 router = APIRouter(tags=["search"])
 
 
-@router.get("/v1/search", response_model=SearchResults)
+@router.get("/v1/search", response_model=SearchResults, operation_id="search_v1_search_get")
 async def search_texts(conn: ConnDep, settings: SettingsDep, caller: ReviewerDep,
                        q: Annotated[str, Query(min_length=1, max_length=500, description="Words or a sentence")],
                        modules: Annotated[list[Module] | None, Query(description="speech, ocr (default: both)")] = None,

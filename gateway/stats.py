@@ -22,7 +22,7 @@ async def stats(conn: ConnDep, settings: SettingsDep, queue: QueueDep, caller: R
     return await run_in_threadpool(operations_service.team_stats, conn, settings, queue, caller.team_id)
 
 
-@router.get("/operations", response_model=Operations)
+@router.get("/operations", response_model=Operations, operation_id="operations_v1_stats_operations_get")
 async def operations_figures(settings: SettingsDep, caller: ReaderDep,
                              minutes: Annotated[int, Query(ge=5, le=7 * 24 * 60,
                                                            description="The window, in minutes")] = 60,

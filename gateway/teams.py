@@ -23,8 +23,6 @@ _TEAM = {"name": "$response.body#/name"}
 TeamName = Annotated[str, Path(pattern=TEAM_NAME_PATTERN, description="The team's name")]
 
 
-
-
 def _operator_only(caller: Caller) -> None:
     if not caller.operator:
         raise Refusal(403, ErrorCode.insufficient_scope, "only an admin key of the operator team manages teams")

@@ -294,7 +294,6 @@ class GatewayClient:
     def set_team_limits(self, name: str, limits: TeamLimits) -> Team:
         return self._get(Team, "PUT", f"/v1/teams/{name}/limits", json=limits.model_dump(exclude_none=True))
 
-
     # hash lists
     def create_hash_list(self, request: HashListRequest) -> HashList:
         return self._get(HashList, "POST", "/v1/hash-lists", json=request.model_dump())

@@ -31,6 +31,7 @@ from vidsafe.workers.thumbnails import save_thumbnails
 
 log = logging.getLogger(__name__)
 
+
 def _batches(frames: Iterable[SampledFrame], size: int, spent: dict[str, float]) -> Iterator[list[SampledFrame]]:
     """Batches of ``size`` frames; the time taken to decode them is added to ``spent["decode"]``."""
     iterator = iter(frames)

@@ -38,6 +38,7 @@ from vidsafe.workers.thumbnails import remove_thumbnails
 
 log = logging.getLogger(__name__)
 
+
 def run_part(job_id: UUID, kind: str, index: int, sent_priority: int, settings: Settings,
              send_part: SendPart, send_summary: SendSummary) -> None:
     """Claim a part and analyse it, starting over while a dependency is down; a no-op if the part is done,
@@ -172,4 +173,3 @@ def _analyse(conn: psycopg.Connection, lease: Lease, source: JobSource, settings
         jobs.set_step(conn, lease.job_id, "rules")
         run_rules(conn, lease, source.team_id, source.modules, fps, min_scores, triton, settings)
     return True
-

@@ -30,6 +30,7 @@ from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load
 
 log = logging.getLogger(__name__)
 
+
 def plan(media: MediaInfo, modules: set[Module], chunk_s: float) -> list[PartPlan]:
     chunks = max(1, math.ceil(media.duration_s / chunk_s - 1e-9))
     planned = [PartPlan("frames", i, i * chunk_s, (i + 1) * chunk_s if i < chunks - 1 else None)

@@ -34,7 +34,7 @@ from uuid import UUID
 import numpy as np
 import psycopg
 
-from vidsafe.catalogue import Module, ModuleKind, entries_of, triton_model
+from vidsafe.catalogue import Module, ModuleKind, entries_of, entry, triton_model
 from vidsafe.db.parts import Lease
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.jobs import MediaInfo
@@ -86,7 +86,9 @@ class FrameStage(Stage):
     def __init__(self, triton: TritonClient, min_score: float, settings: Settings) -> None:
         super().__init__(triton, min_score, settings)
         self.model = triton_model(self.module, "frames")
-        self.carry = CarryOver(settings.carry_over_change.get(self.module, 0.0), settings.carry_over_max_s)
+        # A setting that leaves the module out keeps its catalogue default.
+        change = settings.carry_over_change.get(self.module, entry(self.module).carry_over_change or 0.0)
+        self.carry = CarryOver(change, settings.carry_over_max_s)
         # The frame the stage last ran on and its findings, as collected so far (batches are collected in order).
         self._latest: tuple[SampledFrame, list[Finding]] | None = None
         self.frames_run = 0

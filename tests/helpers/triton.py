@@ -26,16 +26,6 @@ Outputs = dict[str, np.ndarray]  # output name -> array
 # Configs
 
 
-
-
-
-
-
-
-
-
-
-
 # Requests
 
 

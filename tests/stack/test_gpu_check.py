@@ -17,5 +17,3 @@ def test_cpu_profile_is_its_own_reference(running_stack: Settings, sample_video:
     for result in results:
         assert result.passed, result
         assert result.max_abs <= 1e-4, result
-
-

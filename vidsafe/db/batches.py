@@ -13,6 +13,7 @@ from vidsafe.domain.jobs import JobStatus
 
 # ---- batches -------------------------------------------------------------------------------------
 
+
 def create_batch(conn: psycopg.Connection, batch_id: UUID, team_id: UUID, name: str, auto_start: bool, priority: int,
                  callback_url: str | None, api_key_id: UUID | None) -> Batch:
     conn.execute("INSERT INTO batches (id, team_id, name, auto_start, priority, callback_url, api_key_id) "

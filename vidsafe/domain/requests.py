@@ -16,6 +16,7 @@ from vidsafe.domain.teams import TEAM_NAME_PATTERN, Scope, TeamLimits
 
 # ---- jobs ----------------------------------------------------------------------------------------------------------
 
+
 class Placement(StrictModel):
     """How a submitted job is run: its batch, priority, callback, and whether it starts at once."""
 
@@ -114,6 +115,7 @@ class HashListRequest(StrictModel):
 
 class TeamRequest(TeamLimits):
     name: str = Field(pattern=TEAM_NAME_PATTERN, description="Lower-case letters, digits, _ and -; 63 at most")
+
 
 KEY_NAME_PATTERN = r"^[\w.@-]{1,200}$"
 

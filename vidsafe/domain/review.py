@@ -13,6 +13,7 @@ from vidsafe.domain.findings import FrameHit, RiskReason
 
 # ---- review -------------------------------------------------------------------------------------
 
+
 class ReviewQueue(StrEnum):
     review = "review"
     escalation = "escalation"

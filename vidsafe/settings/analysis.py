@@ -53,8 +53,8 @@ class AnalysisSettings(BaseModel):
         default_factory=default_carry_over_change,
         description="Per frame module (JSON object): how much a sampled frame must have changed since the module "
         "last ran for it to run again (the largest mean brightness change, 0-255, of a 6 x 8 grid's cells, the "
-        "camera's pan undone); frames below carry the last results over, marked carried_from. 0 or absent: every "
-        "frame. Every shot's first frame is always analysed.",
+        "camera's pan undone); frames below carry the last results over, marked carried_from. 0: every frame; a "
+        "module left out keeps its catalogue default. Every shot's first frame is always analysed.",
     )
     carry_over_max_s: float = Field(
         default=2.0, gt=0, description="A module runs again at least this often within a shot, however still it is."
@@ -66,7 +66,8 @@ class AnalysisSettings(BaseModel):
     )
     min_scores: dict[str, float] = Field(
         default_factory=default_min_scores,
-        description="Per-module score threshold below which findings are not stored (JSON object).",
+        description="Per-module score threshold below which findings are not stored (JSON object); a module left "
+        "out keeps its catalogue default, a job's options override it.",
     )
 
     face_identity_min_cosine: float = Field(

@@ -88,9 +88,3 @@ def test_job_control_is_kept_in_the_audit_trail(running_stack: Settings, sample_
     assert "pending" in rows[1] and "paused" in rows[1] and "pause" in rows[1]
     assert " 8 " in rows[2]
     assert vidsafe_cli(running_stack, "job", "cancel", job_id).returncode == 0
-
-
-
-
-
-

@@ -22,14 +22,6 @@ TRITON_METRICS = {"nv_inference_queue_duration_us", "nv_inference_compute_infer_
                   "nv_inference_request_success"}
 
 
-
-
-
-
-
-
-
-
 # ---- through the stack ---------------------------------------------------------------------------------------
 
 

@@ -19,45 +19,10 @@ from vidsafe.settings import Settings
 # ---- Docker Compose and the Dockerfile ---------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
 # ---- Kubernetes ------------------------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # ---- SkyPilot --------------------------------------------------------------------------------------------
-
-
-
-
-
-
-
 
 
 # ---- vidsafe serve: what every container runs ------------------------------------------------------------
@@ -82,5 +47,3 @@ def test_serve_runs_the_gateway_in_the_foreground(running_stack: Settings, tmp_p
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-
-

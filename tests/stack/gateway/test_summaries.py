@@ -19,23 +19,6 @@ from vidsafe.workers.summaries import summarize_job
 # ---- each provider's wire format ---------------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # ---- through the stack ---------------------------------------------------------------------------------------------
 
 def test_a_succeeded_job_has_its_summary_and_a_new_one_on_request(api: httpx.Client, sample_video,

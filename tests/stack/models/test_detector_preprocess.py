@@ -28,22 +28,6 @@ from tests.helpers.triton import assert_refused, client_fixture, infer, own_trit
 client = client_fixture(*PREPROCESS_MODELS)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # ---- the cpu profile's models, served --------------------------------------------------------------------
 
 def sized(images: np.ndarray, size: tuple[int, int]) -> dict[str, np.ndarray]:

@@ -26,17 +26,9 @@ def frame() -> np.ndarray:
     return next(image for t, image in render_frames(SAMPLE_SCENES, (), (640, 360), 1.0) if t >= 3.0)  # astronaut
 
 
-
-
 def run(path: Path, batch: np.ndarray) -> np.ndarray:
     network = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return network.run(None, {network.get_inputs()[0].name: batch})[0]
-
-
-
-
-
-
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from vidsafe.ui import APP_PATH, session
 @pytest.fixture
 def app_for(running_stack: Settings, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     """The app, run by AppTest in this process, talking to the test stack's gateway."""
-    monkeypatch.setattr(session, "settings", lambda: running_stack)
+    monkeypatch.setattr(session, "gateway_url", lambda: running_stack.gateway_url)
     return AppTest.from_file(str(APP_PATH), default_timeout=60)
 
 
@@ -36,10 +36,10 @@ def test_signing_in_checks_the_key_with_the_gateway(app_for: AppTest, api_key: s
 
 
 def test_the_review_page_seeks_to_a_transcript_line_and_records_a_decision(
-        app_for: AppTest, api: httpx.Client, sample_video: Path) -> None:
+        app_for: AppTest, api: httpx.Client, sample_video: Path, running_stack: Settings) -> None:
     """Claim next opens the review page of the riskiest video; a transcript line seeks the player; a decision is
     recorded and shows in the audit trail."""
-    team = make_team(session.settings(), api, "apptest", {"ria": ["submit", "review"]})
+    team = make_team(running_stack, api, "apptest", {"ria": ["submit", "review"]})
     with team.client("ria") as ria:
         job = wait_for_job(ria, upload(ria, sample_video, name="apptest.mp4").json()["id"])
     assert job["status"] == "succeeded"

@@ -4,7 +4,10 @@ endpoints show it, and the worker's log lines about it are JSON carrying its id.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import time
 from pathlib import Path
 from uuid import uuid4
 
@@ -13,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.support import run_job, wait_until
+from vidsafe.deploy import stack
 from vidsafe.queue import VIDEO_QUEUE, make_celery, send_plan
 from vidsafe.settings import Settings
 
@@ -91,23 +95,28 @@ def test_worker_metrics(running_stack: Settings, finished_job: dict, errors_befo
 
 
 def test_the_queue_depth_counts_the_tasks_waiting(running_stack: Settings, finished_job: dict) -> None:
-    """With the worker not taking tasks, three more wait in the queue and the gauge says so; taken again (plan tasks
-    of a job that does not exist: no-ops), they leave it."""
+    """With the worker stopped (SIGSTOP: its pending read of the queue times out within a second), three more tasks
+    wait in the queue and the gauge says so; continued, the worker takes them (plan tasks of a job that does not
+    exist: no-ops) and the gauge falls back."""
     queue = make_celery(running_stack)
 
     def depth() -> float | None:
         return value(scrape(f"{running_stack.gateway_url}/metrics"), "vidsafe_queue_depth", queue=VIDEO_QUEUE)
 
-    before = depth()
-    assert before is not None
-    assert queue.control.cancel_consumer(VIDEO_QUEUE, reply=True, timeout=5), "the worker answers"
+    record = stack.read_record(running_stack, "worker")
+    worker = record.process() if record else None
+    assert worker is not None, "the stack's worker runs"
+    os.killpg(worker.pid, signal.SIGSTOP)  # the Celery main process and its pool
     try:
+        time.sleep(2)  # past the broker read's own timeout (1 s): nothing is taken from the queue now
+        before = depth()
+        assert before is not None
         for priority in (0, 5, 9):  # three of the queue's priority lists
             send_plan(queue, uuid4(), priority)
         assert depth() == before + 3
     finally:
-        assert queue.control.add_consumer(VIDEO_QUEUE, reply=True, timeout=5)
-    wait_until(lambda: depth() == before, "the worker took the tasks again")
+        os.killpg(worker.pid, signal.SIGCONT)
+    wait_until(lambda: (depth() or 0) <= before, "the worker took the three tasks")
 
 
 def test_triton_metrics(running_stack: Settings, finished_job: dict) -> None:
@@ -147,11 +156,3 @@ def test_gateway_log_lines_carry_the_job_id(running_stack: Settings, finished_jo
     entries = _json_lines(running_stack.logs_dir / "gateway.log")
     polls = [entry for entry in entries if entry.get("job_id") == finished_job["id"]]
     assert any(entry.get("route") == "/v1/jobs/{job_id}" and entry.get("status") == 200 for entry in polls), polls
-
-
-
-
-
-
-
-

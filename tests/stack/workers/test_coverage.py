@@ -22,8 +22,6 @@ NUDITY = '{"modules": ["nudity"]}'
 OCR = '{"modules": ["ocr"]}'
 
 
-
-
 def test_a_corrupt_start_is_skipped_and_the_job_warns(api: httpx.Client, running_stack: Settings,
                                                       tmp_path: Path) -> None:
     video = hostile_corpus.corrupt_first_keyframe(tmp_path)
