@@ -27,12 +27,9 @@ def _no_bool(value: object) -> object:
 
 # Text a client sends that is stored or used as a path: NUL is refused (Postgres text and file names cannot hold it).
 Text = Annotated[str, AfterValidator(_no_nul)]
-MIN_PRIORITY, MAX_PRIORITY = 0, 9
+MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 0, 9, 5
 Priority = Annotated[int, BeforeValidator(_no_bool), Field(ge=MIN_PRIORITY, le=MAX_PRIORITY,
                                                          description="0..9; higher runs first")]
 Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 # Sampling rates a job may ask for: one frame a minute at the least, as many as 30 a second at the most.
 MIN_SAMPLE_FPS, MAX_SAMPLE_FPS = 1 / 60, 30.0
-
-
-DEFAULT_PRIORITY = 5
