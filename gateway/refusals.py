@@ -98,6 +98,9 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(_validation_code(error), _validation_message(error)), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = _STARLETTE_CODES.get(error.status_code, ErrorCode.invalid_request)
-        return JSONResponse(error_body(code, str(error.detail)), error.status_code, headers=error.headers)
+        # No route at all (an unknown path, or an action a job does not have): say which, and where routes are listed.
+        message = (f"no route {request.method} {request.url.path}: the API's routes are listed at /docs"
+                   if code == ErrorCode.not_found and error.detail == "Not Found" else str(error.detail))
+        return JSONResponse(error_body(code, message), error.status_code, headers=error.headers)

@@ -99,6 +99,7 @@ def test_pause_resume_cancel_and_the_states_they_apply_to(api: httpx.Client, sam
     assert api.post("/v1/jobs/00000000-0000-0000-0000-000000000000/start").status_code == 404
     unknown = api.post(f"/v1/jobs/{job_id}/explode")  # no such action: no such route
     assert unknown.status_code == 404 and unknown.json()["detail"]["code"] == "not_found", unknown.text
+    assert unknown.json()["detail"]["message"].startswith(f"no route POST /v1/jobs/{job_id}/explode")
 
 
 def test_a_running_job_paused_resumes_from_its_parts_with_the_same_findings(
