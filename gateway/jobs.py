@@ -70,7 +70,7 @@ async def create_job_from_upload(request: Request, settings: SettingsDep, conn: 
     parameters place the job: batch, priority, callback URL, start."""
     submitter = Submitter(conn, queue, settings, caller, idempotency_key)
     placed = await run_in_threadpool(place, submitter, placement)
-    job_id, target = upload_target(settings)
+    job_id, target = upload_target(settings, caller.team_id)
     try:
         received = await receive_upload(request, target, settings.max_upload_bytes, settings.upload_idle_timeout_s)
         return _answer(await run_in_threadpool(submit_upload, submitter, job_id, target, received, placement, placed))

@@ -41,6 +41,7 @@ _MEDIA_STATUS = {
     ErrorCode.not_a_video: 415,
     ErrorCode.no_video_stream: 415,
     ErrorCode.unsupported_codec: 415,
+    ErrorCode.unsupported_container: 415,
     ErrorCode.file_missing: 404,
 }
 _OUTBOUND_STATUS = {ErrorCode.file_too_large: 413, ErrorCode.download_failed: 502}

@@ -90,7 +90,7 @@ def sweep_orphans(conn: psycopg.Connection, settings: Settings, report: Report) 
         return
     live = retention.live_media_paths(conn, settings.failed_media_retention_s)
     oldest = time.time() - settings.orphan_min_age_s
-    for path in settings.uploads_dir.iterdir():
+    for path in settings.uploads_dir.rglob("*"):  # each team's folder, and files of before teams had folders
         try:
             if str(path) in live or not path.is_file() or path.stat().st_mtime > oldest:
                 continue

@@ -28,6 +28,7 @@ from vidsafe.catalogue import Module, triton_model
 from vidsafe.domain.errors import ErrorCode, MediaError
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.jobs import MediaInfo
+from vidsafe.media.containers import open_media
 from vidsafe.triton import TritonClient
 from vidsafe.workers.stages import AudioStage
 
@@ -67,7 +68,7 @@ def decode_audio(path: Path) -> tuple[np.ndarray, float]:
     parts: list[np.ndarray] = []
     first_time: float | None = None
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with open_media(path) as container:
             video = container.streams.video[0]
             video_start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
             for frame in container.decode(container.streams.audio[0]):

@@ -184,10 +184,13 @@ def _record(submitter: Submitter, job_id: uuid.UUID, new: NewJob, request_finger
     return Created(job, new=True)
 
 
-def upload_target(settings: Settings) -> tuple[uuid.UUID, Path]:
-    """The id of a job about to be uploaded, and where its file goes."""
+def upload_target(settings: Settings, team_id: uuid.UUID) -> tuple[uuid.UUID, Path]:
+    """The id of a job about to be uploaded, and where its file goes: its team's own folder (no file of one team is
+    beside another's, so no name in one team's upload can reach another's)."""
     job_id = uuid.uuid4()
-    return job_id, settings.uploads_dir / str(job_id)
+    folder = settings.uploads_dir / str(team_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return job_id, folder / str(job_id)
 
 
 def submit_upload(submitter: Submitter, job_id: uuid.UUID, target: Path, received: ReceivedUpload,
@@ -238,6 +241,6 @@ def submit_url(submitter: Submitter, url: str, options: JobOptions, placement: P
         outbound.check_url(url, submitter.settings.allow_private_urls)
     except outbound.OutboundRefused as error:
         raise outbound_refusal(error) from None
-    job_id, target = upload_target(submitter.settings)
+    job_id, target = upload_target(submitter.settings, submitter.caller.team_id)
     return _record(submitter, job_id, NewJob(submitter.caller.team_id, outbound.display_name(url), str(target), True,
                                              options, **placed, source_url=url), request_fingerprint)

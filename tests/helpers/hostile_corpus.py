@@ -329,6 +329,24 @@ def huge_dimensions_y4m(folder: Path) -> Path:
     return _write(folder / "huge.mp4", b"YUV4MPEG2 W60000 H60000 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(4096))
 
 
+def concat_list(folder: Path) -> Path:
+    """An FFmpeg concat list naming a video beside it: once, an upload named another team's video so."""
+    return _write(folder / "list.mp4", b"ffconcat version 1.0\nfile 3f2a9d8e-0b1c-4d5e-8f90-a1b2c3d4e5f6\n")
+
+
+def hls_playlist(folder: Path) -> Path:
+    """An HLS playlist of one segment, a file beside it."""
+    return _write(folder / "playlist.mp4", b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nsegment.ts\n"
+                  b"#EXT-X-ENDLIST\n")
+
+
+def dash_manifest(folder: Path) -> Path:
+    """A DASH manifest whose one representation is a file beside it."""
+    return _write(folder / "manifest.mp4", b'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" '
+                  b'type="static"><Period><AdaptationSet><Representation id="1" bandwidth="1">'
+                  b"<BaseURL>video.mp4</BaseURL></Representation></AdaptationSet></Period></MPD>\n")
+
+
 def huge_dimensions_avi(folder: Path) -> Path:
     """A raw-video AVI whose headers (avih, and the stream's BITMAPINFOHEADER) declare 5000x5000 frames.
 
@@ -559,6 +577,7 @@ def tiny_valid(folder: Path) -> Path:
 # HTTP statuses and codes as the README's error-code table gives them.
 
 _NOT_A_VIDEO = Outcome.refused(415, "not_a_video")
+_NOT_ANALYSED = Outcome.refused(415, "unsupported_container")
 # A job that analysed less of its video than min_coverage: it succeeds, and says so.
 _PARTIAL = Outcome.warned("partial_coverage")
 
@@ -575,7 +594,10 @@ CORPUS: tuple[Case, ...] = (
     Case("truncated-moov-last", truncated_moov_at_end, _NOT_A_VIDEO),
     Case("moov-missing", moov_missing, _NOT_A_VIDEO),
     Case("unsupported-codec", unsupported_codec, Outcome.refused(415, "unsupported_codec")),
-    Case("huge-dimensions-y4m", huge_dimensions_y4m, _NOT_A_VIDEO, why="FFmpeg itself refuses the frame size"),
+    Case("huge-dimensions-y4m", huge_dimensions_y4m, _NOT_ANALYSED, why="YUV4MPEG2 is not a container vidsafe opens"),
+    Case("concat-list", concat_list, _NOT_ANALYSED, why="a list of other files: what it names is never opened"),
+    Case("hls-playlist", hls_playlist, _NOT_ANALYSED),
+    Case("dash-manifest", dash_manifest, _NOT_ANALYSED),
     Case("huge-dimensions-avi", huge_dimensions_avi, Outcome.refused(422, "frame_too_large")),
     Case("absurd-frame-rate", absurd_frame_rate, Outcome.refused(422, "bad_frame_rate")),
     Case("absurd-duration", absurd_duration, Outcome.refused(422, "too_long")),

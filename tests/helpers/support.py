@@ -185,3 +185,13 @@ def isolated_settings(state_dir: Path, **overrides: object) -> Settings:
 def finding(module: Module, label: str, t: float, score: float, **fields: object) -> Finding:
     """A finding of ``module`` at ``t`` seconds, on the frame sampled there at 2 fps."""
     return Finding(module=module, label=label, timestamp_s=t, score=score, frame_index=int(t * 2), **fields)
+
+
+def stored_uploads(settings: Settings) -> list[Path]:
+    """Every file in the stack's uploads folder, each team's folder included."""
+    return sorted(path for path in settings.uploads_dir.rglob("*") if path.is_file())
+
+
+def upload_file(settings: Settings, job_id: str) -> Path:
+    """Where the upload of ``job_id`` is, in whichever team's folder (a path that exists nowhere when it is gone)."""
+    return next(iter(settings.uploads_dir.rglob(job_id)), settings.uploads_dir / "gone" / job_id)

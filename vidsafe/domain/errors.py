@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     too_long = "too_long"
     frame_too_large = "frame_too_large"
     unsupported_codec = "unsupported_codec"
+    unsupported_container = "unsupported_container"
     bad_frame_rate = "bad_frame_rate"
     too_many_frames = "too_many_frames"
     upload_timeout = "upload_timeout"

@@ -28,6 +28,7 @@ import numpy as np
 from av.codec.hwaccel import HWAccel
 
 from vidsafe.domain.errors import ErrorCode, MediaError
+from vidsafe.media.containers import open_media
 from vidsafe.media.cuts import CutDetector, Signature, signature
 from vidsafe.media.probe import rotation_of
 from vidsafe.observability import count_decoder_fallback
@@ -85,12 +86,11 @@ def open_video(path: Path, decoder: str = "cpu") -> av.container.InputContainer:
     CPU (the fallback logged and counted: decoding is slower, nothing is analysed less)."""
     if decoder == "nvdec":
         try:
-            return av.open(str(path), metadata_errors="ignore",
-                           hwaccel=HWAccel(device_type="cuda", allow_software_fallback=True))
+            return open_media(path, hwaccel=HWAccel(device_type="cuda", allow_software_fallback=True))
         except OSError as error:  # no CUDA device or driver: FFmpeg cannot create the decoder's context
             log.warning("NVDEC is unavailable (%s): decoding %s on the CPU", error, path.name)
             count_decoder_fallback()
-    return av.open(str(path), metadata_errors="ignore")
+    return open_media(path)
 
 
 def sample_frames(path: Path, fps: float, width: int, height: int, *, start_s: float = 0.0, end_s: float | None = None,

@@ -1,7 +1,8 @@
 """Probe a video file and decide whether it can be analysed.
 
 The gateway calls this on every upload, so bad files are refused with a 4xx before they are queued;
-the worker calls it again before decoding, since server-side paths never went through the gateway.
+the worker calls it again before decoding, since server-side paths never went through the gateway. Only the
+containers vidsafe analyses are opened (``vidsafe/media/containers.py``).
 
 What is measured is what a player plays: the duration runs from the first frame (a stream may start at any
 timestamp), a container that declares no duration (a WebM written to a pipe, as browser recorders do; MPEG-TS,
@@ -17,11 +18,9 @@ import av
 
 from vidsafe.domain.errors import ErrorCode, MediaError
 from vidsafe.domain.jobs import MediaInfo
+from vidsafe.media.containers import open_media
 from vidsafe.settings import Settings
 
-# Demuxers that open still images: a picture renamed .mp4 is not a video.
-_IMAGE_FORMAT_SUFFIX = "_pipe"
-_IMAGE_FORMATS = {"image2", "gif", "webp", "apng"}
 # High-speed cameras record up to about 1000 fps; a declared rate above it is a forged timestamp table,
 # which would make the sampler walk an absurd number of sample times.
 MAX_FPS = 1000.0
@@ -39,7 +38,7 @@ def rotation_of(frame: av.VideoFrame) -> int:
 
 def _rotation(path: Path) -> int:
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with open_media(path) as container:
             stream = container.streams.video[0]
             for count, packet in enumerate(container.demux(stream)):
                 if count >= _ROTATION_PACKETS:
@@ -58,7 +57,7 @@ def _scanned_duration(path: Path, limit_s: float) -> float:
     """From the first packet's timestamp to the end of the last one's, read without decoding; too_long as soon as
     it passes ``limit_s``. A demuxing error ends the scan where it happened."""
     first = last = None
-    with av.open(str(path), metadata_errors="ignore") as container:
+    with open_media(path) as container:
         stream = container.streams.video[0]
         time_base = stream.time_base
         try:
@@ -84,14 +83,8 @@ def probe_video(path: Path, settings: Settings) -> MediaInfo:
         raise MediaError(ErrorCode.file_missing, f"the video file is missing: {path.name}") from None
     if size == 0:
         raise MediaError(ErrorCode.empty_file, "the file is empty")
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except av.FFmpegError as error:
-        raise MediaError(ErrorCode.not_a_video, f"not a readable video container ({error.strerror})") from None
-    with container:
+    with open_media(path) as container:
         format_name = container.format.name
-        if format_name in _IMAGE_FORMATS or format_name.endswith(_IMAGE_FORMAT_SUFFIX):
-            raise MediaError(ErrorCode.not_a_video, f"the file is a still image ({format_name}), not a video")
         if not container.streams.video:
             raise MediaError(ErrorCode.no_video_stream, f"the {format_name} file has no video stream")
         stream = container.streams.video[0]

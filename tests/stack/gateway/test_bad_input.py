@@ -11,7 +11,7 @@ import httpx
 import pytest
 from skimage import data, io
 
-from tests.helpers.support import TEST_MAX_UPLOAD_BYTES, upload, wait_for_job
+from tests.helpers.support import TEST_MAX_UPLOAD_BYTES, stored_uploads, upload, wait_for_job
 from vidsafe.settings import Settings
 
 
@@ -44,7 +44,7 @@ def test_bad_upload_is_refused_with_a_reason(api: httpx.Client, running_stack: S
     assert response.status_code == status, response.text
     assert response.json()["detail"]["code"] == code
     assert response.json()["detail"]["message"]
-    assert not any(running_stack.uploads_dir.iterdir()), "a refused upload must not stay on disk"
+    assert not stored_uploads(running_stack), "a refused upload must not stay on disk"
 
 
 def test_still_image_renamed_mp4_is_refused(api: httpx.Client, image_renamed_mp4: Path) -> None:
@@ -77,7 +77,7 @@ def test_truncated_video_is_analysed_as_far_as_it_goes_and_worker_serves_next(
     else:
         assert job["status"] == "succeeded" and [w["code"] for w in job["warnings"]] == ["partial_coverage"], job
         assert job["coverage"]["share"] < 0.95 and job["coverage"]["undecodable"][-1]["end_s"] == pytest.approx(12.0)
-    assert not any(running_stack.uploads_dir.iterdir())
+    assert not stored_uploads(running_stack)
 
     after = wait_for_job(api, upload(api, sample_video).json()["id"])
     assert after["status"] == "succeeded"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.helpers.support import free_ports, upload, wait_for_job, wait_until
+from tests.helpers.support import free_ports, stored_uploads, upload, wait_for_job, wait_until
 from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.gateway.app import create_app
 from vidsafe.settings import Settings
@@ -104,6 +104,6 @@ def test_health_and_reads_answer_while_requests_wait_on_a_stalled_queue(
         for future in stuck:
             refused = future.result(timeout=120)
             assert refused.status_code == 503 and refused.json()["detail"]["code"] == "queue_unavailable", refused.text
-    assert not [p for p in running_stack.uploads_dir.iterdir() if p.name != job["id"]], "nothing left on disk"
+    assert not [p for p in stored_uploads(running_stack) if p.name != job["id"]], "nothing left on disk"
     wait_for_job(api, job["id"])
     source.unlink()

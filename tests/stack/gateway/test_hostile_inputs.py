@@ -27,7 +27,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.helpers.hostile_corpus import CORPUS, Case, oversize, tiny_valid
-from tests.helpers.support import TEST_MAX_UPLOAD_BYTES, free_ports, state_root, wait_for_job, wait_until
+from tests.helpers.support import (
+    TEST_MAX_UPLOAD_BYTES,
+    free_ports,
+    state_root,
+    stored_uploads,
+    wait_for_job,
+    wait_until,
+)
 from vidsafe.deploy import stack
 from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.gateway.uploads import clean_filename
@@ -58,7 +65,7 @@ def post_upload(api: httpx.Client, filename: str, content: bytes) -> httpx.Respo
 
 
 def uploads_empty(settings: Settings) -> bool:
-    return not any(settings.uploads_dir.iterdir())
+    return not stored_uploads(settings)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +170,7 @@ def test_slowloris_upload_is_given_up(impatient_gateway: Settings, api_key: str,
         for offset in range(0, 600, 100):  # trickle, then stall with most of the body unsent
             sock.sendall(body[offset:offset + 100])
             time.sleep(0.2)
-        assert any(impatient_gateway.uploads_dir.glob("*.partial")), "the trickled bytes should be on disk"
+        assert any(impatient_gateway.uploads_dir.rglob("*.partial")), "the trickled bytes should be on disk"
         sock.settimeout(IMPATIENT_IDLE_TIMEOUT_S * 15)  # a hang guard: the gateway must answer by itself
         reply = b""
         while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):

@@ -20,8 +20,10 @@ from tests.helpers.support import (
     WEBHOOK_SECRET,
     finding_keys,
     free_ports,
+    stored_uploads,
     transitions,
     upload,
+    upload_file,
     wait_for_job,
     wait_until,
 )
@@ -93,7 +95,7 @@ def test_pause_resume_cancel_and_the_states_they_apply_to(api: httpx.Client, sam
 
     cancelled_id = upload(api, sample_video, options=NUDITY, params={"start": "false"}).json()["id"]
     assert api.post(f"/v1/jobs/{cancelled_id}/cancel").json()["status"] == "cancelled"
-    assert not (running_stack.uploads_dir / cancelled_id).exists()  # a cancelled upload is removed at once
+    assert not upload_file(running_stack, cancelled_id).exists()  # a cancelled upload is removed at once
     gone = api.post(f"/v1/jobs/{cancelled_id}/retry")
     assert gone.status_code == 409 and gone.json()["detail"]["code"] == "media_gone", gone.text
     assert api.post("/v1/jobs/00000000-0000-0000-0000-000000000000/start").status_code == 404
@@ -267,7 +269,7 @@ def test_a_video_is_ingested_from_a_url(api: httpx.Client, sample_video: Path, r
         failed = wait_for_job(api, missing.json()["id"])
         assert (failed["status"], failed["error_code"], failed["retryable"]) == ("failed", "download_failed", True)
         assert "HTTP 404" in failed["error_message"]
-    leftovers = [p for p in running_stack.uploads_dir.iterdir() if p.name != created.json()["id"]]
+    leftovers = [p for p in stored_uploads(running_stack) if p.name != created.json()["id"]]
     assert leftovers == []
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.support import upload, wait_for_job
+from tests.helpers.support import stored_uploads, upload, wait_for_job
 from vidsafe.deploy import stack
 from vidsafe.export.sample_video import SAMPLE_SCENES, SAMPLE_SPEECH
 from vidsafe.settings import Settings
@@ -42,7 +42,7 @@ def test_sample_video_is_analysed_end_to_end(api: httpx.Client, running_stack: S
         assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 360
         assert finding["module"] == "nudity" and finding["score"] >= running_stack.min_scores["nudity"]
     # The upload is removed once the job has ended.
-    assert not any(running_stack.uploads_dir.iterdir())
+    assert not stored_uploads(running_stack)
 
 
 def test_jobs_are_listed_and_unknown_ids_are_404(api: httpx.Client, sample_video: Path) -> None:
@@ -107,7 +107,7 @@ def test_upload_while_redis_is_down_is_refused_and_recovers(api: httpx.Client, r
     finally:
         stack.up(running_stack, ["redis"])
     assert len(api.get("/v1/jobs", params={"limit": 500}).json()) == jobs_before, "no orphan job is left"
-    assert not any(running_stack.uploads_dir.iterdir())
+    assert not stored_uploads(running_stack)
     # The worker reconnects by itself and serves the next job.
     assert wait_for_job(api, upload(api, sample_video).json()["id"])["status"] == "succeeded"
 
@@ -150,7 +150,7 @@ def test_bad_options_are_refused(api: httpx.Client, running_stack: Settings, sam
     assert response.status_code == 422, response.text
     assert response.json()["detail"]["code"] == code
     assert message in response.json()["detail"]["message"]
-    assert not any(running_stack.uploads_dir.iterdir())
+    assert not stored_uploads(running_stack)
 
 
 def test_sample_video_reports_all_its_planted_content(api: httpx.Client, sample_video: Path) -> None:

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from tests.helpers.support import TeamKeys, expire_kept_media, finding, make_team, upload, wait_for_job
+from tests.helpers.support import TeamKeys, expire_kept_media, finding, make_team, upload, upload_file, wait_for_job
 from vidsafe.catalogue import Module
 from vidsafe.db import findings
 from vidsafe.domain.api import NEXT_CURSOR_HEADER
@@ -81,7 +81,7 @@ def test_a_video_is_kept_for_its_teams_retention_streamed_with_ranges_then_swept
     doomed = team.jobs[2]
     _sql(running_stack, "UPDATE jobs SET media_kept_until = now() - interval '1 second' WHERE id = %s",
          (doomed["id"],))
-    path = running_stack.uploads_dir / doomed["id"]
+    path = upload_file(running_stack, doomed["id"])
     old = time.time() - RETENTION_S - 60
     os.utime(path, (old, old))
     # The stack's own maintenance loop may sweep it first, between the file's ageing and this round.
@@ -89,7 +89,7 @@ def test_a_video_is_kept_for_its_teams_retention_streamed_with_ranges_then_swept
     assert not path.exists()
     gone = team.alice.get(f"/v1/jobs/{doomed['id']}/media")
     assert gone.status_code == 404 and gone.json()["detail"]["code"] == "media_gone"
-    assert (running_stack.uploads_dir / job["id"]).exists(), "a video within its retention stays"
+    assert upload_file(running_stack, job["id"]).exists(), "a video within its retention stays"
 
 
 def test_a_team_without_retention_keeps_no_video(api: httpx.Client, sample_video: Path,
@@ -98,7 +98,7 @@ def test_a_team_without_retention_keeps_no_video(api: httpx.Client, sample_video
     assert job["status"] == "succeeded" and job["media_kept_until"] is None
     refused = api.get(f"/v1/jobs/{job['id']}/media")
     assert refused.status_code == 404 and refused.json()["detail"]["code"] == "media_gone"
-    assert not (running_stack.uploads_dir / job["id"]).exists()
+    assert not upload_file(running_stack, job["id"]).exists()
 
 
 def test_every_frame_with_findings_has_a_small_thumbnail(team: ReviewTeam, running_stack: Settings) -> None:

@@ -14,7 +14,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.helpers.support import upload, wait_for_job, wait_until
+from tests.helpers.support import stored_uploads, upload, wait_for_job, wait_until
 from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.settings import Settings
 
@@ -52,7 +52,7 @@ def test_bad_options_are_refused_naming_the_key(api: httpx.Client, running_stack
     _refused(api.post("/v1/jobs/from-path", json={"path": str(ingested), "options": options}), 422,
              "invalid_options", names)
     _refused(upload(api, sample_video, options=json.dumps(options)), 422, "invalid_options", names)
-    assert not any(running_stack.uploads_dir.iterdir())
+    assert not stored_uploads(running_stack)
 
 
 @pytest.mark.parametrize("raw", ['{"sample_fps": NaN}', '{"min_scores": {"ocr": Infinity}}',
@@ -132,7 +132,7 @@ def test_multipart_boundaries_of_any_length(api: httpx.Client, running_stack: Se
         api.post(f"/v1/jobs/{response.json()['id']}/cancel").raise_for_status()
     else:
         assert 400 <= response.status_code < 500 and response.json()["detail"]["code"], response.text
-    assert not any(running_stack.uploads_dir.iterdir())
+    assert not stored_uploads(running_stack)
 
 
 def test_an_upload_abandoned_midway_leaves_nothing(running_stack: Settings, api_key: str,
@@ -145,9 +145,9 @@ def test_an_upload_abandoned_midway_leaves_nothing(running_stack: Settings, api_
         sock.sendall((f"POST /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n{API_KEY_HEADER}: {api_key}\r\n"
                       f"Content-Type: multipart/form-data; boundary=zz\r\nContent-Length: {length}\r\n\r\n").encode())
         sock.sendall(head + data[: len(data) // 2])
-        wait_until(lambda: any(running_stack.uploads_dir.glob("*.partial")), "the partial upload on disk")
+        wait_until(lambda: any(running_stack.uploads_dir.rglob("*.partial")), "the partial upload on disk")
         time.sleep(0.2)
-    wait_until(lambda: not any(running_stack.uploads_dir.iterdir()), "the abandoned upload removed", timeout_s=10)
+    wait_until(lambda: not stored_uploads(running_stack), "the abandoned upload removed", timeout_s=10)
 
 
 def test_an_idempotency_key_is_bound_to_its_request(api: httpx.Client, running_stack: Settings,
@@ -165,8 +165,8 @@ def test_an_idempotency_key_is_bound_to_its_request(api: httpx.Client, running_s
                                                                                                 "priority": "2"}),
                      api.post("/v1/jobs/from-path", json={"path": str(ingested), "options": NUDITY}, headers=key)):
         _refused(response, 409, "idempotency_mismatch", first.json()["id"])
-    assert not any(running_stack.uploads_dir.glob("*.partial"))
-    assert sorted(p.name for p in running_stack.uploads_dir.iterdir()) == [first.json()["id"]]
+    assert not any(running_stack.uploads_dir.rglob("*.partial"))
+    assert [p.name for p in stored_uploads(running_stack)] == [first.json()["id"]]
     # Past its time to live the key may be used again: it makes a new job.
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
         conn.execute("UPDATE jobs SET created_at = created_at - make_interval(secs => %s) WHERE id = %s",

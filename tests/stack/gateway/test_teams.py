@@ -17,7 +17,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.helpers.support import upload, wait_for_job
+from tests.helpers.support import stored_uploads, upload, upload_file, wait_for_job
 from vidsafe.db.migrate import apply_migrations, available_migrations
 from vidsafe.domain.api import API_KEY_HEADER, TEAM_HEADER
 from vidsafe.settings import Settings
@@ -103,7 +103,7 @@ def test_another_teams_resources_are_not_found(team_a: Team, team_b: Team, holdi
         assert refused.status_code == 404 and refused.json()["detail"]["code"] == code, (path, refused.text)
     cancelled = b.post(f"/v1/jobs/{job_id}/cancel")
     assert cancelled.status_code == 404, cancelled.text
-    assert (running_stack.uploads_dir / job_id).is_file(), "another team's cancel removed nothing"
+    assert upload_file(running_stack, job_id).is_file(), "another team's cancel removed nothing"
     assert team_a.client.get(f"/v1/jobs/{job_id}").json()["status"] == "pending"
     # B's lists hold none of A's; B cannot add to A's batch either.
     assert not _ids(holdings) & {j["id"] for j in b.get("/v1/jobs").json()}
@@ -112,6 +112,27 @@ def test_another_teams_resources_are_not_found(team_a: Team, team_b: Team, holdi
     assert [t["name"] for t in b.get("/v1/teams").json()] == ["moderation-b"]
     joined = b.post("/v1/jobs/from-url", params={}, json={"url": "http://127.0.0.1:9/v.mp4", "batch_id": batch_id})
     assert joined.status_code == 404 and joined.json()["detail"]["code"] == "batch_not_found"
+
+
+def test_an_upload_naming_another_teams_video_is_refused(team_a: Team, team_b: Team, api: httpx.Client,
+                                                         running_stack: Settings, sample_video: Path) -> None:
+    """Once, a 60-byte FFmpeg concat list naming another team's upload by its job id was analysed as that video. Now
+    only the containers vidsafe analyses are opened, and each team's uploads are in a folder of its own."""
+    victim = upload(team_a.client, sample_video, params={"start": "false"})
+    assert victim.status_code == 201, victim.text
+    victim_id = victim.json()["id"]
+    teams = {team["name"]: team["id"] for team in api.get("/v1/teams").json()}
+    assert upload_file(running_stack, victim_id).parent.name == teams[team_a.name], "the team's own folder"
+    before = set(stored_uploads(running_stack))
+    for named in (victim_id, f"../{teams[team_a.name]}/{victim_id}", str(upload_file(running_stack, victim_id))):
+        for body in (f"ffconcat version 1.0\nfile {named}\n",
+                     f"#EXTM3U\n#EXT-X-TARGETDURATION:12\n#EXTINF:12,\n{named}\n#EXT-X-ENDLIST\n"):
+            refused = team_b.client.post("/v1/jobs", files={"file": ("clip.mp4", body.encode(), "video/mp4")})
+            assert refused.status_code == 415, refused.text
+            assert refused.json()["detail"]["code"] == "unsupported_container", refused.text
+    assert team_b.client.get("/v1/jobs").json() == [], "no job was made"
+    assert set(stored_uploads(running_stack)) == before, "nothing of the refused uploads stays"
+    team_a.client.post(f"/v1/jobs/{victim_id}/cancel").raise_for_status()
 
 
 def test_similar_faces_stay_within_the_team(team_a: Team, team_b: Team, holdings: Holdings,
@@ -169,7 +190,7 @@ def test_no_route_returns_another_teams_data(team_a: Team, team_b: Team, holding
     assert tried >= 20
     after = team_a.client.get(f"/v1/jobs/{holdings.waiting_job['id']}").json()
     assert (after["status"], after["priority"]) == ("pending", holdings.waiting_job["priority"])
-    assert (running_stack.uploads_dir / holdings.waiting_job["id"]).is_file()
+    assert upload_file(running_stack, holdings.waiting_job["id"]).is_file()
     assert team_a.client.get("/v1/keys").json()[0]["revoked_at"] is None
 
 
@@ -199,7 +220,7 @@ def test_the_operator_acts_for_a_team_only_when_it_names_it(api: httpx.Client, t
 def test_team_limits_are_429s_with_retry_after(running_stack: Settings, api: httpx.Client,
                                                sample_video: Path) -> None:
     team = _make_team(running_stack, api, "limited", max_queued_jobs=1, max_video_hours_per_day=0.005)
-    stored_before = set(running_stack.uploads_dir.iterdir())
+    stored_before = set(stored_uploads(running_stack))
     waiting = upload(team.client, sample_video, params={"start": "false"})
     assert waiting.status_code == 201, waiting.text
     full = upload(team.client, sample_video, params={"start": "false"})
@@ -210,7 +231,7 @@ def test_team_limits_are_429s_with_retry_after(running_stack: Settings, api: htt
     over = upload(team.client, sample_video, params={"start": "false"})
     assert over.status_code == 429 and over.json()["detail"]["code"] == "team_quota_exceeded", over.text
     assert 0 < int(over.headers["Retry-After"]) <= 86400
-    assert set(running_stack.uploads_dir.iterdir()) == stored_before, "a refused upload leaves nothing"
+    assert set(stored_uploads(running_stack)) == stored_before, "a refused upload leaves nothing"
     raised = api.put("/v1/teams/limited/limits", json={"max_queued_jobs": 5})
     assert raised.json()["max_video_hours_per_day"] is None
     admitted = upload(team.client, sample_video, params={"start": "false"})

@@ -18,7 +18,7 @@ from silero_vad import get_speech_timestamps
 
 from tests.helpers.model_configs import REPOSITORY, load_config
 from tests.helpers.speech import MODELS, SENTENCES, SILERO_OPTIONS, STT_OUTPUTS, TAIL_S, make_speech_video, words
-from tests.helpers.support import run_job
+from tests.helpers.support import run_job, stored_uploads
 from tests.helpers.triton import assert_batched, assert_refused, client_fixture, infer, infer_concurrently, statistics
 from vidsafe.export.sample_video import Scene, make_sample_video
 from vidsafe.settings import Settings
@@ -238,7 +238,7 @@ def test_speech_in_a_video_is_transcribed_and_timed(api: httpx.Client, running_s
         assert finding["timestamp_s"] < finding["end_s"] <= spoken_end + SPAN_TOLERANCE_S
         assert finding["end_s"] - finding["timestamp_s"] > 0.5 * (spoken_end - spoken_start)
         assert 0 < finding["score"] <= 1 and finding["attributes"]["no_speech_prob"] < 0.6
-    assert not any(running_stack.uploads_dir.iterdir())
+    assert not stored_uploads(running_stack)
 
 
 def test_the_stage_hears_as_well_as_plain_faster_whisper(api: httpx.Client, tmp_path: Path, whisper) -> None:
