@@ -10,6 +10,7 @@ from psycopg_pool import ConnectionPool
 
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.gateway import (
+    admission,
     batches,
     decisions,
     findings,
@@ -17,7 +18,6 @@ from vidsafe.gateway import (
     health,
     jobs,
     keys,
-    limits,
     me,
     media,
     metrics,
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                      people, me, stats, hash_lists, policy):
         app.include_router(resource.router, responses=refusals.ERROR_RESPONSES)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
-    app.add_middleware(limits.JsonBodyLimit, max_bytes=settings.max_json_body_bytes)
+    app.add_middleware(admission.Admission)
     app.add_middleware(metrics.MetricsMiddleware)
     refusals.install(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -11,14 +12,16 @@ import psycopg
 from celery import Celery
 from fastapi import Depends, Request
 
-from vidsafe.apikeys import check_key
 from vidsafe.db import teams
 from vidsafe.db.teams import KeyHolder
-from vidsafe.domain.api import API_KEY_HEADER, TEAM_HEADER
+from vidsafe.domain.api import TEAM_HEADER
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.teams import ApiKey, Scope
+from vidsafe.gateway.admission import KEY_HOLDER
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -30,7 +33,10 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
         with request.app.state.pool.connection(timeout=5) as conn:
             yield conn
     except psycopg.OperationalError as error:
-        raise Refusal(503, ErrorCode.database_unavailable, str(error)) from None
+        # What psycopg says (hosts, ports, users) is for the logs, not for callers.
+        log.warning("the database is unreachable: %s", error)
+        raise Refusal(503, ErrorCode.database_unavailable, "the database is unreachable: try again shortly") \
+            from None
 
 
 def get_queue(request: Request) -> Celery:
@@ -40,13 +46,6 @@ def get_queue(request: Request) -> Celery:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ConnDep = Annotated[psycopg.Connection, Depends(get_conn)]
 QueueDep = Annotated[Celery, Depends(get_queue)]
-
-
-def _presented_key(request: Request) -> str | None:
-    if key := request.headers.get(API_KEY_HEADER):
-        return key
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token if scheme.lower() == "bearer" and token else None
 
 
 @dataclass(frozen=True)
@@ -81,14 +80,7 @@ def require(*scopes: Scope) -> object:
     """A dependency admitting callers whose API key has one of ``scopes`` (admin has them all)."""
 
     def caller(request: Request, conn: ConnDep) -> Caller:
-        key = _presented_key(request)
-        if key is None:
-            raise Refusal(401, ErrorCode.missing_api_key, f"send an API key in the {API_KEY_HEADER} header (an admin "
-                          "creates one with `vidsafe keys create`)", headers={"WWW-Authenticate": "Bearer"})
-        holder = check_key(conn, key)
-        if holder is None:
-            raise Refusal(401, ErrorCode.invalid_api_key, "the API key is unknown or revoked",
-                          headers={"WWW-Authenticate": "Bearer"})
+        holder: KeyHolder = getattr(request.state, KEY_HOLDER)  # checked before the body was read (admission)
         if not holder.key.allows(scopes):
             raise Refusal(403, ErrorCode.insufficient_scope, f"this key lacks the scope: {' or '.join(scopes)}")
         team_id, team = _acting_team(conn, holder, request.headers.get(TEAM_HEADER))
