@@ -8,10 +8,8 @@ The body of an upload streams on to its route, which counts it against its own l
 
 from __future__ import annotations
 
-import logging
-
-import psycopg
 from fastapi.concurrency import run_in_threadpool
+from psycopg_pool import ConnectionPool
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,12 +18,11 @@ from vidsafe.apikeys import check_key
 from vidsafe.db.teams import KeyHolder
 from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.domain.errors import ErrorCode
+from vidsafe.gateway.connections import borrowed_connection
 from vidsafe.gateway.refusals import Refusal, error_body
 from vidsafe.gateway.services.search import PHOTO_MAX_BYTES
 from vidsafe.gateway.uploads import BODY_SLACK_BYTES
 from vidsafe.settings import Settings
-
-log = logging.getLogger(__name__)
 
 KEY_HOLDER = "key_holder"  # where the caller's key is kept for the routes, in the request's state
 _UNAUTHENTICATED = "WWW-Authenticate", "Bearer"
@@ -51,17 +48,13 @@ def body_limit(method: str, path: str, settings: Settings) -> tuple[int, str]:
     return settings.max_json_body_bytes, "VIDSAFE_MAX_JSON_BODY_BYTES"
 
 
-def _authenticate(pool: object, headers: Headers) -> KeyHolder:
+def _authenticate(pool: ConnectionPool, headers: Headers) -> KeyHolder:
     key = presented_key(headers)
     if key is None:
         raise Refusal(401, ErrorCode.missing_api_key, f"send an API key in the {API_KEY_HEADER} header (an admin "
                       "creates one with `vidsafe keys create`)", headers=dict([_UNAUTHENTICATED]))
-    try:
-        with pool.connection(timeout=5) as conn:  # type: ignore[attr-defined]
-            holder = check_key(conn, key)
-    except psycopg.OperationalError as error:
-        log.warning("the database is unreachable: %s", error)
-        raise Refusal(503, ErrorCode.database_unavailable, "the database is unreachable: try again shortly") from None
+    with borrowed_connection(pool) as conn:
+        holder = check_key(conn, key)
     if holder is None:
         raise Refusal(401, ErrorCode.invalid_api_key, "the API key is unknown or revoked",
                       headers=dict([_UNAUTHENTICATED]))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -14,9 +16,11 @@ from vidsafe.db import deliveries, findings, jobs
 from vidsafe.domain.api import FindingsResponse, SegmentsResponse
 from vidsafe.domain.jobs import Job, JobEvent, JobStatus, WebhookDelivery
 from vidsafe.domain.requests import PathJobRequest, PriorityRequest, UrlJobRequest
+from vidsafe.gateway.connections import borrowed_connection
 from vidsafe.gateway.convertors import JOB_ACTION
 from vidsafe.gateway.dependencies import (
     ConnDep,
+    PoolDep,
     QueueDep,
     ReaderDep,
     ReviewerDep,
@@ -37,9 +41,10 @@ from vidsafe.gateway.services.submissions import (
     submit_url,
     upload_target,
 )
-from vidsafe.gateway.uploads import FILE_FIELD, OPTIONS_FIELD, receive_upload
+from vidsafe.gateway.uploads import FILE_FIELD, OPTIONS_FIELD, UploadPace, receive_upload
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+Submitted = TypeVar("Submitted")
 
 # A created job, or (200) the one an earlier request with the same Idempotency-Key made.
 _CREATED_RESPONSES = {**job_links(201), 200: {"model": Job, "description": "The job an earlier request with this "
@@ -61,19 +66,26 @@ def _answer(created: Created) -> Job | JSONResponse:
         "properties": {FILE_FIELD: {"type": "string", "format": "binary"},
                        OPTIONS_FIELD: {"type": "string", "description": "JobOptions as JSON"}}}}}}},
 )
-async def create_job_from_upload(request: Request, settings: SettingsDep, conn: ConnDep, queue: QueueDep,
+async def create_job_from_upload(request: Request, settings: SettingsDep, pool: PoolDep, queue: QueueDep,
                                  caller: SubmitterDep, placement: Annotated[Placement, Query()],
                                  idempotency_key: IdempotencyKey = None) -> Job | JSONResponse:
     """Upload a video (multipart field ``file``, optional ``options`` JSON); it is probed, stored under the
     job's id, and queued (or left pending). A retry with the same ``Idempotency-Key`` and the same file,
     options and placement gets the same job back (200); anything else under that key is a 409. The query
     parameters place the job: batch, priority, callback URL, start."""
-    submitter = Submitter(conn, queue, settings, caller, idempotency_key)
-    placed = await run_in_threadpool(place, submitter, placement)
+
+    def submitting(work: Callable[[Submitter], Submitted]) -> Submitted:
+        # A connection before and after the body, none while it streams: slow clients cannot take the pool.
+        with borrowed_connection(pool) as conn:
+            return work(Submitter(conn, queue, settings, caller, idempotency_key))
+
+    placed = await run_in_threadpool(submitting, partial(place, placement=placement))
     job_id, target = upload_target(settings, caller.team_id)
+    pace = UploadPace(settings.upload_idle_timeout_s, settings.upload_min_bytes_per_s, settings.upload_deadline_s)
     try:
-        received = await receive_upload(request, target, settings.max_upload_bytes, settings.upload_idle_timeout_s)
-        return _answer(await run_in_threadpool(submit_upload, submitter, job_id, target, received, placement, placed))
+        received = await receive_upload(request, target, settings.max_upload_bytes, pace)
+        return _answer(await run_in_threadpool(submitting, partial(
+            submit_upload, job_id=job_id, target=target, received=received, placement=placement, placed=placed)))
     except BaseException:
         # A refusal, or the client gone between receiving and recording: the file must not stay.
         target.unlink(missing_ok=True)

@@ -5,15 +5,17 @@ Starlette's own form parsing spools the whole body before the handler runs; this
 The client's file name is kept as text only: the file on disk is named by the job id.
 
 A hostile client is bounded everywhere: the body as a whole (not only the file part) by the size limit,
-the time between two chunks by the idle timeout (a client that trickles bytes and stalls, slowloris,
-loses its connection and its partial file), and each part's headers by python-multipart itself (8 lines
-of 4 kB at most: a 40 kB file name is a malformed_upload).
+its pace (``UploadPace``: the time between two chunks, the average rate once the first idle timeout has
+passed, a total deadline; a client that trickles bytes or stalls, slowloris, loses its connection and its
+partial file), and each part's headers by python-multipart itself (8 lines of 4 kB at most: a 40 kB file
+name is a malformed_upload). No database connection is held while the body streams.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,6 +32,33 @@ OPTIONS_FIELD = "options"
 MAX_OPTIONS_BYTES = 16 * 1024
 MAX_FILENAME_CHARS = 255  # what file systems allow; the name is only a label, so longer ones are cut
 BODY_SLACK_BYTES = 64 * 1024  # multipart framing and the options field, on top of the file itself
+
+
+@dataclass(frozen=True)
+class UploadPace:
+    """How slowly an upload may come: each chunk within ``idle_timeout_s`` of the last; once the first
+    ``idle_timeout_s`` has passed, ``min_bytes_per_s`` on average; all of it within ``deadline_s``."""
+
+    idle_timeout_s: float
+    min_bytes_per_s: float
+    deadline_s: float
+
+    def wait_s(self, elapsed_s: float) -> float:
+        """How long to wait for the next chunk, ``elapsed_s`` into the upload."""
+        return max(0.0, min(self.idle_timeout_s, self.deadline_s - elapsed_s))
+
+    def check_deadline(self, elapsed_s: float) -> None:
+        """Refusal (408) when the upload has run past its deadline."""
+        if elapsed_s >= self.deadline_s:
+            raise Refusal(408, ErrorCode.upload_timeout, f"the upload took longer than {self.deadline_s:g} s "
+                          "(VIDSAFE_UPLOAD_DEADLINE_S)")
+
+    def check(self, received: int, elapsed_s: float) -> None:
+        """Refusal (408) when ``received`` bytes in ``elapsed_s`` is too slow or too late."""
+        self.check_deadline(elapsed_s)
+        if elapsed_s > self.idle_timeout_s and received < self.min_bytes_per_s * elapsed_s:
+            raise Refusal(408, ErrorCode.upload_too_slow, f"the upload came at {received / elapsed_s:.0f} bytes/s, "
+                          f"under the {self.min_bytes_per_s:g} bytes/s required (VIDSAFE_UPLOAD_MIN_BYTES_PER_S)")
 
 
 @dataclass
@@ -62,11 +91,8 @@ def clean_filename(raw: bytes) -> str:
     return text.strip()[:MAX_FILENAME_CHARS] or "upload"
 
 
-async def receive_upload(request: Request, target: Path, max_bytes: int,
-                         idle_timeout_s: float | None = None) -> ReceivedUpload:
-    """Write the request's ``file`` part to ``target``; returns the client's file name and options.
-
-    ``idle_timeout_s`` bounds the wait for each chunk of the body (None: no bound)."""
+async def receive_upload(request: Request, target: Path, max_bytes: int, pace: UploadPace) -> ReceivedUpload:
+    """Write the request's ``file`` part to ``target``; returns the client's file name and options."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise Refusal(415, ErrorCode.not_multipart, f"send the video as multipart/form-data in a '{FILE_FIELD}' field")
@@ -126,7 +152,7 @@ async def receive_upload(request: Request, target: Path, max_bytes: int,
                 },
             )
             received = 0
-            async for chunk in _chunks(request, idle_timeout_s):
+            async for chunk in _chunks(request, pace):
                 # Parts other than the file are discarded, but still count: an endless junk field must
                 # not hold the connection forever.
                 received += len(chunk)
@@ -153,15 +179,19 @@ async def receive_upload(request: Request, target: Path, max_bytes: int,
                           sha256=state.digest.hexdigest())
 
 
-async def _chunks(request: Request, idle_timeout_s: float | None) -> AsyncIterator[bytes]:
-    """The request body's chunks; Refusal (408) when the client sends nothing for ``idle_timeout_s``."""
+async def _chunks(request: Request, pace: UploadPace) -> AsyncIterator[bytes]:
+    """The request body's chunks; Refusal (408) when the client keeps neither to ``pace`` nor sends at all."""
     stream = request.stream().__aiter__()
+    started, received = time.monotonic(), 0
     while True:
+        wait_s = pace.wait_s(time.monotonic() - started)
         try:
-            chunk = await asyncio.wait_for(anext(stream), idle_timeout_s)
+            chunk = await asyncio.wait_for(anext(stream), wait_s)
         except StopAsyncIteration:
             return
         except TimeoutError:
-            raise Refusal(408, ErrorCode.upload_timeout,
-                              f"the upload stalled: no data for {idle_timeout_s:g} s") from None
+            pace.check_deadline(time.monotonic() - started)
+            raise Refusal(408, ErrorCode.upload_timeout, f"the upload stalled: no data for {wait_s:g} s") from None
+        received += len(chunk)
+        pace.check(received, time.monotonic() - started)
         yield chunk

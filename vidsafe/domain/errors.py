@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     bad_frame_rate = "bad_frame_rate"
     too_many_frames = "too_many_frames"
     upload_timeout = "upload_timeout"
+    upload_too_slow = "upload_too_slow"
     not_multipart = "not_multipart"
     missing_file = "missing_file"
     malformed_upload = "malformed_upload"

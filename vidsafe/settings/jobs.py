@@ -75,6 +75,14 @@ class JobSettings(BaseModel):
         description="An upload that sends no bytes for this long is refused (408), so stalled clients do not hold "
         "a connection and a partial file.",
     )
+    upload_min_bytes_per_s: float = Field(
+        default=32 * 1024, ge=0,
+        description="Once an upload has run for upload_idle_timeout_s, the average rate it must keep, in bytes per "
+        "second (408 upload_too_slow below it): a client trickling bytes cannot hold a connection for hours.",
+    )
+    upload_deadline_s: float = Field(
+        default=2 * 3600.0, gt=0, description="The longest an upload may take, in seconds (408 upload_timeout).",
+    )
     max_duration_s: float = Field(default=4 * 3600.0, gt=0, description="Longest accepted video, in seconds.")
     max_frame_pixels: int = Field(
         default=4096 * 2304, gt=0, description="Largest accepted frame (width x height), in pixels."

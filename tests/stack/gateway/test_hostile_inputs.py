@@ -1,16 +1,13 @@
 """Hostile and broken input (issue 4): every file of the generated corpus (tests/hostile_corpus.py) ends in
 a 4xx with a specific code, a failed job with a specific error_code, or, for odd but analysable files, a
 succeeded job; within bounded time, with nothing left on disk, and with the worker still serving. Then
-the upload itself is abused (oversize, endless junk fields, a stalled slowloris client), and the whole API
-is fuzzed from its own OpenAPI schema."""
+the upload itself is abused (oversize, endless junk fields; slow clients are test_slow_clients.py's), and the
+whole API is fuzzed from its own OpenAPI schema."""
 
 from __future__ import annotations
 
 import contextlib
-import socket
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -27,36 +24,19 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.helpers.hostile_corpus import CORPUS, Case, oversize, tiny_valid
+from tests.helpers.raw_uploads import BOUNDARY, multipart
 from tests.helpers.support import (
     TEST_MAX_UPLOAD_BYTES,
-    free_ports,
-    state_root,
     stored_uploads,
     wait_for_job,
     wait_until,
 )
-from vidsafe.deploy import stack
 from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.gateway.uploads import clean_filename
 from vidsafe.settings import Settings
 
 # Jobs run one module on 64x48 frames: what is tested is how input is handled, not the models.
-NUDITY_ONLY = '{"modules": ["nudity"]}'
 JOB_HANG_GUARD_S = 120.0  # generous: a hang guard, not a speed assertion
-BOUNDARY = "vidsafe-hostile-boundary"
-
-
-def multipart(filename: str, content: bytes, options: str | None = NUDITY_ONLY) -> tuple[bytes, str]:
-    """A multipart body written by hand: httpx escapes control characters in file names, and the point
-    here is to send them raw."""
-    parts = []
-    if options is not None:
-        parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="options"\r\n\r\n{options}\r\n'.encode())
-    parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="'.encode()
-                 + filename.encode("utf-8", "surrogateescape")
-                 + b'"\r\nContent-Type: video/mp4\r\n\r\n' + content + b"\r\n")
-    parts.append(f"--{BOUNDARY}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={BOUNDARY}"
 
 
 def post_upload(api: httpx.Client, filename: str, content: bytes) -> httpx.Response:
@@ -139,49 +119,6 @@ def test_endless_junk_field_is_cut_off(api: httpx.Client, running_stack: Setting
                         headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
     assert response.status_code == 413 and response.json()["detail"]["code"] == "file_too_large", response.text
     assert uploads_empty(running_stack)
-
-
-# ---- slowloris ----------------------------------------------------------------------------------------
-
-IMPATIENT_IDLE_TIMEOUT_S = 2.0
-
-
-@pytest.fixture(scope="module")
-def impatient_gateway(running_stack: Settings) -> Iterator[Settings]:
-    """A second gateway on the same database and queue, started by the launcher in a state folder of its
-    own, with a short upload idle timeout, so the stall is detected in seconds rather than the default 30."""
-    with state_root("impatient") as root:
-        impatient = running_stack.model_copy(update={"state_dir": root, "gateway_port": free_ports(1)[0],
-                                                     "upload_idle_timeout_s": IMPATIENT_IDLE_TIMEOUT_S})
-        stack.up(impatient, ["gateway"])
-        try:
-            yield impatient
-        finally:
-            stack.down(impatient, ["gateway"])
-
-
-def test_slowloris_upload_is_given_up(impatient_gateway: Settings, api_key: str, good_video: Path) -> None:
-    """A client that sends its headers and part of the body, a few bytes at a time, then stalls, gets a
-    408 upload_timeout and its partial file is removed."""
-    body, content_type = multipart("slow.mp4", good_video.read_bytes())
-    with socket.create_connection(("127.0.0.1", impatient_gateway.gateway_port), timeout=5) as sock:
-        sock.sendall((f"POST /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n{API_KEY_HEADER}: {api_key}\r\n"
-                      f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n").encode())
-        for offset in range(0, 600, 100):  # trickle, then stall with most of the body unsent
-            sock.sendall(body[offset:offset + 100])
-            time.sleep(0.2)
-        assert any(impatient_gateway.uploads_dir.rglob("*.partial")), "the trickled bytes should be on disk"
-        sock.settimeout(IMPATIENT_IDLE_TIMEOUT_S * 15)  # a hang guard: the gateway must answer by itself
-        reply = b""
-        while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-    status_line, _, rest = reply.partition(b"\r\n")
-    assert status_line.split()[1] == b"408", reply
-    assert b'"upload_timeout"' in rest, reply
-    wait_until(lambda: uploads_empty(impatient_gateway), "the partial upload removed", timeout_s=10)
 
 
 # ---- fuzzing the API from its schema --------------------------------------------------------------------
