@@ -5,9 +5,21 @@ from __future__ import annotations
 
 import typer
 
-from vidsafe.cli import analyze, backups, dashboard, hash_lists, jobs, keys, models, settings, stack, teams
+from vidsafe.cli import (
+    analyze,
+    backups,
+    dashboard,
+    hash_lists,
+    jobs,
+    keys,
+    models,
+    settings,
+    stack,
+    teams,
+    webhooks,
+)
 
 app = typer.Typer(help="vidsafe: self-hosted video content analysis for trust-and-safety review.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-for group in (stack, analyze, jobs, keys, teams, hash_lists, backups, dashboard, models, settings):
+for group in (stack, analyze, jobs, keys, teams, webhooks, hash_lists, backups, dashboard, models, settings):
     group.register(app)

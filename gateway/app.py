@@ -30,6 +30,7 @@ from vidsafe.gateway import (
     stats,
     summaries,
     teams,
+    webhook_secrets,
 )
 from vidsafe.observability import setup_logging
 from vidsafe.queue import make_celery
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     for resource in (jobs, batches, decisions, summaries, media, findings, modules, keys, teams, reviews, search,
-                     people, me, stats, hash_lists, policy):
+                     people, me, stats, hash_lists, policy, webhook_secrets):
         app.include_router(resource.router, responses=refusals.ERROR_RESPONSES)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
     app.add_middleware(admission.Admission)

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.support import TEST_MAX_UPLOAD_BYTES, WEBHOOK_SECRET, isolated_settings, state_root
+from tests.helpers.support import TEST_MAX_UPLOAD_BYTES, isolated_settings, state_root
 from vidsafe.apikeys import local_key_path
 from vidsafe.deploy import stack
 from vidsafe.domain.api import API_KEY_HEADER
@@ -38,6 +38,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(getattr(pytest.mark, tier))
 
 
+WEBHOOK_DEADLINE_S = 5.0  # short, so that a receiver answering a byte at a time is cut off in seconds
+
+
 @pytest.fixture(scope="session")
 def stack_root() -> Iterator[Path]:
     with state_root("stack") as root:
@@ -52,8 +55,8 @@ def stack_settings(stack_root: Path) -> Settings:
     # scrapes the stack (tests/stack/deploy/test_monitoring.py).
     return isolated_settings(stack_root / "state", max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
                              ingest_roots=[stack_root / "ingest"], chunk_s=4.0, part_lease_s=10.0,
-                             maintenance_interval_s=1.0, allow_private_urls=True, webhook_secret=WEBHOOK_SECRET,
-                             webhook_backoff_s=0.5, media_retention_s=0.0, prometheus=True)
+                             maintenance_interval_s=1.0, allow_private_urls=True, webhook_backoff_s=0.5,
+                             webhook_deadline_s=WEBHOOK_DEADLINE_S, media_retention_s=0.0, prometheus=True)
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +85,15 @@ def api_key(running_stack: Settings) -> str:
 def api(running_stack: Settings, api_key: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=running_stack.gateway_url, timeout=60, headers={API_KEY_HEADER: api_key}) as client:
         yield client
+
+
+@pytest.fixture
+def webhook_secret(api: httpx.Client) -> str:
+    """A new webhook secret of the stack's own team (made with the CLI's admin key), the only one valid: callback
+    URLs need one. Made for each test, as other tests (the fuzzer) may rotate it."""
+    rotated = api.post("/v1/webhook-secret", json={"previous_valid_s": 0})
+    assert rotated.status_code == 201, rotated.text
+    return rotated.json()["secret"]
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,16 @@ from vidsafe.domain.policy import ReviewPolicy
 from vidsafe.domain.requests import DecisionRequest, HashListRequest, PersonUpdate
 from vidsafe.domain.review import Decision, Person, ReviewItem
 from vidsafe.domain.summaries import SummaryRecord
-from vidsafe.domain.teams import ApiKey, Preferences, Scope, Team, TeamLimits
+from vidsafe.domain.teams import (
+    ApiKey,
+    Preferences,
+    Scope,
+    Team,
+    TeamLimits,
+    WebhookSecret,
+    WebhookSecretRotation,
+    WebhookSecretState,
+)
 
 Model = TypeVar("Model")
 CHUNK_BYTES = 1 << 20
@@ -293,6 +302,13 @@ class GatewayClient:
 
     def set_team_limits(self, name: str, limits: TeamLimits) -> Team:
         return self._get(Team, "PUT", f"/v1/teams/{name}/limits", json=limits.model_dump(exclude_none=True))
+
+    # the team's webhook secret
+    def webhook_secret(self) -> WebhookSecretState:
+        return self._get(WebhookSecretState, "GET", "/v1/webhook-secret")
+
+    def rotate_webhook_secret(self, rotation: WebhookSecretRotation) -> WebhookSecret:
+        return self._get(WebhookSecret, "POST", "/v1/webhook-secret", json=rotation.model_dump())
 
     # hash lists
     def create_hash_list(self, request: HashListRequest) -> HashList:

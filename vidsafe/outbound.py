@@ -14,7 +14,9 @@ Covered:
   to (the host name still goes in the Host header and TLS SNI), so a name that resolves to a public
   address when checked and to a private one when used cannot slip through;
 - every redirect hop: each is a new request through the same guarded transport (at most 5 hops);
-- proxies from the environment are ignored, so the check is made on the real destination.
+- proxies from the environment are ignored, so the check is made on the real destination;
+- a slow server: besides the timeout on each read, a client may have a total deadline, enforced on every
+  socket operation (a receiver that answers a byte every few seconds passes any per-read timeout).
 
 Not covered: what a public server does on our behalf (a public proxy that fetches internal URLs);
 ports (any port of a public host may be asked, but only HTTP is spoken to it); a keep-alive
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
+import time
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -131,11 +135,57 @@ def check_url(url: str, allow_private: bool) -> None:
     _allowed_addresses(host, port, allow_private)
 
 
-class _GuardedBackend(httpcore.NetworkBackend):
-    """Resolves, checks, and connects to the checked address itself, so rebinding cannot swap it."""
+class _Deadline:
+    """A point in time every socket operation of a client must finish by (None: no total deadline)."""
 
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, total_s: float | None) -> None:
+        self.total_s = total_s
+        self._at = None if total_s is None else time.monotonic() + total_s
+
+    @property
+    def passed(self) -> bool:
+        return self._at is not None and time.monotonic() >= self._at
+
+    def bound(self, timeout: float | None, error: type[Exception]) -> float | None:
+        """``timeout`` cut to what is left; ``error`` when nothing is."""
+        if self._at is None:
+            return timeout
+        left = self._at - time.monotonic()
+        if left <= 0:
+            raise error(f"the total deadline of {self.total_s:g} s has passed")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._inner, self._deadline = inner, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._deadline.bound(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._deadline.bound(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname,
+                                      self._deadline.bound(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> object:
+        return self._inner.get_extra_info(info)
+
+
+class _GuardedBackend(httpcore.NetworkBackend):
+    """Resolves, checks, and connects to the checked address itself, so rebinding cannot swap it; every
+    stream it opens keeps to the client's total deadline."""
+
+    def __init__(self, allow_private: bool, deadline: _Deadline) -> None:
         self._allow_private = allow_private
+        self._deadline = deadline
         self._inner = httpcore.SyncBackend()
 
     def connect_tcp(
@@ -149,7 +199,9 @@ class _GuardedBackend(httpcore.NetworkBackend):
         error: Exception | None = None
         for ip in _allowed_addresses(host, port, self._allow_private):
             try:
-                return self._inner.connect_tcp(str(ip), port, timeout, local_address, socket_options)
+                stream = self._inner.connect_tcp(str(ip), port, self._deadline.bound(timeout, httpcore.ConnectTimeout),
+                                                 local_address, socket_options)
+                return _DeadlineStream(stream, self._deadline)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as failure:
                 error = failure
         assert error is not None  # _allowed_addresses never returns an empty list
@@ -162,7 +214,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with the guard: form checks per request, address checks per connection."""
 
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, allow_private: bool, deadline: _Deadline) -> None:
         super().__init__()
         # httpx has no option for a network backend; its pool is swapped for one with the guarded backend.
         # Refuse to run unguarded if a later httpx builds its transport differently.
@@ -170,7 +222,7 @@ class GuardedTransport(httpx.HTTPTransport):
             raise RuntimeError("httpx's transport no longer holds the connection pool GuardedTransport replaces")
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),  # honours SSL_CERT_FILE, as httpx does by default
-            network_backend=_GuardedBackend(allow_private),
+            network_backend=_GuardedBackend(allow_private, deadline),
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -178,17 +230,24 @@ class GuardedTransport(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
-def open_client(allow_private: bool, timeout_s: float) -> httpx.Client:
+def open_client(allow_private: bool, timeout_s: float, deadline_s: float | None = None) -> httpx.Client:
     """An httpx client whose every request and redirect hop passes the guard; ``timeout_s`` bounds
-    connecting and each read and write."""
+    connecting and each read and write, ``deadline_s`` (from now) all of them together."""
     return httpx.Client(
-        transport=GuardedTransport(allow_private),
+        transport=GuardedTransport(allow_private, _Deadline(deadline_s)),
         timeout=timeout_s,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         trust_env=False,
         headers={"User-Agent": "vidsafe"},
     )
+
+
+def timed_out(who: str, started: float, timeout_s: float, deadline_s: float) -> str:
+    """Why a request that timed out stopped: the total deadline, or a single wait."""
+    if time.monotonic() - started >= deadline_s:
+        return f"{who} took longer than the deadline of {deadline_s:g} s"
+    return f"{who} did not answer within {timeout_s:g} s"
 
 
 def display_name(url: str) -> str:
@@ -209,21 +268,24 @@ def _display_name(url: httpx.URL) -> str:
     return name
 
 
-def download(url: str, target: Path, *, max_bytes: int, timeout_s: float, allow_private: bool) -> str:
-    """Stream a GET of ``url`` into ``target``; returns a display name for the file taken from the URL.
+def download(url: str, target: Path, *, max_bytes: int, timeout_s: float, deadline_s: float,
+             allow_private: bool) -> str:
+    """Stream a GET of ``url`` into ``target`` within ``deadline_s``; returns a display name for the file taken
+    from the URL.
 
     Raises OutboundRefused: url_not_allowed or url_unresolvable (the guard), download_failed (an
-    answer other than 2xx, a connection error or a timeout), file_too_large (declared or streamed
-    past ``max_bytes``, refused as soon as it is known). Nothing is left at ``target`` on failure.
+    answer other than 2xx, a connection error, a timeout or the deadline), file_too_large (declared or
+    streamed past ``max_bytes``, refused as soon as it is known). Nothing is left at ``target`` on failure.
     """
     parsed = _parse(url)
     done = False
+    started = time.monotonic()
     try:
-        with open_client(allow_private, timeout_s) as client:
+        with open_client(allow_private, timeout_s, deadline_s) as client:
             _download(client, parsed, target, max_bytes)
         done = True
     except httpx.TimeoutException:
-        raise OutboundRefused("download_failed", f"the server did not answer within {timeout_s:g} s") from None
+        raise OutboundRefused("download_failed", timed_out("the server", started, timeout_s, deadline_s)) from None
     except httpx.TooManyRedirects:
         raise OutboundRefused("download_failed", f"more than {MAX_REDIRECTS} redirects") from None
     except httpx.HTTPError as error:

@@ -24,7 +24,8 @@ def run_fetch(conn: psycopg.Connection, lease: Lease, source: JobSource, setting
         try:
             with time_stage("all", "fetch"):
                 outbound.download(source.url, partial, max_bytes=settings.max_upload_bytes,
-                                  timeout_s=settings.outbound_timeout_s, allow_private=settings.allow_private_urls)
+                                  timeout_s=settings.outbound_timeout_s, deadline_s=settings.download_deadline_s,
+                                  allow_private=settings.allow_private_urls)
             parts.renew(conn, lease, settings.part_lease_s)
             partial.replace(source.path)
         finally:

@@ -3,7 +3,8 @@
 Every ``maintenance_interval_s`` it
 - sends again the parts whose worker died (lease run out) and those whose task message was lost, and the
   queued jobs whose plan message was lost (Postgres says what is left to do; a duplicate task is a no-op);
-- delivers due webhook events, retrying with backoff up to ``webhook_max_attempts``;
+- hands due webhook events to the sender (``workers/webhook_delivery.py``), which delivers them on threads of
+  its own, retrying with backoff up to ``webhook_max_attempts``;
 - removes files in the uploads folder that no live job needs (crashed uploads, media of ended jobs whose
   worker died before removing it, retained media of failures past ``failed_media_retention_s``).
 
@@ -25,12 +26,12 @@ import psycopg
 from celery import Celery
 from kombu.exceptions import OperationalError as QueueUnreachable
 
-from vidsafe import webhooks
-from vidsafe.db import backup, deliveries, jobs, parts, retention
+from vidsafe.db import backup, jobs, parts, retention
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.observability import setup_logging
 from vidsafe.queue import make_celery, send_part, send_plan
 from vidsafe.settings import Settings, get_settings
+from vidsafe.workers.webhook_delivery import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Report:
     resent: list[str] = field(default_factory=list)
-    delivered: int = 0
-    delivery_failures: int = 0
+    webhooks_started: int = 0
     removed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # steps that failed this round
 
@@ -68,23 +68,6 @@ def resend_lost_work(conn: psycopg.Connection, queue: Celery, settings: Settings
         report.resent.append(f"{job_id}:plan")
 
 
-def deliver_webhooks(conn: psycopg.Connection, settings: Settings, report: Report) -> None:
-    for delivery in deliveries.claim_due_deliveries(conn, hold_s=settings.outbound_timeout_s * 2):
-        try:
-            webhooks.deliver(delivery.url, delivery.event, secret=settings.webhook_secret or "",
-                             allow_private=settings.allow_private_urls, timeout_s=settings.outbound_timeout_s)
-        except webhooks.DeliveryError as error:
-            retry = error.retryable and delivery.attempts < settings.webhook_max_attempts
-            delay = webhooks.backoff_s(delivery.attempts, settings.webhook_backoff_s, settings.webhook_backoff_max_s)
-            deliveries.record_delivery(conn, delivery.id, str(error), delay if retry else None)
-            log.warning("webhook for job %s, attempt %d: %s%s", delivery.job_id, delivery.attempts, error,
-                        f"; next try in {delay:.0f} s" if retry else "; given up")
-            report.delivery_failures += 1
-        else:
-            deliveries.record_delivery(conn, delivery.id, None, None)
-            report.delivered += 1
-
-
 def sweep_orphans(conn: psycopg.Connection, settings: Settings, report: Report) -> None:
     if not settings.uploads_dir.is_dir():
         return
@@ -110,12 +93,27 @@ def scheduled_backup(settings: Settings) -> None:
     log.info("scheduled backup %s; %d old ones removed", written.name, len(removed))
 
 
-def run_once(settings: Settings, queue: Celery) -> Report:
-    """One round of every step; a step that fails is logged and does not stop the others."""
+def run_once(settings: Settings, queue: Celery, sender: WebhookSender | None = None) -> Report:
+    """One round of every step; a step that fails is logged and does not stop the others. Without a ``sender``
+    (a round run on its own), the round's webhook deliveries are waited for."""
     report = Report()
+    own_sender = sender is None
+    sender = sender or WebhookSender(settings)
+    try:
+        _run_steps(settings, queue, sender, report)
+    finally:
+        if own_sender:
+            sender.close()
+    return report
+
+
+def _run_steps(settings: Settings, queue: Celery, sender: WebhookSender, report: Report) -> None:
     with psycopg.connect(settings.effective_database_url, autocommit=True, connect_timeout=5) as conn:
+        def send_webhooks() -> None:
+            report.webhooks_started = sender.send_due(conn)
+
         steps = {"resend lost work": lambda: resend_lost_work(conn, queue, settings, report),
-                 "deliver webhooks": lambda: deliver_webhooks(conn, settings, report),
+                 "deliver webhooks": send_webhooks,
                  "sweep orphan files": lambda: sweep_orphans(conn, settings, report),
                  "scheduled backup": lambda: scheduled_backup(settings)}
         for name, step in steps.items():
@@ -126,7 +124,6 @@ def run_once(settings: Settings, queue: Celery) -> Report:
             except Exception as error:
                 log.warning("maintenance: %s failed this round: %s", name, error)
                 report.failed.append(name)
-    return report
 
 
 def main() -> None:
@@ -142,12 +139,14 @@ def main() -> None:
     apply_migrations(settings.effective_database_url)
     queue = make_celery(settings)
     log.info("maintenance loop every %.1f s", settings.maintenance_interval_s)
+    sender = WebhookSender(settings)
     while not stop.is_set():
         try:
-            run_once(settings, queue)
+            run_once(settings, queue, sender)
         except Exception as error:  # a dependency down: the next round tries again
             log.warning("maintenance round failed: %s", error)
         stop.wait(settings.maintenance_interval_s)
+    sender.close()
 
 
 if __name__ == "__main__":

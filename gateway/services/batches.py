@@ -25,7 +25,7 @@ def create(conn: psycopg.Connection, queue: Celery, settings: Settings, caller: 
            body: BatchRequest) -> BatchCreated:
     """The batch, with a job for each of its paths and URLs; an item that cannot be submitted is listed in the
     answer's errors, with why, and the others are in the batch."""
-    check_callback(body.callback_url, settings)
+    check_callback(conn, caller.team_id, body.callback_url, settings)
     auto_start = settings.auto_process if body.auto_start is None else body.auto_start
     batch = batches.create_batch(conn, uuid.uuid4(), caller.team_id, body.name, auto_start, body.priority,
                                  body.callback_url, caller.key.id)

@@ -22,7 +22,7 @@ from celery import Celery
 from pydantic import ValidationError
 
 from vidsafe import outbound
-from vidsafe.db import batches, jobs, teams
+from vidsafe.db import batches, jobs, teams, webhook_secrets
 from vidsafe.db.jobs import NewJob
 from vidsafe.domain.errors import ErrorCode, MediaError
 from vidsafe.domain.fields import DEFAULT_PRIORITY
@@ -78,12 +78,12 @@ def check_options(options: JobOptions, settings: Settings) -> None:
         raise media_refusal(error) from None
 
 
-def check_callback(url: str | None, settings: Settings) -> None:
+def check_callback(conn: psycopg.Connection, team_id: uuid.UUID, url: str | None, settings: Settings) -> None:
     if url is None:
         return
-    if not settings.webhook_secret:
-        raise Refusal(422, ErrorCode.webhooks_disabled, "callback URLs need VIDSAFE_WEBHOOK_SECRET, the key their "
-                      "events are signed with")
+    if webhook_secrets.state(conn, team_id).created_at is None:
+        raise Refusal(422, ErrorCode.webhooks_disabled, "callback URLs need the team's webhook secret, the key their "
+                      "events are signed with: an admin key makes one with POST /v1/webhook-secret")
     try:
         outbound.check_url(url, settings.allow_private_urls)
     except outbound.OutboundRefused as error:
@@ -123,7 +123,7 @@ def place(submitter: Submitter, placement: Placement) -> dict:
              if placement.batch_id else None)
     if placement.batch_id and batch is None:
         raise Refusal(404, ErrorCode.batch_not_found, f"no batch {placement.batch_id}")
-    check_callback(placement.callback_url, settings)
+    check_callback(submitter.conn, submitter.caller.team_id, placement.callback_url, settings)
     start = placement.start if placement.start is not None else (batch.auto_start if batch else settings.auto_process)
     return {"status": JobStatus.queued if start else JobStatus.pending,
             "priority": placement.priority if placement.priority is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,3 +46,17 @@ def answer(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"", **he
         handler.send_header(name.replace("_", "-"), value)
     handler.end_headers()
     handler.wfile.write(body)
+
+
+def answer_slowly(every_s: float) -> Respond:
+    """A receiver that reads the request, then answers 204 a byte every ``every_s``: each read of its answer comes
+    well within any per-read timeout, the whole takes 40 times ``every_s``."""
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        for byte in b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n":
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(every_s)
+
+    return respond

@@ -26,7 +26,6 @@ from vidsafe.domain.findings import Finding
 from vidsafe.settings import Settings
 
 TEST_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
-WEBHOOK_SECRET = "test-webhook-secret"
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 # (module, label, frame_index, box): what makes two findings the same finding.
 FindingKey = tuple[str, str, int | None, tuple[float, ...] | None]

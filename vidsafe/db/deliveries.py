@@ -15,6 +15,7 @@ from vidsafe.domain.jobs import WebhookDelivery
 class Delivery:
     id: int
     job_id: UUID
+    team_id: UUID
     url: str
     event: dict
     attempts: int
@@ -23,9 +24,10 @@ class Delivery:
 def claim_due_deliveries(conn: psycopg.Connection, hold_s: float, limit: int = 20) -> list[Delivery]:
     """Webhook deliveries due now, held for ``hold_s`` so that a second maintenance loop skips them."""
     rows = conn.execute(
-        "UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => %s), attempts = attempts + 1 "
-        "WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now() "
-        "ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id, job_id, url, event, attempts",
+        "UPDATE webhook_deliveries AS d SET next_attempt_at = now() + make_interval(secs => %s), "
+        "attempts = d.attempts + 1 FROM jobs WHERE jobs.id = d.job_id AND d.id IN (SELECT id FROM webhook_deliveries "
+        "WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP "
+        "LOCKED) RETURNING d.id, d.job_id, jobs.team_id, d.url, d.event, d.attempts",
         (hold_s, limit),
     ).fetchall()
     return [Delivery(*row) for row in rows]

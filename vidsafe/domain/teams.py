@@ -65,6 +65,27 @@ class ApiKey(BaseModel):
         return Scope.admin in self.scopes or any(scope in self.scopes for scope in scopes)
 
 
+class WebhookSecretState(BaseModel):
+    """A team's webhook secrets, as anyone but the one who rotated them sees them: when, not what."""
+
+    created_at: datetime | None = Field(description="When the current secret was made (null: the team has none, and "
+                                        "callback URLs are refused)")
+    previous_valid_until: datetime | None = Field(description="Until when the secret before it still signs deliveries "
+                                                  "too (null: it no longer does)")
+
+
+class WebhookSecret(WebhookSecretState):
+    """A new current secret: shown this once, never again."""
+
+    secret: str
+
+
+class WebhookSecretRotation(StrictModel):
+    previous_valid_s: float = Field(default=86400.0, ge=0, le=30 * 86400, allow_inf_nan=False,
+                                    description="How long the secret being replaced keeps signing deliveries beside "
+                                    "the new one, so receivers can switch over (0: it stops now)")
+
+
 class Preferences(StrictModel):
     """A reviewer's own settings."""
 

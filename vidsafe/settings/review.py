@@ -42,18 +42,20 @@ class ReviewSettings(BaseModel):
         description="Let webhooks and URL ingestion reach loopback, private and link-local addresses. Off: such "
         "URLs are refused (SSRF guard).",
     )
-    webhook_secret: str | None = Field(
-        default=None,
-        description="Key of the HMAC-SHA256 signature on webhook events. Unset: callback URLs are refused.",
-    )
     webhook_max_attempts: int = Field(default=8, ge=1, description="Deliveries of one webhook event before "
                                       "it is given up.")
     webhook_backoff_s: float = Field(default=2.0, gt=0, description="First retry delay of a webhook "
                                      "delivery; it doubles each attempt, with jitter.")
     webhook_backoff_max_s: float = Field(default=600.0, gt=0, description="Longest delay between webhook "
                                          "delivery attempts.")
-    outbound_timeout_s: float = Field(default=30.0, gt=0, description="Deadline of one webhook delivery or "
-                                      "idle URL download.")
+    outbound_timeout_s: float = Field(default=30.0, gt=0, description="Longest wait for a webhook receiver's or "
+                                      "a URL download's server to connect, accept or send more.")
+    webhook_deadline_s: float = Field(default=60.0, gt=0, description="The longest one webhook delivery may take in "
+                                      "all (a receiver answering a byte at a time is cut off).")
+    webhook_concurrency: int = Field(default=8, ge=1, description="Webhook deliveries in flight at once, each on a "
+                                     "thread of the maintenance service: a slow receiver delays only its own.")
+    download_deadline_s: float = Field(default=3600.0, gt=0, description="The longest one URL download may take in "
+                                       "all.")
 
     # Summaries for reviewers (workers/summaries.py)
     summary_provider: Literal["template", "openai", "gemini", "anthropic"] = Field(

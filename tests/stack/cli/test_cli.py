@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.helpers.cli import vidsafe_cli
+from tests.helpers.support import make_team
 from vidsafe.settings import Settings
 
 
@@ -88,3 +89,15 @@ def test_job_control_is_kept_in_the_audit_trail(running_stack: Settings, sample_
     assert "pending" in rows[1] and "paused" in rows[1] and "pause" in rows[1]
     assert " 8 " in rows[2]
     assert vidsafe_cli(running_stack, "job", "cancel", job_id).returncode == 0
+
+
+def test_webhook_secret_is_made_shown_once_and_rotated(running_stack: Settings, api: httpx.Client) -> None:
+    make_team(running_stack, api, "cli-webhooks", {})
+    acting = running_stack.model_copy(update={"team": "cli-webhooks"})  # the operator's key, acting for the team
+    assert "has no webhook secret" in vidsafe_cli(acting, "webhook-secret", "show").stdout
+    first = vidsafe_cli(acting, "webhook-secret", "rotate")
+    assert first.returncode == 0 and first.stdout.strip().startswith("whsec_"), first.stderr
+    second = vidsafe_cli(acting, "webhook-secret", "rotate", "--keep-previous", "600")
+    assert second.stdout.strip() != first.stdout.strip()
+    shown = vidsafe_cli(acting, "webhook-secret", "show").stdout
+    assert "the one before it signs too until" in shown and "whsec_" not in shown

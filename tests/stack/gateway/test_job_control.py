@@ -1,4 +1,5 @@
-"""Job control, batches, URL ingestion, webhooks, the audit trail and the orphan sweep, on the real stack."""
+"""Job control, batches, URL ingestion, the audit trail and the orphan sweep, on the real stack (webhooks:
+tests/stack/workers/test_webhooks.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from fastapi.testclient import TestClient
 
 from tests.helpers.local_http import Respond, answer, serve
 from tests.helpers.support import (
-    WEBHOOK_SECRET,
     finding_keys,
     free_ports,
     stored_uploads,
@@ -27,7 +27,6 @@ from tests.helpers.support import (
     wait_for_job,
     wait_until,
 )
-from vidsafe import webhooks
 from vidsafe.db import jobs, teams
 from vidsafe.deploy import stack
 from vidsafe.domain.api import API_KEY_HEADER
@@ -49,18 +48,6 @@ def serve_video(video: Path) -> Respond:
             answer(handler, 200, video.read_bytes())
         else:
             answer(handler, 404)
-
-    return respond
-
-
-def fail_first(count: int, bodies: list[bytes]) -> Respond:
-    """A webhook receiver keeping the bodies it gets, answering 500 to the first ``count``, then 204."""
-
-    def respond(handler: BaseHTTPRequestHandler) -> None:
-        bodies.append(handler.rfile.read(int(handler.headers["Content-Length"])))
-        handler.send_response(500 if len(bodies) <= count else 204)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
 
     return respond
 
@@ -284,32 +271,6 @@ def test_the_ssrf_guard_refuses_internal_urls_for_ingestion_and_callbacks(runnin
         callback = client.post("/v1/jobs/from-url", json={"url": "http://192.168.1.1/a.mp4",
                                                          "callback_url": "http://localhost:8080/hook"})
         assert callback.status_code == 422 and callback.json()["detail"]["code"] == "url_not_allowed"
-    unsigned = running_stack.model_copy(update={"webhook_secret": None})
-    with TestClient(create_app(unsigned), headers={API_KEY_HEADER: api_key}) as client:
-        refused = client.post("/v1/batches", json={"name": "x", "callback_url": "https://example.com/hook"})
-        assert refused.status_code == 422 and refused.json()["detail"]["code"] == "webhooks_disabled"
-
-
-def test_a_signed_webhook_reaches_the_callback_url_after_retries(api: httpx.Client, sample_video: Path) -> None:
-    bodies: list[bytes] = []
-    with serve(fail_first(2, bodies)) as (base, received):
-        job_id = upload(api, sample_video, options=NUDITY, params={"callback_url": f"{base}/hook"}).json()["id"]
-        assert wait_for_job(api, job_id)["status"] == "succeeded"
-        deadline = time.monotonic() + 30
-        while len(received) < 3 and time.monotonic() < deadline:
-            time.sleep(0.2)
-    assert len(received) == 3, received  # two 500s, then delivered
-    last = received[-1]
-    body = bodies[-1]
-    assert webhooks.verify(WEBHOOK_SECRET, last.headers[webhooks.TIMESTAMP_HEADER], body,
-                           last.headers[webhooks.SIGNATURE_HEADER])
-    event = json.loads(body)
-    assert event["type"] == "job.succeeded" and event["job"]["id"] == job_id
-    deadline = time.monotonic() + 10
-    while (deliveries := api.get(f"/v1/jobs/{job_id}/webhooks").json())[0]["status"] != "delivered":
-        assert time.monotonic() < deadline, deliveries
-        time.sleep(0.2)
-    assert deliveries[0]["attempts"] == 3
 
 
 def test_the_sweep_removes_orphan_files_but_not_fresh_ones(running_stack: Settings) -> None:

@@ -22,6 +22,7 @@ NUDITY = '{"modules": ["nudity"]}'
 OCR = '{"modules": ["ocr"]}'
 
 
+@pytest.mark.usefixtures("webhook_secret")  # the callback URL needs one
 def test_a_corrupt_start_is_skipped_and_the_job_warns(api: httpx.Client, running_stack: Settings,
                                                       tmp_path: Path) -> None:
     video = hostile_corpus.corrupt_first_keyframe(tmp_path)

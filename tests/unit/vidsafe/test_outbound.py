@@ -145,7 +145,7 @@ def test_the_checked_address_is_reached_with_the_host_name_kept(dns: dict[str, l
     dns["public.test"] = ["127.0.0.1"]
     with serve(lambda handler: answer(handler, 200, b"video bytes")) as (url, received):
         port = url.rsplit(":", 1)[1]
-        download(f"http://public.test:{port}/a.mp4", tmp_path / "a.mp4", max_bytes=100, timeout_s=2,
+        download(f"http://public.test:{port}/a.mp4", tmp_path / "a.mp4", max_bytes=100, timeout_s=2, deadline_s=10,
                  allow_private=False)
     assert (tmp_path / "a.mp4").read_bytes() == b"video bytes"
     assert received[0].headers["Host"] == f"public.test:{port}"
@@ -157,7 +157,7 @@ def test_redirects_are_followed_and_each_hop_is_checked(tmp_path: Path) -> None:
     with serve(lambda handler: answer(handler, 200, b"internal"), host="127.0.0.2") as (internal, internal_hits):
         for location in (f"{internal}/admin", "http://169.254.169.254/latest/meta-data/", "file:///etc/passwd"):
             with serve(redirect_to(location)) as (url, _), raises_code("url_not_allowed"):
-                download(f"{url}/video.mp4", target, max_bytes=100, timeout_s=2, allow_private=False)
+                download(f"{url}/video.mp4", target, max_bytes=100, timeout_s=2, deadline_s=10, allow_private=False)
             assert not target.exists()
     assert internal_hits == []
 
@@ -168,11 +168,12 @@ def test_redirects_are_followed_and_each_hop_is_checked(tmp_path: Path) -> None:
             answer(handler, 301, Location="/final.mp4")
 
     with serve(hops) as (url, _):
-        assert download(f"{url}/start.mp4", target, max_bytes=100, timeout_s=2, allow_private=False) == "start.mp4"
+        assert download(f"{url}/start.mp4", target, max_bytes=100, timeout_s=2, deadline_s=10,
+                        allow_private=False) == "start.mp4"
     assert target.read_bytes() == b"moved video"
     loop = serve(lambda handler: answer(handler, 302, Location=handler.path + "x"))
     with loop as (url, received), raises_code("download_failed") as info:
-        download(f"{url}/loop", target, max_bytes=100, timeout_s=2, allow_private=False)
+        download(f"{url}/loop", target, max_bytes=100, timeout_s=2, deadline_s=10, allow_private=False)
     assert "more than 5 redirects" in info.value.message and len(received) == 6
 
 
@@ -183,14 +184,14 @@ def test_download_writes_the_file_and_names_it_from_the_url(tmp_path: Path) -> N
     content = bytes(range(256)) * 4096  # 1 MiB
     with serve(lambda handler: answer(handler, 200, content)) as (url, _):
         name = download(f"{url}/media/My%20holiday.mp4?signature=abc", tmp_path / "upload", max_bytes=len(content),
-                        timeout_s=2, allow_private=True)
+                        timeout_s=2, deadline_s=10, allow_private=True)
     assert name == "My holiday.mp4"
     assert (tmp_path / "upload").read_bytes() == content
 
 
 def test_a_declared_size_over_the_limit_is_refused_before_the_body(tmp_path: Path) -> None:
     with serve(lambda handler: answer(handler, 200, b"x" * 2000)) as (url, _), raises_code("file_too_large") as info:
-        download(f"{url}/big.mp4", tmp_path / "big", max_bytes=1000, timeout_s=2, allow_private=True)
+        download(f"{url}/big.mp4", tmp_path / "big", max_bytes=1000, timeout_s=2, deadline_s=10, allow_private=True)
     assert "2000 bytes" in info.value.message
     assert not (tmp_path / "big").exists()
 
@@ -209,14 +210,15 @@ def test_a_streamed_body_over_the_limit_is_cut_off_and_removed(tmp_path: Path) -
         finished.append(True)
 
     with serve(chunked_64_mib) as (url, _), raises_code("file_too_large"):
-        download(f"{url}/stream", tmp_path / "stream", max_bytes=300_000, timeout_s=2, allow_private=True)
+        download(f"{url}/stream", tmp_path / "stream", max_bytes=300_000, timeout_s=2, deadline_s=10,
+                 allow_private=True)
     assert not (tmp_path / "stream").exists()
     assert not finished, "the whole body was read, not cut off at the limit"
 
 
 def test_an_error_status_fails_the_download(tmp_path: Path) -> None:
     with serve(lambda handler: answer(handler, 404, b"not here")) as (url, _), raises_code("download_failed") as info:
-        download(f"{url}/gone.mp4", tmp_path / "gone", max_bytes=1000, timeout_s=2, allow_private=True)
+        download(f"{url}/gone.mp4", tmp_path / "gone", max_bytes=1000, timeout_s=2, deadline_s=10, allow_private=True)
     assert "HTTP 404" in info.value.message
     assert not (tmp_path / "gone").exists()
 
@@ -239,8 +241,34 @@ def stall(seconds: float, head: bytes = b"", length: int = 0) -> Respond:
 @pytest.mark.parametrize("respond", [stall(1.0), stall(1.0, b"x" * 100, 1000)], ids=["no_answer", "stalled_body"])
 def test_a_timeout_fails_the_download_and_leaves_nothing(respond: Respond, tmp_path: Path) -> None:
     with serve(respond) as (url, _), raises_code("download_failed") as info:
-        download(f"{url}/slow.mp4", tmp_path / "slow", max_bytes=1000, timeout_s=0.2, allow_private=True)
+        download(f"{url}/slow.mp4", tmp_path / "slow", max_bytes=1000, timeout_s=0.2, deadline_s=10, allow_private=True)
     assert "did not answer within 0.2 s" in info.value.message
+    assert not (tmp_path / "slow").exists()
+
+
+def trickle(every_s: float) -> Respond:
+    """Answer 200 and a long body a byte at a time, each within any per-read timeout."""
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        for _ in range(1000):
+            handler.wfile.write(b"x")
+            handler.wfile.flush()
+            time.sleep(every_s)
+
+    return respond
+
+
+def test_a_download_that_trickles_stops_at_its_deadline(tmp_path: Path) -> None:
+    """Each byte comes well within the 1 s timeout; the whole does not come within the 1.5 s deadline."""
+    started = time.monotonic()
+    with serve(trickle(0.05)) as (url, _), raises_code("download_failed") as info:
+        download(f"{url}/slow.mp4", tmp_path / "slow", max_bytes=1000, timeout_s=1, deadline_s=1.5,
+                 allow_private=True)
+    assert "deadline of 1.5 s" in info.value.message
+    assert time.monotonic() - started < 10  # a hang guard: without the deadline it takes 50 s
     assert not (tmp_path / "slow").exists()
 
 
@@ -249,7 +277,7 @@ def test_a_refused_connection_fails_the_download(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, not listening: connections are refused
         with raises_code("download_failed"):
-            download(f"http://127.0.0.1:{port}/a.mp4", tmp_path / "a", max_bytes=1000, timeout_s=2,
+            download(f"http://127.0.0.1:{port}/a.mp4", tmp_path / "a", max_bytes=1000, timeout_s=2, deadline_s=10,
                      allow_private=True)
     assert not (tmp_path / "a").exists()
 
@@ -257,7 +285,7 @@ def test_a_refused_connection_fails_the_download(tmp_path: Path) -> None:
 def test_a_compressed_body_is_refused_not_inflated(tmp_path: Path) -> None:
     gzipped = serve(lambda handler: answer(handler, 200, b"\x1f\x8b...", Content_Encoding="gzip"))
     with gzipped as (url, _), raises_code("download_failed") as info:
-        download(f"{url}/a.mp4", tmp_path / "a", max_bytes=1000, timeout_s=2, allow_private=True)
+        download(f"{url}/a.mp4", tmp_path / "a", max_bytes=1000, timeout_s=2, deadline_s=10, allow_private=True)
     assert "compressed" in info.value.message
     assert not (tmp_path / "a").exists()
 

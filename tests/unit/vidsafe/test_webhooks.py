@@ -9,10 +9,11 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from tests.helpers.local_http import Respond, answer, serve
+from tests.helpers.local_http import Respond, answer, answer_slowly, serve
 from vidsafe import webhooks
 from vidsafe.webhooks import (
     EVENT_HEADER,
+    EVENT_ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     DeliveryError,
@@ -22,8 +23,9 @@ from vidsafe.webhooks import (
     verify,
 )
 
-SECRET = "whsec_test"
+SECRET, PREVIOUS_SECRET = "whsec_test", "whsec_before_the_rotation"
 EVENT = {"type": "job.succeeded", "job_id": "5d0c7c0e-6d5a-4a39-9d1c-2f1e0c7c9b11", "findings": 3}
+SIGNED = {"event_id": "41", "secrets": [SECRET], "deadline_s": 10}
 
 
 def replying(status: int, body: bytes = b"", **headers: str) -> Respond:
@@ -56,14 +58,45 @@ def test_a_delivery_is_signed_so_the_receiver_can_verify_it() -> None:
         handler.end_headers()
 
     with serve(receiver) as (url, requests):
-        deliver(f"{url}/hooks/vidsafe", EVENT, secret=SECRET, allow_private=True, timeout_s=2)
+        deliver(f"{url}/hooks/vidsafe", EVENT, **SIGNED, allow_private=True, timeout_s=2)
     headers, body = received[0]
     assert requests[0].command == "POST"
     assert verify(SECRET, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
     assert abs(int(headers[TIMESTAMP_HEADER]) - time.time()) < 60
-    assert headers[EVENT_HEADER] == "job.succeeded"
+    assert headers[EVENT_HEADER] == "job.succeeded" and headers[EVENT_ID_HEADER] == "41"
     assert headers["Content-Type"] == "application/json"
-    assert body == json.dumps(EVENT, separators=(",", ":"), sort_keys=True).encode()
+    assert body == json.dumps({**EVENT, "id": "41"}, separators=(",", ":"), sort_keys=True).encode()
+
+
+def test_during_a_rotation_a_delivery_verifies_with_either_secret_and_no_other() -> None:
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    def receiver(handler: BaseHTTPRequestHandler) -> None:
+        received.append((dict(handler.headers), handler.rfile.read(int(handler.headers["Content-Length"]))))
+        handler.send_response(204)
+        handler.end_headers()
+
+    with serve(receiver) as (url, _):
+        deliver(url, EVENT, **{**SIGNED, "secrets": [SECRET, PREVIOUS_SECRET]}, allow_private=True, timeout_s=2)
+    headers, body = received[0]
+    for secret, verifies in ((SECRET, True), (PREVIOUS_SECRET, True), ("another team's secret", False)):
+        assert verify(secret, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER]) is verifies, secret
+
+
+def test_a_team_without_a_secret_gets_no_unsigned_delivery() -> None:
+    with serve(replying(204)) as (url, requests), pytest.raises(DeliveryError) as info:
+        deliver(url, EVENT, **{**SIGNED, "secrets": []}, allow_private=True, timeout_s=2)
+    assert info.value.retryable is False and requests == []
+
+
+def test_a_receiver_answering_a_byte_at_a_time_is_cut_off_at_the_deadline() -> None:
+    """Each byte well within the per-read timeout (once stalled the maintenance loop for 111 s)."""
+
+    started = time.monotonic()
+    with serve(answer_slowly(0.2)) as (url, _), pytest.raises(DeliveryError) as info:
+        deliver(url, EVENT, **{**SIGNED, "deadline_s": 1.0}, allow_private=True, timeout_s=2)
+    assert info.value.retryable is True and "deadline of 1 s" in info.value.message
+    assert time.monotonic() - started < 5  # a hang guard: the whole answer takes 8 s
 
 
 @pytest.mark.parametrize(("status", "retryable"), [(500, True), (503, True), (429, True), (408, True),
@@ -71,7 +104,7 @@ def test_a_delivery_is_signed_so_the_receiver_can_verify_it() -> None:
 def test_a_failed_answer_says_whether_to_retry(status: int, retryable: bool) -> None:
     receiver = serve(replying(status, b"no", Location="/elsewhere"))
     with receiver as (url, requests), pytest.raises(DeliveryError) as info:
-        deliver(url, EVENT, secret=SECRET, allow_private=True, timeout_s=2)
+        deliver(url, EVENT, **SIGNED, allow_private=True, timeout_s=2)
     assert info.value.retryable is retryable
     assert info.value.status == status
     assert f"HTTP {status}" in info.value.message
@@ -80,7 +113,7 @@ def test_a_failed_answer_says_whether_to_retry(status: int, retryable: bool) -> 
 
 def test_an_internal_receiver_is_refused_for_good() -> None:
     with serve(replying(204)) as (url, requests), pytest.raises(DeliveryError) as info:
-        deliver(url, EVENT, secret=SECRET, allow_private=False, timeout_s=2)
+        deliver(url, EVENT, **SIGNED, allow_private=False, timeout_s=2)
     assert info.value.retryable is False and info.value.status is None
     assert "loopback" in info.value.message and "VIDSAFE_ALLOW_PRIVATE_URLS" in info.value.message
     assert requests == []
@@ -90,18 +123,17 @@ def test_a_receiver_that_is_down_or_slow_is_retried() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
         with pytest.raises(DeliveryError) as info:
-            deliver(f"http://127.0.0.1:{sock.getsockname()[1]}/", EVENT, secret=SECRET, allow_private=True,
-                    timeout_s=2)
+            deliver(f"http://127.0.0.1:{sock.getsockname()[1]}/", EVENT, **SIGNED, allow_private=True, timeout_s=2)
     assert info.value.retryable is True
     with serve(lambda handler: time.sleep(1)) as (url, _), pytest.raises(DeliveryError) as info:
-        deliver(url, EVENT, secret=SECRET, allow_private=True, timeout_s=0.2)
+        deliver(url, EVENT, **SIGNED, allow_private=True, timeout_s=0.2)
     assert info.value.retryable is True and "did not answer within 0.2 s" in info.value.message
 
 
 def test_a_malformed_url_is_not_retried() -> None:
     for url in ("file:///etc/passwd", "http://[::1", "http://user:pw@example.com/"):
         with pytest.raises(DeliveryError) as info:
-            deliver(url, EVENT, secret=SECRET, allow_private=True, timeout_s=2)
+            deliver(url, EVENT, **SIGNED, allow_private=True, timeout_s=2)
         assert info.value.retryable is False, url
 
 
