@@ -126,7 +126,7 @@ def _speech_clip(folder: Path, sentences: tuple[str, ...]) -> Path:
 
     video = folder / "speech.mp4"
     make_speech_video(video, sentences)
-    audio, _ = decode_audio(video)
+    audio, _ = decode_audio(video, until_s=float("inf"))
     clip = folder / "clip.npy"
     np.save(clip, audio)
     return clip

@@ -100,8 +100,9 @@ def run_frames(conn: psycopg.Connection, lease: Lease, source: JobSource, fps: f
             ring.close()
     for step, seconds in spent.items():
         observe_stage("all", step, seconds)
-    # A demuxer may stop quietly at a truncated file's end: the chunk runs to the video's duration.
-    end_s = lease.end_s if lease.end_s is not None else media.duration_s
+    # A demuxer may stop quietly at a truncated file's end: the chunk runs to the video's duration (and the last
+    # one, decoded up to a margin past it, is counted up to it).
+    end_s = media.duration_s if lease.end_s is None else min(lease.end_s, media.duration_s)
     report.finish(end_s)
     if Module.shots in source.modules:
         parts.store(conn, lease, shot_findings(cuts.cuts, lease.start_s, end_s), settings.part_lease_s)

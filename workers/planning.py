@@ -22,7 +22,7 @@ from vidsafe.db import jobs, parts, teams
 from vidsafe.db.parts import PartPlan
 from vidsafe.domain.errors import MediaError
 from vidsafe.domain.jobs import JobStatus, MediaInfo
-from vidsafe.media.probe import probe_video
+from vidsafe.media.probe import decode_end_s, probe_video
 from vidsafe.observability import time_stage
 from vidsafe.serving import resolve_modules
 from vidsafe.settings import Settings
@@ -32,11 +32,14 @@ log = logging.getLogger(__name__)
 
 
 def plan(media: MediaInfo, modules: set[Module], chunk_s: float) -> list[PartPlan]:
+    """The job's parts: chunks of frames, the audio, the rules. The last chunk and the audio end a margin past the
+    probed duration: nothing a file holds beyond it is analysed (or charged)."""
     chunks = max(1, math.ceil(media.duration_s / chunk_s - 1e-9))
-    planned = [PartPlan("frames", i, i * chunk_s, (i + 1) * chunk_s if i < chunks - 1 else None)
+    end_s = decode_end_s(media)
+    planned = [PartPlan("frames", i, i * chunk_s, (i + 1) * chunk_s if i < chunks - 1 else end_s)
                for i in range(chunks)]
     if media.has_audio and any(e.module in modules for e in entries_of(ModuleKind.audio)):
-        planned.append(PartPlan("audio", 0, 0.0, None))
+        planned.append(PartPlan("audio", 0, 0.0, end_s))
     return [*planned, PartPlan("rules", 0, 0.0, None)]
 
 

@@ -29,6 +29,7 @@ from vidsafe.domain.errors import ErrorCode, MediaError
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.jobs import MediaInfo
 from vidsafe.media.containers import open_media
+from vidsafe.media.probe import decode_end_s
 from vidsafe.triton import TritonClient
 from vidsafe.workers.stages import AudioStage
 
@@ -62,8 +63,9 @@ class VadOptions:
 DEFAULT_VAD = VadOptions()
 
 
-def decode_audio(path: Path) -> tuple[np.ndarray, float]:
-    """The first audio track as 16 kHz mono float32, and where it starts on the video's clock (s)."""
+def decode_audio(path: Path, until_s: float) -> tuple[np.ndarray, float]:
+    """The first audio track as 16 kHz mono float32, up to ``until_s`` on the video's clock, and where it starts on
+    that clock (s)."""
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     parts: list[np.ndarray] = []
     first_time: float | None = None
@@ -72,6 +74,8 @@ def decode_audio(path: Path) -> tuple[np.ndarray, float]:
             video = container.streams.video[0]
             video_start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
             for frame in container.decode(container.streams.audio[0]):
+                if frame.time is not None and frame.time - video_start > until_s:
+                    break  # past the probed duration: neither analysed nor charged
                 if first_time is None and frame.time is not None:
                     first_time = frame.time
                 parts.extend(resampled.to_ndarray()[0] for resampled in resampler.resample(frame))
@@ -197,7 +201,7 @@ class SpeechStage(AudioStage):
     module = Module.speech
 
     def run(self, path: Path, media: MediaInfo) -> list[Finding]:
-        audio, offset_s = decode_audio(path)
+        audio, offset_s = decode_audio(path, decode_end_s(media))
         groups = speech_groups(speech_timestamps(speech_probabilities(self.triton, audio), len(audio)))
         requests = ((group, {"AUDIO": np.concatenate([audio[start:end] for start, end in group])[None]})
                     for group in groups)

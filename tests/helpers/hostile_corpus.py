@@ -482,6 +482,20 @@ def absurd_duration(folder: Path) -> Path:
     return _write(folder / "forever.mp4", data)
 
 
+FORGED_SECONDS = 20  # what a forged-short file really holds
+
+
+def forged_short_duration(folder: Path) -> Path:
+    """A 20 s Matroska file whose Segment duration (and its track's DURATION tag) is patched to 1 s: a header that
+    once was charged, and analysed, as 1 s while every frame of the 20 was decoded."""
+    data = bytearray(encode(folder / "whole.mkv", seconds=FORGED_SECONDS, container="matroska",
+                            options=_x264()).read_bytes())
+    at = data.find(b"\x44\x89\x88")  # Duration: its EBML ID, then an 8-byte float in the timecode scale (ms)
+    struct.pack_into(">d", data, at + 3, 1000.0)
+    data = data.replace(f"00:00:{FORGED_SECONDS}.000000000".encode(), b"00:00:01.000000000")
+    return _write(folder / "forged-short.mkv", data)
+
+
 def only_b_frames(folder: Path) -> Path:
     """An H.264 MP4 keeping only its B-frames (non-reference, so no frame ever refers to them), whose
     I- and P-frame references are gone: nothing in it can be decoded."""
@@ -601,6 +615,8 @@ CORPUS: tuple[Case, ...] = (
     Case("huge-dimensions-avi", huge_dimensions_avi, Outcome.refused(422, "frame_too_large")),
     Case("absurd-frame-rate", absurd_frame_rate, Outcome.refused(422, "bad_frame_rate")),
     Case("absurd-duration", absurd_duration, Outcome.refused(422, "too_long")),
+    Case("forged-short-duration", forged_short_duration, Outcome.succeeded(),
+         why="the header says 1 s, the packets 20: it is analysed, and charged, as 20 s"),
     Case("millions-of-samples", millions_of_samples, Outcome.refused(422, "too_many_frames")),
     Case("webm-garbled-header", webm_garbled_header, _NOT_A_VIDEO),
     Case("truncated-faststart", truncated_faststart, _PARTIAL, why="what is there is analysed; the rest is missing"),

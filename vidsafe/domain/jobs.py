@@ -39,8 +39,8 @@ class MediaInfo(BaseModel):
     rotation: int = Field(default=0, description="Degrees counterclockwise the stored frames are turned to be shown "
                           "upright (the display matrix); analysis sees them upright")
     duration_s: float = Field(description="From the first frame to the end of the last")
-    duration_scanned: bool = Field(default=False, description="Measured by reading every packet's timestamp: the "
-                                   "container declared none (a live WebM, MPEG-TS)")
+    duration_scanned: bool = Field(default=False, description="Taken from the packets' timestamps, not the header: "
+                                   "the container declared none (a live WebM, MPEG-TS), or less than the file holds")
     fps: float
     size_bytes: int
     has_audio: bool

@@ -17,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.helpers import hostile_corpus
 from tests.helpers.support import stored_uploads, upload, upload_file, wait_for_job
 from vidsafe.db.migrate import apply_migrations, available_migrations
 from vidsafe.domain.api import API_KEY_HEADER, TEAM_HEADER
@@ -237,6 +238,16 @@ def test_team_limits_are_429s_with_retry_after(running_stack: Settings, api: htt
     admitted = upload(team.client, sample_video, params={"start": "false"})
     assert admitted.status_code == 201
     team.client.post(f"/v1/jobs/{admitted.json()['id']}/cancel").raise_for_status()
+    team.client.close()
+
+
+def test_a_header_declaring_less_than_the_file_holds_does_not_beat_the_quota(
+        running_stack: Settings, api: httpx.Client, tmp_path: Path) -> None:
+    """20 s of video whose header says 1 s, against a quota of 18 s a day: once charged 1 s, and analysed whole."""
+    team = _make_team(running_stack, api, "forged-duration", max_video_hours_per_day=0.005)
+    refused = upload(team.client, hostile_corpus.forged_short_duration(tmp_path), params={"start": "false"})
+    assert refused.status_code == 429 and refused.json()["detail"]["code"] == "team_quota_exceeded", refused.text
+    assert "0.01 h more" in refused.json()["detail"]["message"]  # 20 s, not 1 s
     team.client.close()
 
 

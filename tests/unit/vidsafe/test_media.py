@@ -107,6 +107,16 @@ def test_durations_run_from_the_first_frame_and_are_scanned_when_not_declared(tm
     assert report.undecodable == []
 
 
+def test_a_header_that_declares_less_than_the_file_holds_is_not_believed(tmp_path: Path) -> None:
+    path = hostile_corpus.forged_short_duration(tmp_path)
+    media, frames, report = _sampled(path)
+    assert media.duration_s == pytest.approx(hostile_corpus.FORGED_SECONDS, abs=0.2) and media.duration_scanned
+    assert len(frames) == hostile_corpus.FORGED_SECONDS * 2 and report.undecodable == []
+    with pytest.raises(MediaError) as raised:
+        probe_video(path, Settings(max_duration_s=10.0))
+    assert raised.value.code == ErrorCode.too_long
+
+
 def test_a_scanned_duration_is_still_limited(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as raised:
         probe_video(hostile_corpus.piped_matroska(tmp_path), Settings(max_duration_s=2.0))
