@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
@@ -26,6 +27,7 @@ from vidsafe.queue import make_celery
 from vidsafe.readiness import redis_answers, triton_serves_models
 from vidsafe.serving import files_served, int8_served, other_variant_files, served_entries
 from vidsafe.settings import Settings
+from vidsafe.settings.services import local_password
 
 
 class StackError(RuntimeError):
@@ -80,8 +82,13 @@ def _prepare_redis(settings: Settings) -> Launch:
                          "`apt-get install redis-server`), install it yourself, or set REDIS_URL")
     data = settings.state_dir / "redis"
     data.mkdir(parents=True, exist_ok=True)
+    # The password goes in a file of the owner's only: on the command line every local user would see it (ps).
+    config = data / "redis.conf"
+    config.touch(mode=0o600)
+    config.chmod(0o600)
+    config.write_text(f"requirepass {local_password(settings.state_dir, 'redis')}\n")
     # Append-only file: queued jobs survive a Redis restart.
-    command = [binary, "--port", str(settings.redis_port), "--bind", "127.0.0.1", "--dir", str(data),
+    command = [binary, str(config), "--port", str(settings.redis_port), "--bind", "127.0.0.1", "--dir", str(data),
                "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no"]
     return Launch(command, _child_env(settings))
 
@@ -206,11 +213,21 @@ def _prometheus_ready(settings: Settings) -> bool:
         return False
 
 
+def shown(url: str) -> str:
+    """A service's URL as `vidsafe status` shows it: any password in it masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 SERVICES = (
     # SIGINT is Postgres' "fast" shutdown; SIGTERM would wait for every client to disconnect.
     Service("postgres", _prepare_postgres, _postgres_ready,
-            lambda s: s.effective_database_url, stop_signal=signal.SIGINT),
-    Service("redis", _prepare_redis, lambda s: redis_answers(s.effective_redis_url), lambda s: s.effective_redis_url),
+            lambda s: shown(s.effective_database_url), stop_signal=signal.SIGINT),
+    Service("redis", _prepare_redis, lambda s: redis_answers(s.effective_redis_url),
+            lambda s: shown(s.effective_redis_url)),
     Service("triton", _prepare_triton, triton_serves_models, lambda s: f"grpc://{s.effective_triton_url}",
             start_timeout_s=300.0),
     Service("worker", _prepare_worker, _worker_ready,

@@ -24,6 +24,7 @@ import psycopg
 
 from vidsafe.apikeys import ensure_local_key
 from vidsafe.db.migrate import apply_migrations
+from vidsafe.deploy.access import keep_private
 from vidsafe.deploy.services import SERVICES, Service, StackError
 from vidsafe.settings import Settings
 
@@ -90,17 +91,21 @@ class ServiceStatus:
     log: Path | None
 
 
+def _owner_only(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
+
+
 def _start(service: Service, settings: Settings) -> None:
     launch = service.prepare(settings)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     record_path = _record_path(settings, service.name)
     record_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path(settings, service.name).open("ab") as log:
+    with open(log_path(settings, service.name), "ab", opener=_owner_only) as log:
         log.write(f"\n==== vidsafe up {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(launch.command)}\n".encode())
         log.flush()
         process = subprocess.Popen(
             launch.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=launch.env,
-            start_new_session=True, cwd=settings.state_dir, **launch.identity,
+            start_new_session=True, cwd=settings.state_dir, umask=0o077, **launch.identity,
         )
     record_path.write_text(json.dumps({"pid": process.pid, "create_time": psutil.Process(process.pid).create_time()}))
     deadline = time.monotonic() + service.start_timeout_s
@@ -155,7 +160,7 @@ def up(settings: Settings, names: list[str] | None = None,
 
     If one fails, or the caller is interrupted (Ctrl-C), everything started by this call is stopped.
     """
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    keep_private(settings.state_dir)  # the database, passwords, keys, uploads and logs: the owner's alone
     selected = [s for s in managed_services(settings) if names is None or s.name in names]
     started: list[Service] = []
     try:

@@ -33,8 +33,8 @@ FindingKey = tuple[str, str, int | None, tuple[float, ...] | None]
 
 @contextmanager
 def state_root(prefix: str) -> Iterator[Path]:
-    """A folder for a test stack's state. Not under pytest's tmp_path: pytest keeps its own root at mode
-    0700 (resetting it when any session starts), which Postgres' own system user could not traverse."""
+    """A folder for a test stack's state, of its own (0700, as mkdtemp makes it): the launcher lets Postgres' own
+    system user through it by an ACL entry, and removing it removes everything the stack wrote."""
     root = Path(tempfile.mkdtemp(prefix=f"vidsafe-{prefix}-"))
     try:
         yield root

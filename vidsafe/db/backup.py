@@ -66,6 +66,8 @@ def backup(settings: Settings, target_dir: Path) -> Path:
                     "counts": table_counts(settings.effective_database_url)}
         (Path(scratch) / MANIFEST).write_text(json.dumps(manifest, indent=2))
         try:
+            partial.touch(mode=0o600)  # the whole database, keys' hashes and videos: its owner's alone
+            partial.chmod(0o600)
             with tarfile.open(partial, "w") as archive:
                 archive.add(dump, DUMP)
                 archive.add(Path(scratch) / MANIFEST, MANIFEST)

@@ -3,6 +3,8 @@ logs); the CLI's key."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +15,22 @@ from vidsafe.catalogue import CATALOGUE_PATH
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The python-backend models' shared code and its requirements (installed into their environment).
 MODEL_ENV_DIR = PROJECT_ROOT / "model_env"
+
+
+def local_password(state_dir: Path, service: str) -> str:
+    """The generated password of one of the launcher's own services (its Postgres, its Redis), kept in
+    ``state_dir/secrets`` readable by its owner only; made by whichever process asks first (the launcher, before it
+    starts the service)."""
+    folder = state_dir / "secrets"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"{service}.password"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(password := secrets.token_urlsafe(24))
+    return password
 
 
 class ServiceSettings(BaseModel):
@@ -125,11 +143,16 @@ class ServiceSettings(BaseModel):
 
     @property
     def effective_database_url(self) -> str:
-        return self.database_url or f"postgresql://postgres@127.0.0.1:{self.postgres_port}/postgres"
+        if self.database_url:
+            return self.database_url
+        password = local_password(self.state_dir, "postgres")
+        return f"postgresql://postgres:{password}@127.0.0.1:{self.postgres_port}/postgres"
 
     @property
     def effective_redis_url(self) -> str:
-        return self.redis_url or f"redis://127.0.0.1:{self.redis_port}/0"
+        if self.redis_url:
+            return self.redis_url
+        return f"redis://:{local_password(self.state_dir, 'redis')}@127.0.0.1:{self.redis_port}/0"
 
     @property
     def triton_endpoints(self) -> list[str]:
