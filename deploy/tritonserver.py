@@ -28,6 +28,7 @@ from pathlib import Path
 
 from vidsafe.packages import fetch_wheel
 from vidsafe.settings import MODEL_ENV_DIR, Settings
+from vidsafe.triton import restricted_api_flags
 
 PYTRITON_VERSION = "0.7.0"
 PYTRITON_WHEEL_SHA256 = "21f063ff93bb426d0c06b7a55e7eb9efcfe62c0dddd9a908e9877e18710128df"
@@ -144,6 +145,7 @@ def tritonserver_command(settings: Settings, install: TritonInstall, models: lis
         "--exit-on-error=true",
         "--log-verbose=0",
         "--model-control-mode=explicit",
+        *restricted_api_flags(settings.effective_triton_admin_key),
         *(f"--load-model={model}" for model in models),
     ]
 

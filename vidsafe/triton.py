@@ -23,6 +23,20 @@ from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
 from vidsafe.observability import observe_triton_request
 
+# Triton's admin APIs, closed to a request without the admin key in this header (--http-restricted-api,
+# --grpc-restricted-protocol): loading, unloading and listing models, their configs, tracing and logging. Inference,
+# health, metadata, statistics and shared memory (what the workers and the gateway use) stay open to the network
+# Triton is on, which deploy/ keeps to those services. deploy/gpu/triton.sh repeats the list for NGC's image.
+ADMIN_HEADER = "vidsafe-triton-admin"
+GRPC_ADMIN_HEADER = f"triton-grpc-protocol-{ADMIN_HEADER}"  # how Triton names it in gRPC metadata
+RESTRICTED_APIS = ("model-repository", "model-config", "trace", "logging")
+
+
+def restricted_api_flags(admin_key: str) -> list[str]:
+    restriction = f"{','.join(RESTRICTED_APIS)}:{ADMIN_HEADER}={admin_key}"
+    return [f"--http-restricted-api={restriction}", f"--grpc-restricted-protocol={restriction}"]
+
+
 Tag = TypeVar("Tag")
 Tensors = dict[str, np.ndarray]
 

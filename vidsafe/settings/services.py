@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 
 from vidsafe.catalogue import CATALOGUE_PATH
 
@@ -78,6 +78,12 @@ class ServiceSettings(BaseModel):
     triton_grpc_port: int = Field(default=8001, description="gRPC port of the launcher's tritonserver.")
     triton_http_port: int = Field(default=8000, description="HTTP port of the launcher's tritonserver.")
     triton_metrics_port: int = Field(default=8002, description="Metrics port of the launcher's tritonserver.")
+    triton_admin_key: SecretStr | None = Field(
+        default=None,
+        description="What Triton's admin APIs (model repository: load, unload, index; model config; trace; logging) "
+        "require in the vidsafe-triton-admin header; no part of vidsafe calls them. Unset: a generated key kept in "
+        "state_dir/secrets, which nobody needs.",
+    )
     served_modules: list[str] | None = Field(
         default=None,
         description="Modules of the model catalogue whose models Triton serves (JSON list). Unset: every module, "
@@ -153,6 +159,12 @@ class ServiceSettings(BaseModel):
         if self.redis_url:
             return self.redis_url
         return f"redis://:{local_password(self.state_dir, 'redis')}@127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def effective_triton_admin_key(self) -> str:
+        if self.triton_admin_key is not None:
+            return self.triton_admin_key.get_secret_value()
+        return local_password(self.state_dir, "triton-admin")
 
     @property
     def triton_endpoints(self) -> list[str]:

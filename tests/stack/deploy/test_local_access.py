@@ -1,5 +1,6 @@
 """The local stack trusts no local user (issue 25): its Postgres and Redis ask for generated passwords, kept with
-everything else in a state folder only its owner can enter; no folder above it is opened to others."""
+everything else in a state folder only its owner can enter; no folder above it is opened to others; Triton's admin
+APIs want a key no part of vidsafe needs."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ import stat
 import subprocess
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 import redis
+import tritonclient.grpc as grpcclient
+from tritonclient.utils import InferenceServerException
 
 from tests.helpers.support import isolated_settings, state_root
 from vidsafe.db.binaries import PG_BIN
 from vidsafe.deploy import postgres, stack
 from vidsafe.deploy.access import keep_private
 from vidsafe.settings import Settings
+from vidsafe.triton import ADMIN_HEADER, GRPC_ADMIN_HEADER
 
 
 def _mode(path: Path) -> int:
@@ -76,3 +81,19 @@ def test_a_cluster_made_with_trust_is_switched_to_the_password() -> None:
         finally:
             stack.down(settings)
         assert "trust" not in re.sub(r"#.*", "", hba.read_text())
+
+
+def test_tritons_admin_apis_need_the_admin_key_and_inference_does_not(running_stack: Settings) -> None:
+    """Once, POST /v2/repository/index answered anyone; load and unload too."""
+    base = f"http://{running_stack.triton_host}:{running_stack.triton_http_port}/v2"
+    admin = {ADMIN_HEADER: running_stack.effective_triton_admin_key}
+    for path in ("repository/index", "repository/models/nudity_detector/unload", "logging"):
+        refused = httpx.post(f"{base}/{path}", json={}, timeout=10)
+        assert refused.status_code == 403, (path, refused.status_code, refused.text)
+    assert httpx.post(f"{base}/repository/index", headers=admin, timeout=10).status_code == 200
+    with grpcclient.InferenceServerClient(running_stack.effective_triton_url) as client:
+        with pytest.raises(InferenceServerException):
+            client.get_model_repository_index()
+        key = {GRPC_ADMIN_HEADER: running_stack.effective_triton_admin_key}
+        assert client.get_model_repository_index(headers=key) is not None
+        assert client.is_server_ready() and client.is_model_ready("nudity_detector")

@@ -17,17 +17,11 @@ import yaml
 from cloudcoil.models.keda import v1alpha1 as keda
 from cloudcoil.models.prometheus_operator import v1 as prometheus_operator
 
-from tests.helpers.deploy import BIN
+from tests.helpers.deploy import BIN, COMPOSE, DEPLOY, by_kind, compose, render
 from tests.helpers.support import tool_venv
 from vidsafe.deploy import services
 from vidsafe.queue import VIDEO_QUEUE, queue_lists
-from vidsafe.settings import PROJECT_ROOT, Settings
-
-DEPLOY = PROJECT_ROOT / "deploy"
-
-
-COMPOSE = DEPLOY / "compose" / "compose.yaml"
-
+from vidsafe.settings import Settings
 
 KUSTOMIZATIONS = ("k8s/overlays/cpu", "k8s/overlays/gpu", "k8s/ingress", "k8s/monitoring")
 
@@ -64,12 +58,8 @@ def test_dockerfile_passes_hadolint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE.read_text())
-
-
 def test_compose_runs_each_service_with_vidsafe_serve_and_both_profiles_serve_triton() -> None:
-    in_compose = _compose()["services"]
+    in_compose = compose()["services"]
     served = {service["command"][1] for service in in_compose.values() if service.get("command", [""])[0] == "serve"}
     assert served == set(services.CONTAINER_SERVICES) - {"triton"}
     tritons = {name: in_compose[name] for name in ("triton", "triton-gpu")}
@@ -78,13 +68,13 @@ def test_compose_runs_each_service_with_vidsafe_serve_and_both_profiles_serve_tr
     assert tritons["triton-gpu"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
     assert all(service.get("shm_size") for service in tritons.values())
     # Stores that outlive a container are named volumes; no secret is written in the file.
-    assert {"pgdata", "redisdata", "state"} <= set(_compose()["volumes"])
-    assert "--appendonly" in in_compose["redis"]["command"]
+    assert {"pgdata", "redisdata", "state"} <= set(compose()["volumes"])
+    assert "--appendonly" in " ".join(in_compose["redis"]["command"])
     assert "PASSWORD=" not in COMPOSE.read_text()
 
 
 def test_compose_worker_stops_within_a_lease_and_is_scraped() -> None:
-    in_compose = _compose()["services"]
+    in_compose = compose()["services"]
     grace_s = int(in_compose["worker"]["stop_grace_period"].removesuffix("s"))
     assert grace_s >= Settings.model_fields["part_lease_s"].default
     scrape = yaml.safe_load((DEPLOY / "compose" / "prometheus.yml").read_text())["scrape_configs"]
@@ -95,7 +85,8 @@ def test_compose_worker_stops_within_a_lease_and_is_scraped() -> None:
 
 
 def test_every_setting_the_deployments_set_is_one_of_the_settings_class(monkeypatch: pytest.MonkeyPatch) -> None:
-    files = [COMPOSE, DEPLOY / "compose" / ".env.example", DEPLOY / "k8s" / "base" / "settings.env",
+    files = [COMPOSE, DEPLOY / "compose" / ".env.example", DEPLOY / "compose" / "settings.env.example",
+             DEPLOY / "k8s" / "base" / "settings.env",
              DEPLOY / "cloud" / "gpu-workers.yaml", DEPLOY / "Dockerfile"]
     for path in files:
         unknown = _settings_variables(path.read_text()) - _known_variables()
@@ -132,19 +123,9 @@ def _strict(schema: Any) -> Any:
     return schema
 
 
-def _render(kustomization: str) -> list[dict[str, Any]]:
-    result = subprocess.run([BIN / "kubectl", "kustomize", DEPLOY / kustomization], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return [document for document in yaml.safe_load_all(result.stdout) if document]
-
-
-def _by_kind(resources: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
-    return {resource["metadata"]["name"]: resource for resource in resources if resource["kind"] == kind}
-
-
 @pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
 def test_every_rendered_manifest_is_valid(kustomization: str) -> None:
-    for resource in _render(kustomization):
+    for resource in render(kustomization):
         key = (resource["apiVersion"], resource["kind"])
         if key in CUSTOM_RESOURCES:
             schema = _strict(CUSTOM_RESOURCES[key].model_json_schema(by_alias=True))
@@ -155,20 +136,20 @@ def test_every_rendered_manifest_is_valid(kustomization: str) -> None:
 
 
 def test_strict_schemas_refuse_a_misspelt_field() -> None:
-    scaled = _by_kind(_render("k8s/overlays/cpu"), "ScaledObject")["vidsafe-worker"]
+    scaled = by_kind(render("k8s/overlays/cpu"), "ScaledObject")["vidsafe-worker"]
     scaled["spec"]["minReplicas"] = 1
     schema = _strict(keda.ScaledObject.model_json_schema(by_alias=True))
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(scaled))
-    deployment = _by_kind(_render("k8s/overlays/cpu"), "Deployment")["vidsafe-gateway"]
+    deployment = by_kind(render("k8s/overlays/cpu"), "Deployment")["vidsafe-gateway"]
     deployment["spec"]["replica"] = 2
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, kubernetes_validate.latest_version(), strict=True)
 
 
 def test_keda_scales_workers_on_every_priority_list_of_the_queue() -> None:
-    resources = _render("k8s/overlays/cpu")
-    scaled = _by_kind(resources, "ScaledObject")["vidsafe-worker"]["spec"]
-    assert scaled["scaleTargetRef"]["name"] in _by_kind(resources, "Deployment")
+    resources = render("k8s/overlays/cpu")
+    scaled = by_kind(resources, "ScaledObject")["vidsafe-worker"]["spec"]
+    assert scaled["scaleTargetRef"]["name"] in by_kind(resources, "Deployment")
     lists = {trigger["metadata"]["listName"] for trigger in scaled["triggers"] if trigger["type"] == "redis"}
     assert lists == set(queue_lists(VIDEO_QUEUE))
     names = [trigger["name"] for trigger in scaled["triggers"]]
@@ -176,9 +157,9 @@ def test_keda_scales_workers_on_every_priority_list_of_the_queue() -> None:
 
 
 def test_cluster_services_are_probed_and_shut_down_gracefully() -> None:
-    resources = _render("k8s/overlays/cpu")
-    deployments = _by_kind(resources, "Deployment")
-    settings = dict(_by_kind(resources, "ConfigMap").popitem()[1]["data"])
+    resources = render("k8s/overlays/cpu")
+    deployments = by_kind(resources, "Deployment")
+    settings = dict(by_kind(resources, "ConfigMap").popitem()[1]["data"])
     worker = deployments["vidsafe-worker"]["spec"]["template"]["spec"]
     assert worker["terminationGracePeriodSeconds"] >= float(settings["VIDSAFE_PART_LEASE_S"])
     triton = deployments["vidsafe-triton"]["spec"]["template"]["spec"]["containers"][0]
@@ -192,12 +173,13 @@ def test_cluster_services_are_probed_and_shut_down_gracefully() -> None:
 
 
 def test_gpu_overlay_puts_triton_on_a_gpu_with_the_gpu_profile() -> None:
-    triton = _by_kind(_render("k8s/overlays/gpu"), "Deployment")["vidsafe-triton"]["spec"]["template"]["spec"]
+    triton = by_kind(render("k8s/overlays/gpu"), "Deployment")["vidsafe-triton"]["spec"]["template"]["spec"]
     container = triton["containers"][0]
     assert container["image"].startswith("vidsafe-triton-gpu")
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert "--model-config-name=gpu" in container["args"]
-    cpu = _by_kind(_render("k8s/overlays/cpu"), "Deployment")["vidsafe-triton"]["spec"]["template"]["spec"]
+    assert container["command"] == ["vidsafe-triton-gpu"]
+    assert "--model-config-name=gpu" in (DEPLOY / "gpu" / "triton.sh").read_text()
+    cpu = by_kind(render("k8s/overlays/cpu"), "Deployment")["vidsafe-triton"]["spec"]["template"]["spec"]
     assert "nvidia.com/gpu" not in cpu["containers"][0]["resources"].get("limits", {})
 
 
