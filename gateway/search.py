@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from vidsafe.catalogue import Module
-from vidsafe.db.paging import decode_cursor
+from vidsafe.db.paging import decode_cursor, integer
 from vidsafe.domain.api import SearchResults
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.findings import FrameHit
@@ -37,8 +37,8 @@ async def search_texts(conn: ConnDep, settings: SettingsDep, caller: ReviewerDep
     chosen = [m for m in (modules or TEXT_MODULES) if m in TEXT_MODULES]
     if not chosen:
         raise Refusal(422, ErrorCode.invalid_request, "search reads speech and ocr findings only")
-    offset = (decode_cursor(cursor, ("o",)) or {"o": 0})["o"]
-    if not isinstance(offset, int) or offset < 0:
+    offset = (decode_cursor(cursor, {"o": integer}) or {"o": 0})["o"]
+    if offset < 0:
         raise Refusal(422, ErrorCode.invalid_cursor, "the cursor is not one this service made")
     return await run_in_threadpool(search_service.search_texts, conn, settings, caller.team_id, q, chosen, mode, limit,
                                    offset)

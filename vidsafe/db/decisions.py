@@ -7,7 +7,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
-from vidsafe.db.paging import Page, decode_cursor, page_of
+from vidsafe.db.paging import Page, decode_cursor, integer, page_of
 from vidsafe.domain.requests import DecisionRequest
 from vidsafe.domain.review import Decision, DecisionAction
 
@@ -41,7 +41,7 @@ def add_decision(conn: psycopg.Connection, team_id: UUID, job_id: UUID, decision
 def decisions(conn: psycopg.Connection, team_id: UUID, job_id: UUID | None, limit: int,
               cursor: str | None) -> Page[Decision]:
     """A page of the team's decisions (or one job's), newest first."""
-    after = decode_cursor(cursor, ("id",))
+    after = decode_cursor(cursor, {"id": integer})
     rows = conn.cursor(row_factory=dict_row).execute(
         f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE team_id = %(team)s "
         "AND (%(job)s::uuid IS NULL OR job_id = %(job)s) AND (%(after)s::bigint IS NULL OR id < %(after)s) "

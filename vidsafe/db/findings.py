@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from vidsafe.catalogue import Module
-from vidsafe.db.paging import Page, decode_cursor, page_of
+from vidsafe.db.paging import Page, decode_cursor, integer, number, page_of
 from vidsafe.domain.findings import Finding, FrameHit, Segment
 
 FINDING_COLUMNS = "id, module, label, score, timestamp_s, end_s, frame_index, box, polygon, text, attributes"
@@ -115,7 +115,7 @@ def get_findings(conn: psycopg.Connection, job_id: UUID, module: str | None = No
 def findings_page(conn: psycopg.Connection, job_id: UUID, module: str | None, limit: int,
                   cursor: str | None) -> Page[Finding]:
     """A page of the job's findings in time order (InvalidCursor for a cursor of another list)."""
-    after = decode_cursor(cursor, ("t", "id"))
+    after = decode_cursor(cursor, {"t": number, "id": integer})
     rows = conn.cursor(row_factory=dict_row).execute(
         f"SELECT {FINDING_COLUMNS} FROM findings "
         "WHERE job_id = %(job)s AND (%(module)s::text IS NULL OR module = %(module)s) "

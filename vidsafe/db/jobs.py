@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from vidsafe.catalogue import Module
-from vidsafe.db.paging import Page, decode_cursor, page_of
+from vidsafe.db.paging import Page, decode_cursor, identifier, page_of, timestamp
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.jobs import Coverage, Job, JobEvent, JobOptions, JobStatus, JobWarning, MediaInfo
 
@@ -113,7 +113,7 @@ def get_job(conn: psycopg.Connection, job_id: UUID, team_id: UUID | None) -> Job
 def list_jobs(conn: psycopg.Connection, team_id: UUID, limit: int, status: JobStatus | None = None,
               batch_id: UUID | None = None, cursor: str | None = None) -> Page[Job]:
     """A page of the team's jobs, newest first (InvalidCursor for a cursor of another list)."""
-    after = decode_cursor(cursor, ("t", "id"))
+    after = decode_cursor(cursor, {"t": timestamp, "id": identifier})
     rows = conn.cursor(row_factory=dict_row).execute(
         f"SELECT {_JOB_COLUMNS} FROM jobs WHERE team_id = %(team)s AND (%(status)s::text IS NULL OR status = "
         "%(status)s) AND (%(batch)s::uuid IS NULL OR batch_id = %(batch)s) "

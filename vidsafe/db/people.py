@@ -9,7 +9,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from vidsafe.db.findings import F_FINDING_COLUMNS, finding_of, vector_text
-from vidsafe.db.paging import Page, decode_cursor, page_of
+from vidsafe.db.paging import Page, decode_cursor, identifier, integer, page_of
 from vidsafe.domain.findings import FrameHit
 from vidsafe.domain.requests import PersonUpdate
 from vidsafe.domain.review import Person
@@ -74,7 +74,7 @@ def _person(conn: psycopg.Connection, row: dict) -> Person:
 
 def people(conn: psycopg.Connection, team_id: UUID, hidden: bool, limit: int, cursor: str | None) -> Page[Person]:
     """A page of the team's people, most faces first."""
-    after = decode_cursor(cursor, ("n", "id"))
+    after = decode_cursor(cursor, {"n": integer, "id": identifier})
     rows = conn.cursor(row_factory=dict_row).execute(
         _PERSON_SELECT + "WHERE p.team_id = %(team)s AND (%(hidden)s OR NOT p.hidden) GROUP BY p.id "
         "HAVING %(n)s::int IS NULL OR (-count(e.finding_id), p.id) > (-%(n)s::int, %(id)s::uuid) "

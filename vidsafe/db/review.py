@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from vidsafe.catalogue import Module
-from vidsafe.db.paging import Page, decode_cursor, page_of
+from vidsafe.db.paging import Page, decode_cursor, identifier, number, page_of, timestamp
 from vidsafe.domain.findings import RiskReason
 from vidsafe.domain.review import ReviewItem, ReviewQueue
 
@@ -60,7 +60,7 @@ _ITEM_FILTER = (
 def review_items(conn: psycopg.Connection, team_id: UUID, where: QueueFilter, limit: int,
                  cursor: str | None) -> Page[ReviewItem]:
     """A page of the team's queue, riskiest first."""
-    after = decode_cursor(cursor, ("r", "t", "id"))
+    after = decode_cursor(cursor, {"r": number, "t": timestamp, "id": identifier})
     rows = conn.cursor(row_factory=dict_row).execute(
         _ITEM_SELECT + "WHERE " + _ITEM_FILTER +
         "AND (%(r)s::float8 IS NULL OR (-r.risk::float8, r.created_at, r.job_id) > "

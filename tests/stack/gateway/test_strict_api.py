@@ -4,6 +4,7 @@ refused or abandoned upload, and an Idempotency-Key is bound to its request and 
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import time
@@ -175,3 +176,19 @@ def test_an_idempotency_key_is_bound_to_its_request(api: httpx.Client, running_s
     assert again.status_code == 201 and again.json()["id"] != first.json()["id"]
     api.post(f"/v1/jobs/{first.json()['id']}/cancel").raise_for_status()
     wait_for_job(api, again.json()["id"])
+
+
+def _forged(position: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def test_a_forged_cursor_on_any_list_is_a_422(api: httpx.Client, sample_video: Path) -> None:
+    """A cursor with its list's keys and values of the wrong type once reached SQL as it was: a 500."""
+    job_id = upload(api, sample_video, params={"start": "false"}).json()["id"]
+    lists = {"/v1/jobs": {"t": "yesterday", "id": "x"}, "/v1/reviews": {"r": "high", "t": 1, "id": []},
+             f"/v1/jobs/{job_id}/findings": {"t": "x", "id": "y"}, "/v1/decisions": {"id": "1; --"},
+             "/v1/people": {"n": 1.5, "id": 3}, "/v1/search": {"o": "0"}}
+    for path, position in lists.items():
+        refused = api.get(path, params={"cursor": _forged(position), **({"q": "x"} if path == "/v1/search" else {})})
+        assert refused.status_code == 422 and refused.json()["detail"]["code"] == "invalid_cursor", (path, refused.text)
+    api.post(f"/v1/jobs/{job_id}/cancel").raise_for_status()
