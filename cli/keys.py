@@ -22,7 +22,8 @@ from vidsafe.settings import Settings, get_settings
 
 keys_app = typer.Typer(help="API keys of a team: issue, list, revoke (needs an admin key).", no_args_is_help=True)
 Name = Annotated[str, typer.Argument(help="A name unique in the team: who or what uses the key. Never reused.")]
-Scopes = Annotated[list[Scope], typer.Option("--scope", help="submit, review or admin; repeat for several.")]
+Scopes = Annotated[list[Scope], typer.Option("--scope", help="submit, review, lists (hash lists) or admin; repeat for "
+                                               "several.")]
 TeamOption = Annotated[str | None, typer.Option("--team", help="The team (an operator admin key may name any). "
                                                 "Unset: VIDSAFE_TEAM, else the key's own team.")]
 

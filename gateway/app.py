@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 from vidsafe.db.migrate import apply_migrations
 from vidsafe.gateway import (
     admission,
+    audit,
     batches,
     decisions,
     findings,
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     for resource in (jobs, batches, decisions, summaries, media, findings, modules, keys, teams, reviews, search,
-                     people, me, stats, hash_lists, policy, webhook_secrets):
+                     people, me, stats, hash_lists, policy, webhook_secrets, audit):
         app.include_router(resource.router, responses=refusals.ERROR_RESPONSES)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
     app.add_middleware(admission.Admission)

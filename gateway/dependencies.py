@@ -93,4 +93,6 @@ def require(*scopes: Scope) -> object:
 SubmitterDep = Annotated[Caller, require(Scope.submit)]
 ReaderDep = Annotated[Caller, require(Scope.submit, Scope.review)]
 ReviewerDep = Annotated[Caller, require(Scope.review)]
+ListsDep = Annotated[Caller, require(Scope.lists)]
+ListReaderDep = Annotated[Caller, require(Scope.review, Scope.lists)]
 AdminDep = Annotated[Caller, require(Scope.admin)]

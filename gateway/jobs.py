@@ -16,6 +16,7 @@ from vidsafe.db import deliveries, findings, jobs
 from vidsafe.domain.api import FindingsResponse, SegmentsResponse
 from vidsafe.domain.jobs import Job, JobEvent, JobStatus, WebhookDelivery
 from vidsafe.domain.requests import PathJobRequest, PriorityRequest, UrlJobRequest
+from vidsafe.domain.teams import Scope
 from vidsafe.gateway.connections import borrowed_connection
 from vidsafe.gateway.convertors import JOB_ACTION
 from vidsafe.gateway.dependencies import (
@@ -142,9 +143,12 @@ def get_segments(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
 @router.get("/{job_id}/events", response_model=list[JobEvent], operation_id="get_events")
 def get_events(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> list[JobEvent]:
     """The job's audit trail: every change of status or priority, who made it (API key name, worker,
-    system) and why."""
+    system) and why; and, for a key with the review scope, the reviewers' decisions (their labels and notes)."""
     owned.job(conn, caller.team_id, job_id)
-    return jobs.job_events(conn, job_id)
+    events = jobs.job_events(conn, job_id)
+    if caller.key.allows((Scope.review,)):
+        return events
+    return [event for event in events if event.kind != "decision"]
 
 
 @router.get("/{job_id}/webhooks", response_model=list[WebhookDelivery], operation_id="get_webhook_deliveries")

@@ -9,7 +9,7 @@ import psycopg
 from fastapi import APIRouter, Path, status
 
 from vidsafe.apikeys import issue_key
-from vidsafe.db import teams
+from vidsafe.db import audit, teams
 from vidsafe.domain.api import ApiKeyCreated
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.requests import KEY_NAME_PATTERN, KeyRequest
@@ -29,7 +29,10 @@ KeyName = Annotated[str, Path(pattern=KEY_NAME_PATTERN, description="The key's n
 def create_key(body: KeyRequest, conn: ConnDep, caller: AdminDep) -> ApiKeyCreated:
     """Issue a key of the team. The answer holds the key itself, this once: only its hash is stored."""
     try:
-        record, secret = issue_key(conn, caller.team_id, body.name, body.scopes)
+        with conn.transaction():
+            record, secret = issue_key(conn, caller.team_id, body.name, body.scopes)
+            audit.record(conn, caller.team_id, caller.actor, "key.created", body.name,
+                         scopes=[str(scope) for scope in body.scopes])
     except psycopg.errors.UniqueViolation:
         raise Refusal(409, ErrorCode.key_name_taken, f"team {caller.team} has or had a key named {body.name!r}: "
                       "names stay taken after a revoke, so that audit trails name one key each; choose another") \
@@ -46,7 +49,9 @@ def list_keys(conn: ConnDep, caller: AdminDep) -> list[ApiKey]:
 @router.post("/{name}/revoke", response_model=ApiKey, operation_id="revoke_key")
 def revoke_key(name: KeyName, conn: ConnDep, caller: AdminDep) -> ApiKey:
     """Revoke a key of the team: it stops working at once."""
-    revoked = teams.revoke_api_key(conn, caller.team_id, name)
-    if revoked is None:
-        raise Refusal(404, ErrorCode.key_not_found, f"team {caller.team} has no live key named {name!r}")
+    with conn.transaction():
+        revoked = teams.revoke_api_key(conn, caller.team_id, name)
+        if revoked is None:
+            raise Refusal(404, ErrorCode.key_not_found, f"team {caller.team} has no live key named {name!r}")
+        audit.record(conn, caller.team_id, caller.actor, "key.revoked", name)
     return revoked

@@ -9,15 +9,16 @@ import uuid
 from fastapi import APIRouter, status
 
 from vidsafe.domain.summaries import SummaryRecord
-from vidsafe.gateway.dependencies import ConnDep, QueueDep, ReaderDep, ReviewerDep, SettingsDep
+from vidsafe.gateway.dependencies import ConnDep, QueueDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.services import summaries as summary_service
 
 router = APIRouter(tags=["summaries"])
 
 
 @router.get("/v1/jobs/{job_id}/summary", response_model=SummaryRecord, operation_id="get_summary")
-def get_summary(job_id: uuid.UUID, conn: ConnDep, caller: ReaderDep) -> SummaryRecord:
-    """The job's summary; 404 summary_not_found until the job has succeeded."""
+def get_summary(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> SummaryRecord:
+    """The job's summary (it quotes findings: the review scope's); 404 summary_not_found until the job has
+    succeeded."""
     return summary_service.get(conn, caller.team_id, job_id)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, status
 
-from vidsafe.db import webhook_secrets
+from vidsafe.db import audit, webhook_secrets
 from vidsafe.domain.teams import WebhookSecret, WebhookSecretRotation, WebhookSecretState
 from vidsafe.gateway.dependencies import AdminDep, ConnDep
 
@@ -25,4 +25,8 @@ def rotate_webhook_secret(conn: ConnDep, caller: AdminDep,
                           rotation: Annotated[WebhookSecretRotation | None, Body()] = None) -> WebhookSecret:
     """A new secret for the team (its first, or the next): every delivery from now on carries a signature with it,
     and, for ``previous_valid_s``, one with the secret it replaces."""
-    return webhook_secrets.rotate(conn, caller.team_id, (rotation or WebhookSecretRotation()).previous_valid_s)
+    previous_valid_s = (rotation or WebhookSecretRotation()).previous_valid_s
+    made = webhook_secrets.rotate(conn, caller.team_id, previous_valid_s)
+    audit.record(conn, caller.team_id, caller.actor, "webhook_secret.rotated", "webhook secret",
+                 previous_valid_s=previous_valid_s)
+    return made

@@ -15,7 +15,8 @@ class Scope(StrEnum):
     """What an API key may do; admin may do everything."""
 
     submit = "submit"  # create jobs and follow them
-    review = "review"  # read jobs, findings, segments, similar faces
+    review = "review"  # read jobs, findings, segments, similar faces, decisions and summaries; decide
+    lists = "lists"  # create, fill and remove the team's hash lists (what known-content matching matches)
     admin = "admin"
 
 
@@ -63,6 +64,18 @@ class ApiKey(BaseModel):
 
     def allows(self, scopes: tuple[Scope, ...]) -> bool:
         return Scope.admin in self.scopes or any(scope in self.scopes for scope in scopes)
+
+
+class AuditEntry(BaseModel):
+    """One change to what a team matches by, who may call, or what signs its events: when, who, what, to what."""
+
+    id: int
+    at: datetime
+    actor: str = Field(description="The API key's name (with its team when an operator acted for the team)")
+    action: str = Field(description="hash_list.created, hash_list.imported, hash_list.deleted, key.created, "
+                        "key.revoked, webhook_secret.rotated")
+    subject: str = Field(description="The list's, the key's name")
+    detail: dict = Field(description="What it changed: hashes added, a key's scopes, ...")
 
 
 class WebhookSecretState(BaseModel):

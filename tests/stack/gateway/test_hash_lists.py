@@ -28,7 +28,7 @@ from vidsafe.settings import Settings
 
 @pytest.fixture(scope="module")
 def moderators(running_stack: Settings, api: httpx.Client) -> Iterator[httpx.Client]:
-    keys = make_team(running_stack, api, "hash-matchers", {"lead": ["submit", "review"]})
+    keys = make_team(running_stack, api, "hash-matchers", {"lead": ["submit", "review", "lists"]})
     with keys.client("lead") as client:
         yield client
 
