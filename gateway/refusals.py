@@ -43,6 +43,7 @@ _MEDIA_STATUS = {
     ErrorCode.unsupported_codec: 415,
     ErrorCode.unsupported_container: 415,
     ErrorCode.file_missing: 404,
+    ErrorCode.path_not_allowed: 404,
 }
 _OUTBOUND_STATUS = {ErrorCode.file_too_large: 413, ErrorCode.download_failed: 502}
 _STARLETTE_CODES = {404: ErrorCode.not_found, 405: ErrorCode.method_not_allowed}

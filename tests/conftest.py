@@ -38,6 +38,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(getattr(pytest.mark, tier))
 
 
+INGEST_TEAMS = ("ingest-a", "ingest-b")  # teams with server-side folders of their own (test_ingest_roots.py)
 WEBHOOK_DEADLINE_S = 5.0  # short, so that a receiver answering a byte at a time is cut off in seconds
 
 
@@ -50,11 +51,15 @@ def stack_root() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def stack_settings(stack_root: Path) -> Settings:
     (stack_root / "ingest").mkdir()
+    for team in INGEST_TEAMS:
+        (stack_root / "ingest" / team).mkdir()
     # Chunks of 4 s: the 12 s sample is analysed in three parts, so every test of findings covers chunking. No video
     # is kept for review by default (the tests of removal hold); the review tests' teams keep theirs. Prometheus
     # scrapes the stack (tests/stack/deploy/test_monitoring.py).
     return isolated_settings(stack_root / "state", max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
-                             ingest_roots=[stack_root / "ingest"], chunk_s=4.0, part_lease_s=10.0,
+                             ingest_roots=[stack_root / "ingest"],
+                             team_ingest_roots={team: [stack_root / "ingest" / team] for team in INGEST_TEAMS},
+                             chunk_s=4.0, part_lease_s=10.0,
                              maintenance_interval_s=1.0, allow_private_urls=True, webhook_backoff_s=0.5,
                              webhook_deadline_s=WEBHOOK_DEADLINE_S, media_retention_s=0.0, prometheus=True)
 

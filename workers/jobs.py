@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from uuid import UUID
 
 import psycopg
 
 from vidsafe.catalogue import Module
-from vidsafe.db import jobs
+from vidsafe.db import jobs, teams
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.jobs import Job, JobOptions, JobStatus
+from vidsafe.media.ingest import ingested_path, team_ingest_roots
 from vidsafe.observability import count_job_end
 from vidsafe.settings import Settings
 
@@ -50,6 +51,15 @@ def load_source(conn: psycopg.Connection, job_id: UUID) -> JobSource | None:
     if job is None or source is None:
         return None
     return JobSource(job, Path(source.path), source.owns_media, source.url, source.options, source.team_id)
+
+
+def checked_again(conn: psycopg.Connection, source: JobSource, settings: Settings) -> JobSource:
+    """The source about to be read: a path job's file checked again now, by its real path, against its team's
+    roots (a symlink swapped in since the gateway checked it is refused); MediaError path_not_allowed."""
+    if source.owns_media or source.url is not None:
+        return source
+    team = teams.get_team(conn, source.team_id)
+    return replace(source, path=ingested_path(source.path, team_ingest_roots(settings, team.name, team.operator)))
 
 
 def superseded(job: Job, sent_priority: int) -> bool:

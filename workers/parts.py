@@ -28,7 +28,17 @@ from vidsafe.workers import coverage
 from vidsafe.workers.backoff import Backoff, DependencyDown, reconnect
 from vidsafe.workers.fetching import run_fetch
 from vidsafe.workers.frames import run_frames
-from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load_source, remove_media, superseded
+from vidsafe.workers.jobs import (
+    ACTOR,
+    JobSource,
+    SendPart,
+    checked_again,
+    connect,
+    fail,
+    load_source,
+    remove_media,
+    superseded,
+)
 from vidsafe.workers.leases import Heartbeat
 from vidsafe.workers.planning import send_parts
 from vidsafe.workers.rules import run_rules
@@ -88,7 +98,8 @@ def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, setting
         endpoint = endpoint_for(settings.triton_endpoints, f"{lease.job_id}:{lease.kind}:{lease.index}", lease.attempt)
         with TritonClient(endpoint, settings.triton_timeout_s) as triton, \
                 time_stage("all", lease.kind):
-            if not _analyse(conn, lease, source, settings, triton):
+            reads = checked_again(conn, source, settings) if lease.kind in ("frames", "audio") else source
+            if not _analyse(conn, lease, reads, settings, triton):
                 parts.release(conn, lease)
                 return
         if lease.kind == "rules":

@@ -26,7 +26,16 @@ from vidsafe.media.probe import decode_end_s, probe_video
 from vidsafe.observability import time_stage
 from vidsafe.serving import resolve_modules
 from vidsafe.settings import Settings
-from vidsafe.workers.jobs import ACTOR, JobSource, SendPart, connect, fail, load_source, superseded
+from vidsafe.workers.jobs import (
+    ACTOR,
+    JobSource,
+    SendPart,
+    checked_again,
+    connect,
+    fail,
+    load_source,
+    superseded,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +57,7 @@ def plan_media(conn: psycopg.Connection, source: JobSource, settings: Settings) 
     False, with the job failed, if the video or the options cannot be analysed."""
     try:
         with time_stage("all", "probe"):
-            media = probe_video(source.path, settings)
+            media = probe_video(checked_again(conn, source, settings).path, settings)
         modules = set(source.job.modules) if source.job.modules is not None else resolve_modules(source.options,
                                                                                                settings)
     except MediaError as error:

@@ -32,6 +32,7 @@ from vidsafe.gateway.dependencies import Caller
 from vidsafe.gateway.refusals import Refusal, media_refusal, outbound_refusal
 from vidsafe.gateway.services.queueing import sending
 from vidsafe.gateway.uploads import ReceivedUpload
+from vidsafe.media.ingest import ingested_path, team_ingest_roots
 from vidsafe.media.probe import probe_video
 from vidsafe.queue import send_plan
 from vidsafe.serving import resolve_modules
@@ -210,20 +211,18 @@ def submit_upload(submitter: Submitter, job_id: uuid.UUID, target: Path, receive
 
 
 def submit_path(submitter: Submitter, path: str, options: JobOptions, placement: Placement) -> Created:
-    """A job for a video already on the server, inside one of the ``ingest_roots``."""
+    """A job for a video already on the server, inside one of the team's ingest roots (``vidsafe/media/ingest.py``:
+    missing, outside or not a file, the answer is the same)."""
     request_fingerprint = fingerprint("path", path, options, placement)
     if replayed := replay(submitter, request_fingerprint):
         return replayed
     placed = place(submitter, placement)
     check_options(options, submitter.settings)
-    settings = submitter.settings
-    resolved = Path(path).resolve()
-    if not any(resolved.is_relative_to(root.resolve()) for root in settings.ingest_roots):
-        raise Refusal(403, ErrorCode.path_not_allowed,
-                      "server-side paths must lie inside VIDSAFE_INGEST_ROOTS" if settings.ingest_roots
-                      else "server-side paths are disabled: set VIDSAFE_INGEST_ROOTS to allow folders")
-    if not resolved.is_file():
-        raise Refusal(404, ErrorCode.file_missing, "no such file under the ingest roots")
+    settings, caller = submitter.settings, submitter.caller
+    try:
+        resolved = ingested_path(path, team_ingest_roots(settings, caller.team, caller.operator))
+    except MediaError as error:
+        raise media_refusal(error) from None
     media = _probe(resolved, settings)
     return _record(submitter, uuid.uuid4(), NewJob(submitter.caller.team_id, resolved.name, str(resolved), False,
                                                    options, media, **placed), request_fingerprint)

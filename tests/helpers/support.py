@@ -42,6 +42,13 @@ def state_root(prefix: str) -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def elsewhere(settings: Settings, state_dir: Path, **updates: object) -> Settings:
+    """``settings`` with a state folder of their own, still on the same stack's Postgres and Redis (whose generated
+    passwords live in the stack's state folder)."""
+    return settings.model_copy(update={"database_url": settings.effective_database_url,
+                                       "redis_url": settings.effective_redis_url, "state_dir": state_dir, **updates})
+
+
 def stack_client(settings: Settings) -> httpx.Client:
     """A client of the stack's gateway with the key `vidsafe up` issued to its CLI."""
     key = local_key_path(settings).read_text().strip()

@@ -89,7 +89,13 @@ class JobSettings(BaseModel):
     )
     ingest_roots: list[Path] = Field(
         default_factory=list,
-        description="Folders a job may name as a server-side path (JSON list). Empty: path jobs are refused.",
+        description="Folders the operator team's jobs may name as server-side paths (JSON list). Empty: its path "
+        "jobs are refused.",
+    )
+    team_ingest_roots: dict[str, list[Path]] = Field(
+        default_factory=dict,
+        description="Folders each other team's jobs may name as server-side paths, by team name (JSON object, e.g. "
+        '{"trust-team": ["/srv/videos/trust-team"]}). A team not named: its path jobs are refused.',
     )
     max_json_body_bytes: int = Field(
         default=4 * 1024**2, ge=1024,

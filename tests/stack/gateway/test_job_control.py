@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from tests.helpers.local_http import Respond, answer, serve
 from tests.helpers.support import (
+    elsewhere,
     finding_keys,
     free_ports,
     stored_uploads,
@@ -157,9 +158,8 @@ def test_a_retry_from_scratch_that_loses_a_race_forgets_nothing(
 
 def test_each_maintenance_step_runs_while_redis_is_down(running_stack: Settings, tmp_path: Path) -> None:
     (dead_port,) = free_ports(1)
-    settings = running_stack.model_copy(update={
-        "redis_url": f"redis://127.0.0.1:{dead_port}/0", "state_dir": tmp_path, "resend_pending_after_s": 1e-3,
-        "orphan_min_age_s": 1.0})
+    settings = elsewhere(running_stack, tmp_path, redis_url=f"redis://127.0.0.1:{dead_port}/0",
+                         resend_pending_after_s=1e-3, orphan_min_age_s=1.0)
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
         # A queued job whose plan message was lost: the first step tries to send it again, and cannot.
         job_id = uuid4()
@@ -260,6 +260,7 @@ def test_a_video_is_ingested_from_a_url(api: httpx.Client, sample_video: Path, r
     assert leftovers == []
 
 
+@pytest.mark.usefixtures("webhook_secret")  # so that a callback URL is refused by the guard, not for want of one
 def test_the_ssrf_guard_refuses_internal_urls_for_ingestion_and_callbacks(running_stack: Settings,
                                                                           api_key: str) -> None:
     guarded = running_stack.model_copy(update={"allow_private_urls": False})

@@ -83,7 +83,7 @@ def test_server_side_path_inside_ingest_roots(api: httpx.Client, running_stack: 
 def test_server_side_path_outside_ingest_roots_is_refused(api: httpx.Client, running_stack: Settings,
                                                           path: str) -> None:
     response = api.post("/v1/jobs/from-path", json={"path": path.format(root=running_stack.ingest_roots[0])})
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert response.json()["detail"]["code"] == "path_not_allowed"
 
 

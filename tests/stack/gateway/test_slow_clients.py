@@ -15,7 +15,7 @@ import pytest
 
 from tests.helpers.hostile_corpus import tiny_valid
 from tests.helpers.raw_uploads import multipart, read_answer, start_upload
-from tests.helpers.support import free_ports, state_root, stored_uploads, wait_until
+from tests.helpers.support import elsewhere, free_ports, state_root, stored_uploads, wait_until
 from vidsafe.deploy import stack
 from vidsafe.settings import Settings
 
@@ -35,8 +35,8 @@ def impatient_gateway(running_stack: Settings) -> Iterator[Settings]:
     """A second gateway on the same database and queue, started by the launcher in a state folder of its
     own, with a short upload idle timeout, so a stall or a trickle is detected in seconds rather than 30."""
     with state_root("impatient") as root:
-        impatient = running_stack.model_copy(update={"state_dir": root, "gateway_port": free_ports(1)[0],
-                                                     "upload_idle_timeout_s": IMPATIENT_IDLE_TIMEOUT_S})
+        impatient = elsewhere(running_stack, root, gateway_port=free_ports(1)[0],
+                              upload_idle_timeout_s=IMPATIENT_IDLE_TIMEOUT_S)
         stack.up(impatient, ["gateway"])
         try:
             yield impatient
