@@ -27,4 +27,4 @@ def regenerate_summary(job_id: uuid.UUID, conn: ConnDep, queue: QueueDep, settin
                        caller: ReviewerDep) -> SummaryRecord:
     """Make the job's summary again, in the background (``state`` is queued until it is ready or failed; the
     last summary stays meanwhile)."""
-    return summary_service.regenerate(conn, queue, settings, caller.team_id, job_id)
+    return summary_service.regenerate(conn, queue, settings, caller, job_id)

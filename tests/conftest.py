@@ -39,6 +39,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 INGEST_TEAMS = ("ingest-a", "ingest-b")  # teams with server-side folders of their own (test_ingest_roots.py)
+SUMMARY_REGENERATIONS_PER_HOUR = 3  # few, so that the limit is reached in a test
 WEBHOOK_DEADLINE_S = 5.0  # short, so that a receiver answering a byte at a time is cut off in seconds
 
 
@@ -61,7 +62,8 @@ def stack_settings(stack_root: Path) -> Settings:
                              team_ingest_roots={team: [stack_root / "ingest" / team] for team in INGEST_TEAMS},
                              chunk_s=4.0, part_lease_s=10.0,
                              maintenance_interval_s=1.0, allow_private_urls=True, webhook_backoff_s=0.5,
-                             webhook_deadline_s=WEBHOOK_DEADLINE_S, media_retention_s=0.0, prometheus=True)
+                             webhook_deadline_s=WEBHOOK_DEADLINE_S, media_retention_s=0.0, prometheus=True,
+                             summary_regenerations_per_hour=SUMMARY_REGENERATIONS_PER_HOUR)
 
 
 @pytest.fixture(scope="session")

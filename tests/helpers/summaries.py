@@ -60,10 +60,12 @@ WIRE: dict[str, tuple[str, str, Callable[[str], dict], Callable[[BaseHTTPRequest
 
 class Script:
     """A local provider: answers each request with the next of ``steps`` (status, headers, delay_s), 200 being
-    the provider's answer holding ANSWER; records what was asked."""
+    the provider's answer holding ``answer``; records what was asked."""
 
-    def __init__(self, provider: str, steps: list[tuple[int, dict[str, str], float]]) -> None:
-        self.provider, self.steps, self.bodies, self.keys, self.times = provider, steps, [], [], []
+    def __init__(self, provider: str, steps: list[tuple[int, dict[str, str], float]],
+                 answer: JobSummary = ANSWER) -> None:
+        self.provider, self.steps, self.answer = provider, steps, answer
+        self.bodies, self.keys, self.times = [], [], []
 
     def __call__(self, handler: BaseHTTPRequestHandler) -> None:
         _, path, make_body, key_of, _ = WIRE[self.provider]
@@ -74,7 +76,7 @@ class Script:
         self.times.append(time.monotonic())
         status, headers, delay_s = self.steps[min(len(self.bodies), len(self.steps)) - 1]
         time.sleep(delay_s)
-        payload = make_body(ANSWER.model_dump_json()) if status == 200 else {"error": {"message": "no",
+        payload = make_body(self.answer.model_dump_json()) if status == 200 else {"error": {"message": "no",
                                                                                       "type": "error"}}
         handler.headers.replace_header("Content-Length", "0")  # read above
         answer(handler, status, json.dumps(payload).encode(), Content_Type="application/json", **headers)

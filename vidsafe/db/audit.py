@@ -20,6 +20,14 @@ def record(conn: psycopg.Connection, team_id: UUID, actor: str, action: str, sub
                  (team_id, actor, action, subject, Jsonb(detail)))
 
 
+def recent(conn: psycopg.Connection, team_id: UUID, action: str, within_s: float) -> tuple[int, float | None]:
+    """How many times the team did ``action`` in the last ``within_s``, and how long ago the oldest of them was."""
+    count, oldest = conn.execute(
+        "SELECT count(*), extract(epoch FROM now() - min(at)) FROM team_audit WHERE team_id = %s AND action = %s "
+        "AND at > now() - make_interval(secs => %s)", (team_id, action, within_s)).fetchone()
+    return count, None if oldest is None else float(oldest)
+
+
 def entries(conn: psycopg.Connection, team_id: UUID, limit: int, cursor: str | None) -> Page[AuditEntry]:
     """A page of the team's trail, newest first."""
     after = decode_cursor(cursor, {"id": integer})

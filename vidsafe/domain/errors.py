@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     too_many_frames = "too_many_frames"
     upload_timeout = "upload_timeout"
     upload_too_slow = "upload_too_slow"
+    summary_rate_limited = "summary_rate_limited"
     not_multipart = "not_multipart"
     missing_file = "missing_file"
     malformed_upload = "malformed_upload"

@@ -73,7 +73,7 @@ class AuditEntry(BaseModel):
     at: datetime
     actor: str = Field(description="The API key's name (with its team when an operator acted for the team)")
     action: str = Field(description="hash_list.created, hash_list.imported, hash_list.deleted, key.created, "
-                        "key.revoked, webhook_secret.rotated")
+                        "key.revoked, webhook_secret.rotated, summary.regenerated")
     subject: str = Field(description="The list's, the key's name")
     detail: dict = Field(description="What it changed: hashes added, a key's scopes, ...")
 

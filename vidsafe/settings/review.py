@@ -87,6 +87,9 @@ class ReviewSettings(BaseModel):
                                      "without Retry-After; it doubles each attempt.")
     summary_backoff_max_s: float = Field(default=60.0, gt=0, description="Longest wait between summary requests, "
                                          "Retry-After included.")
+    summary_regenerations_per_hour: int = Field(default=60, ge=0, description="Summaries a team may ask for again "
+                                                "in any hour (429 summary_rate_limited past it): each may be a paid "
+                                                "request to the LLM provider.")
 
     @property
     def effective_summary_model(self) -> str | None:

@@ -10,14 +10,12 @@ import uuid
 import httpx
 import psycopg
 
+from tests.conftest import SUMMARY_REGENERATIONS_PER_HOUR
 from tests.helpers.local_http import serve
 from tests.helpers.summaries import Script, provider_settings
-from tests.helpers.support import run_job, wait_until
+from tests.helpers.support import make_team, run_job, submit, wait_for_job, wait_until
 from vidsafe.settings import Settings
 from vidsafe.workers.summaries import summarize_job
-
-# ---- each provider's wire format ---------------------------------------------------------------------------------
-
 
 # ---- through the stack ---------------------------------------------------------------------------------------------
 
@@ -41,3 +39,17 @@ def test_a_succeeded_job_has_its_summary_and_a_new_one_on_request(api: httpx.Cli
         summarize_job(conn, uuid.UUID(job["id"]), settings)
     failed = api.get(f"/v1/jobs/{job['id']}/summary").json()
     assert failed["state"] == "failed" and "401" in failed["error"] and failed["summary"] == summary["summary"]
+
+
+def test_asking_for_summaries_again_is_limited_per_team_and_audited(api: httpx.Client, running_stack: Settings,
+                                                                    sample_video) -> None:
+    team = make_team(running_stack, api, "summary-hungry", {"lead": ["submit", "review"], "admin": ["admin"]})
+    with team.client("lead") as lead, team.client("admin") as admin:
+        job = wait_for_job(lead, submit(lead, sample_video))
+        for _ in range(SUMMARY_REGENERATIONS_PER_HOUR):
+            assert lead.post(f"/v1/jobs/{job['id']}/summary").status_code == 202
+        refused = lead.post(f"/v1/jobs/{job['id']}/summary")
+        assert refused.status_code == 429 and refused.json()["detail"]["code"] == "summary_rate_limited", refused.text
+        assert 0 < int(refused.headers["Retry-After"]) <= 3600
+        trail = [entry["action"] for entry in admin.get("/v1/audit").json()]
+    assert trail.count("summary.regenerated") == SUMMARY_REGENERATIONS_PER_HOUR
