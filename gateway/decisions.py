@@ -23,6 +23,14 @@ from vidsafe.gateway.services import owned
 router = APIRouter(tags=["decisions"])
 
 CSV_COLUMNS = list(Decision.model_fields)
+# A cell a spreadsheet would read as a formula (=HYPERLINK(...), @SUM(...), +, -, or after a tab or a carriage
+# return) is written as text, with a leading apostrophe, as OWASP's advice on CSV injection has it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """``value`` as a CSV cell a spreadsheet shows and never runs."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 @router.post("/v1/jobs/{job_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=Decision,
@@ -55,7 +63,8 @@ def export_decisions(request: Request, response: Response, conn: ConnDep, caller
     text = io.StringIO()
     writer = csv.DictWriter(text, CSV_COLUMNS)
     writer.writeheader()
-    writer.writerows(row.model_dump(mode="json") for row in rows)
+    writer.writerows({name: spreadsheet_cell(value) for name, value in row.model_dump(mode="json").items()}
+                     for row in rows)
     paging = {name: value for name, value in response.headers.items() if name in ("x-next-cursor", "link")}
     return Response(text.getvalue(), media_type="text/csv",
                     headers={**paging, "Content-Disposition": 'attachment; filename="decisions.csv"'})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from vidsafe.ui import batches, monitoring, navigation, people, queue, review, search, session, signin
+from vidsafe.ui.markdown import plain
 
 st.set_page_config(page_title="vidsafe review", page_icon=":material/shield:", layout="wide")
 
@@ -23,7 +24,7 @@ else:
     navigation.register(pages)
     with st.sidebar:
         who = session.me()
-        st.caption(f"signed in as **{who.key.name}** ({who.team})")
+        st.caption(f"signed in as **{plain(who.key.name)}** ({plain(who.team)})")
         if st.button("Sign out", key="sign_out"):
             session.sign_out()
             st.rerun()

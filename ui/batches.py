@@ -12,6 +12,7 @@ from vidsafe.catalogue import Module
 from vidsafe.domain.batches import Batch
 from vidsafe.domain.jobs import JobOptions
 from vidsafe.ui import session
+from vidsafe.ui.markdown import plain
 
 VIDEO_TYPES = ["mp4", "mov", "m4v", "webm", "mkv", "avi", "ts"]
 ACTIONS = ("start", "pause", "resume", "cancel", "retry")
@@ -52,7 +53,7 @@ def _create() -> None:
                 path, params={"batch_id": str(created.batch.id)}, options=options, name=shown),
                 f"{upload.name} was refused")
         progress.progress(done / len(files), text=f"uploaded {done} of {len(files)}")
-    st.success(f"Batch {name} created with {len(files)} videos.")
+    st.success(f"Batch {plain(name)} created with {len(files)} videos.")
 
 
 def _control(batch: Batch) -> None:
@@ -73,7 +74,7 @@ def _list() -> None:
     for batch in batches:
         with st.container(border=True, key=f"batch_{batch.id}"):
             counts = ", ".join(f"{status}: {n}" for status, n in sorted(batch.counts.items())) or "no jobs"
-            st.markdown(f"**{batch.name}** - {batch.jobs} videos - {counts}")
+            st.markdown(f"**{plain(batch.name)}** - {batch.jobs} videos - {counts}")
             st.progress(batch.progress, text=f"{batch.progress:.0%}")
             _control(batch)
 

@@ -10,6 +10,7 @@ import streamlit as st
 from vidsafe.domain.requests import PersonUpdate
 from vidsafe.domain.review import Person
 from vidsafe.ui import navigation, session
+from vidsafe.ui.markdown import plain
 from vidsafe.ui.navigation import clock
 
 
@@ -34,7 +35,7 @@ def _card(person: Person) -> None:
         crop = _face_crop(person)
         if crop is not None:
             st.image(crop, width=96)
-        st.markdown(f"**{person.name or 'unnamed'}** - {person.faces} faces in {person.jobs} videos")
+        st.markdown(f"**{plain(person.name or 'unnamed')}** - {person.faces} faces in {person.jobs} videos")
         name = st.text_input("Name", value=person.name or "", key=f"name_{person.id}", label_visibility="collapsed")
         buttons = st.columns(2)
         if buttons[0].button("Save name", key=f"save_{person.id}"):
@@ -45,7 +46,7 @@ def _card(person: Person) -> None:
             st.rerun()
         with st.expander("Videos"):
             for hit in session.call(lambda c: c.appearances(str(person.id))) or []:
-                if st.button(f"{hit.source_name} at {clock(hit.finding.timestamp_s)}",
+                if st.button(f"{plain(hit.source_name)} at {clock(hit.finding.timestamp_s)}",
                              key=f"appearance_{person.id}_{hit.finding.id}", type="tertiary"):
                     navigation.open_review(str(hit.job_id), hit.finding.timestamp_s)
 

@@ -21,6 +21,7 @@ from vidsafe.domain.requests import DecisionRequest
 from vidsafe.domain.review import DecisionAction
 from vidsafe.domain.teams import Preferences, Scope
 from vidsafe.ui import navigation, session, thumbnails, timeline
+from vidsafe.ui.markdown import plain
 from vidsafe.ui.navigation import clock
 
 POLICY_LABELS = ["none", "adult_nudity", "sexual_activity", "violence", "graphic_gore", "restraint_abuse",
@@ -84,7 +85,7 @@ def _choose_job() -> str | None:
 
 
 def _header(job: Job) -> None:
-    st.title(job.source_name)
+    st.title(plain(job.source_name))
     columns = st.columns(4)
     columns[0].metric("Risk", f"{job.risk:.2f}" if job.risk is not None else "-")
     columns[1].metric("Status", str(job.status))
@@ -94,13 +95,13 @@ def _header(job: Job) -> None:
     if job.media is not None:
         columns[3].metric("Duration", clock(job.media.duration_s))
     for warning in job.warnings:
-        st.warning(f"{warning.code}: {warning.message}")
+        st.warning(f"{warning.code}: {plain(warning.message)}")
     if job.coverage is not None and job.coverage.undecodable:
         st.warning("Not analysed (undecodable): " + ", ".join(f"{clock(r.start_s)}-{clock(r.end_s)}"
                                                               for r in job.coverage.undecodable))
     with st.container(border=True):
         st.markdown("**Why:** " + ("; ".join(
-            f"{r.module}:{r.label} at {clock(r.start_s)}-{clock(r.end_s)} (score {r.score:.2f} x severity "
+            f"{r.module}:{plain(r.label)} at {clock(r.start_s)}-{clock(r.end_s)} (score {r.score:.2f} x severity "
             f"{r.severity:.1f})" for r in job.risk_reasons) or "no finding of a category with a severity (see the "
             "risk_severities setting)"))
 
@@ -228,7 +229,7 @@ def _text_lines(findings: list[Finding], module: Module, key: str) -> None:
         st.caption("Nothing.")
         return
     for finding in lines.values():
-        label = f"{clock(finding.timestamp_s)}  {finding.text}"
+        label = f"{clock(finding.timestamp_s)}  {plain(finding.text)}"
         if st.button(label, key=f"{key}_{finding.id}", type="tertiary"):
             _seek_to(finding.timestamp_s)
             st.rerun()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from vidsafe.ui import navigation, session
+from vidsafe.ui.markdown import plain
 from vidsafe.ui.navigation import clock
 
 
@@ -20,7 +21,7 @@ def _faces_by_photo() -> None:
         st.info("That face is in none of the team's videos.")
     for hit in hits:
         columns = st.columns([3, 1, 2, 1])
-        columns[0].write(hit.source_name)
+        columns[0].write(plain(hit.source_name))
         columns[1].write(clock(hit.finding.timestamp_s))
         columns[2].caption(f"cosine distance {hit.cosine_distance:.2f}")
         if columns[3].button("Open", key=f"open_face_{hit.finding.id}"):
@@ -43,17 +44,17 @@ def render() -> None:
     if results is None:
         return
     for warning in results.warnings:
-        st.warning(warning.message)
+        st.warning(plain(warning.message))
     if not results.hits:
         st.info("Nothing found.")
         return
     st.caption(f"{len(results.hits)} hits")
     for hit in results.hits:
         columns = st.columns([3, 1, 1, 4, 1.2, 1])
-        columns[0].write(hit.source_name)
+        columns[0].write(plain(hit.source_name))
         columns[1].write(clock(hit.timestamp_s))
         columns[2].write(str(hit.module))
-        columns[3].write(hit.text)
+        columns[3].write(plain(hit.text))
         columns[4].caption(" + ".join(hit.matched_by))
         if columns[5].button("Open", key=f"open_hit_{hit.finding_id}"):
             navigation.open_review(str(hit.job_id), hit.timestamp_s)

@@ -13,6 +13,7 @@ from vidsafe.domain.api import Me
 from vidsafe.domain.policy import ReviewPolicy
 from vidsafe.domain.teams import Preferences, Scope
 from vidsafe.settings import get_settings
+from vidsafe.ui.markdown import plain
 
 _KEY = "api_key"
 _ME = "me"
@@ -96,7 +97,7 @@ def call(action: Callable[[GatewayClient], Result], failure: str = "the gateway 
         with client() as gateway:
             return action(gateway)
     except GatewayError as error:
-        st.error(f"{failure}: {error.message} ({error.code})")
+        st.error(f"{failure}: {plain(error.message)} ({error.code})")
     except GatewayUnreachable as error:
         st.error(str(error))
     return None

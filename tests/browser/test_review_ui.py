@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.helpers.local_http import answer, serve
 from tests.helpers.support import TeamKeys, expire_kept_media, make_team
 from vidsafe.settings import PROJECT_ROOT, Settings
 
@@ -144,3 +145,27 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
     expect(mia.locator("[data-testid=stVegaLiteChart]").nth(2)).to_be_visible()
     _shot(mia, "monitoring")
     mia.context.close()
+
+
+def test_names_and_texts_are_shown_as_they_are_never_as_markdown(browser: Browser, running_stack: Settings,
+                                                                 moderators: TeamKeys) -> None:
+    """A batch named with a Markdown link and image once made the reviewer's browser fetch the image from wherever
+    the name pointed, and showed a link under other words; now the name is its characters."""
+    with serve(lambda handler: answer(handler, 200, b"GIF89a")) as (listener, requests):
+        hostile = f"[open me]({listener}/link) ![pixel]({listener}/pixel.png) :red[alarm] $x^2$"
+        with moderators.client("mia") as mia_api:
+            created = mia_api.post("/v1/batches", json={"name": hostile, "auto_start": False})
+            assert created.status_code == 201, created.text
+        mia = _signed_in(browser, running_stack, moderators.secrets["mia"])
+        _open(mia, "Batches")
+        expect(mia.get_by_text(hostile, exact=False).first).to_be_visible()
+        mia.wait_for_timeout(2000)  # time for an image, had one been rendered, to be fetched
+        _shot(mia, "batches-hostile-name")
+        assert mia.locator(f"img[src^='{listener}']").count() == 0
+        # A bare address may be made a link by the browser's Markdown (its text is the address itself); "open me"
+        # is never a link hiding one.
+        anchors = mia.locator(f"a[href^='{listener}']")
+        shown = [anchors.nth(i).evaluate("a => [a.textContent, a.href]") for i in range(anchors.count())]
+        assert all(text == href for text, href in shown), shown
+        mia.context.close()
+    assert requests == [], [request.path for request in requests]
