@@ -41,8 +41,9 @@ router = APIRouter(tags=["health"])
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
     pool = request.app.state.pool
-    collector = StackStateCollector(lambda: pool.connection(timeout=2),
-                                    request.app.state.settings.effective_redis_url)
+    settings = request.app.state.settings
+    collector = StackStateCollector(lambda: pool.connection(timeout=2), settings.effective_redis_url,
+                                    team_names=settings.metrics_team_names)
     return Response(render_metrics([collector]), media_type=CONTENT_TYPE_LATEST)
 
 

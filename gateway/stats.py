@@ -29,4 +29,5 @@ async def operations_figures(settings: SettingsDep, caller: ReaderDep,
                              ) -> Operations:
     """The deployment's operations figures over the last ``minutes`` (queue depth, jobs by state, frames/s, stage
     latencies, Triton queue and compute time, errors) and the caller's team's usage, from Prometheus."""
-    return await run_in_threadpool(operations_service.operations_figures, settings, caller.team, minutes)
+    return await run_in_threadpool(operations_service.operations_figures, settings, caller.team_id,
+                                   caller.team, minutes)

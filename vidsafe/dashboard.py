@@ -66,7 +66,7 @@ PANELS: tuple[Panel, ...] = (
 
 
 def for_team(expr: str, team: str) -> str:
-    """The query with ``$team`` bound to one team (a regex of just its name)."""
+    """The query with ``$team`` bound to one team (a regex of just its label: its id, or its name)."""
     return expr.replace("$team", re.escape(team).replace("\\", "\\\\"))
 
 

@@ -162,16 +162,18 @@ class StackStateCollector(Collector):
     """Jobs by status and team, webhook deliveries (Postgres) and queue depth (Redis), read when Prometheus
     scrapes."""
 
-    def __init__(self, connect: Any, redis_url: str) -> None:
+    def __init__(self, connect: Any, redis_url: str, team_names: bool = False) -> None:
         self._connect = connect  # () -> context manager giving a psycopg connection
         self._redis_url = redis_url
+        self._team_names = team_names  # /metrics needs no key: teams are named only if the operator says so
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily("vidsafe_scrape_source_up",
                                "Whether the last scrape could read the source (1) or not (0).", labels=["source"])
         jobs = GaugeMetricFamily("vidsafe_jobs", "Jobs by status, read from Postgres at scrape time.",
                                  labels=["status"])
-        team_jobs = GaugeMetricFamily("vidsafe_team_jobs", "Jobs of each team by status (Postgres, at scrape time).",
+        team_jobs = GaugeMetricFamily("vidsafe_team_jobs", "Jobs of each team (its id, or its name with "
+                                      "VIDSAFE_METRICS_TEAM_NAMES) by status (Postgres, at scrape time).",
                                       labels=["team", "status"])
         team_seconds = GaugeMetricFamily("vidsafe_team_video_seconds",
                                          "Seconds of video each team has submitted, by job status (Postgres).",
@@ -181,7 +183,7 @@ class StackStateCollector(Collector):
                                      labels=["state"])
         try:
             with self._connect() as conn:
-                rows = operations.jobs_by_team(conn)
+                rows = operations.jobs_by_team(conn, self._team_names)
                 deliveries = operations.deliveries_by_state(conn)
             totals: dict[str, float] = {}
             for team, status, count, seconds in rows:

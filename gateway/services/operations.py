@@ -62,8 +62,10 @@ def _legend(template: str, labels: dict[str, str]) -> str:
     return re.sub(r"{{\s*(\w+)\s*}}", lambda m: labels.get(m[1], ""), template).strip() or "value"
 
 
-def operations_figures(settings: Settings, team: str, minutes: int) -> Operations:
-    """The dashboard's figures over the last ``minutes``, per-team panels limited to ``team``."""
+def operations_figures(settings: Settings, team_id: uuid.UUID, team: str, minutes: int) -> Operations:
+    """The dashboard's figures over the last ``minutes``, per-team panels limited to the caller's team (labelled by
+    its id in the metrics, or its name with ``metrics_team_names``; shown by its name either way)."""
+    label = team if settings.metrics_team_names else str(team_id)
     url = settings.effective_prometheus_url
     if url is None:
         return Operations(prometheus=None, panels=[], message="no Prometheus is configured: set "
@@ -76,7 +78,7 @@ def operations_figures(settings: Settings, team: str, minutes: int) -> Operation
             series, error = [], None
             for query in panel.queries:
                 try:
-                    answer = prometheus.get("/api/v1/query_range", params={"query": for_team(query.expr, team),
+                    answer = prometheus.get("/api/v1/query_range", params={"query": for_team(query.expr, label),
                                                                            **window})
                     body = answer.json()
                     if body.get("status") != "success":
@@ -85,7 +87,8 @@ def operations_figures(settings: Settings, team: str, minutes: int) -> Operation
                     error = f"{type(failed).__name__}: {failed}"
                     continue
                 for result in body["data"]["result"]:
-                    series.append(OperationsSeries(legend=_legend(query.legend, result["metric"]), points=[
+                    metric = {**result["metric"], **({"team": team} if "team" in result["metric"] else {})}
+                    series.append(OperationsSeries(legend=_legend(query.legend, metric), points=[
                         (float(t), float(v)) for t, v in result["values"] if v not in ("NaN", "+Inf", "-Inf")]))
             panels.append(OperationsPanel(title=panel.title, unit=panel.unit, description=panel.description,
                                           series=series, error=error))

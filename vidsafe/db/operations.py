@@ -22,11 +22,12 @@ def throughput(conn: psycopg.Connection, team_id: UUID) -> tuple[dict[str, int],
     return counts, row[0], float(row[1]), int(row[2])
 
 
-def jobs_by_team(conn: psycopg.Connection) -> list[tuple[str, str, int, float]]:
-    """(team, status, jobs, seconds of video) of every team and status."""
+def jobs_by_team(conn: psycopg.Connection, by_name: bool) -> list[tuple[str, str, int, float]]:
+    """(team, status, jobs, seconds of video) of every team and status; the team by its name, or by its id."""
+    team = "t.name" if by_name else "t.id::text"
     return conn.execute(
-        "SELECT t.name, j.status, count(*), coalesce(sum((j.media ->> 'duration_s')::float), 0) "
-        "FROM jobs j JOIN teams t ON t.id = j.team_id GROUP BY t.name, j.status").fetchall()
+        f"SELECT {team}, j.status, count(*), coalesce(sum((j.media ->> 'duration_s')::float), 0) "
+        f"FROM jobs j JOIN teams t ON t.id = j.team_id GROUP BY {team}, j.status").fetchall()
 
 
 def deliveries_by_state(conn: psycopg.Connection) -> dict[str, int]:

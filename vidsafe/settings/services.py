@@ -119,6 +119,11 @@ class ServiceSettings(BaseModel):
         default=8090, ge=1, le=65535,
         description="Port the worker's main process serves its pool's Prometheus metrics on.",
     )
+    metrics_team_names: bool = Field(
+        default=False,
+        description="Label the per-team metrics of the gateway's /metrics (vidsafe_team_*) with team names. Off: "
+        "with each team's id, as /metrics needs no key (keep it on the internal network either way).",
+    )
     prometheus: bool = Field(
         default=False,
         description="Start Prometheus (Debian's package: `vidsafe setup --prometheus`) with the local stack, scraping "

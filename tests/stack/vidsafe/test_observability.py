@@ -73,6 +73,9 @@ def test_gateway_metrics(running_stack: Settings, finished_job: dict) -> None:
     assert value(samples, "vidsafe_http_request_duration_seconds_count", method="GET", route="/v1/jobs/{job_id}") >= 1
     assert not any(finished_job["id"] in labels.get("route", "")
                    for labels, _ in samples["vidsafe_http_requests_total"])
+    # /metrics needs no key: teams appear by id, never by name, unless the operator opts in.
+    teams = {labels["team"] for labels, _ in samples["vidsafe_team_jobs"]}
+    assert teams and all(re.fullmatch(r"[0-9a-f-]{36}", team) for team in teams), teams
 
 
 def test_worker_metrics(running_stack: Settings, finished_job: dict, errors_before: float) -> None:
