@@ -3,6 +3,7 @@ keyframe thumbnails stored at analysis time."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -10,11 +11,12 @@ from typing import Annotated
 from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
+from starlette.types import Message, Receive, Scope, Send
 
 from vidsafe.db import retention
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.gateway.dependencies import ConnDep, ReviewerDep, SettingsDep
-from vidsafe.gateway.refusals import Refusal
+from vidsafe.gateway.refusals import Refusal, error_body
 from vidsafe.gateway.services import owned
 
 router = APIRouter(prefix="/v1/jobs", tags=["media"])
@@ -31,6 +33,33 @@ def _media_type(container: str | None) -> str:
 
 _VIDEO_RESPONSE = {200: {"content": {"video/mp4": {}}, "description": "The video"},
                    206: {"description": "The byte range asked for (Range: bytes=...)"}}
+_RANGE_REFUSALS = {400: ErrorCode.invalid_range, 416: ErrorCode.range_not_satisfiable}
+
+
+class MediaFileResponse(FileResponse):
+    """Starlette's FileResponse, whose own refusals of a Range header (400 malformed, 416 past the end: plain text
+    there) come in the documented error shape, with their Content-Range kept."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refused: Message = {}
+
+        async def documented(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in _RANGE_REFUSALS:
+                refused.update(message)
+                return
+            if not refused:
+                await send(message)
+                return
+            said = bytes(message.get("body", b"")).decode(errors="replace").strip(". ")
+            code = _RANGE_REFUSALS[refused["status"]]
+            body = json.dumps(error_body(code, said or "the range asked for starts past the end of the file")).encode()
+            headers = [(name, value) for name, value in refused["headers"]
+                       if name.lower() not in (b"content-type", b"content-length")]
+            await send({**refused, "headers": [*headers, (b"content-type", b"application/json"),
+                                               (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await super().__call__(scope, receive, documented)
 
 
 @router.get("/{job_id}/media", response_class=FileResponse, operation_id="get_media", responses=_VIDEO_RESPONSE)
@@ -42,8 +71,8 @@ def get_media(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> FileResp
     if path is None or not Path(path).is_file():
         raise Refusal(404, ErrorCode.media_gone, f"the video of job {job_id} is no longer kept (its team's retention "
                       "has passed, or it was never kept)")
-    return FileResponse(path, media_type=_media_type(job.media.container if job.media else None),
-                        filename=job.source_name, content_disposition_type="inline")
+    return MediaFileResponse(path, media_type=_media_type(job.media.container if job.media else None),
+                             filename=job.source_name, content_disposition_type="inline")
 
 
 @router.get("/{job_id}/thumbnails/{frame_index}", response_class=FileResponse, operation_id="get_thumbnail",

@@ -143,6 +143,13 @@ def _rows(text: str, list_format: ListFormat) -> tuple[str, list[tuple[int, str 
             rows.append((number, kind or None, signal.strip(), None))
         return list_format, rows
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return list_format, _csv_rows(reader, list_format)
+    except csv.Error as error:  # a field past the csv module's limit (128 KiB), a stray quote...
+        raise HashListError(f"line {reader.line_num + 1}: {error}") from None  # (the lines read whole before it)
+
+
+def _csv_rows(reader: csv.DictReader, list_format: ListFormat) -> list[tuple[int, str | None, str, str | None]]:
     columns = [c.strip().lower() for c in reader.fieldnames or []]
     hash_column = next((c for c in HASH_COLUMNS if c in columns), None)
     if hash_column is None:
@@ -156,7 +163,7 @@ def _rows(text: str, list_format: ListFormat) -> tuple[str, list[tuple[int, str 
             continue
         rows.append((reader.line_num, values.get("signal_type") or None, values.get(hash_column, ""),
                      (values.get(label_column) or None) if label_column else None))
-    return list_format, rows
+    return rows
 
 
 def parse_hash_list(text: str, default_label: str, list_format: ListFormat = "auto") -> ParsedList:

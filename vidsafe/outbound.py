@@ -112,7 +112,8 @@ def _allowed_addresses(host: str, port: int, allow_private: bool) -> list[IPAddr
         return addresses
     for ip in addresses:
         if category := address_category(ip):
-            where = f"{ip} is" if host == str(ip) else f"{host} resolves to {ip},"
+            # Which internal address a name resolves to is the network's to know, not the caller's.
+            where = f"{ip} is" if host == str(ip) else f"{host} resolves to"
             raise OutboundRefused(
                 "url_not_allowed",
                 f"{where} a {category} address; requests to internal networks are refused "

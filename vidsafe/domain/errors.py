@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     upload_timeout = "upload_timeout"
     upload_too_slow = "upload_too_slow"
     summary_rate_limited = "summary_rate_limited"
+    invalid_range = "invalid_range"
+    range_not_satisfiable = "range_not_satisfiable"
     not_multipart = "not_multipart"
     missing_file = "missing_file"
     malformed_upload = "malformed_upload"

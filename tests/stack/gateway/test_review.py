@@ -76,6 +76,15 @@ def test_a_video_is_kept_for_its_teams_retention_streamed_with_ranges_then_swept
     part = team.alice.get(f"/v1/jobs/{job['id']}/media", headers={"Range": "bytes=100-199"})
     assert part.status_code == 206 and part.content == sample_video.read_bytes()[100:200]
     assert part.headers["content-range"] == f"bytes 100-199/{sample_video.stat().st_size}"
+    # A range refused comes in the documented error shape (once Starlette's plain text).
+    size = sample_video.stat().st_size
+    for asked, status, code in ((f"bytes={size + 10}-", 416, "range_not_satisfiable"),
+                                ("pages=1-2", 400, "invalid_range"), ("bytes=200-100", 400, "invalid_range")):
+        refused = team.alice.get(f"/v1/jobs/{job['id']}/media", headers={"Range": asked})
+        assert (refused.status_code, refused.json()["detail"]["code"]) == (status, code), (asked, refused.text)
+    assert refused.headers["content-type"] == "application/json"
+    assert team.alice.get(f"/v1/jobs/{job['id']}/media", headers={"Range": f"bytes={size + 10}-"}).headers[
+        "content-range"] == f"bytes */{size}"
 
     # The retention passes: the sweep removes the video (its file as old as the retention), and the API says so.
     doomed = team.jobs[2]

@@ -43,3 +43,10 @@ def test_the_list_formats_are_read_and_other_signal_types_counted_not_dropped() 
             parse_hash_list(bad, "known")
     with pytest.raises(HashListError, match="no hashes"):
         parse_hash_list("hash,label\n", "known")
+
+
+def test_a_csv_field_past_the_csv_modules_limit_is_a_refusal_naming_its_line() -> None:
+    """Once a 500: the csv module's own error on a field over 128 KiB went unhandled."""
+    text = "signal_type,hash,label\npdq,0000,ok\npdq," + "f" * (200 * 1024) + ",huge\n"
+    with pytest.raises(HashListError, match="line 3"):
+        parse_hash_list(text, "known_content", "csv")

@@ -61,7 +61,7 @@ def raises_code(code: str) -> Iterator[pytest.ExceptionInfo[OutboundRefused]]:
 
 INTERNAL = [
     ("http://127.0.0.1/", "127.0.0.1 is a loopback address"),
-    ("http://localhost:8080/", "localhost resolves to 127.0.0.1, a loopback address"),
+    ("http://localhost:8080/", "localhost resolves to a loopback address"),
     ("http://[::1]/", "::1 is a loopback address"),
     ("http://10.1.2.3/", "private"),
     ("http://172.16.0.1/", "private"),
@@ -78,7 +78,7 @@ INTERNAL = [
     ("http://240.0.0.1/", "reserved"),
     ("http://100.64.0.1/", "non-public"),
     ("http://2130706433/", "loopback"),  # 127.0.0.1 as one number
-    ("https://internal.test/", "internal.test resolves to 127.0.0.1, a loopback address"),
+    ("https://internal.test/", "internal.test resolves to a loopback address"),
 ]
 
 
@@ -107,7 +107,7 @@ def test_one_internal_address_among_public_ones_refuses_the_host(dns: dict[str, 
     check_url("https://public.test/video.mp4", allow_private=False)
     with raises_code("url_not_allowed") as info:
         check_url("https://mixed.test/video.mp4", allow_private=False)
-    assert "mixed.test resolves to 10.0.0.7, a private address" in info.value.message
+    assert "mixed.test resolves to a private address" in info.value.message and "10.0.0.7" not in info.value.message
 
 
 def test_an_unresolvable_host_is_refused(dns: dict[str, list[str]]) -> None:
@@ -136,7 +136,7 @@ def test_the_address_connected_to_is_the_one_checked(dns: dict[str, list[str]],
         check_url(f"http://rebind.test:{port}/", allow_private=False)
         with open_client(allow_private=False, timeout_s=2) as client, raises_code("url_not_allowed") as info:
             client.get(f"http://rebind.test:{port}/")
-    assert "rebind.test resolves to 127.0.0.1, a loopback address" in info.value.message
+    assert "rebind.test resolves to a loopback address" in info.value.message
     assert received == []
 
 
