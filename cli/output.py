@@ -39,7 +39,7 @@ def print_event(name: str, event: str) -> None:
 
 def api_key(settings: Settings) -> str:
     if settings.api_key:
-        return settings.api_key
+        return settings.api_key.get_secret_value()
     path = local_key_path(settings)
     if not path.exists():
         raise fail(f"no API key: set VIDSAFE_API_KEY, or run `vidsafe up`, which issues one in {path}")

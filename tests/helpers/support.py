@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from pydantic import SecretStr
 
 from vidsafe.apikeys import local_key_path
 from vidsafe.catalogue import Module
@@ -45,8 +46,9 @@ def state_root(prefix: str) -> Iterator[Path]:
 def elsewhere(settings: Settings, state_dir: Path, **updates: object) -> Settings:
     """``settings`` with a state folder of their own, still on the same stack's Postgres and Redis (whose generated
     passwords live in the stack's state folder)."""
-    return settings.model_copy(update={"database_url": settings.effective_database_url,
-                                       "redis_url": settings.effective_redis_url, "state_dir": state_dir, **updates})
+    return settings.model_copy(update={"database_url": SecretStr(settings.effective_database_url),
+                                       "redis_url": SecretStr(settings.effective_redis_url), "state_dir": state_dir,
+                                       **updates})
 
 
 def stack_client(settings: Settings) -> httpx.Client:

