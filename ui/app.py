@@ -9,7 +9,7 @@ from vidsafe.ui.markdown import plain
 
 st.set_page_config(page_title="vidsafe review", page_icon=":material/shield:", layout="wide")
 
-if not session.signed_in():
+if not session.signed_in() or not session.still_allowed():
     st.navigation([st.Page(signin.render, title="Sign in", url_path="signin")], position="hidden").run()
 else:
     pages = {

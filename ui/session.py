@@ -63,6 +63,29 @@ def sign_in(key: str) -> str | None:
     return None
 
 
+def still_allowed() -> bool:
+    """Ask the gateway, at every rerun and before any cached read is served, whether the key still works; a key
+    revoked (or its scope taken away) since sign-in signs the reviewer out at once. An unreachable gateway keeps the
+    session: the pages say so themselves."""
+    try:
+        with client() as gateway:
+            who = gateway.me()
+    except GatewayError as error:
+        if error.status in (401, 403):
+            sign_out()
+            st.session_state["signed_out_because"] = f"signed out: {error.message}"
+            return False
+        return True
+    except GatewayUnreachable:
+        return True
+    if not any(scope in who.key.scopes for scope in UI_SCOPES):
+        sign_out()
+        st.session_state["signed_out_because"] = "signed out: this key no longer has the review scope"
+        return False
+    st.session_state[_ME] = who
+    return True
+
+
 def sign_out() -> None:
     for name in list(st.session_state):
         del st.session_state[name]

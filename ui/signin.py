@@ -9,6 +9,8 @@ from vidsafe.ui import session
 
 def render() -> None:
     st.title("vidsafe review")
+    if reason := st.session_state.pop("signed_out_because", None):
+        st.warning(reason)
     st.write("Sign in with an API key that has the **review** scope. An admin issues one with "
              "`vidsafe keys create NAME --scope review`.")
     with st.form("sign_in"):

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers.local_http import answer, serve
 from tests.helpers.support import TeamKeys, expire_kept_media, make_team
+from vidsafe.domain.api import TEAM_HEADER
 from vidsafe.settings import PROJECT_ROOT, Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -169,3 +170,18 @@ def test_names_and_texts_are_shown_as_they_are_never_as_markdown(browser: Browse
         assert all(text == href for text, href in shown), shown
         mia.context.close()
     assert requests == [], [request.path for request in requests]
+
+
+def test_a_key_revoked_while_signed_in_stops_working_in_the_ui_at_once(
+        browser: Browser, running_stack: Settings, api: httpx.Client, moderators: TeamKeys) -> None:
+    """Once the UI went on serving a revoked key's cached reads for up to ten minutes."""
+    issued = api.post("/v1/keys", json={"name": "leaving", "scopes": ["review"]},
+                      headers={TEAM_HEADER: moderators.name})
+    assert issued.status_code == 201, issued.text
+    page = _signed_in(browser, running_stack, issued.json()["secret"])
+    _open(page, "Batches")
+    api.post("/v1/keys/leaving/revoke", headers={TEAM_HEADER: moderators.name}).raise_for_status()
+    page.get_by_role("link", name="Queue").click()
+    expect(page.get_by_label("API key")).to_be_visible()
+    expect(page.get_by_text("signed out: the API key is unknown or revoked")).to_be_visible()
+    page.context.close()
