@@ -47,3 +47,12 @@ def test_architecture_names_only_paths_that_exist() -> None:
                for path in (README.parent / folder).glob("*.py") if path.name not in ("__init__.py", "__main__.py")}
     unnamed = sorted(module for module in modules if module not in named and f"{Path(module).parent}/" not in named)
     assert not unnamed, f"ARCHITECTURE.md does not say where these live: {unnamed}"
+
+
+def test_the_readme_links_the_security_policy_and_its_tests_exist() -> None:
+    assert "](SECURITY.md)" in README.read_text()
+    security = (README.parent / "SECURITY.md").read_text()
+    named = re.findall(r"`((?:tests/[\w/]+/)?test_\w+\.py)`", security)
+    folders = [README.parent / "tests" / tier for tier in ("unit", "stack", "browser")]
+    missing = [name for name in named if not any(folder.rglob(Path(name).name) for folder in folders)]
+    assert named and not missing, f"SECURITY.md names tests that do not exist: {missing}"
