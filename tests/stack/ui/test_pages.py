@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tests.helpers.support import make_team, upload, wait_for_job
 from vidsafe.settings import Settings
 from vidsafe.ui import APP_PATH, session
+from vidsafe.ui.markdown import plain
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_the_review_page_seeks_to_a_transcript_line_and_records_a_decision(
     app.button[0].click().run()
     app.button(key="claim_next").click().run()
     assert not app.exception, app.exception
-    assert [t.value for t in app.title] == ["apptest.mp4"]
+    assert [t.value for t in app.title] == [plain("apptest.mp4")], "the name is shown as its own characters"
     assert [s.value for s in app.subheader] == ["Decision"]
     line = next(b for b in app.button if "check this video" in b.label)
     line.click().run()
