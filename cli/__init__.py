@@ -16,10 +16,12 @@ from vidsafe.cli import (
     settings,
     stack,
     teams,
+    term_banks,
     webhooks,
 )
 
 app = typer.Typer(help="vidsafe: self-hosted video content analysis for trust-and-safety review.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-for group in (stack, analyze, jobs, keys, teams, webhooks, hash_lists, backups, dashboard, models, settings):
+for group in (stack, analyze, jobs, keys, teams, webhooks, hash_lists, term_banks, backups, dashboard, models,
+              settings):
     group.register(app)

@@ -31,6 +31,7 @@ from vidsafe.gateway import (
     stats,
     summaries,
     teams,
+    term_banks,
     webhook_secrets,
 )
 from vidsafe.observability import setup_logging
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     for resource in (jobs, batches, decisions, summaries, media, findings, modules, keys, teams, reviews, search,
-                     people, me, stats, hash_lists, policy, webhook_secrets, audit):
+                     people, me, stats, hash_lists, term_banks, policy, webhook_secrets, audit):
         app.include_router(resource.router, responses=refusals.ERROR_RESPONSES)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
     app.add_middleware(admission.Admission)

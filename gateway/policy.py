@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from vidsafe.domain.jobs import JobOptions
 from vidsafe.domain.policy import ReviewPolicy
 from vidsafe.gateway.dependencies import ReaderDep, SettingsDep
+from vidsafe.policy import default_policy
 from vidsafe.serving import job_min_scores
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
@@ -17,4 +18,5 @@ router = APIRouter(prefix="/v1/policy", tags=["policy"])
 def get_policy(settings: SettingsDep, _: ReaderDep) -> ReviewPolicy:
     thresholds = job_min_scores(JobOptions(), settings)  # what the workers filter by, catalogue defaults included
     return ReviewPolicy(min_scores={str(module): score for module, score in thresholds.items()},
-                        severities=settings.risk_severities, blur_min_severity=settings.blur_min_severity)
+                        severities=settings.risk_severities, blur_min_severity=settings.blur_min_severity,
+                        text_categories={name: c.description for name, c in default_policy().text.categories.items()})

@@ -41,6 +41,7 @@ class ModuleKind(StrEnum):
     audio = "audio"  # on the audio track, as a part of its own (workers/parts.py)
     decoded = "decoded"  # while decoding, from no model: the frame loop makes it
     rule = "rule"  # on other modules' findings, in the rules part once the other parts are done (workers/rules.py)
+    text = "text"  # on what other modules read (OCR lines, speech), in the rules part after the rule modules
 
 
 @dataclass(frozen=True)
@@ -145,9 +146,9 @@ def triton_model(module: Module, use: str) -> str:
 
 
 def rule_inputs() -> tuple[Module, ...]:
-    """The modules whose findings the rules part reads: what the rule modules read, and faces (it numbers them by
-    identity)."""
-    read = [m for e in entries_of(ModuleKind.rule) for m in e.reads]
+    """The modules whose findings the rules part reads: what the rule and text modules read, and faces (it numbers
+    them by identity)."""
+    read = [m for kind in (ModuleKind.rule, ModuleKind.text) for e in entries_of(kind) for m in e.reads]
     return tuple(dict.fromkeys([Module("faces"), *read]))
 
 

@@ -31,7 +31,7 @@ from vidsafe.domain.jobs import Job, JobEvent, JobOptions, JobStatus
 from vidsafe.domain.modules import ModuleStatus
 from vidsafe.domain.operations import Operations, Stats
 from vidsafe.domain.policy import ReviewPolicy
-from vidsafe.domain.requests import DecisionRequest, HashListRequest, PersonUpdate
+from vidsafe.domain.requests import DecisionRequest, HashListRequest, PersonUpdate, TermBankRequest
 from vidsafe.domain.review import Decision, Person, ReviewItem
 from vidsafe.domain.summaries import SummaryRecord
 from vidsafe.domain.teams import (
@@ -44,6 +44,7 @@ from vidsafe.domain.teams import (
     WebhookSecretRotation,
     WebhookSecretState,
 )
+from vidsafe.domain.term_banks import TermBank, TermImport
 
 Model = TypeVar("Model")
 CHUNK_BYTES = 1 << 20
@@ -326,6 +327,23 @@ class GatewayClient:
 
     def delete_hash_list(self, list_id: str) -> None:
         self._send("DELETE", f"/v1/hash-lists/{list_id}")
+
+    # term banks
+    def create_term_bank(self, request: TermBankRequest) -> TermBank:
+        return self._get(TermBank, "POST", "/v1/term-banks", json=request.model_dump())
+
+    def term_banks(self) -> list[TermBank]:
+        return self._get(list[TermBank], "GET", "/v1/term-banks")
+
+    def import_terms(self, bank_id: str, content: bytes, replace: bool = False) -> TermImport:
+        return self._get(TermImport, "POST", f"/v1/term-banks/{bank_id}/imports", content=content,
+                         params={"replace": str(replace).lower()}, headers={"Content-Type": "text/plain"})
+
+    def terms_file(self, bank_id: str) -> str:
+        return self._send("GET", f"/v1/term-banks/{bank_id}/terms").text
+
+    def delete_term_bank(self, bank_id: str) -> None:
+        self._send("DELETE", f"/v1/term-banks/{bank_id}")
 
     # summaries
     def summary(self, job_id: str) -> SummaryRecord:

@@ -18,13 +18,13 @@ from vidsafe.workers.known_content import match_job, team_index
 from vidsafe.workers.people import assign_people
 from vidsafe.workers.risk import job_risk
 from vidsafe.workers.segments import build_segments
-from vidsafe.workers.stages import RulesInput, RuleStage, stage_classes
+from vidsafe.workers.stages import RulesInput, RuleStage, TextStage, stage_classes
 
 
 def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: set[Module], fps: float,
               min_scores: dict[Module, float], triton: TritonClient, settings: Settings) -> None:
-    """Face identities (and the team's people), the rule modules (restraint, text embeddings) and the team's hash
-    lists' matches, then the job's segments and risk."""
+    """Face identities (and the team's people), the rule modules (restraint, text embeddings), the text modules
+    (judging what is said and written) and the team's hash lists' matches, then the job's segments and risk."""
     kept = findings.rule_inputs(conn, lease.job_id, [m for m in rule_inputs() if m in modules])
     if Module.faces in modules:
         with time_stage(Module.faces, "identities"):
@@ -33,10 +33,11 @@ def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: se
             findings.merge_attributes(conn, {finding_id: {"identity": n} for finding_id, n in identities.items()})
             assign_people(conn, lease.job_id, team_id, faces, identities, settings.face_identity_min_cosine)
     job = RulesInput(conn, lease, team_id, kept, fps)
-    for module, cls in stage_classes(ModuleKind.rule, RuleStage).items():
-        if module in modules:
-            with time_stage(module, cls.step):
-                cls(triton, min_scores[module], settings).run(job)
+    for kind, base in ((ModuleKind.rule, RuleStage), (ModuleKind.text, TextStage)):
+        for module, cls in stage_classes(kind, base).items():
+            if module in modules:
+                with time_stage(module, cls.step):
+                    cls(triton, min_scores[module], settings).run(job)
     if Module.known_content in modules:
         with time_stage(Module.known_content, "match"):
             index = team_index(conn, team_id, settings)

@@ -13,7 +13,8 @@ others carry the findings of the frame it last ran on, re-timed and marked ``car
 index), so a reviewer and the rules still see every sampled frame's findings.
 
 An audio stage reads the file's audio itself, as a part of the job of its own. A rule stage runs in the rules part,
-once every other part is done, on the findings of the modules rules read.
+once every other part is done, on the findings of the modules rules read; a text stage after it, on what those
+findings say (OCR lines, speech).
 
 Which class is a module's stage is the catalogue's to say (its entry's ``stage``): the frame loop, the audio part
 and the rules part run the stages of the job's modules of their kind, in the catalogue's order.
@@ -156,6 +157,13 @@ class RuleStage(Stage):
     @abstractmethod
     def run(self, job: RulesInput) -> None:
         """Read the job's findings and store what the rule makes of them."""
+
+
+class TextStage(RuleStage):
+    """Judges what the modules its entry ``reads`` found said or written (their findings' ``text``), in the rules
+    part after the rule stages."""
+
+    step: ClassVar[str] = "judge"
 
 
 @cache

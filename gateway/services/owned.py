@@ -7,12 +7,13 @@ from uuid import UUID
 
 import psycopg
 
-from vidsafe.db import batches, hash_lists, jobs, people, review
+from vidsafe.db import batches, hash_lists, jobs, people, review, term_banks
 from vidsafe.domain.batches import Batch
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.hash_lists import HashList
 from vidsafe.domain.jobs import Job
 from vidsafe.domain.review import Person, ReviewItem
+from vidsafe.domain.term_banks import TermBank
 from vidsafe.gateway.refusals import found_or_404
 
 
@@ -37,3 +38,8 @@ def person(conn: psycopg.Connection, team_id: UUID, person_id: UUID) -> Person:
 def hash_list(conn: psycopg.Connection, team_id: UUID, list_id: UUID) -> HashList:
     return found_or_404(hash_lists.get_list(conn, team_id, list_id), ErrorCode.hash_list_not_found,
                         f"no hash list {list_id}")
+
+
+def term_bank(conn: psycopg.Connection, team_id: UUID, bank_id: UUID) -> TermBank:
+    return found_or_404(term_banks.get_bank(conn, team_id, bank_id), ErrorCode.term_bank_not_found,
+                        f"no term bank {bank_id}")

@@ -13,3 +13,6 @@ class ReviewPolicy(BaseModel):
                                          "label's own first): a segment raises its job's risk by severity x score")
     blur_min_severity: float = Field(description="Thumbnails of categories at least this severe are blurred until "
                                      "revealed (unless the reviewer turns blurring off)")
+    text_categories: dict[str, str] = Field(default_factory=dict, description="The categories what is said and "
+                                            "written is judged by, each with its description: what a term bank's "
+                                            "category names")

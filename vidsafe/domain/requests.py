@@ -111,6 +111,13 @@ class HashListRequest(StrictModel):
                                 description="The label of imported hashes whose file gives none")
 
 
+class TermBankRequest(StrictModel):
+    name: Text = Field(min_length=1, max_length=200, description="Unique within the team")
+    category: Text = Field(min_length=1, max_length=100, description="A text category of the policy "
+                           "(`GET /v1/policy`'s text_categories): what the bank's matches evidence")
+    description: Text = Field(default="", max_length=2000)
+
+
 # ---- teams and keys ------------------------------------------------------------------------------------------------
 
 class TeamRequest(TeamLimits):

@@ -31,12 +31,15 @@ def test_each_kind_has_what_it_needs_to_run() -> None:
         assert declared.stage and "frames" in declared.calls, declared.module
         assert declared.min_score is not None and declared.carry_over_change is not None, declared.module
         assert declared.colour_rgb is not None, f"{declared.module}: boxes on thumbnails need a colour"
-    for declared in entries_of(ModuleKind.audio) + entries_of(ModuleKind.rule):
+    for declared in entries_of(ModuleKind.audio) + entries_of(ModuleKind.rule) + entries_of(ModuleKind.text):
         assert declared.stage, declared.module
+    for declared in entries_of(ModuleKind.text):
+        assert declared.reads, f"{declared.module}: a text module judges what the modules it reads found"
     for declared in entries_of(ModuleKind.decoded):
         assert declared.stage is None and not declared.triton_models, "made while decoding, from no model"
-    for declared in load_catalogue().values():
+    for declared in entries_of(ModuleKind.rule):
         assert set(declared.needs) <= set(declared.reads) or not declared.reads, declared.module
+    for declared in load_catalogue().values():
         assert set(declared.calls.values()) <= set(declared.triton_models), declared.module
 
 
@@ -52,9 +55,10 @@ def test_the_settings_defaults_are_the_catalogues_and_the_policys() -> None:
     assert settings.clip_neutral_category == "neutral" and "neutral" not in default_policy().clip_severities
 
 
-def test_the_rules_read_faces_and_what_each_rule_module_reads() -> None:
+def test_the_rules_read_faces_and_what_each_rule_and_text_module_reads() -> None:
     assert entry(Module.restraint).needs == (Module.pose,)
-    assert set(rule_inputs()) == {Module.faces, Module.pose, Module.clip}
+    assert entry(Module.text).needs == (Module.text_embeddings,), "it embeds texts with the text embedder"
+    assert set(rule_inputs()) == {Module.faces, Module.pose, Module.clip, Module.ocr, Module.speech}
 
 
 def test_an_index_entry_is_no_finding() -> None:

@@ -14,7 +14,7 @@ from vidsafe.serving import job_min_scores, module_statuses, resolve_modules, se
 from vidsafe.settings import Settings
 
 EVERY_SERVED = {Module.nudity, Module.ocr, Module.faces, Module.speech, Module.pose, Module.restraint,
-                Module.text_embeddings, Module.shots, Module.known_content}
+                Module.text_embeddings, Module.text, Module.shots, Module.known_content}
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:

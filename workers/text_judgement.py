@@ -1,0 +1,120 @@
+"""The text module: every OCR line and speech segment of a job judged by the policy's text categories.
+
+Each distinct text is judged once (``vidsafe.text.judging``): by the team's term banks, by the offensive-language
+classifier (Triton ``offensive_language``) and by closeness to the categories' examples (embedded by Triton
+``text_embedder``). Each reading with evidence of a category gets one finding of that category: its strongest
+evidence's score and span (in the reading's text), the reading's time, module, id and text (in ``attributes``, not
+``text``: the finding reads nothing itself, and its segments group by category), and every signal that spoke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from uuid import UUID
+
+import numpy as np
+import psycopg
+
+from vidsafe.catalogue import Module, entry, triton_model
+from vidsafe.db import parts, term_banks
+from vidsafe.domain.findings import Finding
+from vidsafe.policy import TextJudging, default_policy
+from vidsafe.text.banks import TermMatcher
+from vidsafe.text.judging import CategoryExamples, Evidence, by_category, example_texts, judge
+from vidsafe.triton import Tensors, TritonClient
+from vidsafe.workers.stages import RulesInput, TextStage
+
+BATCH_TEXTS = 64  # text_embedder's max_batch_size (offensive_language's is larger)
+
+
+def _requests(texts: Sequence[str]) -> Iterator[tuple[int, Tensors]]:
+    iterator = iter(enumerate(texts))
+    while chunk := list(islice(iterator, BATCH_TEXTS)):
+        yield chunk[0][0], {"TEXT": np.array([[t.encode("utf-8")] for _, t in chunk], dtype=np.object_)}
+
+
+def _infer_texts(triton: TritonClient, model: str, output: str, texts: Sequence[str], in_flight: int) -> np.ndarray:
+    results = [outputs[output] for _, outputs in triton.infer_pipelined(model, _requests(texts), [output], in_flight)]
+    return np.concatenate(results) if results else np.zeros((0, 1), dtype=np.float32)
+
+
+def embed_texts(triton: TritonClient, texts: Sequence[str], in_flight: int = 2) -> np.ndarray:
+    """[N, D] unit-length embeddings of ``texts`` by the served text embedder."""
+    return _infer_texts(triton, triton_model(Module.text_embeddings, "texts"), "EMBEDDINGS", texts, in_flight)
+
+
+def offensive_probabilities(triton: TritonClient, texts: Sequence[str], in_flight: int = 2) -> np.ndarray:
+    """[N] the offensive-language classifier's probability of each text."""
+    return _infer_texts(triton, triton_model(Module.text, "offensive"), "PROBABILITY", texts, in_flight).reshape(-1)
+
+
+_examples_cache: dict[tuple[str, ...], np.ndarray] = {}
+
+
+def category_examples(triton: TritonClient, judging: TextJudging) -> CategoryExamples:
+    """The policy's examples and counter-examples embedded (once per process for the same texts)."""
+    examples, counters = example_texts(judging)
+    texts = tuple(text for _, text in examples + counters)
+    if texts not in _examples_cache:
+        _examples_cache.clear()
+        _examples_cache[texts] = embed_texts(triton, texts)
+    vectors = _examples_cache[texts]
+    return CategoryExamples(example_categories=tuple(c for c, _ in examples),
+                            example_texts=tuple(t for _, t in examples), examples=vectors[:len(examples)],
+                            counter_categories=tuple(c for c, _ in counters), counters=vectors[len(examples):])
+
+
+_matchers: dict[UUID, tuple[tuple[tuple[str, int], ...], TermMatcher]] = {}  # team -> (its banks' versions, matcher)
+
+
+def team_matcher(conn: psycopg.Connection, team_id: UUID) -> TermMatcher | None:
+    """The team's banks compiled, recompiled only when one of them changed; None when it has no terms."""
+    versions = term_banks.team_banks(conn, team_id)
+    if not versions:
+        return None
+    cached = _matchers.get(team_id)
+    if cached is None or cached[0] != versions:
+        _matchers[team_id] = versions, TermMatcher(term_banks.team_terms(conn, team_id))
+    return _matchers[team_id][1]
+
+
+def judged_findings(reading: Finding, evidence: list[Evidence]) -> list[Finding]:
+    """One finding per category the reading's text is evidence of."""
+    found = []
+    text = reading.text or ""
+    for category, items in by_category(evidence).items():
+        best = items[0]
+        found.append(Finding(
+            module=Module.text, label=category, score=best.score, timestamp_s=reading.timestamp_s,
+            end_s=reading.end_s, frame_index=reading.frame_index,
+            attributes={"signal": best.signal, "span": [best.start, best.end], "matched": best.matched,
+                        "reading": {"module": str(reading.module), "finding_id": reading.id, "text": text},
+                        "evidence": [{"signal": e.signal, "score": e.score, "span": [e.start, e.end],
+                                      "matched": e.matched, **({"bank_id": e.bank_id} if e.bank_id else {})}
+                                     for e in items],
+                        **({"language": reading.attributes["language"]} if "language" in reading.attributes else {})},
+        ))
+    return found
+
+
+class TextJudgementStage(TextStage):
+    module = Module.text
+
+    def run(self, job: RulesInput) -> None:
+        reads = entry(self.module).reads
+        readings = [f for f in job.findings if f.module in reads and f.text and f.text.strip()]
+        if not readings:
+            return
+        judging = default_policy().text
+        texts = list(dict.fromkeys(f.text or "" for f in readings))
+        in_flight = self.settings.infer_in_flight
+        vectors = embed_texts(self.triton, texts, in_flight)
+        offensive = offensive_probabilities(self.triton, texts, in_flight)
+        examples = category_examples(self.triton, judging)
+        matcher = team_matcher(job.conn, job.team_id)
+        judged = {text: judge(text, vectors[i], float(offensive[i]), matcher, examples, judging)
+                  for i, text in enumerate(texts)}
+        found = [f for reading in readings for f in judged_findings(reading, judged[reading.text or ""])
+                 if f.score >= self.min_score]
+        parts.store(job.conn, job.lease, found, self.settings.part_lease_s)
