@@ -24,6 +24,7 @@ from vidsafe.gateway import (
     metrics,
     modules,
     people,
+    policies,
     policy,
     refusals,
     reviews,
@@ -63,7 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     for resource in (jobs, batches, decisions, summaries, media, findings, modules, keys, teams, reviews, search,
-                     people, me, stats, hash_lists, term_banks, policy, webhook_secrets, audit):
+                     people, me, stats, hash_lists, term_banks, policies, policy, webhook_secrets,
+                     audit):
         app.include_router(resource.router, responses=refusals.ERROR_RESPONSES)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
     app.add_middleware(admission.Admission)

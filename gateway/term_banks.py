@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse
 from vidsafe.db import term_banks
 from vidsafe.domain.requests import TermBankRequest
 from vidsafe.domain.term_banks import TermBank, TermImport
-from vidsafe.gateway.dependencies import ConnDep, ListReaderDep, ListsDep
+from vidsafe.gateway.dependencies import ConnDep, ListReaderDep, ListsDep, SettingsDep
 from vidsafe.gateway.openapi import links
 from vidsafe.gateway.services import owned
 from vidsafe.gateway.services import term_banks as term_bank_service
@@ -27,9 +27,10 @@ _BANK = {"bank_id": "$response.body#/id"}
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TermBank,
              responses=links(201, GetTermBank=("get_term_bank", _BANK), ImportTerms=("import_terms", _BANK)))
-def create_bank(body: TermBankRequest, conn: ConnDep, caller: ListsDep) -> TermBank:
-    """Create an empty bank of a text category; add terms with ``POST /v1/term-banks/{id}/imports``."""
-    return term_bank_service.create(conn, caller, body)
+def create_bank(body: TermBankRequest, conn: ConnDep, caller: ListsDep, settings: SettingsDep) -> TermBank:
+    """Create an empty bank of a category of the team's policy; add terms with ``POST
+    /v1/term-banks/{id}/imports``."""
+    return term_bank_service.create(conn, caller, body, settings)
 
 
 @router.get("", response_model=list[TermBank])

@@ -1,15 +1,22 @@
-"""The default policy (policy.toml): categories' severities, CLIP's zero-shot categories and the categories of what
-is said and written, the defaults of the settings a deployment judges by; and how a category's severity is looked
-up."""
+"""The policy a team judges by: the deployment's default (policy.toml, beside this file, and the settings), and what a
+policy document decides: the severity and category of a segment, how texts are judged.
+
+A team judges by its live policy version (``vidsafe/db/policies.py``), or, until it saves one, by the default
+document this module builds from the ``risk_severities``, CLIP and text settings: one category per CLIP or text
+category and per module with a severity, each signal carrying the severity the setting gives it, so that the
+default document's risk is the settings' exactly.
+"""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from vidsafe.catalogue import module_severities
+from vidsafe.catalogue import Module, module_severities
+from vidsafe.domain.policies import PolicyCategory, PolicyDocument, Signal, TextThresholds
 
 POLICY_PATH = Path(__file__).with_name("policy.toml")
 
@@ -31,7 +38,7 @@ class TextJudging:
     benign_examples: tuple[str, ...]  # counter-examples of every category
     semantic_min_similarity: float
     semantic_margin: float
-    offensive_language: str  # the category the offensive-language classifier evidences
+    offensive_language: str | None  # the category the offensive-language classifier evidences
     offensive_language_min_score: float
 
 
@@ -74,5 +81,78 @@ def default_severities() -> dict[str, float]:
 
 
 def category_severity(module: str, label: str, severities: dict[str, float]) -> float:
-    """A category's severity (the ``risk_severities`` setting): ``module:label``'s own, else ``module``'s, else 0."""
+    """A category's severity in a flat map (``flat_severities``, the ``risk_severities`` setting): ``module:label``'s
+    own, else ``module``'s, else 0."""
     return severities.get(f"{module}:{label}", severities.get(str(module), 0.0))
+
+
+def _category_name(name: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9_]", "_", name.lower())[:63]
+    return cleaned if cleaned[:1].isalpha() else f"c_{cleaned}"[:63]
+
+
+def default_document(severities: dict[str, float]) -> PolicyDocument:
+    """The deployment's default policy: the severities (``risk_severities``) as signals, grouped into categories (a
+    CLIP or text category by its name, a module's labels in the module's), with the text categories' examples."""
+    text = default_policy().text
+    categories: dict[str, PolicyCategory] = {}
+
+    def category(name: str) -> PolicyCategory:
+        return categories.setdefault(name, PolicyCategory(name=name, severity=0.0))
+
+    for key, severity in severities.items():
+        module, _, label = key.partition(":")
+        if module not in Module.__members__:
+            continue
+        found = category(_category_name(label if module in ("clip", "text") and label else module))
+        found.signals.append(Signal(module=Module(module), labels=[label] if label else [], severity=severity))
+        found.severity = max(found.severity, severity)
+    for name, described in text.categories.items():
+        found = category(name)
+        found.description = described.description
+        found.examples, found.counter_examples = list(described.examples), list(described.counter_examples)
+    offensive = text.offensive_language if text.offensive_language in categories else None
+    return PolicyDocument(categories=list(categories.values()), benign_examples=list(text.benign_examples),
+                          text=TextThresholds(semantic_min_similarity=text.semantic_min_similarity,
+                                              semantic_margin=text.semantic_margin, offensive_language=offensive,
+                                              offensive_language_min_score=text.offensive_language_min_score))
+
+
+def text_judging(document: PolicyDocument) -> TextJudging:
+    """How the text module judges by ``document``: its categories with examples, its thresholds."""
+    return TextJudging(
+        categories={c.name: TextCategory(name=c.name, severity=c.severity, description=c.description,
+                                         examples=tuple(c.examples), counter_examples=tuple(c.counter_examples))
+                    for c in document.categories if c.examples},
+        benign_examples=tuple(document.benign_examples),
+        semantic_min_similarity=document.text.semantic_min_similarity,
+        semantic_margin=document.text.semantic_margin, offensive_language=document.text.offensive_language,
+        offensive_language_min_score=document.text.offensive_language_min_score)
+
+
+def segment_severity(document: PolicyDocument, module: str, label: str, score: float) -> tuple[float, str | None]:
+    """The severity of a segment of ``module``'s ``label`` scoring ``score``, and the category that gives it: of
+    the signals naming the label, else of those naming the whole module, the most severe whose min_score the segment
+    reaches; (0, None) where none does."""
+    named: list[tuple[float, str]] = []
+    whole: list[tuple[float, str]] = []
+    for category in document.categories:
+        for signal in category.signals:
+            if signal.module != module or (signal.labels and label not in signal.labels):
+                continue
+            severity = category.severity if signal.severity is None else signal.severity
+            (named if signal.labels else whole).append((severity, category.name) if score >= signal.min_score
+                                                       else (0.0, category.name))
+    return max(named or whole or [(0.0, None)], key=lambda found: found[0])
+
+
+def flat_severities(document: PolicyDocument) -> dict[str, float]:
+    """The document's severities keyed as ``risk_severities`` is (``module:label``, ``module``), for what shows
+    them (the review UI's blurring, the "why")."""
+    flat: dict[str, float] = {}
+    for category in document.categories:
+        for signal in category.signals:
+            severity = category.severity if signal.severity is None else signal.severity
+            for key in [f"{signal.module}:{label}" for label in signal.labels] or [str(signal.module)]:
+                flat[key] = max(flat.get(key, 0.0), severity)
+    return flat

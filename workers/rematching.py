@@ -36,7 +36,7 @@ def rematch_list(team_id: UUID, list_id: UUID, settings: Settings, send_summary:
                 matched += added > 0
                 source = load_source(conn, job_id) if removed or added else None
                 if source is not None:
-                    refresh_risk(conn, job_id, source.options.sample_fps or settings.sample_fps, settings)
+                    refresh_risk(conn, job_id, team_id, source.options.sample_fps or settings.sample_fps, settings)
                     if new_summary(conn, job_id, settings):  # its summary must not tell of the job as it was
                         send_summary(job_id)
         except Exception as error:

@@ -8,15 +8,15 @@ from uuid import UUID
 import psycopg
 
 from vidsafe.catalogue import Module, ModuleKind, rule_inputs
-from vidsafe.db import findings, review
+from vidsafe.db import findings, policies, review
 from vidsafe.db.parts import Lease
 from vidsafe.observability import time_stage
+from vidsafe.risk import job_risk
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.faces import assign_identities
 from vidsafe.workers.known_content import match_job, team_index
 from vidsafe.workers.people import assign_people
-from vidsafe.workers.risk import job_risk
 from vidsafe.workers.segments import build_segments
 from vidsafe.workers.stages import RulesInput, RuleStage, TextStage, stage_classes
 
@@ -43,11 +43,13 @@ def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: se
             index = team_index(conn, team_id, settings)
             match_job(conn, lease.job_id, index, index.list_ids, settings, (lease.kind, lease.index))
     with time_stage("all", "segments"):
-        refresh_risk(conn, lease.job_id, fps, settings)
+        refresh_risk(conn, lease.job_id, team_id, fps, settings)
 
 
-def refresh_risk(conn: psycopg.Connection, job_id: UUID, fps: float, settings: Settings) -> None:
-    """The job's segments and risk from its findings as they are now (and its review item's risk)."""
+def refresh_risk(conn: psycopg.Connection, job_id: UUID, team_id: UUID, fps: float, settings: Settings) -> None:
+    """The job's segments and risk from its findings as they are now, by the team's live policy (and its review
+    item's risk)."""
     segments = build_segments(findings.get_findings(conn, job_id), fps)
     findings.replace_segments(conn, job_id, segments)
-    review.set_risk(conn, job_id, *job_risk(segments, settings.risk_severities))
+    policy = policies.team_policy(conn, team_id, settings)
+    review.set_risk(conn, job_id, *job_risk(segments, policy.document), policy.version)

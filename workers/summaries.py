@@ -24,12 +24,13 @@ from uuid import UUID
 import psycopg
 
 from vidsafe.catalogue import Module
-from vidsafe.db import findings, jobs
+from vidsafe.db import findings, jobs, policies
 from vidsafe.db import summaries as summary_queries
 from vidsafe.domain.findings import Segment
 from vidsafe.domain.jobs import Job
+from vidsafe.domain.policies import ESCALATE_AT, REVIEW_AT  # risk thresholds of the suggested action
 from vidsafe.domain.summaries import JobSummary, SuggestedAction, SummaryItem
-from vidsafe.policy import category_severity
+from vidsafe.policy import segment_severity
 from vidsafe.settings import Settings
 from vidsafe.workers.jobs import connect
 
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 SendSummary = Callable[[UUID], None]
 
 SEGMENTS_SHOWN = 40  # the most severe segments an LLM is shown (and the template lists up to 10)
-ESCALATE_AT, REVIEW_AT = 0.8, 0.3  # risk thresholds of the suggested action
 INSTRUCTIONS = (
     "You assist a trust-and-safety reviewer. From the automated findings of one video, given as JSON between two "
     "markers that end in the same random word, write its summary: a one-sentence headline, the findings that "
@@ -80,9 +80,13 @@ class SummaryFacts:
 
 def load_facts(conn: psycopg.Connection, job_id: UUID, settings: Settings) -> SummaryFacts | None:
     job = jobs.get_job(conn, job_id, None)
-    if job is None:
+    team_id = jobs.job_team(conn, job_id)
+    if job is None or team_id is None:
         return None
-    rated = [(s, category_severity(s.module, s.label, settings.risk_severities))  # as workers/risk.py does
+    # Rated by the policy version the job's risk was judged by, as vidsafe/risk.py rates them.
+    judged_by = (policies.policy_at(conn, team_id, job.policy_version, settings) if job.policy_version is not None
+                 else None) or policies.team_policy(conn, team_id, settings)
+    rated = [(s, segment_severity(judged_by.document, s.module, s.label, s.max_score)[0])
              for s in findings.get_segments(conn, job_id) if s.module != Module.shots]
     rated.sort(key=lambda pair: (-pair[1] * pair[0].max_score, pair[0].start_s))
     return SummaryFacts(job, rated)

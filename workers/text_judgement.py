@@ -1,4 +1,5 @@
-"""The text module: every OCR line and speech segment of a job judged by the policy's text categories.
+"""The text module: every OCR line and speech segment of a job judged by the text categories of its team's policy
+(those with examples: ``vidsafe.policy.text_judging``).
 
 Each distinct text is judged once (``vidsafe.text.judging``): by the team's term banks, by the offensive-language
 classifier (Triton ``offensive_language``) and by closeness to the categories' examples (embedded by Triton
@@ -17,9 +18,9 @@ import numpy as np
 import psycopg
 
 from vidsafe.catalogue import Module, entry, triton_model
-from vidsafe.db import parts, term_banks
+from vidsafe.db import parts, policies, term_banks
 from vidsafe.domain.findings import Finding
-from vidsafe.policy import TextJudging, default_policy
+from vidsafe.policy import TextJudging, text_judging
 from vidsafe.text.banks import TermMatcher
 from vidsafe.text.judging import CategoryExamples, Evidence, by_category, example_texts, judge
 from vidsafe.triton import Tensors, TritonClient
@@ -52,9 +53,12 @@ def offensive_probabilities(triton: TritonClient, texts: Sequence[str], in_fligh
 _examples_cache: dict[tuple[str, ...], np.ndarray] = {}
 
 
-def category_examples(triton: TritonClient, judging: TextJudging) -> CategoryExamples:
-    """The policy's examples and counter-examples embedded (once per process for the same texts)."""
+def category_examples(triton: TritonClient, judging: TextJudging) -> CategoryExamples | None:
+    """The policy's examples and counter-examples embedded (once per process for the same texts); None where no
+    category has examples."""
     examples, counters = example_texts(judging)
+    if not examples:
+        return None
     texts = tuple(text for _, text in examples + counters)
     if texts not in _examples_cache:
         _examples_cache.clear()
@@ -106,7 +110,7 @@ class TextJudgementStage(TextStage):
         readings = [f for f in job.findings if f.module in reads and f.text and f.text.strip()]
         if not readings:
             return
-        judging = default_policy().text
+        judging = text_judging(policies.team_policy(job.conn, job.team_id, self.settings).document)
         texts = list(dict.fromkeys(f.text or "" for f in readings))
         in_flight = self.settings.infer_in_flight
         vectors = embed_texts(self.triton, texts, in_flight)

@@ -8,24 +8,25 @@ import uuid
 
 import psycopg
 
-from vidsafe.db import audit, term_banks
+from vidsafe.db import audit, policies, term_banks
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.requests import TermBankRequest
 from vidsafe.domain.term_banks import TermBank, TermImport
 from vidsafe.gateway.dependencies import Caller
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.gateway.services import owned
-from vidsafe.policy import default_policy
+from vidsafe.settings import Settings
 from vidsafe.text.banks import TermError, parse_terms, term_line
 
 TERM_BANKS_PER_TEAM = 50
 
 
-def create(conn: psycopg.Connection, caller: Caller, body: TermBankRequest) -> TermBank:
-    categories = default_policy().text.categories
+def create(conn: psycopg.Connection, caller: Caller, body: TermBankRequest, settings: Settings) -> TermBank:
+    """A bank of a category of the team's live policy."""
+    categories = [c.name for c in policies.team_policy(conn, caller.team_id, settings).document.categories]
     if body.category not in categories:
         raise Refusal(422, ErrorCode.unknown_text_category,
-                      f"no text category {body.category!r} in the policy; its categories: {', '.join(categories)}")
+                      f"no category {body.category!r} in the team's policy; its categories: {', '.join(categories)}")
     try:
         with conn.transaction():
             if term_banks.count_banks(conn, caller.team_id) >= TERM_BANKS_PER_TEAM:

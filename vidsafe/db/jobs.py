@@ -19,8 +19,8 @@ from vidsafe.domain.jobs import Coverage, Job, JobEvent, JobOptions, JobStatus, 
 
 _JOB_COLUMNS = (
     "id, status, source_name, source_url, batch_id, priority, callback_url, progress, frames_analyzed, media, "
-    "options, modules, step, coverage, warnings, risk, risk_reasons, media_kept_until, error_code, error_message, "
-    "retryable, created_at, started_at, finished_at"
+    "options, modules, step, coverage, warnings, risk, risk_reasons, policy_version, media_kept_until, error_code, "
+    "error_message, retryable, created_at, started_at, finished_at"
 )
 
 
@@ -136,6 +136,11 @@ class MediaSource:
     url: str | None
     options: JobOptions
     team_id: UUID
+
+
+def job_team(conn: psycopg.Connection, job_id: UUID) -> UUID | None:
+    row = conn.execute("SELECT team_id FROM jobs WHERE id = %s", (job_id,)).fetchone()
+    return row[0] if row else None
 
 
 def get_media_source(conn: psycopg.Connection, job_id: UUID) -> MediaSource | None:

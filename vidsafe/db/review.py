@@ -17,11 +17,13 @@ from vidsafe.domain.review import ReviewItem, ReviewQueue
 # ---- risk and the review queue -------------------------------------------------------------------
 
 
-def set_risk(conn: psycopg.Connection, job_id: UUID, risk: float, reasons: list[RiskReason]) -> None:
-    """The job's risk, and its item in the review queue (an item already decided keeps its state)."""
+def set_risk(conn: psycopg.Connection, job_id: UUID, risk: float, reasons: list[RiskReason],
+             policy_version: int) -> None:
+    """The job's risk by that version of its team's policy, and its item in the review queue (an item already
+    decided keeps its state)."""
     with conn.transaction():
-        conn.execute("UPDATE jobs SET risk = %s, risk_reasons = %s WHERE id = %s",
-                     (risk, Jsonb([r.model_dump(mode="json") for r in reasons]), job_id))
+        conn.execute("UPDATE jobs SET risk = %s, risk_reasons = %s, policy_version = %s WHERE id = %s",
+                     (risk, Jsonb([r.model_dump(mode="json") for r in reasons]), policy_version, job_id))
         conn.execute("INSERT INTO review_items (job_id, team_id, risk) SELECT id, team_id, %s FROM jobs WHERE id = %s "
                      "ON CONFLICT (job_id) DO UPDATE SET risk = excluded.risk, updated_at = now()", (risk, job_id))
 

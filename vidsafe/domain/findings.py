@@ -12,10 +12,11 @@ from vidsafe.catalogue import Module, entry
 
 
 class RiskReason(BaseModel):
-    """A segment that raises a job's risk: its severity (the setting of its category) times its score."""
+    """A segment that raises a job's risk: its severity (its category's, in the team's policy) times its score."""
 
     module: Module
     label: str
+    category: str | None = Field(default=None, description="The policy category whose signal gives the severity")
     start_s: float
     end_s: float
     score: float

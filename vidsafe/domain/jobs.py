@@ -107,6 +107,8 @@ class Job(BaseModel):
                                "have run: see risk_reasons")
     risk_reasons: list[RiskReason] = Field(default_factory=list, description="The segments that drive the risk, "
                                            "highest first")
+    policy_version: int | None = Field(default=None, description="The version of the team's policy the job was "
+                                       "judged by (0: the deployment's default); none until its rules have run")
     media_kept_until: datetime | None = Field(default=None, description="The video is kept for review until then "
                                               "(GET /v1/jobs/{id}/media)")
     error_code: ErrorCode | None

@@ -113,8 +113,8 @@ class HashListRequest(StrictModel):
 
 class TermBankRequest(StrictModel):
     name: Text = Field(min_length=1, max_length=200, description="Unique within the team")
-    category: Text = Field(min_length=1, max_length=100, description="A text category of the policy "
-                           "(`GET /v1/policy`'s text_categories): what the bank's matches evidence")
+    category: Text = Field(min_length=1, max_length=100, description="A category of the team's policy "
+                           "(`GET /v1/policies/live`): what the bank's matches evidence")
     description: Text = Field(default="", max_length=2000)
 
 

@@ -86,7 +86,8 @@ def judge(text: str, vector: np.ndarray | None, offensive: float | None, matcher
     (None: that signal is not used)."""
     evidence = [Evidence(TERM, m.category, 1.0, m.start, m.end, m.term, m.bank_id)
                 for m in (matcher.matches(text) if matcher else [])]
-    if offensive is not None and offensive >= judging.offensive_language_min_score:
+    if (offensive is not None and judging.offensive_language is not None
+            and offensive >= judging.offensive_language_min_score):
         evidence.append(Evidence(OFFENSIVE_LANGUAGE, judging.offensive_language, round(offensive, 4), 0, len(text),
                                  ""))
     if vector is not None and examples is not None:

@@ -22,7 +22,7 @@ from skimage import data
 
 from tests.helpers.support import TeamKeys, expire_kept_media, finding, make_team, upload, upload_file, wait_for_job
 from vidsafe.catalogue import Module
-from vidsafe.db import findings
+from vidsafe.db import findings, jobs
 from vidsafe.domain.api import NEXT_CURSOR_HEADER
 from vidsafe.queue import make_celery
 from vidsafe.settings import Settings
@@ -126,28 +126,32 @@ def test_every_frame_with_findings_has_a_small_thumbnail(team: ReviewTeam, runni
 
 def test_the_risk_is_the_documented_function_of_the_segments(api: httpx.Client, running_stack: Settings,
                                                              sample_video: Path) -> None:
-    """A hand-computed case through the stack: the sample shows nothing of a category with a severity (risk 0); with
-    two more segments, exposed breasts (max score 0.8, severity 0.9) and restraint (max 0.6, severity 0.9), the
-    rules part's refresh makes the job's risk 1 - (1 - 0.72)(1 - 0.54) = 0.8712, their reasons in that order. (A
-    team of its own: the review team's queue order is the other tests'.)"""
+    """A hand-computed case through the stack: the sample's one category with a severity is its caption, judged a
+    scam (contribution c); with two more segments, exposed breasts (max score 0.8, severity 0.9) and restraint (max
+    0.6, severity 0.9), the rules part's refresh makes the job's risk 1 - (1 - 0.72)(1 - 0.54)(1 - c), their
+    reasons in that order. (A team of its own: the review team's queue order is the other tests'.)"""
     severities = running_stack.risk_severities
     assert (severities["nudity:FEMALE_BREAST_EXPOSED"], severities["restraint"]) == (0.9, 0.9)
     keys = make_team(running_stack, api, "risk-raters", {"rater": ["review", "submit"]})
     with keys.client("rater") as rater:
         job = wait_for_job(rater, upload(rater, sample_video).json()["id"])
-        assert (job["status"], job["risk"], job["risk_reasons"]) == ("succeeded", 0.0, [])
+        [caption] = job["risk_reasons"]
+        assert (caption["module"], caption["category"], caption["severity"]) == ("text", "scams", 0.7)
+        assert job["risk"] == caption["contribution"] == pytest.approx(0.7 * caption["score"], abs=1e-4)
         added = [finding(Module.nudity, "FEMALE_BREAST_EXPOSED", 1.0, 0.6, box=(0.0, 0.0, 9.0, 9.0)),
                  finding(Module.nudity, "FEMALE_BREAST_EXPOSED", 1.5, 0.8, box=(0.0, 0.0, 9.0, 9.0)),
                  finding(Module.restraint, "restraint", 4.0, 0.5), finding(Module.restraint, "restraint", 4.5, 0.6)]
         with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
             findings.add_findings(conn, job["id"], added)
-            refresh_risk(conn, job["id"], running_stack.sample_fps, running_stack)
+            refresh_risk(conn, job["id"], jobs.job_team(conn, job["id"]), running_stack.sample_fps, running_stack)
         rated = rater.get(f"/v1/jobs/{job['id']}").json()
-        assert rated["risk"] == pytest.approx(0.8712, abs=1e-4)
+        expected = 1 - (1 - 0.72) * (1 - 0.54) * (1 - caption["contribution"])
+        assert rated["risk"] == pytest.approx(expected, abs=1e-4)
         assert [(r["module"], r["label"], r["contribution"]) for r in rated["risk_reasons"]] == [
-            ("nudity", "FEMALE_BREAST_EXPOSED", 0.72), ("restraint", "restraint", 0.54)]
+            ("nudity", "FEMALE_BREAST_EXPOSED", 0.72), ("restraint", "restraint", 0.54),
+            ("text", "scams", caption["contribution"])]
         (item,) = rater.get("/v1/reviews").json()
-        assert item["job_id"] == job["id"] and item["risk"] == pytest.approx(0.8712, abs=1e-4)
+        assert item["job_id"] == job["id"] and item["risk"] == pytest.approx(expected, abs=1e-4)
 
 
 def test_the_queue_is_riskiest_first(team: ReviewTeam) -> None:

@@ -1,7 +1,8 @@
 """A job's risk: how urgently a human should look at it, from its segments.
 
-Each segment contributes ``severity x max_score``, the severity being its category's setting
-(``risk_severities``: ``module:label`` first, then ``module``; unlisted categories contribute nothing). The
+Each segment contributes ``severity x max_score``, the severity being the one the team's policy gives it
+(``vidsafe.policy.segment_severity``: of the signals naming its label, else its module; a segment no signal names
+contributes nothing), and the category giving it is the reason's. The
 job's risk is the noisy-OR of the contributions, ``1 - prod(1 - c)``: one severe segment makes a video risky,
 and several lesser ones add up without passing 1. The "why" is the segments that contribute most.
 """
@@ -12,18 +13,20 @@ import math
 from collections.abc import Iterable
 
 from vidsafe.domain.findings import RiskReason, Segment
-from vidsafe.policy import category_severity
+from vidsafe.domain.policies import PolicyDocument
+from vidsafe.policy import segment_severity
 
 REASONS_KEPT = 5
 
 
-def job_risk(segments: Iterable[Segment], severities: dict[str, float]) -> tuple[float, list[RiskReason]]:
+def job_risk(segments: Iterable[Segment], policy: PolicyDocument) -> tuple[float, list[RiskReason]]:
     reasons = []
     for segment in segments:
-        weight = category_severity(segment.module, segment.label, severities)
+        weight, category = segment_severity(policy, segment.module, segment.label, segment.max_score)
         contribution = weight * segment.max_score
         if contribution > 0:
-            reasons.append(RiskReason(module=segment.module, label=segment.label, start_s=segment.start_s,
+            reasons.append(RiskReason(module=segment.module, label=segment.label, category=category,
+                                      start_s=segment.start_s,
                                       end_s=segment.end_s, score=segment.max_score, severity=weight,
                                       contribution=round(contribution, 4)))
     risk = 1 - math.prod(1 - min(1.0, r.contribution) for r in reasons)

@@ -1,0 +1,82 @@
+"""Team policies: a version saved (checked against the team's term banks), versions read, and a dry run of a policy
+over the team's past jobs that changes nothing."""
+
+from __future__ import annotations
+
+import time
+from uuid import UUID
+
+import psycopg
+
+from vidsafe.db import audit, policies, term_banks
+from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.policies import REVIEW_AT, DryRun, JobChange, Policy, PolicyDocument
+from vidsafe.gateway.dependencies import Caller
+from vidsafe.gateway.refusals import Refusal
+from vidsafe.policy import text_judging
+from vidsafe.risk import job_risk
+from vidsafe.settings import Settings
+
+DRY_RUN_JOBS = 5000  # the newest past jobs a dry run compares
+EXAMPLES_SHOWN = 20
+
+
+def within_limits(document: PolicyDocument) -> PolicyDocument:
+    if (passed := document.limit_passed()) is not None:
+        raise Refusal(422, ErrorCode.policy_too_large, passed)
+    return document
+
+
+def save(conn: psycopg.Connection, caller: Caller, document: PolicyDocument) -> Policy:
+    """A new live version; refused where it passes a limit, or a term bank's category would be gone."""
+    within_limits(document)
+    names = {c.name for c in document.categories}
+    orphaned = sorted({f"{b.name} ({b.category})" for b in term_banks.list_banks(conn, caller.team_id)
+                       if b.category not in names})
+    if orphaned:
+        raise Refusal(409, ErrorCode.category_in_use, "the policy drops categories the team's term banks evidence: "
+                      f"{', '.join(orphaned)}; delete those banks first, or keep the categories")
+    with conn.transaction():
+        saved = policies.save(conn, caller.team_id, document, caller.actor)
+        audit.record(conn, caller.team_id, caller.actor, "policy.saved", f"version {saved.version}",
+                     version=saved.version, categories=len(document.categories))
+    return saved
+
+
+def version(conn: psycopg.Connection, team_id: UUID, number: int, settings: Settings) -> Policy:
+    found = policies.policy_at(conn, team_id, number, settings)
+    if found is None:
+        raise Refusal(404, ErrorCode.policy_version_not_found, f"the team has no policy version {number}")
+    return found
+
+
+def dry_run(conn: psycopg.Connection, team_id: UUID, candidate: PolicyDocument, settings: Settings) -> DryRun:
+    """What ``candidate`` would change on the team's newest past jobs: risk from their segments as they are,
+    flagged or not, place in the queue."""
+    within_limits(candidate)
+    clock = time.perf_counter()
+    live = policies.team_policy(conn, team_id, settings)
+    jobs = policies.judged_jobs(conn, team_id, DRY_RUN_JOBS)
+    after = {job_id: job_risk(segments, candidate) for job_id, _, _, segments in jobs}
+    before_rank = _ranks({job_id: risk for job_id, _, risk, _ in jobs})
+    after_rank = _ranks({job_id: risk for job_id, (risk, _) in after.items()})
+    changes = [JobChange(job_id=job_id, source_name=name, risk_before=risk, risk_after=after[job_id][0],
+                         rank_before=before_rank[job_id], rank_after=after_rank[job_id],
+                         categories_after=list(dict.fromkeys(r.category for r in after[job_id][1] if r.category)))
+               for job_id, name, risk, _ in jobs]
+    newly = [c for c in changes if c.risk_after >= REVIEW_AT > c.risk_before]
+    cleared = [c for c in changes if c.risk_before >= REVIEW_AT > c.risk_after]
+    moves = sorted((c for c in changes if c.rank_after != c.rank_before),
+                   key=lambda c: -abs(c.rank_after - c.rank_before))
+    return DryRun(compared_version=live.version, jobs_compared=len(changes), flag_at=REVIEW_AT,
+                  newly_flagged=len(newly), no_longer_flagged=len(cleared),
+                  risk_changed=sum(abs(c.risk_after - c.risk_before) > 1e-4 for c in changes),
+                  examples_newly_flagged=newly[:EXAMPLES_SHOWN], examples_no_longer_flagged=cleared[:EXAMPLES_SHOWN],
+                  largest_moves=moves[:EXAMPLES_SHOWN],
+                  text_rejudging_needed=text_judging(candidate) != text_judging(live.document),
+                  seconds=round(time.perf_counter() - clock, 3))
+
+
+def _ranks(risks: dict[UUID, float]) -> dict[UUID, int]:
+    order = sorted(risks, key=lambda job_id: (-risks[job_id], str(job_id)))
+    return {job_id: rank for rank, job_id in enumerate(order, start=1)}
