@@ -13,6 +13,7 @@ from vidsafe.cli import (
     jobs,
     keys,
     models,
+    policies,
     settings,
     stack,
     teams,
@@ -22,6 +23,6 @@ from vidsafe.cli import (
 
 app = typer.Typer(help="vidsafe: self-hosted video content analysis for trust-and-safety review.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-for group in (stack, analyze, jobs, keys, teams, webhooks, hash_lists, term_banks, backups, dashboard, models,
-              settings):
+for group in (stack, analyze, jobs, keys, teams, webhooks, hash_lists, term_banks, policies, backups, dashboard,
+              models, settings):
     group.register(app)

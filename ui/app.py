@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vidsafe.ui import batches, monitoring, navigation, people, queue, review, search, session, signin
+from vidsafe.ui import batches, monitoring, navigation, people, policy, queue, review, search, session, signin
 from vidsafe.ui.markdown import plain
 
 st.set_page_config(page_title="vidsafe review", page_icon=":material/shield:", layout="wide")
@@ -18,6 +18,7 @@ else:
         "batches": st.Page(batches.render, title="Batches", icon=":material/inventory_2:", url_path="batches"),
         "search": st.Page(search.render, title="Search", icon=":material/search:", url_path="search"),
         "people": st.Page(people.render, title="People", icon=":material/groups:", url_path="people"),
+        "policy": st.Page(policy.render, title="Policy", icon=":material/gavel:", url_path="policy"),
         "monitoring": st.Page(monitoring.render, title="Monitoring", icon=":material/monitoring:",
                               url_path="monitoring"),
     }

@@ -30,6 +30,7 @@ from vidsafe.domain.hash_lists import HashList
 from vidsafe.domain.jobs import Job, JobEvent, JobOptions, JobStatus
 from vidsafe.domain.modules import ModuleStatus
 from vidsafe.domain.operations import Operations, Stats
+from vidsafe.domain.policies import DryRun, Policy, PolicyDocument, PolicyVersion
 from vidsafe.domain.policy import ReviewPolicy
 from vidsafe.domain.requests import DecisionRequest, HashListRequest, PersonUpdate, TermBankRequest
 from vidsafe.domain.review import Decision, Person, ReviewItem
@@ -344,6 +345,20 @@ class GatewayClient:
 
     def delete_term_bank(self, bank_id: str) -> None:
         self._send("DELETE", f"/v1/term-banks/{bank_id}")
+
+    # policies
+    def policy_versions(self) -> list[PolicyVersion]:
+        return self._get(list[PolicyVersion], "GET", "/v1/policies")
+
+    def policy_version(self, version: int | None = None) -> Policy:
+        """A version of the team's policy: the live one unless ``version`` says which."""
+        return self._get(Policy, "GET", "/v1/policies/live" if version is None else f"/v1/policies/{version}")
+
+    def save_policy(self, document: PolicyDocument) -> Policy:
+        return self._get(Policy, "POST", "/v1/policies", json=document.model_dump(mode="json"))
+
+    def dry_run_policy(self, document: PolicyDocument) -> DryRun:
+        return self._get(DryRun, "POST", "/v1/policies/dry-run", json=document.model_dump(mode="json"))
 
     # summaries
     def summary(self, job_id: str) -> SummaryRecord:

@@ -3,6 +3,7 @@ blurring, and the app's sign-in run by Streamlit's AppTest against the real gate
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -58,3 +59,32 @@ def test_the_review_page_seeks_to_a_transcript_line_and_records_a_decision(
     app.button(key="approve").click().run()
     assert any("Recorded: approve (spam) by ria" in s.value for s in app.success)
     assert "approve (spam)" in app.table[0].value.to_string()
+
+
+def _policy_page() -> None:
+    from vidsafe.ui import policy
+
+    policy.render()
+
+
+def test_the_policy_page_shows_the_categories_dry_runs_an_edit_and_saves_it(
+        running_stack: Settings, api: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session, "gateway_url", lambda: running_stack.gateway_url)
+    team = make_team(running_stack, api, "policy-page", {"lead": ["admin", "review", "lists"]})
+    app = AppTest.from_function(_policy_page, default_timeout=60)
+    app.session_state["api_key"] = team.secrets["lead"]
+    app.run()
+    assert not app.exception, app.exception
+    assert [t.value for t in app.title] == ["Policy"]
+    assert {"scams", "nudity", "threats"} <= set(app.dataframe[0].value["category"])
+    document = json.loads(app.text_area(key="policy_edited").value)
+    next(c for c in document["categories"] if c["name"] == "spam")["severity"] = 0.5
+    app.text_area(key="policy_edited").input(json.dumps(document)).run()
+    app.button(key="policy_dry_run").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert [m.label for m in app.metric] == ["Past jobs compared", "Newly flagged", "No longer flagged",
+                                             "Risk changed"]
+    app.button(key="policy_save").click().run()
+    assert any("Saved version 1" in s.value for s in app.success), [s.value for s in app.success]
+    app.text_area(key="policy_edited").input("{not json").run()
+    assert any("Not a policy" in e.value for e in app.error)

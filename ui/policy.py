@@ -1,0 +1,117 @@
+"""The policy page, for a team's leads: the live policy's categories, an edit of it dry-run over past jobs and saved
+as a new version, the term banks that evidence its categories, and the versions saved."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pydantic
+import streamlit as st
+
+from vidsafe.domain.policies import DryRun, Policy, PolicyDocument
+from vidsafe.domain.requests import TermBankRequest
+from vidsafe.ui import session
+from vidsafe.ui.markdown import plain
+
+EDITED = "policy_edited"  # the document being edited, JSON
+
+
+def _categories(policy: Policy) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "category": c.name, "severity": c.severity, "description": c.description,
+        "signals": ", ".join(f"{s.module}" + (f" ({', '.join(s.labels)})" if s.labels else "") for s in c.signals),
+        "examples": len(c.examples), "counter-examples": len(c.counter_examples)} for c in policy.document.categories])
+
+
+def _edited(policy: Policy) -> PolicyDocument | None:
+    """The document in the editor, or None (with the reason shown) where it is no policy."""
+    text = st.text_area("Policy document (JSON)", key=EDITED, height=360,
+                        value=json.dumps(policy.document.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    try:
+        return PolicyDocument.model_validate_json(text)
+    except pydantic.ValidationError as error:
+        st.error(f"Not a policy: {plain(error.errors()[0]['msg'])} at {plain(error.errors()[0]['loc'])}")
+        return None
+
+
+def _show_dry_run(result: DryRun) -> None:
+    columns = st.columns(4)
+    columns[0].metric("Past jobs compared", result.jobs_compared)
+    columns[1].metric("Newly flagged", result.newly_flagged)
+    columns[2].metric("No longer flagged", result.no_longer_flagged)
+    columns[3].metric("Risk changed", result.risk_changed)
+    st.caption(f"Compared with version {result.compared_version} in {result.seconds:.2f} s; flagged: risk at least "
+               f"{result.flag_at}. Nothing was changed.")
+    if result.text_rejudging_needed:
+        st.warning("This policy judges text differently (examples or thresholds): the risk above is recomputed from "
+                   "the text findings as they were judged; they change for past jobs only when judged again.")
+    rows = [{"change": change, "video": item.source_name, "risk before": item.risk_before,
+             "risk after": item.risk_after, "place before": item.rank_before, "place after": item.rank_after,
+             "categories": ", ".join(item.categories_after)}
+            for change, items in (("newly flagged", result.examples_newly_flagged),
+                                  ("no longer flagged", result.examples_no_longer_flagged),
+                                  ("moved", result.largest_moves)) for item in items]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+
+
+def _edit(policy: Policy) -> None:
+    document = _edited(policy)
+    buttons = st.columns(2)
+    if buttons[0].button("Dry run on past jobs", key="policy_dry_run", disabled=document is None):
+        result = session.call(lambda c: c.dry_run_policy(document))
+        if result is not None:
+            _show_dry_run(result)
+    if buttons[1].button("Save as the live version", key="policy_save", type="primary", disabled=document is None):
+        saved = session.call(lambda c: c.save_policy(document))
+        if saved is not None:
+            st.cache_data.clear()  # the review pages' severities come from the live version
+            st.success(f"Saved version {saved.version}: new jobs are judged by it.")
+
+
+def _term_banks(policy: Policy) -> None:
+    banks = session.call(lambda c: c.term_banks()) or []
+    if banks:
+        st.dataframe(pd.DataFrame([{"bank": b.name, "category": b.category, "terms": b.terms, "version": b.version,
+                                    "updated": b.updated_at} for b in banks]), hide_index=True)
+    with st.form("term_bank_import"):
+        st.markdown("**Add terms**: one per line; `re:` before a regular expression; `#` comments.")
+        existing = {b.name: b for b in banks}
+        name = st.text_input("Bank", placeholder="a new or existing bank's name")
+        category = st.selectbox("Category (of a new bank)", [c.name for c in policy.document.categories])
+        terms = st.text_area("Terms", height=160)
+        replace = st.toggle("Replace the bank's terms")
+        if st.form_submit_button("Import") and name.strip():
+            bank = existing.get(name.strip()) or session.call(
+                lambda c: c.create_term_bank(TermBankRequest(name=name.strip(), category=category)))
+            result = bank and session.call(lambda c: c.import_terms(str(bank.id), terms.encode(), replace))
+            if result:
+                st.success(f"{plain(result.bank.name)}: {result.added} added, {result.duplicates} already in it.")
+    for bank in banks:
+        with st.expander(f"{bank.name} ({bank.category}, {bank.terms} terms)"):
+            content = session.call(lambda c, bank_id=str(bank.id): c.terms_file(bank_id)) or ""
+            st.download_button("Export", content, file_name=f"{bank.name}.txt", key=f"export_{bank.id}")
+            st.code(content[:5000] or "(empty)", language=None)
+
+
+def render() -> None:
+    st.title("Policy")
+    policy = session.call(lambda c: c.policy_version())
+    if policy is None:
+        return
+    st.caption(f"Version {policy.version}" + (" (the deployment's default)" if policy.version == 0 else "")
+               + ": what new jobs are judged by. Saving and dry runs need a key with the admin scope.")
+    categories, edit, banks, versions = st.tabs(["Categories", "Edit and dry-run", "Term banks", "Versions"])
+    with categories:
+        st.dataframe(_categories(policy), hide_index=True, use_container_width=True)
+    with edit:
+        _edit(policy)
+    with banks:
+        _term_banks(policy)
+    with versions:
+        saved = session.call(lambda c: c.policy_versions()) or []
+        if saved:
+            st.dataframe(pd.DataFrame([v.model_dump() for v in saved]), hide_index=True)
+        else:
+            st.info("No version saved: the team judges by the deployment's default (version 0).")
