@@ -12,7 +12,6 @@ sentences (jiwer, case and punctuation aside), and wall seconds of each. Writes 
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from faster_whisper import WhisperModel
 
 from benchmarks.e2e import machine, publish, word_error_rate
+from tests.helpers.speech import speech_repository
 from tests.helpers.support import isolated_settings
 from vidsafe.catalogue import Module, load_catalogue
 from vidsafe.deploy import stack
@@ -47,14 +47,6 @@ SENTENCES = (
     "Click the link below to verify your password.",
 )
 SPOKEN = tuple(Speech(sentence, 1.0 + i * GAP_S) for i, sentence in enumerate(SENTENCES))
-
-
-def speech_repository(source: Path, copy: Path) -> Path:
-    """A model repository holding only the speech module's models, without their exported files."""
-    for model in load_catalogue()[Module.speech].triton_models:
-        shutil.copytree(source / model, copy / model,
-                        ignore=shutil.ignore_patterns("__pycache__", "whisper", "*.onnx"))
-    return copy
 
 
 def measure(variant: str, video: Path, root: Path, base: Settings) -> dict[str, float | str]:

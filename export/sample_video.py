@@ -104,12 +104,12 @@ def _band(canvas: np.ndarray, text: str, top: int, x: int, unit: float) -> None:
                 max(1, round(2 * unit)), cv2.LINE_AA)
 
 
-def speak(sentence: str, rate: int = AUDIO_RATE) -> np.ndarray | None:
-    """The sentence in espeak-ng's en-us voice at 140 words a minute, as mono float32 at ``rate``;
-    None when espeak-ng is not installed."""
+def speak(sentence: str, rate: int = AUDIO_RATE, voice: str = "en-us") -> np.ndarray | None:
+    """The sentence in espeak-ng's ``voice`` (en-us, es, de, fr, ...) at 140 words a minute, as mono float32 at
+    ``rate``; None when espeak-ng is not installed."""
     if shutil.which("espeak-ng") is None:
         return None
-    wav = subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "--stdout", sentence],
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "--stdout", sentence],
                          capture_output=True, check=True).stdout
     resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
     with av.open(io.BytesIO(wav)) as container:

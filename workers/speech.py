@@ -37,7 +37,7 @@ SAMPLE_RATE = 16000
 WINDOW = 512  # samples per voice-activity probability
 VAD_STATE_SIZE = 320
 VAD_CHUNK = 1875 * WINDOW  # one minute per voice-activity request
-STT_OUTPUTS = ("TEXT", "TIMES", "AVG_LOGPROB", "NO_SPEECH_PROB", "COUNT")
+STT_OUTPUTS = ("TEXT", "TIMES", "AVG_LOGPROB", "NO_SPEECH_PROB", "COUNT", "LANGUAGE", "LANGUAGE_PROB", "TRANSLATION")
 STT_IN_FLIGHT = 8  # the model's max_batch_size: one job alone can fill a batch
 MAX_CLIP = 30 * SAMPLE_RATE  # Whisper's window: the most one transcription request holds
 # Whisper's own test for a silent window (faster-whisper's no_speech_threshold and log_prob_threshold):
@@ -209,6 +209,10 @@ class SpeechStage(AudioStage):
         transcribed = self.triton.infer_pipelined(triton_model(self.module, "transcription"), requests, STT_OUTPUTS,
                                                   STT_IN_FLIGHT)
         for group, out in transcribed:
+            language = {"language": out["LANGUAGE"][0, 0].decode(),
+                        "language_prob": round(float(out["LANGUAGE_PROB"][0, 0]), 4)}
+            if translation := out["TRANSLATION"][0, 0].decode().strip():
+                language["translation"] = translation  # of the whole group: its phrases share it
             for k in range(int(out["COUNT"][0, 0])):
                 text = out["TEXT"][0, k].decode().strip()
                 avg_logprob, no_speech_prob = float(out["AVG_LOGPROB"][0, k]), float(out["NO_SPEECH_PROB"][0, k])
@@ -221,6 +225,6 @@ class SpeechStage(AudioStage):
                 findings.append(Finding(
                     module=self.module, label="speech", score=score, text=text,
                     timestamp_s=max(0.0, offset_s + phrase_start), end_s=max(0.0, offset_s + phrase_end),
-                    attributes={"avg_logprob": avg_logprob, "no_speech_prob": no_speech_prob},
+                    attributes={"avg_logprob": avg_logprob, "no_speech_prob": no_speech_prob, **language},
                 ))
         return findings

@@ -10,6 +10,7 @@ evidence's score and span (in the reading's text), the reading's time, module, i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from uuid import UUID
@@ -95,11 +96,25 @@ def judged_findings(reading: Finding, evidence: list[Evidence]) -> list[Finding]
             attributes={"signal": best.signal, "span": [best.start, best.end], "matched": best.matched,
                         "reading": {"module": str(reading.module), "finding_id": reading.id, "text": text},
                         "evidence": [{"signal": e.signal, "score": e.score, "span": [e.start, e.end],
-                                      "matched": e.matched, **({"bank_id": e.bank_id} if e.bank_id else {})}
+                                      "matched": e.matched, **({"bank_id": e.bank_id} if e.bank_id else {}),
+                                      **({"translated": True} if e.translated else {})}
                                      for e in items],
                         **({"language": reading.attributes["language"]} if "language" in reading.attributes else {})},
         ))
     return found
+
+
+def _translation(reading: Finding) -> str:
+    """The reading's English rendering (speech in another language: workers/speech.py), or ""."""
+    return str(reading.attributes.get("translation") or "")
+
+
+def _evidence(reading: Finding, judged: dict[str, list[Evidence]]) -> list[Evidence]:
+    """What was found in the reading's text, and in its English rendering (which spans all of the text)."""
+    text = reading.text or ""
+    translated = [dataclasses.replace(e, start=0, end=len(text), translated=True)
+                  for e in judged.get(_translation(reading), [])]
+    return judged[text] + translated
 
 
 class TextJudgementStage(TextStage):
@@ -111,7 +126,7 @@ class TextJudgementStage(TextStage):
         if not readings:
             return
         judging = text_judging(policies.team_policy(job.conn, job.team_id, self.settings).document)
-        texts = list(dict.fromkeys(f.text or "" for f in readings))
+        texts = list(dict.fromkeys(text for f in readings for text in (f.text or "", _translation(f)) if text))
         in_flight = self.settings.infer_in_flight
         vectors = embed_texts(self.triton, texts, in_flight)
         offensive = offensive_probabilities(self.triton, texts, in_flight)
@@ -119,6 +134,6 @@ class TextJudgementStage(TextStage):
         matcher = team_matcher(job.conn, job.team_id)
         judged = {text: judge(text, vectors[i], float(offensive[i]), matcher, examples, judging)
                   for i, text in enumerate(texts)}
-        found = [f for reading in readings for f in judged_findings(reading, judged[reading.text or ""])
+        found = [f for reading in readings for f in judged_findings(reading, _evidence(reading, judged))
                  if f.score >= self.min_score]
         parts.store(job.conn, job.lease, found, self.settings.part_lease_s)

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from silero_vad import load_silero_vad
 
+from vidsafe.catalogue import Module, load_catalogue
 from vidsafe.export.sample_video import AUDIO_RATE, Scene, Speech, make_sample_video, speak
 from vidsafe.workers import speech
 
@@ -29,6 +31,14 @@ LEAD_S, GAP_S, TAIL_S = 2.0, 1.5, 1.0  # silence before, between and after the s
 # The stage's voice-activity parameters, as silero-vad's own functions name them.
 SILERO_OPTIONS = {{"min_silence_at_max_speech_ms": "min_silence_at_max_speech"}.get(name, name): value
                   for name, value in asdict(speech.DEFAULT_VAD).items()}
+
+
+def speech_repository(source: Path, copy: Path) -> Path:
+    """A model repository holding only the speech module's models, without their exported files."""
+    for model in load_catalogue()[Module.speech].triton_models:
+        shutil.copytree(source / model, copy / model,
+                        ignore=shutil.ignore_patterns("__pycache__", "whisper", "*.onnx"))
+    return copy
 
 
 def make_speech_video(path: Path, sentences: tuple[str, ...] = SENTENCES) -> list[tuple[float, float]]:

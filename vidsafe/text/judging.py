@@ -33,6 +33,7 @@ class Evidence:
     end: int
     matched: str  # the term, or the category's nearest example; "" for the classifier
     bank_id: str | None = None
+    translated: bool = False  # found in the reading's English rendering (speech in another language)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,20 @@ laid end to end in one array, each starting on a whole second: every clip's offs
 faster-whisper stamps on the clip's output, are then exact, and tell which segment an output belongs
 to. Each clip gets its own features (padded to Whisper's 30 s window), exactly as
 ``transcribe(segment, vad_filter=False)`` computes them for the segment alone.
+
+Languages (``language`` = ``auto``): a multilingual Whisper (base) identifies each clip's language itself
+(``detect_language``, on the clip alone), and the clips of one language are decoded as one batch, told their
+language. With ``translate``, clips in another language than English are decoded a second time with Whisper's
+``translate`` task: their English rendering, one text per clip, for the judges that read English. An English-only
+Whisper (tiny.en) answers English for every clip.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
@@ -20,6 +28,17 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 SAMPLE_RATE = 16000
 MAX_SAMPLES = 30 * SAMPLE_RATE  # one Whisper window; longer audio would be cut by the pipeline
 Phrase = tuple[str, float, float, float, float]  # text, start s, end s, avg_logprob, no_speech_prob
+AUTO = "auto"
+ENGLISH = "en"
+
+
+class Heard(NamedTuple):
+    """One clip: its phrases, language (and how sure), and English rendering ("" when it is English)."""
+
+    phrases: list[Phrase]
+    language: str
+    language_probability: float
+    translation: str
 
 
 class TritonPythonModel:
@@ -35,10 +54,12 @@ class TritonPythonModel:
             device_index=int(args["model_instance_device_id"]) if on_gpu else 0,
             compute_type=parameters["compute_type"], cpu_threads=int(parameters["cpu_threads"]),
         )
+        self.model = model
         self.pipeline = BatchedInferencePipeline(model)
         self.frames_per_second = model.frames_per_second
+        self.language = parameters["language"]
+        self.translate = parameters.get("translate", "false") == "true" and model.model.is_multilingual
         self.options = {
-            "language": parameters["language"],
             "beam_size": int(parameters["beam_size"]),
             "without_timestamps": parameters["without_timestamps"] == "true",
         }
@@ -57,8 +78,34 @@ class TritonPythonModel:
             responses.append(self.response([next(phrases) for _ in audio]))
         return responses
 
-    def transcribe(self, clips: list[np.ndarray]) -> list[list[Phrase]]:
-        """Whisper's phrases of each clip, times relative to the clip's start."""
+    def language_of(self, clip: np.ndarray) -> tuple[str, float]:
+        if self.language != AUTO:
+            return self.language, 1.0
+        if not self.model.model.is_multilingual:
+            return ENGLISH, 1.0
+        language, probability, _ = self.model.detect_language(clip)
+        return language, float(probability)
+
+    def transcribe(self, clips: list[np.ndarray]) -> list[Heard]:
+        """Each clip heard: its phrases (times relative to its start), language and English rendering."""
+        languages = [self.language_of(clip) for clip in clips]
+        by_language: dict[str, list[int]] = defaultdict(list)
+        for index, (language, _) in enumerate(languages):
+            by_language[language].append(index)
+        phrases: list[list[Phrase]] = [[] for _ in clips]
+        translations = [""] * len(clips)
+        for language, indices in by_language.items():
+            group = [clips[i] for i in indices]
+            for index, found in zip(indices, self.decode(group, language=language, task="transcribe"), strict=True):
+                phrases[index] = found
+            if self.translate and language != ENGLISH:
+                english = self.decode(group, language=language, task="translate")
+                for index, found in zip(indices, english, strict=True):
+                    translations[index] = " ".join(phrase[0].strip() for phrase in found).strip()
+        return [Heard(phrases[i], *languages[i], translations[i]) for i in range(len(clips))]
+
+    def decode(self, clips: list[np.ndarray], **task: str) -> list[list[Phrase]]:
+        """Whisper's phrases of each clip (one batch), times relative to the clip's start."""
         if not clips:
             return []
         bounds = np.cumsum([0] + [-(-len(clip) // SAMPLE_RATE) * SAMPLE_RATE for clip in clips])
@@ -72,7 +119,7 @@ class TritonPythonModel:
                       for offset, clip in zip(offsets, clips, strict=True)]
         clip_of_seek = {offset // SAMPLE_RATE * self.frames_per_second: i for i, offset in enumerate(offsets)}
         segments, _ = self.pipeline.transcribe(audio, vad_filter=False, clip_timestamps=timestamps,
-                                               batch_size=len(clips), **self.options)
+                                               batch_size=len(clips), **self.options, **task)
         found: list[list[Phrase]] = [[] for _ in clips]
         for segment in segments:
             clip = clip_of_seek[segment.seek]
@@ -82,8 +129,9 @@ class TritonPythonModel:
         return found
 
     @staticmethod
-    def response(rows: list[list[Phrase]]) -> pb_utils.InferenceResponse:
+    def response(heard: list[Heard]) -> pb_utils.InferenceResponse:
         # Tensors must be rectangular: pad every row to the request's largest count.
+        rows = [clip.phrases for clip in heard]
         width = max(len(phrases) for phrases in rows)
         text = np.full((len(rows), width), b"", dtype=np.object_)
         times = np.zeros((len(rows), width, 2), np.float32)
@@ -100,7 +148,12 @@ class TritonPythonModel:
             pb_utils.Tensor("TEXT", text), pb_utils.Tensor("TIMES", times),
             pb_utils.Tensor("AVG_LOGPROB", avg_logprob), pb_utils.Tensor("NO_SPEECH_PROB", no_speech_prob),
             pb_utils.Tensor("COUNT", count),
+            pb_utils.Tensor("LANGUAGE", np.array([[clip.language.encode()] for clip in heard], dtype=np.object_)),
+            pb_utils.Tensor("LANGUAGE_PROB", np.array([[clip.language_probability] for clip in heard], np.float32)),
+            pb_utils.Tensor("TRANSLATION", np.array([[clip.translation.encode()] for clip in heard],
+                                                    dtype=np.object_)),
         ])
 
     def finalize(self) -> None:
         self.pipeline = None
+        self.model = None

@@ -7,6 +7,7 @@ decodes it: every reference runs on the very samples Triton gets.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,10 +18,21 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from silero_vad import get_speech_timestamps
 
 from tests.helpers.model_configs import REPOSITORY, load_config
-from tests.helpers.speech import MODELS, SENTENCES, SILERO_OPTIONS, STT_OUTPUTS, TAIL_S, make_speech_video, words
-from tests.helpers.support import run_job, stored_uploads
+from tests.helpers.speech import (
+    MODELS,
+    SENTENCES,
+    SILERO_OPTIONS,
+    STT_OUTPUTS,
+    TAIL_S,
+    make_speech_video,
+    speech_repository,
+    words,
+)
+from tests.helpers.support import isolated_settings, run_job, stored_uploads
 from tests.helpers.triton import assert_batched, assert_refused, client_fixture, infer, infer_concurrently, statistics
-from vidsafe.export.sample_video import Scene, make_sample_video
+from vidsafe.deploy import stack
+from vidsafe.export.models import export_models
+from vidsafe.export.sample_video import Scene, make_sample_video, speak
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers import speech
@@ -139,7 +151,9 @@ def test_several_rows_and_short_clips(client, audio: np.ndarray, vad) -> None:
 def whisper_options() -> dict:
     """The decoding options of the served model, read from its config."""
     parameters = load_config("speech_to_text").parameters
-    return {"language": parameters["language"].string_value, "beam_size": int(parameters["beam_size"].string_value),
+    language = parameters["language"].string_value
+    return {"language": None if language == "auto" else language,
+            "beam_size": int(parameters["beam_size"].string_value),
             "without_timestamps": parameters["without_timestamps"].string_value == "true"}
 
 
@@ -269,3 +283,40 @@ def test_a_silent_track_gives_no_findings(api: httpx.Client, tmp_path: Path) -> 
 
 
 # The Whisper variants (VIDSAFE_SPEECH_MODEL)
+
+# Many languages: the multilingual Whisper (base) identifies each clip's language and renders it in English.
+SPOKEN = {"es": "Te voy a matar si vuelves a mi casa.", "de": "Ich werde dich finden und dich töten.",
+          "en": "Please call me tomorrow."}
+
+
+@pytest.fixture(scope="module")
+def multilingual(running_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonClient]:
+    """A Triton of its own serving the speech models with Whisper base (the variant setting's other choice)."""
+    root = tmp_path_factory.mktemp("whisper-base")
+    repository = speech_repository(running_stack.model_repository, root / "repository")
+    settings = isolated_settings(root / "state", model_repository=repository, speech_model="base",
+                                 served_modules=["speech"])
+    export_models(settings, ["speech"])
+    stack.up(settings, ["triton"])
+    try:
+        with TritonClient(settings.effective_triton_url) as client:
+            yield client
+    finally:
+        stack.down(settings)
+
+
+def test_base_identifies_each_clips_language_and_renders_it_in_english(multilingual: TritonClient) -> None:
+    clips = {language: speak(sentence, voice=language if language != "en" else "en-us")
+             for language, sentence in SPOKEN.items()}
+    heard = {}
+    for language, clip in clips.items():
+        assert clip is not None, "the speech tests need espeak-ng"
+        heard[language] = multilingual.infer("speech_to_text", {"AUDIO": clip[None]}, STT_OUTPUTS)
+    for language, out in heard.items():
+        assert out["LANGUAGE"][0, 0].decode() == language, (language, out["TEXT"][0])
+        assert float(out["LANGUAGE_PROB"][0, 0]) > 0.5
+    assert heard["en"]["TRANSLATION"][0, 0] == b"", "English needs no rendering"
+    for language, words_of_it in (("es", "kill"), ("de", "find you")):  # base's renderings: "...kill you...",
+        english = heard[language]["TRANSLATION"][0, 0].decode().lower()  # "I will find you and you will die."
+        assert words_of_it in english, (language, english)
+
