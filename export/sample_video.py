@@ -52,6 +52,7 @@ class Caption:
 class Speech:
     sentence: str
     start_s: float
+    voice: str = "en-us"  # espeak-ng's voice: the language it speaks
 
 
 SAMPLE_SCENES = (
@@ -121,7 +122,7 @@ def _audio_track(duration_s: float, speech: tuple[Speech, ...]) -> np.ndarray:
     """A faint noise floor, as a real room has, with each sentence spoken at its time."""
     track = np.random.default_rng(5).normal(0, 1e-3, round(duration_s * AUDIO_RATE)).astype(np.float32)
     for item in speech:
-        spoken = speak(item.sentence)
+        spoken = speak(item.sentence, voice=item.voice)
         if spoken is None:
             continue
         start = round(item.start_s * AUDIO_RATE)

@@ -1,8 +1,12 @@
-"""The model repository's configs as the tests read them: each model's cpu and gpu profile, parsed."""
+"""The model repository's configs as the tests read them: each model's cpu and gpu profile, parsed; and a python
+model's own code, imported."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
@@ -50,3 +54,22 @@ def assert_served_by(config: model_config_pb2.ModelConfig, backend: str, kind: i
     assert instance_kinds(config) == [kind], f"{config.name}: instance groups {list(config.instance_group)}"
     if model_file is not None:
         assert config.default_model_filename == model_file
+
+
+def import_model(model: str) -> ModuleType:
+    """A python-backend model's ``1/model.py``, imported as Triton's python backend imports it: with the backend's
+    utils module (the tritonserver wheel's) and the model environment's shared code on the path."""
+    from vidsafe.deploy.tritonserver import ensure_tritonserver
+    from vidsafe.settings import MODEL_ENV_DIR, Settings
+
+    paths = [str(ensure_tritonserver(Settings()).backend_dir / "python"), str(MODEL_ENV_DIR)]
+    sys.path[:0] = paths
+    try:
+        spec = importlib.util.spec_from_file_location(f"{model}_model", REPOSITORY / model / "1" / "model.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        del sys.path[:len(paths)]

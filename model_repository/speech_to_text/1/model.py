@@ -17,6 +17,7 @@ Whisper (tiny.en) answers English for every clip.
 from __future__ import annotations
 
 import json
+import zlib
 from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple
@@ -29,6 +30,7 @@ SAMPLE_RATE = 16000
 MAX_SAMPLES = 30 * SAMPLE_RATE  # one Whisper window; longer audio would be cut by the pipeline
 Phrase = tuple[str, float, float, float, float]  # text, start s, end s, avg_logprob, no_speech_prob
 AUTO = "auto"
+LOOP_COMPRESSION_RATIO = 2.4
 ENGLISH = "en"
 
 
@@ -39,6 +41,13 @@ class Heard(NamedTuple):
     language: str
     language_probability: float
     translation: str
+
+
+def looping(text: str) -> bool:
+    """Whether Whisper ran into a loop ("come on, come on, ..."): text that compresses as well as Whisper's own
+    ``compression_ratio_threshold`` (2.4) calls a failed decoding. No rendering is better than a false one."""
+    data = text.encode()
+    return len(data) > 40 and len(data) / len(zlib.compress(data)) > LOOP_COMPRESSION_RATIO
 
 
 class TritonPythonModel:
@@ -101,7 +110,8 @@ class TritonPythonModel:
             if self.translate and language != ENGLISH:
                 english = self.decode(group, language=language, task="translate")
                 for index, found in zip(indices, english, strict=True):
-                    translations[index] = " ".join(phrase[0].strip() for phrase in found).strip()
+                    rendering = " ".join(phrase[0].strip() for phrase in found).strip()
+                    translations[index] = rendering if not looping(rendering) else ""
         return [Heard(phrases[i], *languages[i], translations[i]) for i in range(len(clips))]
 
     def decode(self, clips: list[np.ndarray], **task: str) -> list[list[Phrase]]:
