@@ -42,7 +42,8 @@ def policy_show(version: Annotated[int | None, typer.Option(help="A saved versio
 def _print_dry_run(result: DryRun) -> None:
     console.print(f"compared with version {result.compared_version} on {result.jobs_compared} past jobs in "
                   f"{result.seconds:.2f} s: {result.newly_flagged} newly flagged (risk >= {result.flag_at}), "
-                  f"{result.no_longer_flagged} no longer flagged, {result.risk_changed} with another risk")
+                  f"{result.no_longer_flagged} no longer flagged, {result.risk_changed} with another risk; "
+                  f"{result.readings_matching_new_terms} lines said or written match the terms it adds")
     if result.text_rejudging_needed:
         console.print("its text judging differs (examples or thresholds): text findings change when past jobs are "
                       "judged again; this dry run recomputed risk from the findings as they are")
@@ -75,12 +76,13 @@ def policy_versions() -> None:
     """The versions the team saved, newest (live) first."""
     with gateway(get_settings()) as client:
         versions = client.policy_versions()
+    if not versions:
+        console.print("none saved: the team judges by the deployment's default (version 0)")
+        return
     table = Table("version", "live", "saved", "by", "categories")
     for found in versions:
         table.add_row(str(found.version), "yes" if found.live else "", f"{found.created_at:%Y-%m-%d %H:%M}",
                       found.created_by, str(found.categories))
-    if not versions:
-        console.print("none saved: the team judges by the deployment's default (version 0)")
     out.print(table)
 
 

@@ -42,7 +42,8 @@ def _show_dry_run(result: DryRun) -> None:
     columns[2].metric("No longer flagged", result.no_longer_flagged)
     columns[3].metric("Risk changed", result.risk_changed)
     st.caption(f"Compared with version {result.compared_version} in {result.seconds:.2f} s; flagged: risk at least "
-               f"{result.flag_at}. Nothing was changed.")
+               f"{result.flag_at}; {result.readings_matching_new_terms} lines said or written match the terms it "
+               "adds. Nothing was changed.")
     if result.text_rejudging_needed:
         st.warning("This policy judges text differently (examples or thresholds): the risk above is recomputed from "
                    "the text findings as they were judged; they change for past jobs only when judged again.")

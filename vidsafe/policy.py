@@ -17,6 +17,7 @@ from pathlib import Path
 
 from vidsafe.catalogue import Module, module_severities
 from vidsafe.domain.policies import PolicyCategory, PolicyDocument, Signal, TextThresholds
+from vidsafe.text.banks import BankTerms, parse_terms
 
 POLICY_PATH = Path(__file__).with_name("policy.toml")
 
@@ -156,3 +157,15 @@ def flat_severities(document: PolicyDocument) -> dict[str, float]:
             for key in [f"{signal.module}:{label}" for label in signal.labels] or [str(signal.module)]:
                 flat[key] = max(flat.get(key, 0.0), severity)
     return flat
+
+
+def policy_banks(document: PolicyDocument, only_new_since: PolicyDocument | None = None) -> list[BankTerms]:
+    """The categories' own terms as banks (beside the team's term banks); with ``only_new_since``, only the terms
+    that document's category lacks."""
+    banks = []
+    for category in document.categories:
+        before = only_new_since.category(category.name) if only_new_since is not None else None
+        lines = [t for t in category.terms if before is None or t not in before.terms]
+        if lines:
+            banks.append(BankTerms(f"policy:{category.name}", category.name, parse_terms("\n".join(lines))))
+    return banks

@@ -21,7 +21,8 @@ import psycopg
 from vidsafe.catalogue import Module, entry, triton_model
 from vidsafe.db import parts, policies, term_banks
 from vidsafe.domain.findings import Finding
-from vidsafe.policy import TextJudging, text_judging
+from vidsafe.domain.policies import Policy
+from vidsafe.policy import TextJudging, policy_banks, text_judging
 from vidsafe.text.banks import TermMatcher
 from vidsafe.text.judging import CategoryExamples, Evidence, by_category, example_texts, judge
 from vidsafe.triton import Tensors, TritonClient
@@ -70,17 +71,18 @@ def category_examples(triton: TritonClient, judging: TextJudging) -> CategoryExa
                             counter_categories=tuple(c for c, _ in counters), counters=vectors[len(examples):])
 
 
-_matchers: dict[UUID, tuple[tuple[tuple[str, int], ...], TermMatcher]] = {}  # team -> (its banks' versions, matcher)
+# team -> (its banks' versions and its policy's, matcher)
+_matchers: dict[UUID, tuple[tuple, TermMatcher]] = {}
 
 
-def team_matcher(conn: psycopg.Connection, team_id: UUID) -> TermMatcher | None:
-    """The team's banks compiled, recompiled only when one of them changed; None when it has no terms."""
-    versions = term_banks.team_banks(conn, team_id)
-    if not versions:
-        return None
+def team_matcher(conn: psycopg.Connection, team_id: UUID, policy: Policy) -> TermMatcher | None:
+    """The team's banks and its policy's categories' terms compiled, recompiled only when one of them changed;
+    None when there are no terms."""
+    versions = (term_banks.team_banks(conn, team_id), policy.version)
     cached = _matchers.get(team_id)
     if cached is None or cached[0] != versions:
-        _matchers[team_id] = versions, TermMatcher(term_banks.team_terms(conn, team_id))
+        banks = term_banks.team_terms(conn, team_id) + policy_banks(policy.document)
+        _matchers[team_id] = versions, TermMatcher(banks)
     return _matchers[team_id][1]
 
 
@@ -125,13 +127,14 @@ class TextJudgementStage(TextStage):
         readings = [f for f in job.findings if f.module in reads and f.text and f.text.strip()]
         if not readings:
             return
-        judging = text_judging(policies.team_policy(job.conn, job.team_id, self.settings).document)
+        policy = policies.team_policy(job.conn, job.team_id, self.settings)
+        judging = text_judging(policy.document)
         texts = list(dict.fromkeys(text for f in readings for text in (f.text or "", _translation(f)) if text))
         in_flight = self.settings.infer_in_flight
         vectors = embed_texts(self.triton, texts, in_flight)
         offensive = offensive_probabilities(self.triton, texts, in_flight)
         examples = category_examples(self.triton, judging)
-        matcher = team_matcher(job.conn, job.team_id)
+        matcher = team_matcher(job.conn, job.team_id, policy)
         judged = {text: judge(text, vectors[i], float(offensive[i]), matcher, examples, judging)
                   for i, text in enumerate(texts)}
         found = [f for reading in readings for f in judged_findings(reading, _evidence(reading, judged))

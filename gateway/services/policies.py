@@ -1,5 +1,6 @@
 """Team policies: a version saved (checked against the team's term banks), versions read, and a dry run of a policy
-over the team's past jobs that changes nothing."""
+over the team's past jobs that changes nothing: their risk recomputed by it from their segments as they are, and
+from the terms it adds matched on what they said and showed written."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from uuid import UUID
 
 import psycopg
 
+from vidsafe.catalogue import Module
 from vidsafe.db import audit, policies, term_banks
 from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.findings import Segment
 from vidsafe.domain.policies import REVIEW_AT, DryRun, JobChange, Policy, PolicyDocument
 from vidsafe.gateway.dependencies import Caller
 from vidsafe.gateway.refusals import Refusal
-from vidsafe.policy import text_judging
+from vidsafe.policy import policy_banks, text_judging
 from vidsafe.risk import job_risk
 from vidsafe.settings import Settings
+from vidsafe.text.banks import TermMatcher
 
 DRY_RUN_JOBS = 5000  # the newest past jobs a dry run compares
 EXAMPLES_SHOWN = 20
@@ -57,6 +61,11 @@ def dry_run(conn: psycopg.Connection, team_id: UUID, candidate: PolicyDocument, 
     clock = time.perf_counter()
     live = policies.team_policy(conn, team_id, settings)
     jobs = policies.judged_jobs(conn, team_id, DRY_RUN_JOBS)
+    new_terms = NewTerms(candidate, live.document)
+    if new_terms.matcher is not None:
+        said = policies.readings(conn, [job_id for job_id, *_ in jobs])
+        jobs = [(job_id, name, risk, new_terms.segments(segments, said.get(job_id, [])))
+                for job_id, name, risk, segments in jobs]
     after = {job_id: job_risk(segments, candidate) for job_id, _, _, segments in jobs}
     before_rank = _ranks({job_id: risk for job_id, _, risk, _ in jobs})
     after_rank = _ranks({job_id: risk for job_id, (risk, _) in after.items()})
@@ -74,7 +83,39 @@ def dry_run(conn: psycopg.Connection, team_id: UUID, candidate: PolicyDocument, 
                   examples_newly_flagged=newly[:EXAMPLES_SHOWN], examples_no_longer_flagged=cleared[:EXAMPLES_SHOWN],
                   largest_moves=moves[:EXAMPLES_SHOWN],
                   text_rejudging_needed=text_judging(candidate) != text_judging(live.document),
+                  readings_matching_new_terms=new_terms.matched,
                   seconds=round(time.perf_counter() - clock, 3))
+
+
+class NewTerms:
+    """The terms a candidate policy's categories have and the live one's lack, matched on what past jobs said and
+    showed written: each category they match becomes one text segment of the job, over the readings matched (score
+    1, as a term's), in place of the job's text segments of that category it overlaps."""
+
+    def __init__(self, candidate: PolicyDocument, live: PolicyDocument) -> None:
+        banks = policy_banks(candidate, only_new_since=live)
+        self.matcher = TermMatcher(banks) if banks else None
+        self.matched = 0
+        self._categories: dict[str, set[str]] = {}  # text -> the categories it matches
+
+    def categories(self, text: str) -> set[str]:
+        if text not in self._categories:
+            assert self.matcher is not None
+            self._categories[text] = {m.category for m in self.matcher.matches(text)}
+        return self._categories[text]
+
+    def segments(self, segments: list[Segment], said: list[tuple[str, float, float]]) -> list[Segment]:
+        spans: dict[str, tuple[float, float]] = {}
+        for text, start, end in said:
+            for category in self.categories(text):
+                self.matched += 1
+                first, last = spans.get(category, (start, end))
+                spans[category] = min(first, start), max(last, end)
+        added = [Segment(module=Module.text, label=category, start_s=start, end_s=end, max_score=1.0,
+                         mean_score=1.0, count=1) for category, (start, end) in spans.items()]
+        kept = [s for s in segments if not any(s.module == Module.text and s.label == a.label
+                                               and s.start_s <= a.end_s and a.start_s <= s.end_s for a in added)]
+        return kept + added
 
 
 def _ranks(risks: dict[UUID, float]) -> dict[UUID, int]:

@@ -89,3 +89,14 @@ def judged_jobs(conn: psycopg.Connection, team_id: UUID, limit: int) -> list[tup
             segments.append(Segment(module=module, label=label, start_s=start, end_s=end, max_score=top,
                                     mean_score=mean, count=count))
     return list(jobs.values())
+
+
+def readings(conn: psycopg.Connection, job_ids: list[UUID]) -> dict[UUID, list[tuple[str, float, float]]]:
+    """What the jobs' OCR lines and speech say: text, start and end (s), for matching terms in a dry run."""
+    found: dict[UUID, list[tuple[str, float, float]]] = {}
+    rows = conn.execute(
+        "SELECT job_id, text, timestamp_s, coalesce(end_s, timestamp_s) FROM findings "
+        "WHERE job_id = ANY(%s) AND module IN ('ocr', 'speech') AND text IS NOT NULL AND text <> ''", (job_ids,))
+    for job_id, text, start, end in rows.fetchall():
+        found.setdefault(job_id, []).append((text, start, end))
+    return found

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from vidsafe.catalogue import Module
 from vidsafe.domain.fields import Score, StrictModel, Text
+from vidsafe.text.banks import TermError, parse_terms
 
 # The risk at which a job's suggested action becomes review, and escalate: what "flagged" means in a dry run.
 REVIEW_AT, ESCALATE_AT = 0.3, 0.8
@@ -19,6 +20,8 @@ SIGNALS_PER_CATEGORY = 50
 EXAMPLES_PER_CATEGORY = 200
 BENIGN_EXAMPLES = 500
 EXAMPLE_CHARS = 500
+TERMS_PER_CATEGORY = 1000
+TERM_LINE_CHARS = 203  # a term (200 characters) and its "re:"
 CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
 CategoryName = Annotated[str, Field(pattern=CATEGORY_PATTERN, description="Lower-case letters, digits and _")]
@@ -47,6 +50,10 @@ class PolicyCategory(StrictModel):
                                     f"written: texts close to one are judged of it. At most {EXAMPLES_PER_CATEGORY}")
     counter_examples: list[Example] = Field(default_factory=list, description="Harmless texts that read alike: "
                                             f"push false matches down. At most {EXAMPLES_PER_CATEGORY}")
+    terms: list[Annotated[Text, Field(min_length=1, max_length=TERM_LINE_CHARS)]] = Field(
+        default_factory=list, description="Words and phrases of the category, matched in what is said and written "
+        "through evasions, as a term bank's lines (`re:` before a regular expression, RE2). At most "
+        f"{TERMS_PER_CATEGORY}; a longer list belongs in a term bank")
 
 
 class TextThresholds(StrictModel):
@@ -83,6 +90,10 @@ class PolicyDocument(StrictModel):
                         raise ValueError(f"category {category.name!r}: a text signal names no category {unknown}")
             if category.counter_examples and category.name not in texts:
                 raise ValueError(f"category {category.name!r} has counter-examples but no examples")
+            try:
+                parse_terms("\n".join(category.terms))
+            except TermError as error:
+                raise ValueError(f"category {category.name!r}, terms {error}") from None
         return self
 
     def limit_passed(self) -> str | None:
@@ -94,6 +105,7 @@ class PolicyDocument(StrictModel):
             return f"{len(self.benign_examples)} benign examples: at most {BENIGN_EXAMPLES}"
         for category in self.categories:
             for what, items, most in (("signals", category.signals, SIGNALS_PER_CATEGORY),
+                                      ("terms", category.terms, TERMS_PER_CATEGORY),
                                       ("examples", category.examples, EXAMPLES_PER_CATEGORY),
                                       ("counter-examples", category.counter_examples, EXAMPLES_PER_CATEGORY)):
                 if len(items) > most:
@@ -105,9 +117,9 @@ class PolicyDocument(StrictModel):
 
     @property
     def text_categories(self) -> list[str]:
-        """The categories texts are judged by: those with examples, and those a text signal names."""
+        """The categories texts are judged by: those with examples or terms, and those a text signal names."""
         named = {label for c in self.categories for s in c.signals if s.module == Module.text for label in s.labels}
-        return [c.name for c in self.categories if c.examples or c.name in named]
+        return [c.name for c in self.categories if c.examples or c.terms or c.name in named]
 
 
 class Policy(BaseModel):
@@ -157,4 +169,6 @@ class DryRun(BaseModel):
     largest_moves: list[JobChange] = Field(description="The jobs whose place in the queue moves most")
     text_rejudging_needed: bool = Field(description="The policy judges text differently (examples, thresholds): "
                                         "findings of the text module change only when past jobs are re-judged")
+    readings_matching_new_terms: int = Field(default=0, description="Past OCR lines and speech segments that the "
+                                             "terms the policy adds match (counted in the risk above)")
     seconds: float

@@ -36,11 +36,14 @@ def test_a_lead_adds_a_category_dry_runs_it_and_turns_it_on(lead: httpx.Client, 
     document["categories"].append({
         "name": "prepublication", "description": "talk of publishing", "severity": 0.9,
         "signals": [{"module": "text", "labels": ["prepublication"]}],
-        "examples": ["check this video before publishing it", "review the clip before it goes live"]})
+        "examples": ["check this video before publishing it", "review the clip before it goes live"],
+        "terms": ["before it is published", "re:not (yet )?released"]})
     dry = lead.post("/v1/policies/dry-run", json=document)
     assert dry.status_code == 200, dry.text
     assert dry.json()["compared_version"] == 0 and dry.json()["jobs_compared"] == 1
     assert dry.json()["text_rejudging_needed"] is True, "a new category with examples judges text differently"
+    assert dry.json()["readings_matching_new_terms"] == 1, "its terms are matched on what past jobs said"
+    assert dry.json()["risk_changed"] == 1 and dry.json()["largest_moves"] == [], "one job: it cannot move"
     assert lead.get(f"/v1/jobs/{job['id']}").json()["risk"] == job["risk"], "a dry run changes nothing"
     # Raising the scams category's severity moves past jobs' risk: the dry run says so.
     scams = next(c for c in document["categories"] if c["name"] == "scams")

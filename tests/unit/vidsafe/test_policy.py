@@ -7,7 +7,7 @@ import pytest
 
 from vidsafe.catalogue import Module
 from vidsafe.domain.policies import EXAMPLES_PER_CATEGORY, PolicyCategory, PolicyDocument, Signal, TextThresholds
-from vidsafe.policy import default_document, default_policy, flat_severities, text_judging
+from vidsafe.policy import default_document, default_policy, flat_severities, policy_banks, text_judging
 from vidsafe.settings import Settings
 
 
@@ -49,3 +49,17 @@ def test_limits_are_said_not_refused_as_malformed() -> None:
                                                                                           labels=["spam"])])],
                           text=TextThresholds(offensive_language=None))
     assert fine.limit_passed() is None and fine.text_categories == ["spam"]
+
+
+def test_a_categorys_terms_are_a_bank_of_its_own_and_a_bad_one_is_named() -> None:
+    live = PolicyDocument(categories=[PolicyCategory(name="spam", severity=0.2, terms=["buy now"])],
+                          text=TextThresholds(offensive_language=None))
+    candidate = live.model_copy(update={"categories": [PolicyCategory(name="spam", severity=0.2,
+                                                                      terms=["buy now", "re:free\\s+followers"])]})
+    [bank] = policy_banks(candidate)
+    assert (bank.bank_id, bank.category, len(bank.terms)) == ("policy:spam", "spam", 2)
+    [new] = policy_banks(candidate, only_new_since=live)
+    assert [t.text for t in new.terms] == ["free\\s+followers"]
+    with pytest.raises(pydantic.ValidationError, match="category 'spam', terms line 2: not a regular expression"):
+        PolicyDocument.model_validate({"categories": [{"name": "spam", "severity": 0.2, "terms": ["ok", "re:(?=x)"]}],
+                                       "text": {"offensive_language": None}})
