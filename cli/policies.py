@@ -49,11 +49,13 @@ def _print_dry_run(result: DryRun) -> None:
                       "judged again; this dry run recomputed risk from the findings as they are")
     table = Table("change", "job", "risk before", "risk after", "place before", "place after", "categories")
     for change, items in (("newly flagged", result.examples_newly_flagged),
-                          ("no longer flagged", result.examples_no_longer_flagged), ("moved", result.largest_moves)):
+                          ("no longer flagged", result.examples_no_longer_flagged), ("moved", result.largest_moves),
+                          ("risk changed", result.largest_risk_changes)):
         for item in items:
             table.add_row(change, item.source_name, f"{item.risk_before:.2f}", f"{item.risk_after:.2f}",
                           str(item.rank_before), str(item.rank_after), ", ".join(item.categories_after))
-    out.print(table)
+    if table.row_count:
+        out.print(table)
 
 
 @policy_app.command("dry-run")

@@ -52,7 +52,8 @@ def _show_dry_run(result: DryRun) -> None:
              "categories": ", ".join(item.categories_after)}
             for change, items in (("newly flagged", result.examples_newly_flagged),
                                   ("no longer flagged", result.examples_no_longer_flagged),
-                                  ("moved", result.largest_moves)) for item in items]
+                                  ("moved", result.largest_moves),
+                                  ("risk changed", result.largest_risk_changes)) for item in items]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
 

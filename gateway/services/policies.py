@@ -23,6 +23,7 @@ from vidsafe.text.banks import TermMatcher
 
 DRY_RUN_JOBS = 5000  # the newest past jobs a dry run compares
 EXAMPLES_SHOWN = 20
+RISK_EPSILON = 1e-4  # risks are stored to 4 places
 
 
 def within_limits(document: PolicyDocument) -> PolicyDocument:
@@ -77,9 +78,11 @@ def dry_run(conn: psycopg.Connection, team_id: UUID, candidate: PolicyDocument, 
     cleared = [c for c in changes if c.risk_before >= REVIEW_AT > c.risk_after]
     moves = sorted((c for c in changes if c.rank_after != c.rank_before),
                    key=lambda c: -abs(c.rank_after - c.rank_before))
+    changed = sorted((c for c in changes if abs(c.risk_after - c.risk_before) > RISK_EPSILON),
+                     key=lambda c: -abs(c.risk_after - c.risk_before))
     return DryRun(compared_version=live.version, jobs_compared=len(changes), flag_at=REVIEW_AT,
                   newly_flagged=len(newly), no_longer_flagged=len(cleared),
-                  risk_changed=sum(abs(c.risk_after - c.risk_before) > 1e-4 for c in changes),
+                  risk_changed=len(changed), largest_risk_changes=changed[:EXAMPLES_SHOWN],
                   examples_newly_flagged=newly[:EXAMPLES_SHOWN], examples_no_longer_flagged=cleared[:EXAMPLES_SHOWN],
                   largest_moves=moves[:EXAMPLES_SHOWN],
                   text_rejudging_needed=text_judging(candidate) != text_judging(live.document),

@@ -167,6 +167,8 @@ class DryRun(BaseModel):
     examples_newly_flagged: list[JobChange]
     examples_no_longer_flagged: list[JobChange]
     largest_moves: list[JobChange] = Field(description="The jobs whose place in the queue moves most")
+    largest_risk_changes: list[JobChange] = Field(default_factory=list, description="The jobs whose risk changes "
+                                                  "most")
     text_rejudging_needed: bool = Field(description="The policy judges text differently (examples, thresholds): "
                                         "findings of the text module change only when past jobs are re-judged")
     readings_matching_new_terms: int = Field(default=0, description="Past OCR lines and speech segments that the "
