@@ -44,7 +44,8 @@ def get_bank(bank_id: BankId, conn: ConnDep, caller: ListReaderDep) -> TermBank:
     return owned.term_bank(conn, caller.team_id, bank_id)
 
 
-@router.get("/{bank_id}/terms", response_class=PlainTextResponse)
+@router.get("/{bank_id}/terms", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "The terms"}})
 def get_terms(bank_id: BankId, conn: ConnDep, caller: ListReaderDep) -> PlainTextResponse:
     """The bank's terms as a file (UTF-8, one per line, ``re:`` before a regular expression) that imports back."""
     return PlainTextResponse(term_bank_service.terms_file(conn, caller, bank_id))

@@ -178,8 +178,8 @@ def test_sample_video_reports_all_its_planted_content(api: httpx.Client, sample_
 
 def test_modules_say_what_is_served_and_how_to_enable_the_rest(api: httpx.Client) -> None:
     modules = {m["module"]: m for m in api.get("/v1/modules").json()}
-    assert set(modules) == {"nudity", "ocr", "faces", "speech", "pose", "clip", "restraint", "text_embeddings", "shots",
-                            "known_content"}
+    assert set(modules) == {"nudity", "ocr", "faces", "speech", "pose", "clip", "restraint", "text_embeddings", "text",
+                            "shots", "known_content"}
     assert modules["nudity"]["available"]
     for decoded in ("shots", "known_content"):
         assert modules[decoded]["available"] and modules[decoded]["models"] == [], "found while decoding, by no model"

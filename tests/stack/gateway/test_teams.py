@@ -69,6 +69,8 @@ class Holdings:
     key_name: str
     person_id: str
     hash_list_id: str
+    term_bank_id: str
+    policy_version: int
 
 
 @pytest.fixture(scope="module")
@@ -81,14 +83,17 @@ def holdings(team_a: Team, running_stack: Settings, sample_video: Path) -> Itera
     findings = team_a.client.get(f"/v1/jobs/{faces_job['id']}/findings", params={"module": "faces"}).json()
     person = team_a.client.get("/v1/people").json()[0]["id"]
     hash_list = team_a.client.post("/v1/hash-lists", json={"name": "a-list"}).json()["id"]
+    term_bank = team_a.client.post("/v1/term-banks", json={"name": "a-bank", "category": "spam"}).json()["id"]
+    policy = team_a.client.post("/v1/policies", json=team_a.client.get("/v1/policies/live").json()["document"])
+    assert policy.status_code == 201, policy.text
     yield Holdings(waiting.json(), faces_job, batch, findings["findings"][0]["id"], "moderation-a-admin", person,
-                   hash_list)
+                   hash_list, term_bank, policy.json()["version"])
     team_a.client.post(f"/v1/jobs/{waiting.json()['id']}/cancel")  # leaves the uploads folder empty
 
 
 def _ids(holdings: Holdings) -> set[str]:
     return {holdings.waiting_job["id"], holdings.faces_job["id"], holdings.batch["id"], holdings.person_id,
-            holdings.hash_list_id}
+            holdings.hash_list_id, holdings.term_bank_id}
 
 
 def test_another_teams_resources_are_not_found(team_a: Team, team_b: Team, holdings: Holdings,
@@ -154,7 +159,8 @@ def _requests(openapi: dict, holdings: Holdings, team_a: str) -> Iterator[tuple[
     arguments). A POST without parameters creates the caller's own resource and is left to the tests above."""
     values = {"job_id": [holdings.waiting_job["id"], holdings.faces_job["id"]], "batch_id": [holdings.batch["id"]],
               "finding_id": [str(holdings.face_finding)], "action": list(ACTIONS), "person_id": [holdings.person_id],
-              "frame_index": ["0"], "list_id": [holdings.hash_list_id]}
+              "frame_index": ["0"], "list_id": [holdings.hash_list_id], "bank_id": [holdings.term_bank_id],
+              "version": [str(holdings.policy_version)]}
     # A valid body for each route that takes one, so that what answers is the lookup, not validation.
     bodies = {"/priority": {"priority": 3}, "/decisions": {"action": "approve", "policy_label": "none"},
               "/assignee": {"reviewer": None}, "/merge": {"other": holdings.person_id}}
