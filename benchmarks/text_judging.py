@@ -36,7 +36,8 @@ from vidsafe.policy import TextJudging, default_policy
 from vidsafe.text.banks import BankTerms, TermMatcher, parse_terms
 from vidsafe.text.judging import OFFENSIVE_LANGUAGE, SEMANTIC, TERM, CategoryExamples, Evidence, judge
 from vidsafe.triton import TritonClient
-from vidsafe.workers.text_judgement import category_examples, embed_texts, offensive_probabilities
+from vidsafe.workers.text_embeddings import embed_texts
+from vidsafe.workers.text_judgement import category_examples, offensive_probabilities
 
 RESULTS = Path(__file__).with_name("results") / "text_judging.md"
 # What a team might put in its banks: a few terms per category, written without looking at the labelled set.

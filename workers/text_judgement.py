@@ -11,8 +11,7 @@ evidence's score and span (in the reading's text), the reading's time, module, i
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
-from itertools import islice
+from collections.abc import Sequence
 from uuid import UUID
 
 import numpy as np
@@ -25,31 +24,14 @@ from vidsafe.domain.policies import Policy
 from vidsafe.policy import TextJudging, policy_banks, text_judging
 from vidsafe.text.banks import TermMatcher
 from vidsafe.text.judging import CategoryExamples, Evidence, by_category, example_texts, judge
-from vidsafe.triton import Tensors, TritonClient
+from vidsafe.triton import TritonClient
 from vidsafe.workers.stages import RulesInput, TextStage
-
-BATCH_TEXTS = 64  # text_embedder's max_batch_size (offensive_language's is larger)
-
-
-def _requests(texts: Sequence[str]) -> Iterator[tuple[int, Tensors]]:
-    iterator = iter(enumerate(texts))
-    while chunk := list(islice(iterator, BATCH_TEXTS)):
-        yield chunk[0][0], {"TEXT": np.array([[t.encode("utf-8")] for _, t in chunk], dtype=np.object_)}
-
-
-def _infer_texts(triton: TritonClient, model: str, output: str, texts: Sequence[str], in_flight: int) -> np.ndarray:
-    results = [outputs[output] for _, outputs in triton.infer_pipelined(model, _requests(texts), [output], in_flight)]
-    return np.concatenate(results) if results else np.zeros((0, 1), dtype=np.float32)
-
-
-def embed_texts(triton: TritonClient, texts: Sequence[str], in_flight: int = 2) -> np.ndarray:
-    """[N, D] unit-length embeddings of ``texts`` by the served text embedder."""
-    return _infer_texts(triton, triton_model(Module.text_embeddings, "texts"), "EMBEDDINGS", texts, in_flight)
+from vidsafe.workers.text_embeddings import embed_texts, infer_texts
 
 
 def offensive_probabilities(triton: TritonClient, texts: Sequence[str], in_flight: int = 2) -> np.ndarray:
     """[N] the offensive-language classifier's probability of each text."""
-    return _infer_texts(triton, triton_model(Module.text, "offensive"), "PROBABILITY", texts, in_flight).reshape(-1)
+    return infer_texts(triton, triton_model(Module.text, "offensive"), "PROBABILITY", texts, in_flight).reshape(-1)
 
 
 _examples_cache: dict[tuple[str, ...], np.ndarray] = {}
