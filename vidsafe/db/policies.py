@@ -60,10 +60,11 @@ def default_policy_of(settings: Settings) -> Policy:
 
 
 def team_policy(conn: psycopg.Connection, team_id: UUID, settings: Settings) -> Policy:
-    """The policy the team judges by now: its live version, else the deployment's default."""
-    version = live_version(conn, team_id)
-    found = get(conn, team_id, version) if version is not None else None
-    return found or default_policy_of(settings)
+    """The policy the team judges by now: its live version (the newest), else the deployment's default."""
+    row = conn.cursor(row_factory=dict_row).execute(
+        "SELECT version, document, created_at, created_by FROM team_policies WHERE team_id = %s "
+        "ORDER BY version DESC LIMIT 1", (team_id,)).fetchone()
+    return _policy(row, row["version"] if row else None) or default_policy_of(settings)
 
 
 def policy_at(conn: psycopg.Connection, team_id: UUID, version: int, settings: Settings) -> Policy | None:
