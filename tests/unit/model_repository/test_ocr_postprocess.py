@@ -4,33 +4,17 @@ The served model is checked against RapidOCR end to end in tests/stack/models/te
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-from tests.helpers.model_configs import REPOSITORY
-from vidsafe.deploy.tritonserver import ensure_tritonserver
-from vidsafe.settings import MODEL_ENV_DIR, Settings
+from tests.helpers.model_configs import import_model
 
 
 @pytest.fixture(scope="module")
 def ocr() -> ModuleType:
-    """The model's module, imported as Triton's python backend imports it: with the backend's utils module (the
-    tritonserver wheel's) and the model environment's shared code on the path."""
-    paths = [str(ensure_tritonserver(Settings()).backend_dir / "python"), str(MODEL_ENV_DIR)]
-    sys.path[:0] = paths
-    try:
-        spec = importlib.util.spec_from_file_location("ocr_model", REPOSITORY / "ocr" / "1" / "model.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclasses look their module up there
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        del sys.path[:len(paths)]
+    return import_model("ocr")
 
 
 def _params(ocr: ModuleType) -> object:
