@@ -7,9 +7,9 @@ PY := $(VENV)/bin/python
 demo: setup
 	$(VENV)/bin/vidsafe demo
 
-# The tests drive the review UI in a real browser and run Prometheus: their set-up installs Debian's chromium and
-# prometheus too.
-test: SETUP_FLAGS = --browser --prometheus
+# The tests drive the review UI in a real browser, run Prometheus and draw captions in several fonts: their set-up
+# installs Debian's chromium, prometheus and caption fonts too.
+test: SETUP_FLAGS = --browser --prometheus --fonts
 test: setup lint
 	$(PY) -m pytest
 

@@ -25,6 +25,26 @@ def _apt_install(package: str, *options: str) -> None:
 
 
 CHROMIUM = "/usr/bin/chromium"
+# The caption fonts that the OCR tests and benchmarks/ocr_captions.py draw with: regular, bold, condensed, serif and
+# heavy display faces.
+CAPTION_FONTS = ("fonts-dejavu-core", "fonts-dejavu-extra", "fonts-liberation", "fonts-roboto-unhinted", "fonts-lato")
+
+
+def _installed(package: str) -> bool:
+    return subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True,
+                          text=True).stdout.endswith("installed")
+
+
+def _require(packages: tuple[str, ...], what: str, *options: str) -> None:
+    """Install missing Debian packages with apt-get, or fail saying how when this is not root on Debian."""
+    missing = [package for package in packages if not _installed(package)]
+    if not missing:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise fail(f"{' '.join(missing)} missing: install {what} (`sudo apt-get install {' '.join(missing)}`)")
+    console.print(f"installing {' '.join(missing)} (apt-get), {what} ...")
+    for package in missing:
+        _apt_install(package, *options)
 
 
 def setup(browser: Annotated[bool, typer.Option(help="Also install Debian's chromium, which the UI's browser tests "
@@ -32,6 +52,8 @@ def setup(browser: Annotated[bool, typer.Option(help="Also install Debian's chro
           prometheus: Annotated[bool, typer.Option(help="Also install Debian's prometheus (with promtool): the local "
                                                    "stack's optional monitoring (VIDSAFE_PROMETHEUS) and the tests "
                                                    "of the alerting rules.")] = False,
+          fonts: Annotated[bool, typer.Option(help="Also install the Debian fonts that the OCR tests and caption "
+                                              "benchmark draw captions with.")] = False,
           triton_only: Annotated[bool, typer.Option(help="Only unpack tritonserver and build the models' Python "
                                                     "environment (the Triton image's build step).")] = False,
           ) -> None:
@@ -58,15 +80,12 @@ def setup(browser: Annotated[bool, typer.Option(help="Also install Debian's chro
             console.print("[yellow]espeak-ng is missing[/]: the sample video will have no speech "
                           "(`sudo apt-get install espeak-ng` adds it)")
     if browser and not os.path.exists(CHROMIUM):
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            raise fail(f"{CHROMIUM} is missing: install Debian's chromium (`sudo apt-get install chromium`)")
-        console.print("installing chromium (apt-get), for the UI's browser tests ...")
-        _apt_install("chromium")
+        _require(("chromium",), "Debian's chromium, for the UI's browser tests")
     if prometheus and shutil.which("prometheus") is None:
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            raise fail("prometheus is missing: install Debian's package (`sudo apt-get install prometheus`)")
-        console.print("installing prometheus (apt-get), the stack's optional monitoring ...")
-        _apt_install("prometheus", "--no-install-recommends")  # not its node exporter and web fonts
+        # not its node exporter and web fonts
+        _require(("prometheus",), "Debian's prometheus, the stack's optional monitoring", "--no-install-recommends")
+    if fonts:
+        _require(CAPTION_FONTS, "the caption fonts")
     console.print("exporting models (pinned, hash-checked) ...")
     for path in export_models(settings):
         console.print(f"  {path.relative_to(settings.model_repository)}")

@@ -59,6 +59,7 @@ class Parameters:
     cls_thresh: float
     text_score: float
     space_prob: float
+    space_ratio: float
 
 
 @dataclass
@@ -225,12 +226,17 @@ def rec_chunks(crops: list[np.ndarray]) -> list[tuple[int, list[int]]]:
     return chunks
 
 
-def ctc_decode(probs: np.ndarray, characters: list[str], space_prob: float) -> tuple[str, float]:
+def ctc_decode(probs: np.ndarray, characters: list[str], space_prob: float, space_ratio: float) -> tuple[str, float]:
     """CTCLabelDecode: best class per time step, repeats merged, blanks dropped; confidence is the mean
-    probability of the characters kept. Besides, a space goes between two characters where the recogniser's
-    space class reaches ``space_prob`` on a step between them: on tightly set captions the blank outscores the
-    space in every step of a word gap, which CTCLabelDecode then drops ("Text0800123456"), so no word of the
-    line could be searched for. Such a space adds no confidence: the score stays CTCLabelDecode's."""
+    probability of the characters kept. Besides, the spaces CTCLabelDecode drops go back: on tightly set captions
+    the blank outscores the space in every step of a word gap ("Text0800123456"), so no word of the line could be
+    searched for. Such a space adds no confidence: the score stays CTCLabelDecode's.
+
+    A gap between two characters gets a space where the space class peaks, on the steps between them, at
+    ``space_prob`` or more and at ``space_ratio`` times the line's typical gap's peak or more: the lower median
+    of its gaps' peaks, most gaps being between letters (a line of one gap has none). Bold, outlined and shadowed
+    glyphs raise the space class between all the letters of a line, where ``space_prob`` alone split their words
+    ("MO RNING")."""
     index, prob = probs.argmax(axis=1), probs.max(axis=1)
     keep = np.ones(len(index), dtype=bool)
     keep[1:] = index[1:] != index[:-1]
@@ -238,14 +244,14 @@ def ctc_decode(probs: np.ndarray, characters: list[str], space_prob: float) -> t
     confidences = prob[keep].tolist() or [0]
     space = len(characters) - 1
     steps = np.flatnonzero(keep)
-    text = []
-    for here, following in itertools.pairwise(steps):
-        text.append(characters[index[here]])
-        if (following > here + 1 and space not in (index[here], index[following])
-                and probs[here + 1:following, space].max() >= space_prob):
-            text.append(" ")
-    text.extend(characters[index[last]] for last in steps[-1:])
-    return "".join(text), float(np.mean(confidences))
+    gaps = [(here, following) for here, following in itertools.pairwise(steps)
+            if space not in (index[here], index[following])]
+    peaks = [probs[here + 1:following, space].max(initial=0.0) for here, following in gaps]
+    typical = sorted(peaks)[(len(peaks) - 1) // 2] if len(peaks) > 1 else 0.0
+    threshold = max(space_prob, space_ratio * typical)
+    spaced = {following for (_, following), peak in zip(gaps, peaks, strict=True) if peak >= threshold}
+    text = "".join(" " * (step in spaced) + characters[index[step]] for step in steps)
+    return text, float(np.mean(confidences))
 
 
 def frame_pixels(box: np.ndarray, frame: Frame) -> np.ndarray:
@@ -273,7 +279,7 @@ class TritonPythonModel:
             det_thresh=float(parameter("det_thresh")), box_thresh=float(parameter("box_thresh")),
             unclip_ratio=float(parameter("unclip_ratio")), max_candidates=int(parameter("max_candidates")),
             cls_thresh=float(parameter("cls_thresh")), text_score=float(parameter("text_score")),
-            space_prob=float(parameter("space_prob")),
+            space_prob=float(parameter("space_prob")), space_ratio=float(parameter("space_ratio")),
         )
         self.max_batch = {name: int(parameter(f"{name.removeprefix('ocr_')}_max_batch"))
                           for name in (DET[0], CLS[0], REC[0])}
@@ -330,7 +336,8 @@ class TritonPythonModel:
         for width, items in by_width.items():
             probs = self.run_network(REC, np.stack([line_input(frame.crops[k], width) for frame, k in items]))
             for (frame, k), line_probs in zip(items, probs, strict=True):
-                frame.lines[k] = ctc_decode(line_probs, self.characters, self.params.space_prob)
+                frame.lines[k] = ctc_decode(line_probs, self.characters, self.params.space_prob,
+                                            self.params.space_ratio)
 
     def respond(self, frames: list[Frame]) -> pb_utils.InferenceResponse:
         found = [[(text, score, frame_pixels(box, frame))

@@ -15,6 +15,7 @@ import pytest
 import tritonclient.grpc as grpcclient
 from rapidocr_onnxruntime import RapidOCR
 
+from benchmarks.ocr_captions import STYLES, Style, draw
 from tests.helpers.ocr import FRAMES, MODELS, NETWORKS, PLANTED, Line, spaces_added_to
 from tests.helpers.support import run_job
 from tests.helpers.triton import assert_batched, assert_refused, client_fixture, infer, infer_concurrently, statistics
@@ -95,6 +96,25 @@ def test_planted_text_is_read(client, name: str) -> None:
         # tl, tr, br, bl
         assert corners[0, 0] < corners[1, 0] and corners[3, 0] < corners[2, 0]
         assert corners[0, 1] < corners[3, 1] and corners[1, 1] < corners[2, 1]
+
+
+# Heavy display faces, as captions use them: the word-gap rule must keep their letters together and still split words
+# (benchmarks/ocr_spaces.py measures every style at three sizes).
+# On a busy picture the detector may cut a line into several boxes (read in its own order, a box's edge letter
+# sometimes read twice), so the words are compared, not the lines.
+HEAVY_STYLES = [style for style in STYLES if style.name in ("DejaVu Sans Bold", "Roboto Black + outline")]
+
+
+@pytest.mark.parametrize("style", HEAVY_STYLES, ids=lambda style: style.name)
+def test_bold_display_captions_keep_their_words_whole(client, style: Style) -> None:
+    if not style.available:
+        pytest.fail(f"{style.font} is missing: `vidsafe setup --fonts` installs the caption fonts")
+    caption = "Claim your free gift card now"
+    for size in (24, 40, 64):
+        frame = draw(caption, style, size, style.looks[0], seed=7)[..., ::-1]  # drawn BGR, served RGB
+        (lines,) = served(client, np.ascontiguousarray(frame)[None])
+        words = [word for text, _, _ in lines for word in text.split()]
+        assert sorted(words) == sorted(caption.split()), f"{size} px: {[text for text, _, _ in lines]}"
 
 
 def test_frame_without_text_has_no_lines(client) -> None:
