@@ -4,6 +4,7 @@ dry-run an edited one over past jobs, save it as the new live version, list the 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -12,11 +13,13 @@ import typer
 from rich.table import Table
 
 from vidsafe.cli.output import console, fail, gateway, out
+from vidsafe.domain.fields import BackgroundState
 from vidsafe.domain.policies import DryRun, PolicyDocument
 from vidsafe.settings import get_settings
 
-policy_app = typer.Typer(help="The team's policy: categories, their signals and severities, text examples. Show, "
-                         "dry-run, save, list versions.", no_args_is_help=True)
+policy_app = typer.Typer(help="The team's policy: categories, their signals and severities, text examples, rules. "
+                         "Show, dry-run, save, list versions, re-judge past jobs, the rules fired on a job.",
+                         no_args_is_help=True)
 PolicyFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A policy document (JSON), as `vidsafe "
                                             "policy show` prints it.")]
 
@@ -56,6 +59,11 @@ def _print_dry_run(result: DryRun) -> None:
                           str(item.rank_before), str(item.rank_after), ", ".join(item.categories_after))
     if table.row_count:
         out.print(table)
+    if result.rules:
+        rules = Table("rule", "state", "fires on", "of which fired before (live version)")
+        for rule in result.rules:
+            rules.add_row(rule.rule, rule.state, str(rule.fires_on), str(rule.fired_before))
+        out.print(rules)
 
 
 @policy_app.command("dry-run")
@@ -85,6 +93,35 @@ def policy_versions() -> None:
     for found in versions:
         table.add_row(str(found.version), "yes" if found.live else "", f"{found.created_at:%Y-%m-%d %H:%M}",
                       found.created_by, str(found.categories))
+    out.print(table)
+
+
+@policy_app.command("rejudge")
+def policy_rejudge(wait: Annotated[bool, typer.Option(help="Follow its progress until it ends.")] = True) -> None:
+    """Judge the team's past jobs again by the live policy (texts, risk, rules, summaries), in the background."""
+    with gateway(get_settings()) as client:
+        status = client.rejudge()
+        console.print(f"re-judging past jobs by version {status.version}: {status.state}")
+        while wait and status.state in (BackgroundState.queued, BackgroundState.running):
+            time.sleep(1)
+            status = client.rejudging()
+            console.print(f"  {status.state}: {status.jobs_done} of {status.jobs_total or '?'} jobs, "
+                          f"{status.risk_changed} with another risk", highlight=False)
+    if status.state == BackgroundState.failed:
+        raise fail(f"re-judging failed: {status.error}")
+
+
+@policy_app.command("fired")
+def policy_fired(job_id: Annotated[str, typer.Argument(help="A job's id.")]) -> None:
+    """The rules that fired on a job: which, by which version, what they did and why."""
+    with gateway(get_settings()) as client:
+        firings = client.rule_firings(job_id)
+    if not firings:
+        console.print("no rule fired on this job")
+        return
+    table = Table("rule", "version", "state", "did", "why")
+    for firing in firings:
+        table.add_row(firing.rule, str(firing.policy_version), firing.state, firing.taken, firing.why)
     out.print(table)
 
 

@@ -28,6 +28,7 @@ from vidsafe.gateway import (
     policy,
     refusals,
     reviews,
+    rule_firings,
     search,
     stats,
     summaries,
@@ -64,8 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     for resource in (jobs, batches, decisions, summaries, media, findings, modules, keys, teams, reviews, search,
-                     people, me, stats, hash_lists, term_banks, policies, policy, webhook_secrets,
-                     audit):
+                     people, me, stats, hash_lists, term_banks, policies, rule_firings, policy,
+                     webhook_secrets, audit):
         app.include_router(resource.router, responses=refusals.ERROR_RESPONSES)
     app.include_router(metrics.router)  # open, like /healthz: see gateway/metrics.py
     app.add_middleware(admission.Admission)

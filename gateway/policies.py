@@ -1,6 +1,7 @@
 """The policies resource: a team's policy, versioned. Every save is a new version, live at once for new jobs; each
 job records the version it was judged by. A dry run tells what a policy would change on the team's past jobs, and
-changes nothing. Saving and dry runs need the admin scope (a team's leads); reading, submit or review."""
+changes nothing; a re-judging applies the live version to past jobs. Saving, dry runs and re-judging need the
+admin scope (a team's leads); reading, submit or review."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from vidsafe.db import policies
-from vidsafe.domain.policies import DryRun, Policy, PolicyDocument, PolicyVersion
-from vidsafe.gateway.dependencies import AdminDep, ConnDep, ReaderDep, SettingsDep
+from vidsafe.domain.policies import DryRun, Policy, PolicyDocument, PolicyVersion, RejudgingStatus
+from vidsafe.gateway.dependencies import AdminDep, ConnDep, QueueDep, ReaderDep, SettingsDep
 from vidsafe.gateway.services import policies as policy_service
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
@@ -29,6 +30,20 @@ def list_versions(conn: ConnDep, caller: ReaderDep) -> list[PolicyVersion]:
 def live_policy(conn: ConnDep, caller: ReaderDep, settings: SettingsDep) -> Policy:
     """The policy new jobs of the team are judged by."""
     return policies.team_policy(conn, caller.team_id, settings)
+
+
+@router.get("/rejudging", response_model=RejudgingStatus)
+def rejudging(conn: ConnDep, caller: ReaderDep) -> RejudgingStatus:
+    """The newest re-judging of the team's past jobs: its state and progress (jobs done of jobs_total)."""
+    return policy_service.rejudging(conn, caller.team_id)
+
+
+@router.post("/rejudging", response_model=RejudgingStatus, status_code=status.HTTP_202_ACCEPTED)
+def rejudge(conn: ConnDep, queue: QueueDep, caller: AdminDep, settings: SettingsDep) -> RejudgingStatus:
+    """Judge the team's past jobs again by the live policy, in the background: their texts judged again, their risk,
+    rules (firings recorded, queues and automatic decisions applied where no reviewer has decided yet) and
+    summaries. Follow it with ``GET /v1/policies/rejudging``."""
+    return policy_service.rejudge(conn, queue, caller, settings)
 
 
 @router.get("/{version}", response_model=Policy)

@@ -13,7 +13,8 @@ from vidsafe.db import preferences, review
 from vidsafe.db.review import QueueFilter
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.requests import AssignRequest, ClaimRequest
-from vidsafe.domain.review import ReviewItem, ReviewQueue
+from vidsafe.domain.review import ReviewItem
+from vidsafe.domain.rules import NAME_PATTERN
 from vidsafe.gateway.dependencies import AdminDep, Caller, ConnDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.openapi import review_links
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
@@ -25,19 +26,21 @@ router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 
 @router.get("", response_model=list[ReviewItem], responses={200: {"headers": PAGED_HEADERS}})
 def list_items(request: Request, response: Response, conn: ConnDep, caller: ReviewerDep,
-               queue: ReviewQueue = ReviewQueue.review,
+               queue: Annotated[str, Query(pattern=NAME_PATTERN, description="review, escalation, or a "
+                                           "queue of the team's policy")] = "review",
                state: Annotated[str | None, Query(pattern="^(open|decided|all)$")] = "open",
                module: Module | None = None, label: Annotated[str | None, Query(max_length=300)] = None,
                batch_id: uuid.UUID | None = None, min_risk: Annotated[float | None, Query(ge=0, le=1)] = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: CursorParam = None) -> list[ReviewItem]:
-    """The queue's items, riskiest first (open ones by default), a page at a time."""
+    """The queue's items, highest priority then riskiest first (open ones by default), a page at a time."""
     where = QueueFilter(queue, None if state == "all" else state, module, label, batch_id, min_risk)
     return paged(request, response, review.review_items(conn, caller.team_id, where, limit, cursor))
 
 
 @router.get("/counts")
 def counts(conn: ConnDep, caller: ReviewerDep) -> dict[str, int]:
-    """Open items in the review and escalation queues, and how many are claimed now."""
+    """Open items per queue (review, escalation and the policy's own queues that hold any), and how many are
+    claimed now (claimed)."""
     return review.queue_counts(conn, caller.team_id)
 
 

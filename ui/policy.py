@@ -1,5 +1,6 @@
-"""The policy page, for a team's leads: the live policy's categories, an edit of it dry-run over past jobs and saved
-as a new version, the term banks that evidence its categories, and the versions saved."""
+"""The policy page, for a team's leads: the live policy's categories and rules (and re-judging past jobs by it), an
+edit of it dry-run over past jobs and saved as a new version, the term banks that evidence its categories, and the
+versions saved."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pandas as pd
 import pydantic
 import streamlit as st
 
+from vidsafe.client import GatewayError
+from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.policies import DryRun, Policy, PolicyDocument
 from vidsafe.domain.requests import TermBankRequest
 from vidsafe.ui import session
@@ -56,6 +59,51 @@ def _show_dry_run(result: DryRun) -> None:
                                   ("risk changed", result.largest_risk_changes)) for item in items]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    if result.rules:
+        st.markdown("**Its rules on the same jobs** (draft and background ones too):")
+        st.dataframe(pd.DataFrame([{"rule": r.rule, "state": r.state, "fires on": r.fires_on,
+                                    "fired before (live version)": r.fired_before} for r in result.rules]),
+                     hide_index=True)
+
+
+def _rules(policy: Policy) -> None:
+    document = policy.document
+    if not document.rules:
+        st.info("No rules: every analysed video goes to the review queue by its risk. Add rules in the document "
+                "(Edit and dry-run), e.g. route scams to a queue of their own.")
+    else:
+        st.dataframe(pd.DataFrame([{
+            "rule": r.name, "state": r.state, "when": f"{r.match} of: " + "; ".join(
+                " ".join(f"{k}={v}" for k, v in c.model_dump(exclude_defaults=True, mode="json").items()) or "any"
+                for c in r.conditions),
+            "then": ", ".join(a.type + (f" {a.queue}" if hasattr(a, "queue") else "") for a in r.actions),
+            "description": r.description} for r in document.rules]), hide_index=True, use_container_width=True)
+    if document.queues:
+        st.caption("Queues of the team's own: " + ", ".join(plain(q.name) for q in document.queues))
+    _rejudging()
+
+
+@st.fragment(run_every=3)
+def _rejudging() -> None:
+    """Re-judge past jobs by the live version, with its progress (polled)."""
+    try:
+        with session.client() as gateway:
+            status = gateway.rejudging()
+    except GatewayError as error:  # rejudging_not_found: never re-judged, nothing to show
+        status = None
+        if error.code != ErrorCode.rejudging_not_found:
+            st.error(f"{plain(error.message)} ({error.code})")
+    if status is not None:
+        total = status.jobs_total or 0
+        st.progress(status.jobs_done / total if total else 0.0,
+                    text=f"Re-judging by version {status.version}: {status.state}, {status.jobs_done} of "
+                    f"{total or '?'} past jobs, {status.risk_changed} with another risk"
+                    + (f" ({plain(status.error)})" if status.error else ""))
+    running = status is not None and status.state in ("queued", "running")
+    if st.button("Re-judge past jobs by the live version", key="policy_rejudge", disabled=running,
+                 help="Their texts judged again, their risk and rules by the live version; needs the admin scope") \
+            and session.call(lambda c: c.rejudge()) is not None:
+        st.rerun(scope="fragment")
 
 
 def _edit(policy: Policy) -> None:
@@ -104,9 +152,12 @@ def render() -> None:
         return
     st.caption(f"Version {policy.version}" + (" (the deployment's default)" if policy.version == 0 else "")
                + ": what new jobs are judged by. Saving and dry runs need a key with the admin scope.")
-    categories, edit, banks, versions = st.tabs(["Categories", "Edit and dry-run", "Term banks", "Versions"])
+    categories, rules, edit, banks, versions = st.tabs(["Categories", "Rules", "Edit and dry-run", "Term banks",
+                                                        "Versions"])
     with categories:
         st.dataframe(_categories(policy), hide_index=True, use_container_width=True)
+    with rules:
+        _rules(policy)
     with edit:
         _edit(policy)
     with banks:

@@ -1,4 +1,5 @@
-"""The queue page: the team's review (or escalation) queue by risk, with counts and filters, and "claim next"."""
+"""The queue page: the team's review (escalation, or a policy's own) queue by priority and risk, with counts and
+filters, and "claim next"."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from vidsafe.ui import navigation, session
 _CURSORS = "queue_cursors"  # the cursors of the pages before this one, to page back
 
 
-def _filters() -> dict:
+def _filters(queues: list[str]) -> dict:
     columns = st.columns([1.2, 1, 1, 1.4, 1])
-    queue = columns[0].segmented_control("Queue", ["review", "escalation"], default="review", key="queue_name")
+    queue = columns[0].segmented_control("Queue", queues, default="review", key="queue_name",
+                                         help="review, escalation, and the queues the policy's rules route to")
     module = columns[1].selectbox("Module", [None, *Module], format_func=lambda m: "any" if m is None else str(m),
                                   key="queue_module")
     label = columns[2].text_input("Label", key="queue_label", placeholder="e.g. FEMALE_BREAST_EXPOSED")
@@ -28,9 +30,10 @@ def _filters() -> dict:
 
 def _table(items: list[ReviewItem]) -> pd.DataFrame:
     return pd.DataFrame([{
-        "risk": item.risk, "video": item.source_name,
+        "risk": item.risk, "priority": item.priority, "video": item.source_name,
         "why": ", ".join(f"{r.module}:{r.label}" for r in item.risk_reasons[:2]) or "-",
         "claimed by": item.claimed_by or "", "assigned to": item.assigned_to or "",
+        "reviewers": item.reviews_required,
         "added": item.created_at.strftime("%Y-%m-%d %H:%M"), "job": str(item.job_id)} for item in items])
 
 
@@ -41,7 +44,7 @@ def render() -> None:
     metrics[0].metric("Open for review", counts.get("review", 0))
     metrics[1].metric("Escalations", counts.get("escalation", 0))
     metrics[2].metric("Claimed now", counts.get("claimed", 0))
-    filters = _filters()
+    filters = _filters(["review", "escalation", *sorted(set(counts) - {"review", "escalation", "claimed"})])
     if st.button("Claim next", type="primary", shortcut="n", key="claim_next", help="Shortcut: n"):
         item = session.call(lambda c: c.claim_next(**filters), "could not claim")
         if item is None:

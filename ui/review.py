@@ -104,6 +104,12 @@ def _header(job: Job) -> None:
             f"{r.module}:{plain(r.label)} at {clock(r.start_s)}-{clock(r.end_s)} (score {r.score:.2f} x severity "
             f"{r.severity:.1f})" for r in job.risk_reasons) or "no finding of a category with a severity (see the "
             "risk_severities setting)"))
+        fired = [f for f in session.call(lambda c: c.rule_firings(str(job.id))) or []
+                 if f.policy_version == job.policy_version]
+        if fired:
+            st.markdown("**Rules:** " + "; ".join(
+                f"{plain(f.rule)}{' (background: would have)' if f.state == 'background' else ''} "
+                f"{plain(f.taken)}, for {plain(f.why)}" for f in fired))
 
 
 ACTION_COLOURS = {"approve": "green", "review": "orange", "escalate": "red", "remove": "red"}

@@ -30,10 +30,11 @@ from vidsafe.domain.hash_lists import HashList
 from vidsafe.domain.jobs import Job, JobEvent, JobOptions, JobStatus
 from vidsafe.domain.modules import ModuleStatus
 from vidsafe.domain.operations import Operations, Stats
-from vidsafe.domain.policies import DryRun, Policy, PolicyDocument, PolicyVersion
+from vidsafe.domain.policies import DryRun, Policy, PolicyDocument, PolicyVersion, RejudgingStatus
 from vidsafe.domain.policy import ReviewPolicy
 from vidsafe.domain.requests import DecisionRequest, HashListRequest, PersonUpdate, TermBankRequest
 from vidsafe.domain.review import Decision, Person, ReviewItem
+from vidsafe.domain.rules import RuleFiring
 from vidsafe.domain.summaries import SummaryRecord
 from vidsafe.domain.teams import (
     ApiKey,
@@ -359,6 +360,16 @@ class GatewayClient:
 
     def dry_run_policy(self, document: PolicyDocument) -> DryRun:
         return self._get(DryRun, "POST", "/v1/policies/dry-run", json=document.model_dump(mode="json"))
+
+    def rejudge(self) -> RejudgingStatus:
+        """Judge the team's past jobs again by the live policy, in the background."""
+        return self._get(RejudgingStatus, "POST", "/v1/policies/rejudging")
+
+    def rejudging(self) -> RejudgingStatus:
+        return self._get(RejudgingStatus, "GET", "/v1/policies/rejudging")
+
+    def rule_firings(self, job_id: str) -> list[RuleFiring]:
+        return self._get(list[RuleFiring], "GET", f"/v1/jobs/{job_id}/rule-firings")
 
     # summaries
     def summary(self, job_id: str) -> SummaryRecord:

@@ -24,6 +24,7 @@ from vidsafe.settings import Settings
 PLAN_JOB_TASK = "vidsafe.plan_job"
 RUN_PART_TASK = "vidsafe.run_part"
 REMATCH_LIST_TASK = "vidsafe.rematch_list"
+REJUDGE_TEAM_TASK = "vidsafe.rejudge_team"
 SUMMARIZE_JOB_TASK = "vidsafe.summarize_job"
 VIDEO_QUEUE = "videos"
 
@@ -76,6 +77,10 @@ BACKGROUND_PRIORITY = MIN_PRIORITY
 
 def send_rematch(app: Celery, team_id: UUID, list_id: UUID) -> None:
     app.send_task(REMATCH_LIST_TASK, args=[str(team_id), str(list_id)], priority=broker_step(BACKGROUND_PRIORITY))
+
+
+def send_rejudging(app: Celery, team_id: UUID) -> None:
+    app.send_task(REJUDGE_TEAM_TASK, args=[str(team_id)], priority=broker_step(BACKGROUND_PRIORITY))
 
 
 def send_summary(app: Celery, job_id: UUID) -> None:

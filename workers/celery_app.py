@@ -23,6 +23,7 @@ from vidsafe import observability  # noqa: E402
 from vidsafe.db.migrate import apply_migrations  # noqa: E402
 from vidsafe.queue import (  # noqa: E402
     PLAN_JOB_TASK,
+    REJUDGE_TEAM_TASK,
     REMATCH_LIST_TASK,
     RUN_PART_TASK,
     SUMMARIZE_JOB_TASK,
@@ -33,6 +34,7 @@ from vidsafe.queue import (  # noqa: E402
 )
 from vidsafe.workers.parts import run_part  # noqa: E402
 from vidsafe.workers.planning import plan_job  # noqa: E402
+from vidsafe.workers.rejudging import rejudge_team  # noqa: E402
 from vidsafe.workers.rematching import rematch_list  # noqa: E402
 from vidsafe.workers.summaries import summary_task  # noqa: E402
 
@@ -93,6 +95,11 @@ def run_part_task(job_id: str, kind: str, index: int, priority: int) -> None:
 @app.task(name=REMATCH_LIST_TASK, **RETRY_WHILE_DATABASE_DOWN)
 def rematch_list_task(team_id: str, list_id: str) -> None:
     rematch_list(UUID(team_id), UUID(list_id), settings, _send_summary)
+
+
+@app.task(name=REJUDGE_TEAM_TASK, **RETRY_WHILE_DATABASE_DOWN)
+def rejudge_team_task(team_id: str) -> None:
+    rejudge_team(UUID(team_id), settings, _send_summary)
 
 
 @app.task(name=SUMMARIZE_JOB_TASK, **RETRY_WHILE_DATABASE_DOWN)

@@ -9,7 +9,7 @@ import logging
 from uuid import UUID
 
 from vidsafe.db import hash_lists, known_content
-from vidsafe.domain.hash_lists import RematchState
+from vidsafe.domain.fields import BackgroundState
 from vidsafe.settings import Settings
 from vidsafe.workers.jobs import connect, load_source
 from vidsafe.workers.known_content import match_job, team_index
@@ -26,7 +26,7 @@ def rematch_list(team_id: UUID, list_id: UUID, settings: Settings, send_summary:
     with connect(settings) as conn:
         exists = hash_lists.list_team(conn, list_id) == team_id
         if exists:
-            hash_lists.set_rematch(conn, list_id, RematchState.running)
+            hash_lists.set_rematch(conn, list_id, BackgroundState.running)
         try:
             index = team_index(conn, team_id, settings, [list_id])
             jobs = known_content.hashed_jobs(conn, team_id)
@@ -42,8 +42,8 @@ def rematch_list(team_id: UUID, list_id: UUID, settings: Settings, send_summary:
         except Exception as error:
             log.exception("re-matching list %s failed", list_id)
             if exists:
-                hash_lists.set_rematch(conn, list_id, RematchState.failed, error=f"{type(error).__name__}: {error}")
+                hash_lists.set_rematch(conn, list_id, BackgroundState.failed, error=f"{type(error).__name__}: {error}")
             raise
         log.info("list %s re-matched against %d past jobs: %d match", list_id, len(jobs), matched)
         if exists:
-            hash_lists.set_rematch(conn, list_id, RematchState.done, len(jobs), matched)
+            hash_lists.set_rematch(conn, list_id, BackgroundState.done, len(jobs), matched)

@@ -1,5 +1,5 @@
-"""The rules part: what is built on the other parts' findings once they are all done, last the job's risk and
-its item in the review queue."""
+"""The rules part: what is built on the other parts' findings once they are all done, last the job's risk, the
+policy's rules and its item in the review queue."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from uuid import UUID
 import psycopg
 
 from vidsafe.catalogue import Module, ModuleKind, rule_inputs
-from vidsafe.db import findings, policies, review
+from vidsafe.db import findings, policies, review, rules
 from vidsafe.db.parts import Lease
 from vidsafe.observability import time_stage
 from vidsafe.risk import job_risk
+from vidsafe.rules import evaluate, outcome
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient
 from vidsafe.workers.faces import assign_identities
@@ -46,10 +47,15 @@ def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: se
         refresh_risk(conn, lease.job_id, team_id, fps, settings)
 
 
-def refresh_risk(conn: psycopg.Connection, job_id: UUID, team_id: UUID, fps: float, settings: Settings) -> None:
+def refresh_risk(conn: psycopg.Connection, job_id: UUID, team_id: UUID, fps: float, settings: Settings) -> float:
     """The job's segments and risk from its findings as they are now, by the team's live policy (and its review
-    item's risk)."""
+    item's risk), then the policy's rules: their firings recorded, the live ones' outcome applied. The risk."""
     segments = build_segments(findings.get_findings(conn, job_id), fps)
     findings.replace_segments(conn, job_id, segments)
     policy = policies.team_policy(conn, team_id, settings)
-    review.set_risk(conn, job_id, *job_risk(segments, policy.document), policy.version)
+    risk, reasons = job_risk(segments, policy.document)
+    review.set_risk(conn, job_id, risk, reasons, policy.version)
+    signals = rules.job_signals(conn, job_id, segments, risk)
+    fired = evaluate(policy.document, signals)
+    rules.record(conn, job_id, team_id, policy.version, fired, outcome(fired, signals))
+    return risk

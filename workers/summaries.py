@@ -17,20 +17,22 @@ import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from uuid import UUID
 
 import psycopg
 
 from vidsafe.catalogue import Module
-from vidsafe.db import findings, jobs, policies
+from vidsafe.db import findings, jobs, policies, rules
 from vidsafe.db import summaries as summary_queries
 from vidsafe.domain.findings import Segment
 from vidsafe.domain.jobs import Job
 from vidsafe.domain.policies import ESCALATE_AT, REVIEW_AT  # risk thresholds of the suggested action
+from vidsafe.domain.rules import RuleFiring, RuleState
 from vidsafe.domain.summaries import JobSummary, SuggestedAction, SummaryItem
 from vidsafe.policy import segment_severity
+from vidsafe.rules import action_floor
 from vidsafe.settings import Settings
 from vidsafe.workers.jobs import connect
 
@@ -59,6 +61,7 @@ class SummaryFacts:
 
     job: Job
     segments: list[tuple[Segment, float]]  # with each one's severity
+    fired: list[RuleFiring] = field(default_factory=list)  # the live rules that fired, by the job's policy version
 
     def prompt(self) -> str:
         """The facts as JSON between markers with a random word the data cannot guess, so nothing in it (a file
@@ -75,6 +78,7 @@ class SummaryFacts:
                           "end_s": round(s.end_s, 2), "max_score": round(s.max_score, 3), "severity": severity}
                          for s, severity in self.segments[:SEGMENTS_SHOWN]],
             "segments_not_shown": max(0, len(self.segments) - SEGMENTS_SHOWN),
+            "rules_fired": [{"rule": f.rule, "did": f.taken} for f in self.fired],
         }, ensure_ascii=True)
 
 
@@ -89,7 +93,9 @@ def load_facts(conn: psycopg.Connection, job_id: UUID, settings: Settings) -> Su
     rated = [(s, segment_severity(judged_by.document, s.module, s.label, s.max_score)[0])
              for s in findings.get_segments(conn, job_id) if s.module != Module.shots]
     rated.sort(key=lambda pair: (-pair[1] * pair[0].max_score, pair[0].start_s))
-    return SummaryFacts(job, rated)
+    fired = [f for f in rules.firings(conn, team_id, job_id)
+             if f.state == RuleState.live and f.policy_version == judged_by.version]
+    return SummaryFacts(job, rated, fired)
 
 
 def _severity(weight: float) -> str:
@@ -97,11 +103,15 @@ def _severity(weight: float) -> str:
 
 
 def suggested_action(facts: SummaryFacts) -> SuggestedAction:
+    """From the risk, and never milder than what the live rules that fired decided."""
     risk = facts.job.risk or 0.0
+    by_rules = action_floor({action["type"] for f in facts.fired for action in f.actions})
     if any(s.module == Module.known_content for s, _ in facts.segments):
-        return SuggestedAction.remove
-    return (SuggestedAction.escalate if risk >= ESCALATE_AT else SuggestedAction.review if risk >= REVIEW_AT
-            else SuggestedAction.approve)
+        by_risk = SuggestedAction.remove
+    else:
+        by_risk = (SuggestedAction.escalate if risk >= ESCALATE_AT else SuggestedAction.review if risk >= REVIEW_AT
+                   else SuggestedAction.approve)
+    return max(by_risk, by_rules, key=ACTION_ORDER.index)
 
 
 def within_the_rules(summary: JobSummary, facts: SummaryFacts) -> JobSummary:
@@ -136,6 +146,10 @@ def template_summary(facts: SummaryFacts) -> JobSummary:
                                 "listed.",
         SuggestedAction.approve: f"Its risk ({risk:.2f}) is below {REVIEW_AT}.",
     }
+    if facts.fired:
+        reasons[action] = (f"The team's rules fired: {'; '.join(f'{f.rule} ({f.taken})' for f in facts.fired)}. "
+                           + (reasons[action] if action == suggested_action(SummaryFacts(facts.job, facts.segments))
+                              else "")).rstrip()
     warnings = "".join(f" Warning: {w.message}" for w in facts.job.warnings)
     return JobSummary(headline=headline, findings=items, risk=risk, suggested_action=action,
                       rationale=f"{reasons[action]} Written by vidsafe's template from {len(facts.segments)} "

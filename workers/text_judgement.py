@@ -22,6 +22,7 @@ from vidsafe.db import parts, policies, term_banks
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.policies import Policy
 from vidsafe.policy import TextJudging, policy_banks, text_judging
+from vidsafe.settings import Settings
 from vidsafe.text.banks import TermMatcher
 from vidsafe.text.judging import CategoryExamples, Evidence, by_category, example_texts, judge
 from vidsafe.triton import TritonClient
@@ -101,24 +102,30 @@ def _evidence(reading: Finding, judged: dict[str, list[Evidence]]) -> list[Evide
     return judged[text] + translated
 
 
+def judge_readings(conn: psycopg.Connection, team_id: UUID, readings: list[Finding], triton: TritonClient,
+                   settings: Settings, min_score: float) -> list[Finding]:
+    """The text findings of a job's readings (its OCR and speech findings) by the team's live policy."""
+    readings = [f for f in readings if f.module in entry(Module.text).reads and f.text and f.text.strip()]
+    if not readings:
+        return []
+    policy = policies.team_policy(conn, team_id, settings)
+    judging = text_judging(policy.document)
+    texts = list(dict.fromkeys(text for f in readings for text in (f.text or "", _translation(f)) if text))
+    in_flight = settings.infer_in_flight
+    vectors = embed_texts(triton, texts, in_flight)
+    offensive = offensive_probabilities(triton, texts, in_flight)
+    examples = category_examples(triton, judging)
+    matcher = team_matcher(conn, team_id, policy)
+    judged = {text: judge(text, vectors[i], float(offensive[i]), matcher, examples, judging)
+              for i, text in enumerate(texts)}
+    return [f for reading in readings for f in judged_findings(reading, _evidence(reading, judged))
+            if f.score >= min_score]
+
+
 class TextJudgementStage(TextStage):
     module = Module.text
 
     def run(self, job: RulesInput) -> None:
-        reads = entry(self.module).reads
-        readings = [f for f in job.findings if f.module in reads and f.text and f.text.strip()]
-        if not readings:
-            return
-        policy = policies.team_policy(job.conn, job.team_id, self.settings)
-        judging = text_judging(policy.document)
-        texts = list(dict.fromkeys(text for f in readings for text in (f.text or "", _translation(f)) if text))
-        in_flight = self.settings.infer_in_flight
-        vectors = embed_texts(self.triton, texts, in_flight)
-        offensive = offensive_probabilities(self.triton, texts, in_flight)
-        examples = category_examples(self.triton, judging)
-        matcher = team_matcher(job.conn, job.team_id, policy)
-        judged = {text: judge(text, vectors[i], float(offensive[i]), matcher, examples, judging)
-                  for i, text in enumerate(texts)}
-        found = [f for reading in readings for f in judged_findings(reading, _evidence(reading, judged))
-                 if f.score >= self.min_score]
-        parts.store(job.conn, job.lease, found, self.settings.part_lease_s)
+        found = judge_readings(job.conn, job.team_id, job.findings, self.triton, self.settings, self.min_score)
+        if found:
+            parts.store(job.conn, job.lease, found, self.settings.part_lease_s)

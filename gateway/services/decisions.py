@@ -10,7 +10,7 @@ from vidsafe.db import decisions, review
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.jobs import JobStatus
 from vidsafe.domain.requests import DecisionRequest
-from vidsafe.domain.review import Decision
+from vidsafe.domain.review import Decision, DecisionAction
 from vidsafe.gateway.dependencies import Caller
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.gateway.services import owned
@@ -28,4 +28,8 @@ def record(conn: psycopg.Connection, caller: Caller, job_id: uuid.UUID, body: De
         holder = review.lock_claim_holder(conn, caller.team_id, job_id)
         if holder is not None and holder != caller.key.id:
             raise Refusal(409, ErrorCode.claim_held, f"another reviewer holds job {job_id}")
+        required, reviewers = decisions.review_progress(conn, job_id)
+        if body.action != DecisionAction.escalate and caller.key.id in reviewers and len(reviewers) < required:
+            raise Refusal(409, ErrorCode.second_reviewer_needed, f"a rule requires {required} reviewers on job "
+                          f"{job_id}: another reviewer decides it now")
         return decisions.add_decision(conn, caller.team_id, job_id, body, caller.actor, caller.key.id)

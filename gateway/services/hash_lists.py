@@ -11,7 +11,8 @@ from celery import Celery
 from vidsafe.db import audit, hash_lists
 from vidsafe.domain.api import HashImport
 from vidsafe.domain.errors import ErrorCode
-from vidsafe.domain.hash_lists import HashList, RematchState
+from vidsafe.domain.fields import BackgroundState
+from vidsafe.domain.hash_lists import HashList
 from vidsafe.domain.requests import HashListRequest
 from vidsafe.gateway.dependencies import Caller
 from vidsafe.gateway.refusals import Refusal
@@ -51,7 +52,7 @@ def import_hashes(conn: psycopg.Connection, queue: Celery, caller: Caller, list_
     if added:
         with sending(", so past jobs are not re-matched; import again to retry"):
             send_rematch(queue, team_id, list_id)
-        hash_lists.set_rematch(conn, list_id, RematchState.queued)
+        hash_lists.set_rematch(conn, list_id, BackgroundState.queued)
     return HashImport(list=owned.hash_list(conn, team_id, list_id), added=added,
                       duplicates=len(parsed.entries) - added, skipped=dict(parsed.skipped))
 

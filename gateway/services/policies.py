@@ -8,16 +8,29 @@ import time
 from uuid import UUID
 
 import psycopg
+from celery import Celery
 
 from vidsafe.catalogue import Module
-from vidsafe.db import audit, policies, term_banks
+from vidsafe.db import audit, policies, rules, term_banks
 from vidsafe.domain.errors import ErrorCode
+from vidsafe.domain.fields import BackgroundState
 from vidsafe.domain.findings import Segment
-from vidsafe.domain.policies import REVIEW_AT, DryRun, JobChange, Policy, PolicyDocument
+from vidsafe.domain.policies import (
+    REVIEW_AT,
+    DryRun,
+    JobChange,
+    Policy,
+    PolicyDocument,
+    RejudgingStatus,
+)
+from vidsafe.domain.rules import RuleDryRun
 from vidsafe.gateway.dependencies import Caller
 from vidsafe.gateway.refusals import Refusal
+from vidsafe.gateway.services.queueing import sending
 from vidsafe.policy import policy_banks, text_judging
+from vidsafe.queue import send_rejudging
 from vidsafe.risk import job_risk
+from vidsafe.rules import JobSignals, fires
 from vidsafe.settings import Settings
 from vidsafe.text.banks import TermMatcher
 
@@ -29,6 +42,8 @@ RISK_EPSILON = 1e-4  # risks are stored to 4 places
 def within_limits(document: PolicyDocument) -> PolicyDocument:
     if (passed := document.limit_passed()) is not None:
         raise Refusal(422, ErrorCode.policy_too_large, passed)
+    if (passed := document.rules_limit_passed()) is not None:
+        raise Refusal(422, ErrorCode.too_many_rules, passed)
     return document
 
 
@@ -62,6 +77,7 @@ def dry_run(conn: psycopg.Connection, team_id: UUID, candidate: PolicyDocument, 
     clock = time.perf_counter()
     live = policies.team_policy(conn, team_id, settings)
     jobs = policies.judged_jobs(conn, team_id, DRY_RUN_JOBS)
+    as_they_are = {job_id: segments for job_id, _, _, segments in jobs}
     new_terms = NewTerms(candidate, live.document)
     if new_terms.matcher is not None:
         said = policies.readings(conn, [job_id for job_id, *_ in jobs])
@@ -87,7 +103,52 @@ def dry_run(conn: psycopg.Connection, team_id: UUID, candidate: PolicyDocument, 
                   largest_moves=moves[:EXAMPLES_SHOWN],
                   text_rejudging_needed=text_judging(candidate) != text_judging(live.document),
                   readings_matching_new_terms=new_terms.matched,
+                  rules=_rules_dry_run(conn, candidate, live.document, jobs, as_they_are, after),
                   seconds=round(time.perf_counter() - clock, 3))
+
+
+def _rules_dry_run(conn: psycopg.Connection, candidate: PolicyDocument, live: PolicyDocument,
+                   jobs: list[tuple[UUID, str, float, list[Segment]]], as_they_are: dict[UUID, list[Segment]],
+                   after: dict[UUID, tuple[float, list]]) -> list[RuleDryRun]:
+    """Each rule of the candidate (whatever its state) on the jobs as the candidate judges them, against the live
+    policy's rule of the same name on the jobs as they are."""
+    if not candidate.rules:
+        return []
+    signals = rules.jobs_signals(conn, [job_id for job_id, *_ in jobs])
+    live_rules = {rule.name: rule for rule in live.rules}
+    found = []
+    for rule in candidate.rules:
+        fired, before = [], 0
+        for job_id, _, risk, segments in jobs:
+            batch_id, languages = signals.get(job_id, (None, frozenset()))
+            if fires(rule, JobSignals(job_id, segments, batch_id, languages, after[job_id][0]), candidate):
+                fired.append(job_id)
+                was = live_rules.get(rule.name)
+                before += was is not None and fires(was, JobSignals(job_id, as_they_are[job_id], batch_id, languages,
+                                                                    risk), live) is not None
+        found.append(RuleDryRun(rule=rule.name, state=rule.state, fires_on=len(fired), fired_before=before,
+                                examples=fired[:EXAMPLES_SHOWN]))
+    return found
+
+
+def rejudge(conn: psycopg.Connection, queue: Celery, caller: Caller, settings: Settings) -> RejudgingStatus:
+    """Judge the team's past jobs again by its live policy, in the background."""
+    live = policies.team_policy(conn, caller.team_id, settings)
+    status = rules.request_rejudging(conn, caller.team_id, live.version, caller.actor)
+    with sending(", so past jobs are not re-judged; ask again to retry",
+                 undo=lambda: rules.set_rejudging(conn, caller.team_id, BackgroundState.failed,
+                                                  error="the job queue was unreachable")):
+        send_rejudging(queue, caller.team_id)
+    audit.record(conn, caller.team_id, caller.actor, "policy.rejudging", f"version {live.version}",
+                 version=live.version)
+    return status
+
+
+def rejudging(conn: psycopg.Connection, team_id: UUID) -> RejudgingStatus:
+    found = rules.rejudging(conn, team_id)
+    if found is None:
+        raise Refusal(404, ErrorCode.rejudging_not_found, "the team's past jobs were never re-judged")
+    return found
 
 
 class NewTerms:

@@ -54,6 +54,17 @@ def add_findings(conn: psycopg.Connection, job_id: UUID, findings: Iterable[Find
     return ids
 
 
+def replace_module_findings(conn: psycopg.Connection, job_id: UUID, module: Module, findings: list[Finding],
+                            part: tuple[str, int]) -> int:
+    """The job's findings of ``module`` become ``findings`` at once, the job's row locked (a rules part of the same
+    job does not interleave); how many it had."""
+    with conn.transaction():
+        conn.execute("SELECT 1 FROM jobs WHERE id = %s FOR UPDATE", (job_id,))
+        removed = conn.execute("DELETE FROM findings WHERE job_id = %s AND module = %s", (job_id, module)).rowcount
+        add_findings(conn, job_id, findings, part)
+    return removed
+
+
 def merge_attributes(conn: psycopg.Connection, updates: dict[int, dict]) -> None:
     """Add keys to stored findings' attributes (finding id -> keys)."""
     with conn.transaction(), conn.cursor() as cur:

@@ -7,7 +7,8 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row, dict_row
 
-from vidsafe.domain.hash_lists import HashList, RematchState, SignalType
+from vidsafe.domain.fields import BackgroundState
+from vidsafe.domain.hash_lists import HashList, SignalType
 from vidsafe.domain.requests import HashListRequest
 from vidsafe.hash_lists import HashedFrame, HashEntry, ListedEntry
 
@@ -64,7 +65,7 @@ def add_entries(conn: psycopg.Connection, list_id: UUID, entries: list[HashEntry
     return added
 
 
-def set_rematch(conn: psycopg.Connection, list_id: UUID, state: RematchState, jobs: int | None = None,
+def set_rematch(conn: psycopg.Connection, list_id: UUID, state: BackgroundState, jobs: int | None = None,
                 matched: int | None = None, error: str | None = None) -> None:
     conn.execute("UPDATE hash_lists SET rematch_state = %s, rematched_jobs = %s, matched_jobs = %s, "
                  "rematch_error = %s, updated_at = now() WHERE id = %s", (state, jobs, matched, error, list_id))

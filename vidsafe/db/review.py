@@ -10,9 +10,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from vidsafe.catalogue import Module
-from vidsafe.db.paging import Page, decode_cursor, identifier, number, page_of, timestamp
+from vidsafe.db.paging import Page, decode_cursor, identifier, integer, number, page_of, timestamp
 from vidsafe.domain.findings import RiskReason
-from vidsafe.domain.review import ReviewItem, ReviewQueue
+from vidsafe.domain.review import ReviewItem
 
 # ---- risk and the review queue -------------------------------------------------------------------
 
@@ -30,7 +30,7 @@ def set_risk(conn: psycopg.Connection, job_id: UUID, risk: float, reasons: list[
 
 @dataclass(frozen=True)
 class QueueFilter:
-    queue: ReviewQueue = ReviewQueue.review
+    queue: str = "review"
     state: str | None = "open"  # open | decided | None (both)
     module: Module | None = None
     label: str | None = None
@@ -44,7 +44,8 @@ class QueueFilter:
 
 # Items of a succeeded job only; filtered by module and label through the job's segments.
 _ITEM_SELECT = (
-    "SELECT r.job_id, j.source_name, j.batch_id, r.queue, r.state, r.risk, j.risk_reasons, "
+    "SELECT r.job_id, j.source_name, j.batch_id, r.queue, r.priority, r.reviews_required, r.state, r.risk, "
+    "j.risk_reasons, "
     "CASE WHEN r.lease_until > now() THEN r.claimed_by_name END AS claimed_by, "
     "CASE WHEN r.lease_until > now() THEN r.lease_until END AS lease_until, a.name AS assigned_to, r.created_at "
     "FROM review_items r JOIN jobs j ON j.id = r.job_id LEFT JOIN api_keys a ON a.id = r.assigned_to_key "
@@ -61,28 +62,31 @@ _ITEM_FILTER = (
 
 def review_items(conn: psycopg.Connection, team_id: UUID, where: QueueFilter, limit: int,
                  cursor: str | None) -> Page[ReviewItem]:
-    """A page of the team's queue, riskiest first."""
-    after = decode_cursor(cursor, {"r": number, "t": timestamp, "id": identifier})
+    """A page of the team's queue: highest priority first (rules give it), then riskiest."""
+    after = decode_cursor(cursor, {"p": integer, "r": number, "t": timestamp, "id": identifier})
     rows = conn.cursor(row_factory=dict_row).execute(
         _ITEM_SELECT + "WHERE " + _ITEM_FILTER +
-        "AND (%(r)s::float8 IS NULL OR (-r.risk::float8, r.created_at, r.job_id) > "
-        "(-%(r)s::float8, %(t)s::timestamptz, %(id)s::uuid)) "
-        "ORDER BY r.risk DESC, r.created_at, r.job_id LIMIT %(limit)s",
-        {**where.params(), "team": team_id, "limit": limit + 1, "r": after["r"] if after else None,
-         "t": after["t"] if after else None, "id": after["id"] if after else None},
+        "AND (%(r)s::float8 IS NULL OR (-r.priority, -r.risk::float8, r.created_at, r.job_id) > "
+        "(-%(p)s::int, -%(r)s::float8, %(t)s::timestamptz, %(id)s::uuid)) "
+        "ORDER BY r.priority DESC, r.risk DESC, r.created_at, r.job_id LIMIT %(limit)s",
+        {**where.params(), "team": team_id, "limit": limit + 1, "p": after["p"] if after else None,
+         "r": after["r"] if after else None, "t": after["t"] if after else None,
+         "id": after["id"] if after else None},
     ).fetchall()
     return page_of([ReviewItem.model_validate(row) for row in rows], limit,
-                   lambda item: {"r": item.risk, "t": item.created_at.isoformat(), "id": str(item.job_id)})
+                   lambda item: {"p": item.priority, "r": item.risk, "t": item.created_at.isoformat(),
+                                 "id": str(item.job_id)})
 
 
 def queue_counts(conn: psycopg.Connection, team_id: UUID) -> dict[str, int]:
-    """Open items per queue, and how many of them are claimed now."""
-    row = conn.execute(
-        "SELECT count(*) FILTER (WHERE r.queue = 'review'), count(*) FILTER (WHERE r.queue = 'escalation'), "
-        "count(*) FILTER (WHERE r.lease_until > now()) FROM review_items r JOIN jobs j ON j.id = r.job_id "
-        "WHERE r.team_id = %s AND r.state = 'open' AND j.status = 'succeeded'", (team_id,)).fetchone()
-    assert row is not None
-    return {"review": row[0], "escalation": row[1], "claimed": row[2]}
+    """Open items per queue (review and escalation always, the team's own queues where they hold items), and how
+    many of them are claimed now (``claimed``)."""
+    rows = conn.execute(
+        "SELECT r.queue, count(*), count(*) FILTER (WHERE r.lease_until > now()) FROM review_items r "
+        "JOIN jobs j ON j.id = r.job_id WHERE r.team_id = %s AND r.state = 'open' AND j.status = 'succeeded' "
+        "GROUP BY r.queue ORDER BY r.queue", (team_id,)).fetchall()
+    counts = {"review": 0, "escalation": 0} | {queue: count for queue, count, _ in rows}
+    return counts | {"claimed": sum(claimed for _, _, claimed in rows)}
 
 
 def get_item(conn: psycopg.Connection, team_id: UUID, job_id: UUID) -> ReviewItem | None:
@@ -102,7 +106,8 @@ def claim_next(conn: psycopg.Connection, team_id: UUID, key_id: UUID, key_name: 
         "WHERE job_id = (SELECT r.job_id FROM review_items r JOIN jobs j ON j.id = r.job_id WHERE " + _ITEM_FILTER +
         "AND (r.lease_until IS NULL OR r.lease_until <= now() OR r.claimed_by_key = %(key)s) "
         "AND (r.assigned_to_key IS NULL OR r.assigned_to_key = %(key)s) AND NOT %(key)s = ANY(r.skipped_by_keys) "
-        "ORDER BY (r.claimed_by_key = %(key)s AND r.lease_until > now()) IS TRUE DESC, r.risk DESC, r.created_at "
+        "ORDER BY (r.claimed_by_key = %(key)s AND r.lease_until > now()) IS TRUE DESC, r.priority DESC, r.risk DESC, "
+        "r.created_at "
         "LIMIT 1 FOR UPDATE OF r SKIP LOCKED) RETURNING job_id",
         {**where.params(), "state": "open", "team": team_id, "key": key_id, "name": key_name, "lease": lease_s},
     ).fetchone()

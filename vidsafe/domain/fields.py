@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -33,3 +34,12 @@ Priority = Annotated[int, BeforeValidator(_no_bool), Field(ge=MIN_PRIORITY, le=M
 Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 # Sampling rates a job may ask for: one frame a minute at the least, as many as 30 a second at the most.
 MIN_SAMPLE_FPS, MAX_SAMPLE_FPS = 1 / 60, 30.0
+
+
+class BackgroundState(StrEnum):
+    """Where a piece of background work (re-matching a hash list, re-judging past jobs) stands."""
+
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"

@@ -8,19 +8,14 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from vidsafe.domain.fields import BackgroundState
+
 
 class SignalType(StrEnum):
     """The hash types a hash list holds, named as ThreatExchange names them."""
 
     pdq = "pdq"  # one picture: a 256-bit PDQ hash, 64 hex digits
     vpdq = "vpdq"  # one video: the PDQ of its frames, with quality and time (ThreatExchange's VPDQSignal)
-
-
-class RematchState(StrEnum):
-    queued = "queued"
-    running = "running"
-    done = "done"
-    failed = "failed"
 
 
 class HashList(BaseModel):
@@ -32,7 +27,7 @@ class HashList(BaseModel):
     description: str
     default_label: str
     entries: int = Field(description="Hashes in the list")
-    rematch_state: RematchState | None = Field(description="Re-matching of past jobs after the last import")
+    rematch_state: BackgroundState | None = Field(description="Re-matching of past jobs after the last import")
     rematched_jobs: int | None = Field(description="Past jobs the last re-matching compared")
     matched_jobs: int | None = Field(description="Of those, jobs with a match")
     rematch_error: str | None

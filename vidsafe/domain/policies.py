@@ -10,7 +10,17 @@ from uuid import UUID
 from pydantic import BaseModel, Field, model_validator
 
 from vidsafe.catalogue import Module
-from vidsafe.domain.fields import Score, StrictModel, Text
+from vidsafe.domain.fields import BackgroundState, Score, StrictModel, Text
+from vidsafe.domain.rules import (
+    BUILT_IN_QUEUES,
+    CONDITIONS_PER_RULE,
+    QUEUES_PER_POLICY,
+    RULES_PER_POLICY,
+    QueueSpec,
+    Route,
+    Rule,
+    RuleDryRun,
+)
 from vidsafe.text.banks import TermError, parse_terms
 
 # The risk at which a job's suggested action becomes review, and escalate: what "flagged" means in a dry run.
@@ -73,12 +83,18 @@ class PolicyDocument(StrictModel):
     benign_examples: list[Example] = Field(default_factory=list, description="Harmless texts: counter-examples of "
                                            f"every category. At most {BENIGN_EXAMPLES}")
     text: TextThresholds = Field(default_factory=TextThresholds)
+    queues: list[QueueSpec] = Field(default_factory=list, description="Review queues of the team's own, besides "
+                                    f"review and escalation, that rules route to. At most {QUEUES_PER_POLICY}")
+    rules: list[Rule] = Field(default_factory=list, description=f"At most {RULES_PER_POLICY}")
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyDocument:
         names = [c.name for c in self.categories]
-        if len(set(names)) != len(names):
-            raise ValueError(f"category names repeat: {sorted({n for n in names if names.count(n) > 1})}")
+        for what, listed in (("category", names), ("queue", [q.name for q in self.queues]),
+                             ("rule", [r.name for r in self.rules])):
+            if len(set(listed)) != len(listed):
+                raise ValueError(f"{what} names repeat: {sorted({n for n in listed if listed.count(n) > 1})}")
+        self._rules_consistent(set(names))
         if self.text.offensive_language is not None and self.text.offensive_language not in names:
             raise ValueError(f"text.offensive_language names no category: {self.text.offensive_language!r}")
         texts = {c.name for c in self.categories if c.examples}
@@ -96,6 +112,20 @@ class PolicyDocument(StrictModel):
                 raise ValueError(f"category {category.name!r}, terms {error}") from None
         return self
 
+    def _rules_consistent(self, categories: set[str]) -> None:
+        reserved = sorted({q.name for q in self.queues} & set(BUILT_IN_QUEUES))
+        if reserved:
+            raise ValueError(f"queues {reserved} are built in: declare only queues of the team's own")
+        queues = set(BUILT_IN_QUEUES) | {q.name for q in self.queues}
+        for rule in self.rules:
+            unknown = sorted({c.category for c in rule.conditions if c.category} - categories)
+            if unknown:
+                raise ValueError(f"rule {rule.name!r} names no category of the policy: {unknown}")
+            routed = sorted({a.queue for a in rule.actions if isinstance(a, Route)} - queues)
+            if routed:
+                raise ValueError(f"rule {rule.name!r} routes to no queue the policy has: {routed} (declare it in "
+                                 "queues)")
+
     def limit_passed(self) -> str | None:
         """What passes a limit of a policy's size, if anything (answered with its own code, not as a malformed
         body)."""
@@ -110,6 +140,17 @@ class PolicyDocument(StrictModel):
                                       ("counter-examples", category.counter_examples, EXAMPLES_PER_CATEGORY)):
                 if len(items) > most:
                     return f"category {category.name!r} has {len(items)} {what}: at most {most}"
+        return None
+
+    def rules_limit_passed(self) -> str | None:
+        """What passes a limit of the rules' (rules, their conditions, queues), if anything."""
+        if len(self.rules) > RULES_PER_POLICY:
+            return f"{len(self.rules)} rules: at most {RULES_PER_POLICY}"
+        if len(self.queues) > QUEUES_PER_POLICY:
+            return f"{len(self.queues)} queues: at most {QUEUES_PER_POLICY}"
+        for rule in self.rules:
+            if len(rule.conditions) > CONDITIONS_PER_RULE:
+                return f"rule {rule.name!r} has {len(rule.conditions)} conditions: at most {CONDITIONS_PER_RULE}"
         return None
 
     def category(self, name: str) -> PolicyCategory | None:
@@ -173,4 +214,21 @@ class DryRun(BaseModel):
                                         "findings of the text module change only when past jobs are re-judged")
     readings_matching_new_terms: int = Field(default=0, description="Past OCR lines and speech segments that the "
                                              "terms the policy adds match (counted in the risk above)")
+    rules: list[RuleDryRun] = Field(default_factory=list, description="Each of the policy's rules (draft ones "
+                                    "too) on the same jobs, with the risk above")
     seconds: float
+
+
+class RejudgingStatus(BaseModel):
+    """The team's newest re-judging of its past jobs by a policy version: their text judged again, their risk and
+    rules by that version."""
+
+    version: int
+    state: BackgroundState
+    jobs_total: int | None = Field(description="The past jobs to judge; known once it runs")
+    jobs_done: int
+    risk_changed: int = Field(description="Jobs whose risk the version changed")
+    error: str | None
+    requested_by: str
+    requested_at: datetime
+    finished_at: datetime | None

@@ -11,7 +11,8 @@ from pydantic import Field
 from vidsafe.catalogue import Module
 from vidsafe.domain.fields import DEFAULT_PRIORITY, Priority, Score, StrictModel, Text
 from vidsafe.domain.jobs import JobOptions
-from vidsafe.domain.review import DecisionAction, ReviewQueue
+from vidsafe.domain.review import DecisionAction
+from vidsafe.domain.rules import QueueName
 from vidsafe.domain.teams import TEAM_NAME_PATTERN, Scope, TeamLimits
 
 # ---- jobs ----------------------------------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ class BatchRequest(StrictModel):
 class ClaimRequest(StrictModel):
     """Which queue to claim from, and the filters the reviewer works under."""
 
-    queue: ReviewQueue = ReviewQueue.review
+    queue: QueueName = "review"
     module: Module | None = None
     label: Text | None = Field(default=None, max_length=300)
     batch_id: uuid.UUID | None = None

@@ -14,11 +14,6 @@ from vidsafe.domain.findings import FrameHit, RiskReason
 # ---- review -------------------------------------------------------------------------------------
 
 
-class ReviewQueue(StrEnum):
-    review = "review"
-    escalation = "escalation"
-
-
 class ReviewState(StrEnum):
     open = "open"  # waiting, or claimed by a reviewer under a lease
     decided = "decided"
@@ -30,7 +25,10 @@ class ReviewItem(BaseModel):
     job_id: UUID
     source_name: str
     batch_id: UUID | None
-    queue: ReviewQueue
+    queue: str = Field(description="review, escalation, or a queue of the team's policy that a rule routed it to")
+    priority: int = Field(description="Its place in its queue before risk: a rule's route gives it (0 by default)")
+    reviews_required: int = Field(description="2 where a rule requires two reviewers: the item is decided by the "
+                                  "second reviewer's approval or rejection")
     state: ReviewState
     risk: float
     risk_reasons: list[RiskReason]
