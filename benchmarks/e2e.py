@@ -1,6 +1,6 @@
 """End-to-end speed: the benchmark video through vidsafe, against the naive script a user would write instead.
 
-    .venv/bin/python -m benchmarks.e2e [--skip-naive]
+    .venv/bin/python -m benchmarks.e2e [--skip-naive] [--speech-model base]
 
 Generates the 60 s 1280x720 video of ``benchmarks/bench_video.py``, starts a stack of its own (in a temporary
 folder, on free ports, with this deployment's settings otherwise), and measures in one run:
@@ -12,7 +12,9 @@ folder, on free ports, with this deployment's settings otherwise), and measures 
    sequentially in this process; no pose, which has no such package here);
 4. PySceneDetect's ContentDetector on the same file, against vidsafe's shots and the true cuts.
 Recall is of the planted content (the true cuts, the captions, the returning face, the sentences) and of every
-segment the full-rate run found. Prints the table and writes ``benchmarks/results/e2e.md`` and ``e2e.json``.
+segment the full-rate run found; the share of the job's time spent judging what is said and written (the text
+module). Prints the table and writes ``benchmarks/results/e2e.md`` and ``e2e.json`` (with ``--speech-model``, another
+Whisper than the settings' is exported into a copy of the model repository: ``e2e-speech-<model>.md``).
 Numbers depend on the machine; the file says which one they came from.
 """
 
@@ -23,6 +25,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -36,6 +39,7 @@ import jiwer
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.bench_video import CAPTIONS, SCENES, SPEECH, make_bench_video
+from tests.helpers.speech import speech_repository
 from tests.helpers.support import isolated_settings
 from vidsafe.apikeys import local_key_path
 from vidsafe.catalogue import Module
@@ -43,6 +47,7 @@ from vidsafe.client import GatewayClient
 from vidsafe.deploy import stack
 from vidsafe.domain.findings import Segment
 from vidsafe.domain.jobs import Job, JobOptions
+from vidsafe.export.models import export_models
 from vidsafe.export.sample_video import Speech
 from vidsafe.settings import Settings, get_settings
 from vidsafe.triton import TritonClient
@@ -50,7 +55,7 @@ from vidsafe.triton import TritonClient
 RESULTS = Path(__file__).with_name("results") / "e2e.md"
 FPS = 2.0
 OFFLINE_MODULES = [Module.nudity, Module.ocr, Module.faces, Module.pose, Module.speech, Module.text_embeddings,
-                   Module.restraint, Module.shots, Module.known_content]
+                   Module.restraint, Module.shots, Module.known_content, Module.text]
 CUT_TOLERANCE_S = 0.2
 
 
@@ -242,14 +247,23 @@ def compare_cuts(found: list[float]) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive script (about a minute)")
+    parser.add_argument("--speech-model", choices=["tiny.en", "base"], help="the Whisper to serve, exported into a "
+                        "copy of the model repository (default: the settings', as exported)")
     args = parser.parse_args()
     base = get_settings()
     with tempfile.TemporaryDirectory(prefix="vidsafe-bench-") as scratch:
         root = Path(scratch)
         video = make_bench_video(root / "bench.mp4")
-        settings = isolated_settings(root / "state", **base.model_dump(
+        overrides: dict[str, Any] = {}
+        if args.speech_model is not None:
+            overrides = {"model_repository": repository_with_speech(base.model_repository, root / "repository"),
+                         "speech_model": args.speech_model}
+        settings = isolated_settings(root / "state", **(base.model_dump(
             exclude={"state_dir", "postgres_port", "redis_port", "triton_grpc_port", "triton_http_port",
-                     "triton_metrics_port", "gateway_port", "worker_metrics_port", "ui_port"}, exclude_unset=True))
+                     "triton_metrics_port", "gateway_port", "worker_metrics_port", "ui_port"},
+            exclude_unset=True) | overrides))
+        if args.speech_model is not None:
+            export_models(settings, [str(Module.speech)])
         full_settings = settings.model_copy(update={"carry_over_change": {}})
         stack.up(settings)
         try:
@@ -262,11 +276,22 @@ def main() -> None:
             stack.down(settings)
         naive = None if args.skip_naive else run_naive(settings, video)
         detected, scenedetect_s = scenedetect_cuts(video)
-    publish(RESULTS, report(settings, adaptive, full, naive, detected, scenedetect_s))
+    results = RESULTS if args.speech_model is None else RESULTS.with_name(f"e2e-speech-{args.speech_model}.md")
+    publish(results, report(settings, adaptive, full, naive, detected, scenedetect_s, results))
+
+
+def repository_with_speech(source: Path, copy: Path) -> Path:
+    """A copy of the model repository whose speech models are left to export again (every other file a link)."""
+    speech_repository(source, copy)
+    for model in source.iterdir():
+        if model.is_dir() and not (copy / model.name).exists():
+            shutil.copytree(model, copy / model.name, copy_function=os.symlink,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
 
 
 def report(settings: Settings, adaptive: dict[str, Any], full: dict[str, Any], naive: dict[str, Any] | None,
-           detected: list[float], scenedetect_s: float) -> list[str]:
+           detected: list[float], scenedetect_s: float, results: Path) -> list[str]:
     job: Job = adaptive["job"]
     duration = job.media.duration_s if job.media else 60.0
     speed = {"vidsafe (adaptive sampling)": duration / adaptive["wall_s"],
@@ -276,7 +301,8 @@ def report(settings: Settings, adaptive: dict[str, Any], full: dict[str, Any], n
     recall = planted_recall(adaptive["segments"])
     kept, wanted, lost = segment_recall(adaptive["segments"], full["segments"])
     ours = [s.start_s for s in adaptive["segments"] if s.module == Module.shots][1:]
-    heard = {"vidsafe (Whisper tiny.en on Triton)": adaptive["heard"]}
+    heard = {f"vidsafe (Whisper {settings.speech_model} on Triton)": adaptive["heard"]}
+    judging = adaptive["stages"].get("text/judge", 0.0)
     if naive is not None:
         heard["plain faster-whisper (transcribe, beam 5, VAD)"] = " ".join(text for _, text in naive["found"]["speech"])
     lines = [
@@ -297,6 +323,8 @@ def report(settings: Settings, adaptive: dict[str, Any], full: dict[str, Any], n
         lines.append(f"| naive script (no pose) | {naive['wall_s']:.1f} | {speed['naive script (no pose)']:.2f}x |")
         lines += ["", f"vidsafe / naive: **{naive['wall_s'] / adaptive['wall_s']:.2f}x** (target 3x); "
                   f"real time: **{speed['vidsafe (adaptive sampling)']:.2f}x** (target 2x)."]
+    lines += ["", f"Judging what is said and written (the text module, after the frames and audio): **{judging:.2f} s, "
+              f"{judging / adaptive['wall_s']:.1%} of the job's time** (target under 5%)."]
     lines += ["", "## Where the time went (adaptive run)", "",
               "Worker stages (seconds summed over the job's parts; frame batches overlap each other):", "",
               "| stage | s |", "|---|---|",
@@ -328,14 +356,15 @@ def report(settings: Settings, adaptive: dict[str, Any], full: dict[str, Any], n
               f"| PySceneDetect ContentDetector (defaults) | {truth_found} of {len(true_cuts())} | {false_cuts} | "
               f"{scenedetect_s:.1f} |",
               "", f"ContentDetector's cuts: {detected}; vidsafe's: {[round(c, 2) for c in ours]}."]
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.with_suffix(".json").write_text(json.dumps({
+    results.parent.mkdir(exist_ok=True)
+    results.with_suffix(".json").write_text(json.dumps({
         "machine": machine(), "video_s": duration, "speed": speed,
         "wall_s": {"adaptive": adaptive["wall_s"], "full": full["wall_s"], "naive": naive and naive["wall_s"]},
         "stages": adaptive["stages"], "triton": adaptive["triton"], "frames_run": adaptive["frames_run"],
         "naive_spent": naive and naive["spent"], "recall": recall, "segments_kept": [kept, wanted],
         "scenedetect_cuts": detected, "vidsafe_cuts": ours,
-        "word_error_rate": {name: word_error_rate(text) for name, text in heard.items()}}, indent=2) + "\n")
+        "word_error_rate": {name: word_error_rate(text) for name, text in heard.items()},
+        "speech_model": settings.speech_model, "text_judging_s": judging}, indent=2) + "\n")
     return lines
 
 

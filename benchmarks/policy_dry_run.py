@@ -1,6 +1,6 @@
 """How long a policy's dry run takes over a team's 5,000 past jobs (``POST /v1/policies/dry-run``'s work): each
-job's risk recomputed from its segments by the candidate policy, and the terms it adds matched on what the jobs
-said and showed written.
+job's risk recomputed from its segments by the candidate policy, the terms it adds matched on what the jobs
+said and showed written, and each of its rules evaluated on them.
 
     .venv/bin/python -m benchmarks.policy_dry_run [--jobs 5000] [--rounds 3]
 
@@ -29,6 +29,7 @@ from vidsafe.db.migrate import apply_migrations
 from vidsafe.db.teams import OPERATOR_TEAM_ID
 from vidsafe.deploy import stack
 from vidsafe.domain.policies import PolicyCategory, PolicyDocument, Signal
+from vidsafe.domain.rules import QueueSpec, Rule
 from vidsafe.gateway.services.policies import dry_run
 from vidsafe.policy import default_document
 from vidsafe.settings import Settings
@@ -70,7 +71,16 @@ def candidate(settings: Settings) -> PolicyDocument:
     scams = document.category("scams")
     assert scams is not None
     scams.severity = 0.9
-    return document
+    return document.model_copy(update={
+        "queues": [QueueSpec(name="scam-desk")],
+        "rules": [Rule.model_validate(rule) for rule in (
+            {"name": "scams-to-desk", "state": "draft", "conditions": [{"category": "scams", "min_score": 0.5}],
+             "actions": [{"type": "route", "queue": "scam-desk", "priority": 5}, {"type": "require_two_reviewers"}]},
+            {"name": "long-nudity", "state": "background", "match": "any",
+             "conditions": [{"module": "nudity", "min_duration_s": 9}, {"category": "pre_release"}],
+             "actions": [{"type": "escalate"}]},
+            {"name": "quiet", "state": "live", "conditions": [{"min_count": 0}],
+             "actions": [{"type": "auto_approve", "max_risk": 0.1, "sample_share": 0.05}]})]})
 
 
 def main() -> None:
@@ -101,12 +111,14 @@ def main() -> None:
         f"Measured by `python -m benchmarks.policy_dry_run` on {machine()}, {time.strftime('%Y-%m-%d')}: "
         f"{args.jobs} succeeded jobs seeded into an embedded Postgres (in {seed_s:.0f} s), each with 8 segments and "
         "20 OCR lines or speech segments; the candidate policy raises a category's severity and adds a category "
-        "with a phrase and a regular expression. The gateway's dry run function, on one connection, as the route "
-        "calls it.", "",
+        "with a phrase and a regular expression, and three rules. The gateway's dry run function, on one connection, "
+        "as the route calls it.", "",
         f"- median of {args.rounds}: {statistics.median(times):.2f} s (all: {', '.join(f'{t:.2f}' for t in times)})",
         f"- jobs compared {result.jobs_compared}, risk changed {result.risk_changed}, newly flagged "
         f"{result.newly_flagged}, no longer flagged {result.no_longer_flagged}, lines matching the new terms "
         f"{result.readings_matching_new_terms}",
+        "- its rules (a draft route, a background escalation, a live auto-approval) on the same jobs: "
+        + ", ".join(f"{r.rule} ({r.state}) fires on {r.fires_on}" for r in result.rules),
     ])
 
 

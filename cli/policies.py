@@ -10,6 +10,7 @@ from typing import Annotated
 
 import pydantic
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vidsafe.cli.output import console, fail, gateway, out
@@ -121,7 +122,7 @@ def policy_fired(job_id: Annotated[str, typer.Argument(help="A job's id.")]) -> 
         return
     table = Table("rule", "version", "state", "did", "why")
     for firing in firings:
-        table.add_row(firing.rule, str(firing.policy_version), firing.state, firing.taken, firing.why)
+        table.add_row(firing.rule, str(firing.policy_version), firing.state, escape(firing.taken), escape(firing.why))
     out.print(table)
 
 

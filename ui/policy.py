@@ -10,7 +10,7 @@ import pandas as pd
 import pydantic
 import streamlit as st
 
-from vidsafe.client import GatewayError
+from vidsafe.client import GatewayError, GatewayUnreachable
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.policies import DryRun, Policy, PolicyDocument
 from vidsafe.domain.requests import TermBankRequest
@@ -93,17 +93,20 @@ def _rejudging() -> None:
         status = None
         if error.code != ErrorCode.rejudging_not_found:
             st.error(f"{plain(error.message)} ({error.code})")
+    except GatewayUnreachable as error:
+        st.error(str(error))
+        return
     if status is not None:
         total = status.jobs_total or 0
-        st.progress(status.jobs_done / total if total else 0.0,
+        st.progress(min(1.0, status.jobs_done / total) if total else 0.0,
                     text=f"Re-judging by version {status.version}: {status.state}, {status.jobs_done} of "
-                    f"{total or '?'} past jobs, {status.risk_changed} with another risk"
+                    f"{'?' if status.jobs_total is None else total} past jobs, {status.risk_changed} with another risk"
                     + (f" ({plain(status.error)})" if status.error else ""))
     running = status is not None and status.state in ("queued", "running")
     if st.button("Re-judge past jobs by the live version", key="policy_rejudge", disabled=running,
                  help="Their texts judged again, their risk and rules by the live version; needs the admin scope") \
             and session.call(lambda c: c.rejudge()) is not None:
-        st.rerun(scope="fragment")
+        st.rerun()
 
 
 def _edit(policy: Policy) -> None:

@@ -79,8 +79,8 @@ def send_rematch(app: Celery, team_id: UUID, list_id: UUID) -> None:
     app.send_task(REMATCH_LIST_TASK, args=[str(team_id), str(list_id)], priority=broker_step(BACKGROUND_PRIORITY))
 
 
-def send_rejudging(app: Celery, team_id: UUID) -> None:
-    app.send_task(REJUDGE_TEAM_TASK, args=[str(team_id)], priority=broker_step(BACKGROUND_PRIORITY))
+def send_rejudging(app: Celery, team_id: UUID, run_id: UUID) -> None:
+    app.send_task(REJUDGE_TEAM_TASK, args=[str(team_id), str(run_id)], priority=broker_step(BACKGROUND_PRIORITY))
 
 
 def send_summary(app: Celery, job_id: UUID) -> None:

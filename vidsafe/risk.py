@@ -17,6 +17,7 @@ from vidsafe.domain.policies import PolicyDocument
 from vidsafe.policy import segment_severity
 
 REASONS_KEPT = 5
+RISK_EPSILON = 1e-4  # risks are stored to 4 places: closer ones are the same
 
 
 def job_risk(segments: Iterable[Segment], policy: PolicyDocument) -> tuple[float, list[RiskReason]]:

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from vidsafe.catalogue import Module
 from vidsafe.domain.findings import Segment
 from vidsafe.domain.policies import PolicyDocument
 from vidsafe.domain.rules import (
@@ -43,27 +44,37 @@ class JobSignals:
 class Firing:
     rule: Rule
     why: str
-    taken: str  # what its actions came to on this job (for a background rule: would have)
+    would: str  # what its actions come to on this job by themselves (a background rule: what it would have done)
 
 
 @dataclass
 class Outcome:
-    """What the live rules decide for the job's review item."""
+    """What the live rules decide for the job's review item, and what each live firing came to beside the others."""
 
     queue: str = "review"
     priority: int = 0
     reviews_required: int = 1
     decision: str | None = None  # approve | reject, taken by the rule named in decided_by
     decided_by: str | None = None
-    floor: SuggestedAction = SuggestedAction.approve  # a summary suggests nothing milder
-    fired: list[str] = field(default_factory=list)
+    applied: dict[str, str] = field(default_factory=dict)  # live rule -> what it did
+
+    def taken(self, firing: Firing) -> str:
+        """What the firing did (live), or would have done (background)."""
+        if firing.rule.state == RuleState.live:
+            return self.applied[firing.rule.name]
+        return f"would have: {firing.would}"
 
 
-def _category(policy: PolicyDocument, segment: Segment) -> str | None:
-    return segment_severity(policy, segment.module, segment.label, segment.max_score)[1]
+def rated(policy: PolicyDocument, segments: list[Segment]) -> list[str | None]:
+    """Each segment's category: the one whose signals rate it (a severity above 0), else None."""
+    categories = []
+    for segment in segments:
+        severity, category = segment_severity(policy, segment.module, segment.label, segment.max_score)
+        categories.append(category if severity > 0 else None)
+    return categories
 
 
-def _holds(condition: Condition, job: JobSignals, policy: PolicyDocument) -> tuple[bool, str]:
+def _holds(condition: Condition, job: JobSignals, categories: list[str | None]) -> tuple[bool, str]:
     if condition.batch_id is not None and condition.batch_id != job.batch_id:
         return False, "not in the batch"
     if condition.language is not None and condition.language not in job.languages:
@@ -71,11 +82,11 @@ def _holds(condition: Condition, job: JobSignals, policy: PolicyDocument) -> tup
     if not condition.about_segments:
         return True, " ".join(filter(None, (f"in batch {condition.batch_id}" if condition.batch_id else "",
                                             f"speech in {condition.language}" if condition.language else "")))
-    matching = [s for s in job.segments
+    matching = [s for s, category in zip(job.segments, categories, strict=True)
                 if (condition.module is None or s.module == condition.module)
                 and (condition.label is None or s.label == condition.label)
                 and s.max_score >= condition.min_score
-                and (condition.category is None or _category(policy, s) == condition.category)]
+                and (condition.category is None or category == condition.category)]
     duration = sum(s.end_s - s.start_s for s in matching)
     held = len(matching) >= (1 if condition.min_count is None else condition.min_count) \
         and duration >= condition.min_duration_s
@@ -84,9 +95,10 @@ def _holds(condition: Condition, job: JobSignals, policy: PolicyDocument) -> tup
     return held, f"{len(matching)} segment(s) of {what} ({duration:.1f} s, top score {top:.2f})"
 
 
-def fires(rule: Rule, job: JobSignals, policy: PolicyDocument) -> str | None:
-    """Why the rule fires on the job (its conditions' evidence), or None."""
-    results = [_holds(c, job, policy) for c in rule.conditions]
+def fires(rule: Rule, job: JobSignals, categories: list[str | None]) -> str | None:
+    """Why the rule fires on the job (its conditions' evidence), or None; ``categories``: ``rated(policy,
+    job.segments)``, worked out once per job."""
+    results = [_holds(c, job, categories) for c in rule.conditions]
     held = [why for ok, why in results if ok]
     if (all if rule.match == "all" else any)(ok for ok, _ in results):
         return "; ".join(filter(None, held)) or "always"
@@ -98,36 +110,50 @@ def sampled(job_id: UUID, share: float) -> bool:
     return int(hashlib.sha256(job_id.bytes).hexdigest()[:8], 16) / 0xFFFFFFFF < share
 
 
-def _taken(rule: Rule, job: JobSignals) -> str:
-    done = []
-    for action in rule.actions:
-        match action:
-            case Route(queue=queue, priority=priority):
-                done.append(f"routed to queue {queue} (priority {priority})")
-            case Escalate():
-                done.append("escalated")
-            case RequireTwoReviewers():
-                done.append("two reviewers required")
-            case AutoReject():
-                done.append("rejected")
-            case AutoApprove(max_risk=bound, sample_share=share):
-                if job.risk >= bound:
-                    done.append(f"not approved: risk {job.risk:.2f} is not below {bound}")
-                elif sampled(job.job_id, share):
-                    done.append("approve: sampled for review instead")
-                else:
-                    done.append("approved")
-    return ", ".join(done)
+def _known(job: JobSignals) -> bool:
+    return any(s.module == Module.known_content for s in job.segments)
+
+
+def _approval(action: AutoApprove, job: JobSignals) -> str | None:
+    """Why the auto-approval does not approve this job by itself, or None."""
+    if _known(job):
+        return "not approved: it matches known content"
+    if job.risk >= action.max_risk:
+        return f"not approved: risk {job.risk:.2f} is not below {action.max_risk}"
+    if sampled(job.job_id, action.sample_share):
+        return "not approved: sampled for review"
+    return None
+
+
+def _by_itself(action: object, job: JobSignals) -> str:
+    """What an action comes to on the job, with no other rule beside it."""
+    match action:
+        case Route(queue=queue, priority=priority):
+            return f"routed to queue {queue} (priority {priority})"
+        case Escalate():
+            return "escalated"
+        case RequireTwoReviewers():
+            return "two reviewers required"
+        case AutoReject():
+            return "rejected" if _known(job) else "not rejected: no known-content match"
+        case AutoApprove():
+            return _approval(action, job) or "approved"
+    raise TypeError(action)
+
+
+def _would(rule: Rule, job: JobSignals) -> str:
+    return ", ".join(_by_itself(action, job) for action in rule.actions)
 
 
 def evaluate(policy: PolicyDocument, job: JobSignals, states: tuple[RuleState, ...] = (RuleState.live,
                                                                                       RuleState.background)
              ) -> list[Firing]:
     """The policy's rules of ``states`` that fire on the job, in the policy's order."""
+    categories = rated(policy, job.segments)
     found = []
     for rule in policy.rules:
-        if rule.state in states and (why := fires(rule, job, policy)) is not None:
-            found.append(Firing(rule, why, _taken(rule, job)))
+        if rule.state in states and (why := fires(rule, job, categories)) is not None:
+            found.append(Firing(rule, why, _would(rule, job)))
     return found
 
 
@@ -143,29 +169,47 @@ def action_floor(kinds: set[str]) -> SuggestedAction:
 
 
 def outcome(firings: list[Firing], job: JobSignals) -> Outcome:
-    """What the live firings decide together."""
+    """What the live firings decide together: the most severe action wins (a rejection, an escalation, the
+    highest-priority route, the first of equals), an approval only where no other live rule fired."""
     result = Outcome()
     live = [f for f in firings if f.rule.state == RuleState.live]
-    routed_at = -1  # the highest priority routed to so far: the first rule of it wins
+    routed_by = None
     for firing in live:
-        result.fired.append(firing.rule.name)
         for action in firing.rule.actions:
             match action:
-                case Route(queue=queue, priority=priority) if priority > routed_at:
-                    if result.queue != "escalation":
-                        result.queue = queue
-                    result.priority = routed_at = priority
+                case Route(priority=priority) if routed_by is None or priority > result.priority:
+                    routed_by, result.priority = firing.rule.name, priority
                 case Escalate():
                     result.queue = "escalation"
                 case RequireTwoReviewers():
                     result.reviews_required = 2
-                case AutoReject() if result.decision != "reject":
+                case AutoReject() if result.decision is None and _known(job):
                     result.decision, result.decided_by = "reject", firing.rule.name
+    routes = {f.rule.name: a for f in live for a in f.rule.actions if isinstance(a, Route)}
+    if result.queue != "escalation" and routed_by is not None:
+        result.queue = routes[routed_by].queue
     approvals = [f for f in live if isinstance(f.rule.actions[0], AutoApprove)]
     if result.decision is None and approvals and len(approvals) == len(live):
         action = approvals[0].rule.actions[0]
         assert isinstance(action, AutoApprove)
-        if job.risk < action.max_risk and not sampled(job.job_id, action.sample_share):
+        if _approval(action, job) is None:
             result.decision, result.decided_by = "approve", approvals[0].rule.name
-    result.floor = action_floor({action.type for f in live for action in f.rule.actions})
+    for firing in live:
+        result.applied[firing.rule.name] = ", ".join(_applied(action, firing, result, routed_by, job)
+                                                     for action in firing.rule.actions)
     return result
+
+
+def _applied(action: object, firing: Firing, result: Outcome, routed_by: str | None, job: JobSignals) -> str:
+    """What an action of a live rule came to beside the others."""
+    name = firing.rule.name
+    match action:
+        case Route(queue=queue) if result.queue == "escalation":
+            return f"route to {queue}: escalated instead"
+        case Route(queue=queue) if routed_by != name:
+            return f"route to {queue}: overridden by rule {routed_by} (priority {result.priority})"
+        case AutoReject() if result.decided_by not in (None, name):
+            return f"reject: rejected by rule {result.decided_by}"
+        case AutoApprove() if result.decided_by != name:
+            return _approval(action, job) or "not approved: another live rule fired"
+    return _by_itself(action, job)

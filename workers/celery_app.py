@@ -98,8 +98,8 @@ def rematch_list_task(team_id: str, list_id: str) -> None:
 
 
 @app.task(name=REJUDGE_TEAM_TASK, **RETRY_WHILE_DATABASE_DOWN)
-def rejudge_team_task(team_id: str) -> None:
-    rejudge_team(UUID(team_id), settings, _send_summary)
+def rejudge_team_task(team_id: str, run_id: str) -> None:
+    rejudge_team(UUID(team_id), UUID(run_id), settings, _send_summary)
 
 
 @app.task(name=SUMMARIZE_JOB_TASK, **RETRY_WHILE_DATABASE_DOWN)

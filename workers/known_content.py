@@ -28,6 +28,7 @@ import numpy as np
 import psycopg
 
 from vidsafe.catalogue import Module
+from vidsafe.db import findings as finding_store
 from vidsafe.db import hash_lists, known_content
 from vidsafe.domain.findings import Finding
 from vidsafe.domain.hash_lists import SignalType
@@ -170,7 +171,8 @@ def match_job(conn: psycopg.Connection, job_id: UUID, index: HashIndex, list_ids
     many findings it had of them, and has now."""
     frames = [JobFrame(index_, hashed) for index_, hashed in known_content.frame_hashes(conn, job_id)]
     findings = match_findings(frames, index, settings)
-    removed = known_content.replace_list_findings(conn, job_id, list_ids, findings, part)
+    removed = finding_store.replace_module_findings(conn, job_id, Module.known_content, findings, part,
+                                                    only=("list_id", [str(i) for i in list_ids]))
     if findings:
         log.info("job %s: %d known-content matches (%s)", job_id, len(findings),
                  ", ".join(sorted({f"{f.attributes['list']}: {f.label}" for f in findings})))

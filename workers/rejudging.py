@@ -12,6 +12,7 @@ import psycopg
 from vidsafe.catalogue import Module, rule_inputs
 from vidsafe.db import findings, rules
 from vidsafe.domain.fields import BackgroundState
+from vidsafe.risk import RISK_EPSILON
 from vidsafe.serving import job_min_scores
 from vidsafe.settings import Settings
 from vidsafe.triton import TritonClient, endpoint_for
@@ -23,29 +24,32 @@ from vidsafe.workers.text_judgement import judge_readings
 log = logging.getLogger(__name__)
 
 REJUDGE_PART = ("rejudge", 0)  # the part its findings belong to (no lease: the job has ended)
-PROGRESS_EVERY = 10  # jobs between progress records
-RISK_EPSILON = 1e-4  # risks are stored to 4 places
+PROGRESS_EVERY = 5  # jobs between progress records
 
 
-def rejudge_team(team_id: UUID, settings: Settings, send_summary: SendSummary) -> None:
+def rejudge_team(team_id: UUID, run_id: UUID, settings: Settings, send_summary: SendSummary) -> None:
+    """The run ``run_id`` of the team's re-judging; it stops where a newer request replaced it."""
     with connect(settings) as conn:
-        if rules.rejudging(conn, team_id) is None:
+        job_ids = rules.succeeded_jobs(conn, team_id)
+        if not rules.set_rejudging(conn, team_id, run_id, BackgroundState.running, total=len(job_ids)):
             return
+        changed = 0
         try:
-            job_ids = rules.succeeded_jobs(conn, team_id)
-            rules.set_rejudging(conn, team_id, BackgroundState.running, total=len(job_ids))
-            changed = 0
             endpoint = endpoint_for(settings.triton_endpoints, f"rejudge:{team_id}", 0)
             with TritonClient(endpoint, settings.triton_timeout_s) as triton:
                 for done, job_id in enumerate(job_ids, start=1):
                     changed += _rejudge_job(conn, team_id, job_id, triton, settings, send_summary)
-                    if done % PROGRESS_EVERY == 0 or done == len(job_ids):
-                        rules.set_rejudging(conn, team_id, BackgroundState.running, done=done, changed=changed)
+                    if (done % PROGRESS_EVERY == 0 or done == len(job_ids)) and not rules.set_rejudging(
+                            conn, team_id, run_id, BackgroundState.running, done=done, changed=changed):
+                        log.info("team %s: re-judging %s replaced by a newer request after %d jobs", team_id,
+                                 run_id, done)
+                        return
         except Exception as error:
             log.exception("re-judging team %s failed", team_id)
-            rules.set_rejudging(conn, team_id, BackgroundState.failed, error=f"{type(error).__name__}: {error}")
+            rules.set_rejudging(conn, team_id, run_id, BackgroundState.failed,
+                                error=f"{type(error).__name__}: {error}")
             raise
-        rules.set_rejudging(conn, team_id, BackgroundState.done)
+        rules.set_rejudging(conn, team_id, run_id, BackgroundState.done)
         log.info("team %s: %d past jobs re-judged, %d changed risk", team_id, len(job_ids), changed)
 
 
@@ -63,9 +67,9 @@ def _rejudge_job(conn: psycopg.Connection, team_id: UUID, job_id: UUID, triton: 
                                          judge_readings(conn, team_id, readings, triton, settings, minimum),
                                          REJUDGE_PART)
     before = source.job.risk or 0.0
-    after = refresh_risk(conn, job_id, team_id, source.options.sample_fps or settings.sample_fps, settings)
-    if abs(after - before) <= RISK_EPSILON:
-        return False
-    if new_summary(conn, job_id, settings):  # its summary must not tell of the job as judged before
+    after, version = refresh_risk(conn, job_id, team_id, source.options.sample_fps or settings.sample_fps, settings)
+    # Its summary must not tell of the job as judged before: another risk, or another version's rules.
+    if (abs(after - before) > RISK_EPSILON or version != source.job.policy_version) \
+            and new_summary(conn, job_id, settings):
         send_summary(job_id)
-    return True
+    return abs(after - before) > RISK_EPSILON

@@ -47,9 +47,11 @@ def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: se
         refresh_risk(conn, lease.job_id, team_id, fps, settings)
 
 
-def refresh_risk(conn: psycopg.Connection, job_id: UUID, team_id: UUID, fps: float, settings: Settings) -> float:
+def refresh_risk(conn: psycopg.Connection, job_id: UUID, team_id: UUID, fps: float,
+                 settings: Settings) -> tuple[float, int]:
     """The job's segments and risk from its findings as they are now, by the team's live policy (and its review
-    item's risk), then the policy's rules: their firings recorded, the live ones' outcome applied. The risk."""
+    item's risk), then the policy's rules: their firings recorded, the live ones' outcome applied. The risk, and the
+    policy version it was judged by."""
     segments = build_segments(findings.get_findings(conn, job_id), fps)
     findings.replace_segments(conn, job_id, segments)
     policy = policies.team_policy(conn, team_id, settings)
@@ -58,4 +60,4 @@ def refresh_risk(conn: psycopg.Connection, job_id: UUID, team_id: UUID, fps: flo
     signals = rules.job_signals(conn, job_id, segments, risk)
     fired = evaluate(policy.document, signals)
     rules.record(conn, job_id, team_id, policy.version, fired, outcome(fired, signals))
-    return risk
+    return risk, policy.version

@@ -127,5 +127,4 @@ class TextJudgementStage(TextStage):
 
     def run(self, job: RulesInput) -> None:
         found = judge_readings(job.conn, job.team_id, job.findings, self.triton, self.settings, self.min_score)
-        if found:
-            parts.store(job.conn, job.lease, found, self.settings.part_lease_s)
+        parts.store(job.conn, job.lease, found, self.settings.part_lease_s)  # none found: the lease is still checked

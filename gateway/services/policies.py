@@ -5,7 +5,8 @@ from the terms it adds matched on what they said and showed written."""
 from __future__ import annotations
 
 import time
-from uuid import UUID
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
 
 import psycopg
 from celery import Celery
@@ -29,14 +30,13 @@ from vidsafe.gateway.refusals import Refusal
 from vidsafe.gateway.services.queueing import sending
 from vidsafe.policy import policy_banks, text_judging
 from vidsafe.queue import send_rejudging
-from vidsafe.risk import job_risk
-from vidsafe.rules import JobSignals, fires
+from vidsafe.risk import RISK_EPSILON, job_risk
+from vidsafe.rules import JobSignals, fires, rated
 from vidsafe.settings import Settings
 from vidsafe.text.banks import TermMatcher
 
 DRY_RUN_JOBS = 5000  # the newest past jobs a dry run compares
 EXAMPLES_SHOWN = 20
-RISK_EPSILON = 1e-4  # risks are stored to 4 places
 
 
 def within_limits(document: PolicyDocument) -> PolicyDocument:
@@ -116,29 +116,42 @@ def _rules_dry_run(conn: psycopg.Connection, candidate: PolicyDocument, live: Po
         return []
     signals = rules.jobs_signals(conn, [job_id for job_id, *_ in jobs])
     live_rules = {rule.name: rule for rule in live.rules}
-    found = []
-    for rule in candidate.rules:
-        fired, before = [], 0
-        for job_id, _, risk, segments in jobs:
-            batch_id, languages = signals.get(job_id, (None, frozenset()))
-            if fires(rule, JobSignals(job_id, segments, batch_id, languages, after[job_id][0]), candidate):
-                fired.append(job_id)
-                was = live_rules.get(rule.name)
-                before += was is not None and fires(was, JobSignals(job_id, as_they_are[job_id], batch_id, languages,
-                                                                    risk), live) is not None
-        found.append(RuleDryRun(rule=rule.name, state=rule.state, fires_on=len(fired), fired_before=before,
-                                examples=fired[:EXAMPLES_SHOWN]))
-    return found
+    fired: dict[str, list[UUID]] = {rule.name: [] for rule in candidate.rules}
+    before = dict.fromkeys(fired, 0)
+    for job_id, _, risk, segments in jobs:
+        batch_id, languages = signals.get(job_id, (None, frozenset()))
+        job = JobSignals(job_id, segments, batch_id, languages, after[job_id][0])
+        rated_now, rated_before = rated(candidate, segments), None  # each segment's category, once per job
+        for rule in candidate.rules:
+            if fires(rule, job, rated_now) is None:
+                continue
+            fired[rule.name].append(job_id)
+            if (was := live_rules.get(rule.name)) is not None:
+                rated_before = rated_before or rated(live, as_they_are[job_id])
+                as_it_was = JobSignals(job_id, as_they_are[job_id], batch_id, languages, risk)
+                before[rule.name] += fires(was, as_it_was, rated_before) is not None
+    return [RuleDryRun(rule=rule.name, state=rule.state, fires_on=len(fired[rule.name]),
+                       fired_before=before[rule.name], examples=fired[rule.name][:EXAMPLES_SHOWN])
+            for rule in candidate.rules]
+
+
+REJUDGING_STALLED_S = 600  # a running re-judging that made no step for this long may be replaced
 
 
 def rejudge(conn: psycopg.Connection, queue: Celery, caller: Caller, settings: Settings) -> RejudgingStatus:
-    """Judge the team's past jobs again by its live policy, in the background."""
+    """Judge the team's past jobs again by its live policy, in the background; 409 while one is under way."""
+    current = rules.rejudging(conn, caller.team_id)
+    if current is not None and current.state in (BackgroundState.queued, BackgroundState.running) \
+            and (datetime.now(UTC) - current.updated_at).total_seconds() < REJUDGING_STALLED_S:
+        raise Refusal(409, ErrorCode.rejudging_running, f"re-judging by version {current.version} is under way "
+                      f"({current.jobs_done} of {current.jobs_total or '?'} jobs): wait for it to end")
     live = policies.team_policy(conn, caller.team_id, settings)
-    status = rules.request_rejudging(conn, caller.team_id, live.version, caller.actor)
+    run_id = uuid4()
+    status = rules.request_rejudging(conn, caller.team_id, run_id, live.version, caller.actor)
     with sending(", so past jobs are not re-judged; ask again to retry",
-                 undo=lambda: rules.set_rejudging(conn, caller.team_id, BackgroundState.failed,
+                 undo=lambda: rules.set_rejudging(conn, caller.team_id, run_id, BackgroundState.failed,
                                                   error="the job queue was unreachable")):
-        send_rejudging(queue, caller.team_id)
+        send_rejudging(queue, caller.team_id, run_id)
     audit.record(conn, caller.team_id, caller.actor, "policy.rejudging", f"version {live.version}",
                  version=live.version)
     return status

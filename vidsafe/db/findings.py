@@ -55,12 +55,17 @@ def add_findings(conn: psycopg.Connection, job_id: UUID, findings: Iterable[Find
 
 
 def replace_module_findings(conn: psycopg.Connection, job_id: UUID, module: Module, findings: list[Finding],
-                            part: tuple[str, int]) -> int:
-    """The job's findings of ``module`` become ``findings`` at once, the job's row locked (a rules part of the same
-    job does not interleave); how many it had."""
+                            part: tuple[str, int], only: tuple[str, list[str]] | None = None) -> int:
+    """The job's findings of ``module`` (``only``: those whose attribute has one of the values) become
+    ``findings`` at once, the job's row locked (a rules part, a re-matching and a re-judging of the same job do not
+    interleave); how many it had."""
+    key, values = only or (None, [])
     with conn.transaction():
         conn.execute("SELECT 1 FROM jobs WHERE id = %s FOR UPDATE", (job_id,))
-        removed = conn.execute("DELETE FROM findings WHERE job_id = %s AND module = %s", (job_id, module)).rowcount
+        removed = conn.execute(
+            "DELETE FROM findings WHERE job_id = %s AND module = %s "
+            "AND (%s::text IS NULL OR attributes ->> %s::text = ANY(%s))",
+            (job_id, module, key, key, values)).rowcount
         add_findings(conn, job_id, findings, part)
     return removed
 

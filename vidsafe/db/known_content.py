@@ -7,9 +7,6 @@ from uuid import UUID
 
 import psycopg
 
-from vidsafe.catalogue import Module
-from vidsafe.db.findings import add_findings
-from vidsafe.domain.findings import Finding
 from vidsafe.hash_lists import HashedFrame
 
 
@@ -35,14 +32,3 @@ def hashed_jobs(conn: psycopg.Connection, team_id: UUID) -> list[UUID]:
         "AND EXISTS (SELECT 1 FROM frame_hashes h WHERE h.job_id = j.id) ORDER BY j.created_at", (team_id,))]
 
 
-def replace_list_findings(conn: psycopg.Connection, job_id: UUID, list_ids: list[UUID], findings: list[Finding],
-                          part: tuple[str, int]) -> int:
-    """The job's known-content findings of ``list_ids`` become ``findings``, at once (the job's row is locked, so
-    a rules part and a re-matching of the same job do not interleave); how many it had before."""
-    with conn.transaction():
-        conn.execute("SELECT 1 FROM jobs WHERE id = %s FOR UPDATE", (job_id,))
-        removed = conn.execute(
-            "DELETE FROM findings WHERE job_id = %s AND module = %s AND attributes ->> 'list_id' = ANY(%s)",
-            (job_id, Module.known_content, [str(i) for i in list_ids])).rowcount
-        add_findings(conn, job_id, findings, part)
-    return removed

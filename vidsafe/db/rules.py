@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from vidsafe.domain.fields import BackgroundState
 from vidsafe.domain.findings import Segment
 from vidsafe.domain.policies import RejudgingStatus
-from vidsafe.domain.rules import RuleFiring
+from vidsafe.domain.rules import RuleFiring, RuleState
 from vidsafe.rules import Firing, JobSignals, Outcome
 
 RULE_ACTOR = "rule:"  # a rule's decision is on record as made by "rule:<its name>"
@@ -35,39 +35,51 @@ def jobs_signals(conn: psycopg.Connection, job_ids: list[UUID]) -> dict[UUID, tu
 
 def record(conn: psycopg.Connection, job_id: UUID, team_id: UUID, policy_version: int, firings: list[Firing],
            result: Outcome) -> None:
-    """The firings on record (and the live ones in the audit trail), and the live ones' outcome applied to the
-    job's review item while no reviewer has decided on it: its queue, priority, reviewers needed, and an automatic
-    decision."""
+    """The firings on record, and the live ones' outcome applied to the job's review item while no reviewer has
+    decided on it: its queue, priority, reviewers needed, and an automatic decision (or none any more: the item
+    opens again). What a live firing did goes to the audit trail when it changed. The item is locked meanwhile, so a
+    reviewer's decision and another judging of the job come before or after, never between."""
     with conn.transaction():
+        item = conn.execute("SELECT state FROM review_items WHERE job_id = %s FOR UPDATE", (job_id,)).fetchone()
+        decided = conn.execute(
+            "SELECT count(*) FILTER (WHERE actor NOT LIKE %(rule)s), "
+            "(array_agg(action ORDER BY id DESC) FILTER (WHERE actor LIKE %(rule)s))[1] FROM decisions "
+            "WHERE job_id = %(job)s", {"rule": RULE_ACTOR + "%", "job": job_id}).fetchone()
+        by_reviewers, automatic = decided if decided else (0, None)
+        applies = item is not None and by_reviewers == 0
+        before = dict(conn.execute("SELECT rule, taken FROM rule_firings WHERE job_id = %s AND policy_version = %s",
+                                   (job_id, policy_version)).fetchall())
+        taken = {f.rule.name: result.taken(f) + ("" if applies or f.rule.state != RuleState.live
+                                                else "; not applied: a reviewer has decided") for f in firings}
         conn.execute("DELETE FROM rule_firings WHERE job_id = %s AND policy_version = %s", (job_id, policy_version))
         for firing in firings:
             conn.execute(
                 "INSERT INTO rule_firings (job_id, team_id, rule, policy_version, state, actions, taken, why) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 (job_id, team_id, firing.rule.name, policy_version, firing.rule.state,
-                 Jsonb([a.model_dump(mode="json") for a in firing.rule.actions]), firing.taken, firing.why))
-        untouched = conn.execute(
-            "UPDATE review_items r SET queue = %s, priority = %s, reviews_required = %s, updated_at = now() "
-            "WHERE r.job_id = %s AND r.state = 'open' AND NOT EXISTS (SELECT 1 FROM decisions d "
-            "WHERE d.job_id = r.job_id) RETURNING 1",
-            (result.queue, result.priority, result.reviews_required, job_id)).fetchone()
-        if untouched is None:
+                 Jsonb([a.model_dump(mode="json") for a in firing.rule.actions]), taken[firing.rule.name],
+                 firing.why))
+        if not applies:
             return
-        for firing in firings:
-            if firing.rule.name in result.fired:
-                conn.execute(
-                    "INSERT INTO job_events (job_id, from_status, to_status, priority, actor, reason, kind) "
-                    "SELECT id, NULL, NULL, priority, %s, %s, 'rule' FROM jobs WHERE id = %s",
-                    (RULE_ACTOR + firing.rule.name, f"policy v{policy_version}: {firing.taken} ({firing.why})",
-                     job_id))
-        if result.decision is not None:
+        conn.execute(
+            "UPDATE review_items SET queue = %s, priority = %s, reviews_required = %s, "
+            "state = CASE WHEN %s THEN 'decided' ELSE 'open' END, updated_at = now() WHERE job_id = %s",
+            (result.queue, result.priority, result.reviews_required, result.decision is not None, job_id))
+        events = [(RULE_ACTOR + f.rule.name, f"policy v{policy_version}: {taken[f.rule.name]} ({f.why})")
+                  for f in firings if f.rule.state == RuleState.live and before.get(f.rule.name) != taken[f.rule.name]]
+        if automatic is not None and result.decision is None:
+            events.append((RULE_ACTOR[:-1], f"policy v{policy_version}: the automatic {automatic} no longer holds; "
+                           "the item is open for review"))
+        for actor, reason in events:
+            conn.execute("INSERT INTO job_events (job_id, from_status, to_status, priority, actor, reason, kind) "
+                         "SELECT id, NULL, NULL, priority, %s, %s, 'rule' FROM jobs WHERE id = %s",
+                         (actor, reason, job_id))
+        if result.decision is not None and result.decision != automatic:
             conn.execute(
                 "INSERT INTO decisions (job_id, team_id, action, policy_label, note, actor) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 (job_id, team_id, result.decision, result.decided_by, f"automatic, by policy v{policy_version}",
                  RULE_ACTOR + str(result.decided_by)))
-            conn.execute("UPDATE review_items SET state = 'decided', updated_at = now() WHERE job_id = %s",
-                         (job_id,))
 
 
 def firings(conn: psycopg.Connection, team_id: UUID, job_id: UUID) -> list[RuleFiring]:
@@ -79,16 +91,20 @@ def firings(conn: psycopg.Connection, team_id: UUID, job_id: UUID) -> list[RuleF
 
 # ---- re-judging ----------------------------------------------------------------------------------
 
-_REJUDGING_COLUMNS = ("version, state, jobs_total, jobs_done, risk_changed, error, requested_by, requested_at, "
-                      "finished_at")
+_REJUDGING_COLUMNS = ("run_id, version, state, jobs_total, jobs_done, risk_changed, error, requested_by, "
+                      "requested_at, updated_at, finished_at")
 
 
-def request_rejudging(conn: psycopg.Connection, team_id: UUID, version: int, actor: str) -> RejudgingStatus:
+def request_rejudging(conn: psycopg.Connection, team_id: UUID, run_id: UUID, version: int,
+                      actor: str) -> RejudgingStatus:
+    """The team's newest re-judging, replacing the one before (whose task stops at its next step)."""
     row = conn.cursor(row_factory=dict_row).execute(
-        "INSERT INTO policy_rejudging (team_id, version, state, requested_by) VALUES (%s, %s, 'queued', %s) "
-        "ON CONFLICT (team_id) DO UPDATE SET version = excluded.version, state = 'queued', jobs_total = NULL, "
-        "jobs_done = 0, risk_changed = 0, error = NULL, requested_by = excluded.requested_by, requested_at = now(), "
-        f"finished_at = NULL RETURNING {_REJUDGING_COLUMNS}", (team_id, version, actor)).fetchone()
+        "INSERT INTO policy_rejudging (team_id, run_id, version, state, requested_by) "
+        "VALUES (%s, %s, %s, 'queued', %s) "
+        "ON CONFLICT (team_id) DO UPDATE SET run_id = excluded.run_id, version = excluded.version, state = 'queued', "
+        "jobs_total = NULL, jobs_done = 0, risk_changed = 0, error = NULL, requested_by = excluded.requested_by, "
+        f"requested_at = now(), updated_at = now(), finished_at = NULL RETURNING {_REJUDGING_COLUMNS}",
+        (team_id, run_id, version, actor)).fetchone()
     return RejudgingStatus.model_validate(row)
 
 
@@ -98,13 +114,16 @@ def rejudging(conn: psycopg.Connection, team_id: UUID) -> RejudgingStatus | None
     return RejudgingStatus.model_validate(row) if row else None
 
 
-def set_rejudging(conn: psycopg.Connection, team_id: UUID, state: BackgroundState, *, total: int | None = None,
-                  done: int | None = None, changed: int | None = None, error: str | None = None) -> None:
-    conn.execute(
+def set_rejudging(conn: psycopg.Connection, team_id: UUID, run_id: UUID, state: BackgroundState, *,
+                  total: int | None = None, done: int | None = None, changed: int | None = None,
+                  error: str | None = None) -> bool:
+    """Progress of the run ``run_id``; False where a newer request replaced it (its task stops)."""
+    return conn.execute(
         "UPDATE policy_rejudging SET state = %s, jobs_total = coalesce(%s, jobs_total), "
         "jobs_done = coalesce(%s, jobs_done), risk_changed = coalesce(%s, risk_changed), error = %s, "
-        "finished_at = CASE WHEN %s IN ('done', 'failed') THEN now() END WHERE team_id = %s",
-        (state, total, done, changed, error, state, team_id))
+        "updated_at = now(), finished_at = CASE WHEN %s IN ('done', 'failed') THEN now() END "
+        "WHERE team_id = %s AND run_id = %s",
+        (state, total, done, changed, error, state, team_id, run_id)).rowcount == 1
 
 
 def succeeded_jobs(conn: psycopg.Connection, team_id: UUID) -> list[UUID]:

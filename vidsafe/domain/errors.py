@@ -82,6 +82,7 @@ class ErrorCode(StrEnum):
     too_many_rules = "too_many_rules"
     second_reviewer_needed = "second_reviewer_needed"
     rejudging_not_found = "rejudging_not_found"
+    rejudging_running = "rejudging_running"
     summary_not_found = "summary_not_found"
     missing_api_key = "missing_api_key"
     invalid_api_key = "invalid_api_key"

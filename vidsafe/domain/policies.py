@@ -15,6 +15,7 @@ from vidsafe.domain.rules import (
     BUILT_IN_QUEUES,
     CONDITIONS_PER_RULE,
     QUEUES_PER_POLICY,
+    RESERVED_QUEUE_NAMES,
     RULES_PER_POLICY,
     QueueSpec,
     Route,
@@ -113,9 +114,10 @@ class PolicyDocument(StrictModel):
         return self
 
     def _rules_consistent(self, categories: set[str]) -> None:
-        reserved = sorted({q.name for q in self.queues} & set(BUILT_IN_QUEUES))
+        reserved = sorted({q.name for q in self.queues} & set(RESERVED_QUEUE_NAMES))
         if reserved:
-            raise ValueError(f"queues {reserved} are built in: declare only queues of the team's own")
+            raise ValueError(f"queue names {reserved} are taken (built in, or the count of claimed items): declare "
+                             "only queues of the team's own")
         queues = set(BUILT_IN_QUEUES) | {q.name for q in self.queues}
         for rule in self.rules:
             unknown = sorted({c.category for c in rule.conditions if c.category} - categories)
@@ -223,6 +225,7 @@ class RejudgingStatus(BaseModel):
     """The team's newest re-judging of its past jobs by a policy version: their text judged again, their risk and
     rules by that version."""
 
+    run_id: UUID
     version: int
     state: BackgroundState
     jobs_total: int | None = Field(description="The past jobs to judge; known once it runs")
@@ -231,4 +234,5 @@ class RejudgingStatus(BaseModel):
     error: str | None
     requested_by: str
     requested_at: datetime
+    updated_at: datetime = Field(description="Its last step: a run that stopped moving can be replaced")
     finished_at: datetime | None

@@ -18,6 +18,7 @@ RULES_PER_POLICY = 100
 CONDITIONS_PER_RULE = 20
 QUEUES_PER_POLICY = 20
 BUILT_IN_QUEUES = ("review", "escalation")
+RESERVED_QUEUE_NAMES = (*BUILT_IN_QUEUES, "claimed")  # "claimed" is the count of claimed items beside the queues
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 
 RuleName = Annotated[str, Field(pattern=NAME_PATTERN, description="Lower-case letters, digits, _ and -")]
@@ -100,8 +101,11 @@ class Rule(StrictModel):
         kinds = [a.type for a in self.actions]
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"rule {self.name!r}: an action repeats")
-        if "auto_reject" in kinds and not any(c.module == Module.known_content for c in self.conditions):
-            raise ValueError(f"rule {self.name!r}: auto_reject needs a condition on the known_content module")
+        if "auto_reject" in kinds and (self.match != "all" or not any(
+                c.module == Module.known_content and (c.min_count is None or c.min_count >= 1)
+                for c in self.conditions)):
+            raise ValueError(f"rule {self.name!r}: auto_reject needs match 'all' and a condition on a known_content "
+                             "match (min_count 1 or more)")
         if "auto_approve" in kinds and len(kinds) > 1:
             raise ValueError(f"rule {self.name!r}: auto_approve is the rule's only action")
         return self

@@ -56,7 +56,8 @@ def test_a_live_rule_routes_the_job_and_every_firing_is_on_record(lead: httpx.Cl
     assert (route["state"], route["policy_version"]) == ("live", version)
     assert route["taken"] == "routed to queue scam-desk (priority 5), two reviewers required"
     assert "segment(s) of scams" in route["why"]
-    assert (firings["captions-up"]["state"], firings["captions-up"]["taken"]) == ("background", "escalated")
+    assert (firings["captions-up"]["state"], firings["captions-up"]["taken"]) == ("background",
+                                                                                "would have: escalated")
     assert lead.get("/v1/reviews/counts").json()["scam-desk"] == 1
     assert [i["job_id"] for i in lead.get("/v1/reviews", params={"queue": "scam-desk"}).json()] == [job["id"]]
     events = lead.get(f"/v1/jobs/{job['id']}/events").json()

@@ -4,6 +4,7 @@ blurring, and the app's sign-in run by Streamlit's AppTest against the real gate
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -79,12 +80,26 @@ def test_the_policy_page_shows_the_categories_dry_runs_an_edit_and_saves_it(
     assert {"scams", "nudity", "threats"} <= set(app.dataframe[0].value["category"])
     document = json.loads(app.text_area(key="policy_edited").value)
     next(c for c in document["categories"] if c["name"] == "spam")["severity"] = 0.5
+    document["queues"] = [{"name": "spam-desk"}]
+    document["rules"] = [{"name": "spam-to-desk", "state": "draft", "conditions": [{"category": "spam"}],
+                          "actions": [{"type": "route", "queue": "spam-desk"}]}]
     app.text_area(key="policy_edited").input(json.dumps(document)).run()
     app.button(key="policy_dry_run").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     assert [m.label for m in app.metric] == ["Past jobs compared", "Newly flagged", "No longer flagged",
                                              "Risk changed"]
+    assert [r for d in app.dataframe if "fires on" in d.value for r in d.value["rule"]] == ["spam-to-desk"]
     app.button(key="policy_save").click().run()
     assert any("Saved version 1" in s.value for s in app.success), [s.value for s in app.success]
+    app.run()  # the page as it reads now: the rule in the Rules tab
+    assert [r for d in app.dataframe if "then" in d.value for r in d.value["rule"]] == ["spam-to-desk"]
+    app.button(key="policy_rejudge").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    deadline = time.monotonic() + 60
+    while "done" not in (progress := " ".join(p.proto.text for p in app.get("progress"))):
+        assert time.monotonic() < deadline, progress
+        time.sleep(0.5)
+        app.run()
+    assert "Re-judging by version 1: done, 0 of 0 past jobs" in progress, progress
     app.text_area(key="policy_edited").input("{not json").run()
     assert any("Not a policy" in e.value for e in app.error)

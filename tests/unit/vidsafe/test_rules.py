@@ -13,7 +13,7 @@ from vidsafe.domain.findings import Segment
 from vidsafe.domain.policies import PolicyCategory, PolicyDocument, Signal, TextThresholds
 from vidsafe.domain.rules import RULES_PER_POLICY, QueueSpec, Rule, RuleState
 from vidsafe.domain.summaries import SuggestedAction
-from vidsafe.rules import JobSignals, action_floor, evaluate, outcome, sampled
+from vidsafe.rules import JobSignals, action_floor, evaluate, outcome
 
 CATEGORIES = [
     PolicyCategory(name="scams", severity=0.6, signals=[Signal(module=Module.text, labels=["scams"])]),
@@ -46,14 +46,17 @@ ROUTE_SCAMS = {"name": "scams-to-desk", "state": "live",
 def test_a_condition_counts_the_categorys_segments_their_duration_and_scores() -> None:
     document = policy(ROUTE_SCAMS)
     (fired,) = evaluate(document, job(SCAM_SPEECH, SCAM_CAPTION))
-    assert fired.rule.name == "scams-to-desk" and fired.taken == "routed to queue scam-desk (priority 5)"
+    assert fired.rule.name == "scams-to-desk" and fired.would == "routed to queue scam-desk (priority 5)"
     assert fired.why == "2 segment(s) of scams (62.0 s, top score 0.95)"
     assert evaluate(document, job(SCAM_CAPTION)) == [], "2 s of scams: not the minute the rule asks for"
     weak = segment(Module.text, "scams", 0.5, 0, 100)
     assert evaluate(document, job(weak)) == [], "below the rule's score"
     result = outcome(evaluate(document, job(SCAM_SPEECH)), job(SCAM_SPEECH))
-    assert (result.queue, result.priority, result.decision, result.floor) == ("scam-desk", 5, None,
-                                                                               SuggestedAction.review)
+    assert (result.queue, result.priority, result.decision) == ("scam-desk", 5, None)
+    assert result.applied == {"scams-to-desk": "routed to queue scam-desk (priority 5)"}
+    # A category counts only the segments its signals rate: a nudity label the policy names no severity for is none
+    unrated = segment(Module.nudity, "FEET_EXPOSED", 0.9, 0, 100)
+    assert evaluate(policy({**ROUTE_SCAMS, "conditions": [{"category": "nudity"}]}), job(unrated)) == []
 
 
 def test_any_and_all_language_batch_and_count() -> None:
@@ -79,13 +82,14 @@ def test_background_rules_are_recorded_but_decide_nothing_and_drafts_only_dry_ru
     background = policy({**ROUTE_SCAMS, "state": "background"})
     (fired,) = evaluate(background, job(SCAM_SPEECH))
     result = outcome([fired], job(SCAM_SPEECH))
-    assert (result.queue, result.priority, result.fired, result.floor) == ("review", 0, [], SuggestedAction.approve)
+    assert (result.queue, result.priority, result.applied) == ("review", 0, {})
+    assert result.taken(fired) == "would have: routed to queue scam-desk (priority 5)"
     draft = policy({**ROUTE_SCAMS, "state": "draft"})
     assert evaluate(draft, job(SCAM_SPEECH)) == []
     assert evaluate(draft, job(SCAM_SPEECH), states=(RuleState.draft,))
 
 
-def test_the_most_severe_action_wins() -> None:
+def test_the_most_severe_action_wins_and_each_firing_says_what_it_came_to() -> None:
     escalate = {"name": "nudity-up", "state": "live", "conditions": [{"category": "nudity"}],
                 "actions": [{"type": "escalate"}]}
     reject = {"name": "known-out", "state": "live", "conditions": [{"module": "known_content"}],
@@ -96,33 +100,26 @@ def test_the_most_severe_action_wins() -> None:
     listed = segment(Module.known_content, "csam-list", 1.0, 0, 1)
     signals = job(SCAM_SPEECH, nude)
     result = outcome(evaluate(document, signals), signals)
-    assert (result.queue, result.priority, result.floor) == ("escalation", 5, SuggestedAction.escalate)
+    assert (result.queue, result.priority, result.decision) == ("escalation", 5, None)
+    assert result.applied == {"low": "route to scam-desk: escalated instead",
+                              "scams-to-desk": "route to scam-desk: escalated instead", "nudity-up": "escalated"}
     signals = job(SCAM_SPEECH, nude, listed)
     result = outcome(evaluate(document, signals), signals)
-    assert (result.decision, result.decided_by, result.floor) == ("reject", "known-out", SuggestedAction.remove)
+    assert (result.decision, result.decided_by, result.applied["known-out"]) == ("reject", "known-out", "rejected")
     signals = job(SCAM_SPEECH)
-    assert outcome(evaluate(document, signals), signals).priority == 5, "the higher priority route wins"
+    result = outcome(evaluate(document, signals), signals)
+    assert (result.queue, result.priority) == ("scam-desk", 5), "the higher priority route wins"
+    assert result.applied["low"] == "route to scam-desk: overridden by rule scams-to-desk (priority 5)"
 
 
-def test_auto_approval_below_its_bound_with_a_sampled_share_and_never_beside_another_rule() -> None:
-    approve = {"name": "quiet", "state": "live", "conditions": [{"min_count": 0}],
-               "actions": [{"type": "auto_approve", "max_risk": 0.2, "sample_share": 0.25}]}
-    document = policy(approve)
-    ids = [uuid.UUID(int=n) for n in range(400)]
-    chosen = [i for i in ids if sampled(i, 0.25)]
-    assert 70 <= len(chosen) <= 130, "about a quarter"
-    assert chosen == [i for i in ids if sampled(i, 0.25)], "the same jobs each time"
-    kept = next(i for i in ids if not sampled(i, 0.25))
-    result = outcome(evaluate(document, job(risk=0.1, job_id=kept)), job(risk=0.1, job_id=kept))
-    assert (result.decision, result.decided_by, result.floor) == ("approve", "quiet", SuggestedAction.approve)
-    (fired,) = evaluate(document, job(risk=0.1, job_id=chosen[0]))
-    assert fired.taken == "approve: sampled for review instead"
-    assert outcome([fired], job(risk=0.1, job_id=chosen[0])).decision is None
-    assert outcome(evaluate(document, job(risk=0.3, job_id=kept)), job(risk=0.3, job_id=kept)).decision is None
-    both = policy(approve, {**ROUTE_SCAMS, "conditions": [{"category": "scams"}]})
-    signals = job(SCAM_CAPTION, risk=0.1, job_id=kept)
-    result = outcome(evaluate(both, signals), signals)
-    assert (result.decision, result.queue) == (None, "scam-desk"), "another live rule fired: a human looks"
+def test_a_rejection_needs_a_known_content_match() -> None:
+    for sneaky in ({"match": "any", "conditions": [{"module": "known_content"}, {"category": "nudity"}]},
+                   {"conditions": [{"module": "known_content", "min_count": 0}]}):
+        with pytest.raises(pydantic.ValidationError, match="auto_reject needs match 'all'"):
+            policy({"name": "out", "state": "live", "actions": [{"type": "auto_reject"}], **sneaky})
+    document = policy({"name": "out", "state": "live", "actions": [{"type": "auto_reject"}],
+                       "conditions": [{"module": "known_content"}]})
+    assert outcome(evaluate(document, job()), job()).decision is None
 
 
 def test_the_floor_a_summary_may_not_go_below() -> None:
@@ -137,9 +134,10 @@ def test_the_floor_a_summary_may_not_go_below() -> None:
 @pytest.mark.parametrize(("rule", "queues", "message"), [
     ({**ROUTE_SCAMS, "conditions": [{"category": "frauds"}]}, ("scam-desk",), "names no category of the policy"),
     (ROUTE_SCAMS, (), "routes to no queue the policy has: ['scam-desk']"),
-    (ROUTE_SCAMS, ("review",), "are built in"),
+    (ROUTE_SCAMS, ("review",), "are taken"),
+    (ROUTE_SCAMS, ("scam-desk", "claimed"), "are taken"),
     ({**ROUTE_SCAMS, "conditions": [{"module": "telepathy"}]}, ("scam-desk",), "module"),
-    ({**ROUTE_SCAMS, "actions": [{"type": "auto_reject"}]}, ("scam-desk",), "needs a condition on the known_content"),
+    ({**ROUTE_SCAMS, "actions": [{"type": "auto_reject"}]}, ("scam-desk",), "auto_reject needs match 'all'"),
     ({**ROUTE_SCAMS, "actions": [{"type": "auto_approve", "max_risk": 0.2}, {"type": "escalate"}]}, ("scam-desk",),
      "auto_approve is the rule's only action"),
     ({**ROUTE_SCAMS, "actions": [{"type": "escalate"}, {"type": "escalate"}]}, ("scam-desk",), "an action repeats"),

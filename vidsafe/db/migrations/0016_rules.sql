@@ -25,9 +25,11 @@ CREATE TABLE rule_firings (
 ALTER TABLE job_events DROP CONSTRAINT job_events_kind_check;
 ALTER TABLE job_events ADD CONSTRAINT job_events_kind_check CHECK (kind IN ('status', 'decision', 'rule'));
 
--- A team's past jobs judged again by a policy version, in the background; the newest request per team.
+-- A team's past jobs judged again by a policy version, in the background; the newest request per team (run_id: the
+-- task of that request, so a task of an older one stops; updated_at: its progress, so a dead one can be replaced).
 CREATE TABLE policy_rejudging (
     team_id      uuid PRIMARY KEY REFERENCES teams (id) ON DELETE CASCADE,
+    run_id       uuid NOT NULL,
     version      integer NOT NULL,
     state        text NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
     jobs_total   integer,
@@ -36,5 +38,6 @@ CREATE TABLE policy_rejudging (
     error        text,
     requested_by text NOT NULL,
     requested_at timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
     finished_at  timestamptz
 );
