@@ -9,21 +9,23 @@ import streamlit as st
 from vidsafe.catalogue import Module
 from vidsafe.domain.review import ReviewItem
 from vidsafe.ui import navigation, session
+from vidsafe.ui.markdown import plain
 
 _CURSORS = "queue_cursors"  # the cursors of the pages before this one, to page back
 
 
 def _filters(queues: list[str]) -> dict:
-    columns = st.columns([1.2, 1, 1, 1.4, 1])
-    queue = columns[0].segmented_control("Queue", queues, default="review", key="queue_name",
-                                         help="review, escalation, and the queues the policy's rules route to")
-    module = columns[1].selectbox("Module", [None, *Module], format_func=lambda m: "any" if m is None else str(m),
+    # On a row of its own: the queues a policy adds may be many, with long names.
+    queue = st.segmented_control("Queue", queues, default="review", key="queue_name",
+                                 help="review, escalation, and the queues the policy's rules route to")
+    columns = st.columns([1, 1, 1.4, 1])
+    module = columns[0].selectbox("Module", [None, *Module], format_func=lambda m: "any" if m is None else str(m),
                                   key="queue_module")
-    label = columns[2].text_input("Label", key="queue_label", placeholder="e.g. FEMALE_BREAST_EXPOSED")
+    label = columns[1].text_input("Label", key="queue_label", placeholder="e.g. FEMALE_BREAST_EXPOSED")
     batches = session.call(lambda c: c.batches(limit=100)) or []
-    batch = columns[3].selectbox("Batch", [None, *batches], key="queue_batch",
+    batch = columns[2].selectbox("Batch", [None, *batches], key="queue_batch",
                                  format_func=lambda b: "any" if b is None else b.name)
-    min_risk = columns[4].slider("Min risk", 0.0, 1.0, 0.0, 0.05, key="queue_min_risk")
+    min_risk = columns[3].slider("Min risk", 0.0, 1.0, 0.0, 0.05, key="queue_min_risk")
     return {"queue": queue or "review", "module": module, "label": label or None,
             "batch_id": str(batch.id) if batch else None, "min_risk": min_risk or None}
 
@@ -40,11 +42,14 @@ def _table(items: list[ReviewItem]) -> pd.DataFrame:
 def render() -> None:
     st.title("Review queue")
     counts = session.call(lambda c: c.review_counts()) or {}
+    own = sorted(set(counts) - {"review", "escalation", "claimed"})  # the queues the policy's rules route to
     metrics = st.columns(3)
     metrics[0].metric("Open for review", counts.get("review", 0))
     metrics[1].metric("Escalations", counts.get("escalation", 0))
     metrics[2].metric("Claimed now", counts.get("claimed", 0))
-    filters = _filters(["review", "escalation", *sorted(set(counts) - {"review", "escalation", "claimed"})])
+    if own:
+        st.caption("Open in the team's own queues: " + ", ".join(f"{plain(name)} {counts[name]}" for name in own))
+    filters = _filters(["review", "escalation", *own])
     if st.button("Claim next", type="primary", shortcut="n", key="claim_next", help="Shortcut: n"):
         item = session.call(lambda c: c.claim_next(**filters), "could not claim")
         if item is None:

@@ -1,6 +1,7 @@
 """The review UI in a real browser: Debian's chromium driven by Playwright, against the real stack. A moderator
 signs in, creates a batch with the sample video, waits for it, reviews a video (timeline, findings, seeking by
-a transcript line), decides, finds the decision in the audit trail, searches; two reviewers claim at once.
+a transcript line), decides, finds the decision in the audit trail, searches; two reviewers claim at once. A lead
+sees the policy's rules, re-judges past jobs and dry-runs the rules; the routed video waits in its queue.
 Screenshots of every page go to ``test-artifacts/ui/``."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers.local_http import answer, serve
-from tests.helpers.support import TeamKeys, expire_kept_media, make_team
+from tests.helpers.support import TeamKeys, expire_kept_media, make_team, run_job
 from vidsafe.domain.api import TEAM_HEADER
 from vidsafe.settings import PROJECT_ROOT, Settings
 
@@ -185,3 +186,37 @@ def test_a_key_revoked_while_signed_in_stops_working_in_the_ui_at_once(
     expect(page.get_by_label("API key")).to_be_visible()
     expect(page.get_by_text("signed out: the API key is unknown or revoked")).to_be_visible()
     page.context.close()
+
+
+def test_a_lead_sees_the_rules_dry_runs_them_and_re_judges_past_jobs(
+        browser: Browser, running_stack: Settings, api: httpx.Client, sample_video: Path) -> None:
+    leads = make_team(running_stack, api, "leads", {"lena": ["admin", "submit", "review"]})
+    with leads.client("lena") as lena_api:
+        run_job(lena_api, sample_video)
+        document = lena_api.get("/v1/policies/live").json()["document"]
+        document["queues"] = [{"name": "scam-desk", "description": "fraud specialists"}]
+        document["rules"] = [{"name": "scams-to-desk", "state": "live", "conditions": [{"category": "scams"}],
+                              "actions": [{"type": "route", "queue": "scam-desk", "priority": 5},
+                                          {"type": "require_two_reviewers"}]}]
+        assert lena_api.post("/v1/policies", json=document).status_code == 201
+    lena = _signed_in(browser, running_stack, leads.secrets["lena"])
+    _open(lena, "Policy")
+    lena.get_by_role("tab", name="Rules").click()
+    # a canvas grid: its cells are in the DOM, hidden
+    expect(lena.locator("[role=gridcell]").filter(has_text="scams-to-desk").first).to_be_attached()
+    lena.get_by_role("button", name="Re-judge past jobs by the live version").click()
+    expect(lena.get_by_text(re.compile(r"Re-judging by version 1: done, 1 of 1 past jobs"))).to_be_visible()
+    _shot(lena, "policy-rules")
+    lena.get_by_role("tab", name="Edit and dry-run").click()
+    lena.get_by_role("button", name="Dry run on past jobs").click()
+    expect(lena.get_by_text("Its rules on the same jobs")).to_be_visible()
+    _shot(lena, "policy-dry-run")
+    # The routed video waits in the team's own queue; its review page says which rule sent it there.
+    _open(lena, "Queue")
+    expect(lena.get_by_text("Open in the team's own queues: scam-desk 1")).to_be_visible()
+    lena.get_by_text("scam-desk", exact=True).click()  # the queue picker's option
+    lena.get_by_role("button", name="Claim next").click()
+    expect(lena.get_by_role("heading", name="sample.mp4")).to_be_visible()
+    expect(lena.get_by_text(re.compile(r"Rules: scams-to-desk routed to queue scam-desk"))).to_be_visible()
+    _shot(lena, "review-rules")
+    lena.context.close()
