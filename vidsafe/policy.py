@@ -147,6 +147,23 @@ def segment_severity(document: PolicyDocument, module: str, label: str, score: f
     return max(named or whole or [(0.0, None)], key=lambda found: found[0])
 
 
+def segment_categories(document: PolicyDocument, module: str, label: str, score: float) -> frozenset[str]:
+    """Every category whose signals rate a segment of ``module``'s ``label`` scoring ``score`` above 0 (a label's
+    own signals, else the whole module's, as ``segment_severity`` takes them), and for the text module its label:
+    what a rule's category condition counts."""
+    named: dict[str, bool] = {}  # category -> whether it rates the segment above 0
+    whole: dict[str, bool] = {}
+    for category in document.categories:
+        for signal in category.signals:
+            if signal.module != module or (signal.labels and label not in signal.labels):
+                continue
+            severity = category.severity if signal.severity is None else signal.severity
+            found = named if signal.labels else whole
+            found[category.name] = found.get(category.name, False) or (severity > 0 and score >= signal.min_score)
+    own = {label} if module == Module.text and document.category(label) is not None else set()
+    return frozenset({name for name, rates in (named or whole).items() if rates} | own)
+
+
 def flat_severities(document: PolicyDocument) -> dict[str, float]:
     """The document's severities keyed as ``risk_severities`` is (``module:label``, ``module``), for what shows
     them (the review UI's blurring, the "why")."""

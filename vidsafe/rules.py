@@ -1,9 +1,9 @@
 """A policy's rules applied to one job: which fire and why, and what the live ones decide together.
 
-A condition looks at the job's segments rated by the policy (``vidsafe.policy.segment_severity`` gives each its
-category), so a rule speaks the policy's language: "two minutes of scams in speech", not a model's labels. The live
-firings combine into one ``Outcome``, the most severe action winning: an automatic rejection over an escalation over
-a route, and an automatic approval only when no other live rule fired.
+A condition looks at the job's segments rated by the policy (``vidsafe.policy.segment_categories`` gives each the
+categories whose signals rate it), so a rule speaks the policy's language: "two minutes of scams in speech", not a
+model's labels. The live firings combine into one ``Outcome``, the most severe action winning: an automatic
+rejection over an escalation over a route, and an automatic approval only when no other live rule fired.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from vidsafe.domain.rules import (
     RuleState,
 )
 from vidsafe.domain.summaries import SuggestedAction
-from vidsafe.policy import segment_severity
+from vidsafe.policy import segment_categories
 
 
 @dataclass(frozen=True)
@@ -65,16 +65,12 @@ class Outcome:
         return f"would have: {firing.would}"
 
 
-def rated(policy: PolicyDocument, segments: list[Segment]) -> list[str | None]:
-    """Each segment's category: the one whose signals rate it (a severity above 0), else None."""
-    categories = []
-    for segment in segments:
-        severity, category = segment_severity(policy, segment.module, segment.label, segment.max_score)
-        categories.append(category if severity > 0 else None)
-    return categories
+def rated(policy: PolicyDocument, segments: list[Segment]) -> list[frozenset[str]]:
+    """Each segment's categories: those whose signals rate it above 0 (``vidsafe.policy.segment_categories``)."""
+    return [segment_categories(policy, s.module, s.label, s.max_score) for s in segments]
 
 
-def _holds(condition: Condition, job: JobSignals, categories: list[str | None]) -> tuple[bool, str]:
+def _holds(condition: Condition, job: JobSignals, categories: list[frozenset[str]]) -> tuple[bool, str]:
     if condition.batch_id is not None and condition.batch_id != job.batch_id:
         return False, "not in the batch"
     if condition.language is not None and condition.language not in job.languages:
@@ -86,7 +82,7 @@ def _holds(condition: Condition, job: JobSignals, categories: list[str | None]) 
                 if (condition.module is None or s.module == condition.module)
                 and (condition.label is None or s.label == condition.label)
                 and s.max_score >= condition.min_score
-                and (condition.category is None or category == condition.category)]
+                and (condition.category is None or condition.category in category)]
     duration = sum(s.end_s - s.start_s for s in matching)
     held = len(matching) >= (1 if condition.min_count is None else condition.min_count) \
         and duration >= condition.min_duration_s
@@ -95,7 +91,7 @@ def _holds(condition: Condition, job: JobSignals, categories: list[str | None]) 
     return held, f"{len(matching)} segment(s) of {what} ({duration:.1f} s, top score {top:.2f})"
 
 
-def fires(rule: Rule, job: JobSignals, categories: list[str | None]) -> str | None:
+def fires(rule: Rule, job: JobSignals, categories: list[frozenset[str]]) -> str | None:
     """Why the rule fires on the job (its conditions' evidence), or None; ``categories``: ``rated(policy,
     job.segments)``, worked out once per job."""
     results = [_holds(c, job, categories) for c in rule.conditions]
@@ -190,10 +186,10 @@ def outcome(firings: list[Firing], job: JobSignals) -> Outcome:
         result.queue = routes[routed_by].queue
     approvals = [f for f in live if isinstance(f.rule.actions[0], AutoApprove)]
     if result.decision is None and approvals and len(approvals) == len(live):
-        action = approvals[0].rule.actions[0]
-        assert isinstance(action, AutoApprove)
-        if _approval(action, job) is None:
-            result.decision, result.decided_by = "approve", approvals[0].rule.name
+        # the first approval rule whose bound and sample let the job through
+        approving = next((f for f in approvals if _approval(f.rule.actions[0], job) is None), None)
+        if approving is not None:
+            result.decision, result.decided_by = "approve", approving.rule.name
     for firing in live:
         result.applied[firing.rule.name] = ", ".join(_applied(action, firing, result, routed_by, job)
                                                      for action in firing.rule.actions)
@@ -204,12 +200,16 @@ def _applied(action: object, firing: Firing, result: Outcome, routed_by: str | N
     """What an action of a live rule came to beside the others."""
     name = firing.rule.name
     match action:
+        case AutoReject() if result.decided_by not in (None, name):
+            return f"reject: rejected by rule {result.decided_by}"
+        case AutoApprove() if result.decided_by not in (None, name):
+            return f"approve: approved by rule {result.decided_by}"
+        case AutoApprove() if result.decided_by is None:
+            return _approval(action, job) or "not approved: another live rule fired"
+        case Route() | Escalate() | RequireTwoReviewers() if result.decision == "reject":
+            return f"{_by_itself(action, job)}: rejected by rule {result.decided_by} instead"
         case Route(queue=queue) if result.queue == "escalation":
             return f"route to {queue}: escalated instead"
         case Route(queue=queue) if routed_by != name:
             return f"route to {queue}: overridden by rule {routed_by} (priority {result.priority})"
-        case AutoReject() if result.decided_by not in (None, name):
-            return f"reject: rejected by rule {result.decided_by}"
-        case AutoApprove() if result.decided_by != name:
-            return _approval(action, job) or "not approved: another live rule fired"
     return _by_itself(action, job)

@@ -67,9 +67,10 @@ def _rejudge_job(conn: psycopg.Connection, team_id: UUID, job_id: UUID, triton: 
                                          judge_readings(conn, team_id, readings, triton, settings, minimum),
                                          REJUDGE_PART)
     before = source.job.risk or 0.0
-    after, version = refresh_risk(conn, job_id, team_id, source.options.sample_fps or settings.sample_fps, settings)
-    # Its summary must not tell of the job as judged before: another risk, or another version's rules.
-    if (abs(after - before) > RISK_EPSILON or version != source.job.policy_version) \
+    judged = refresh_risk(conn, job_id, team_id, source.options.sample_fps or settings.sample_fps, settings)
+    risk_changed = abs(judged.risk - before) > RISK_EPSILON
+    # Its summary must not tell of the job as judged before: another risk, another version, other rules' doing.
+    if (risk_changed or judged.policy_version != source.job.policy_version or judged.rules_changed) \
             and new_summary(conn, job_id, settings):
         send_summary(job_id)
-    return abs(after - before) > RISK_EPSILON
+    return risk_changed

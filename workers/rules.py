@@ -3,6 +3,7 @@ policy's rules and its item in the review queue."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import psycopg
@@ -47,17 +48,26 @@ def run_rules(conn: psycopg.Connection, lease: Lease, team_id: UUID, modules: se
         refresh_risk(conn, lease.job_id, team_id, fps, settings)
 
 
-def refresh_risk(conn: psycopg.Connection, job_id: UUID, team_id: UUID, fps: float,
-                 settings: Settings) -> tuple[float, int]:
+@dataclass(frozen=True)
+class Judged:
+    risk: float
+    policy_version: int
+    rules_changed: bool  # what the live rules did changed (a summary must be made again)
+
+
+def refresh_risk(conn: psycopg.Connection, job_id: UUID, team_id: UUID, fps: float, settings: Settings) -> Judged:
     """The job's segments and risk from its findings as they are now, by the team's live policy (and its review
-    item's risk), then the policy's rules: their firings recorded, the live ones' outcome applied. The risk, and the
-    policy version it was judged by."""
-    segments = build_segments(findings.get_findings(conn, job_id), fps)
-    findings.replace_segments(conn, job_id, segments)
-    policy = policies.team_policy(conn, team_id, settings)
-    risk, reasons = job_risk(segments, policy.document)
-    review.set_risk(conn, job_id, risk, reasons, policy.version)
-    signals = rules.job_signals(conn, job_id, segments, risk)
-    fired = evaluate(policy.document, signals)
-    rules.record(conn, job_id, team_id, policy.version, fired, outcome(fired, signals))
-    return risk, policy.version
+    item's risk), then the policy's rules: their firings recorded, the live ones' outcome applied. The job's row is
+    locked throughout, so two judgings of one job (a re-matching, a re-judging) come one after the other."""
+    with conn.transaction():
+        # NO KEY UPDATE: a decision's insert (its foreign key's KEY SHARE on the job) is not blocked by it
+        conn.execute("SELECT 1 FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,))
+        segments = build_segments(findings.get_findings(conn, job_id), fps)
+        findings.replace_segments(conn, job_id, segments)
+        policy = policies.team_policy(conn, team_id, settings)
+        risk, reasons = job_risk(segments, policy.document)
+        review.set_risk(conn, job_id, risk, reasons, policy.version)
+        signals = rules.job_signals(conn, job_id, segments, risk)
+        fired = evaluate(policy.document, signals)
+        changed = rules.record(conn, job_id, team_id, policy.version, fired, outcome(fired, signals))
+    return Judged(risk, policy.version, changed)

@@ -34,11 +34,11 @@ def jobs_signals(conn: psycopg.Connection, job_ids: list[UUID]) -> dict[UUID, tu
 
 
 def record(conn: psycopg.Connection, job_id: UUID, team_id: UUID, policy_version: int, firings: list[Firing],
-           result: Outcome) -> None:
+           result: Outcome) -> bool:
     """The firings on record, and the live ones' outcome applied to the job's review item while no reviewer has
     decided on it: its queue, priority, reviewers needed, and an automatic decision (or none any more: the item
-    opens again). What a live firing did goes to the audit trail when it changed. The item is locked meanwhile, so a
-    reviewer's decision and another judging of the job come before or after, never between."""
+    opens again). A live rule's change (what it did, or that it no longer fires) goes to the audit trail. The item
+    is locked meanwhile (a reviewer's decision comes before or after). Whether what the live rules did changed."""
     with conn.transaction():
         item = conn.execute("SELECT state FROM review_items WHERE job_id = %s FOR UPDATE", (job_id,)).fetchone()
         decided = conn.execute(
@@ -47,10 +47,12 @@ def record(conn: psycopg.Connection, job_id: UUID, team_id: UUID, policy_version
             "WHERE job_id = %(job)s", {"rule": RULE_ACTOR + "%", "job": job_id}).fetchone()
         by_reviewers, automatic = decided if decided else (0, None)
         applies = item is not None and by_reviewers == 0
-        before = dict(conn.execute("SELECT rule, taken FROM rule_firings WHERE job_id = %s AND policy_version = %s",
-                                   (job_id, policy_version)).fetchall())
+        before = {rule: taken for rule, taken, state in conn.execute(
+            "SELECT rule, taken, state FROM rule_firings WHERE job_id = %s AND policy_version = %s",
+            (job_id, policy_version)).fetchall() if state == RuleState.live}
         taken = {f.rule.name: result.taken(f) + ("" if applies or f.rule.state != RuleState.live
                                                 else "; not applied: a reviewer has decided") for f in firings}
+        now = {f.rule.name: taken[f.rule.name] for f in firings if f.rule.state == RuleState.live}
         conn.execute("DELETE FROM rule_firings WHERE job_id = %s AND policy_version = %s", (job_id, policy_version))
         for firing in firings:
             conn.execute(
@@ -60,26 +62,31 @@ def record(conn: psycopg.Connection, job_id: UUID, team_id: UUID, policy_version
                  Jsonb([a.model_dump(mode="json") for a in firing.rule.actions]), taken[firing.rule.name],
                  firing.why))
         if not applies:
-            return
+            return now != before
+        was_decided = item is not None and item[0] == "decided"
         conn.execute(
             "UPDATE review_items SET queue = %s, priority = %s, reviews_required = %s, "
             "state = CASE WHEN %s THEN 'decided' ELSE 'open' END, updated_at = now() WHERE job_id = %s",
             (result.queue, result.priority, result.reviews_required, result.decision is not None, job_id))
-        events = [(RULE_ACTOR + f.rule.name, f"policy v{policy_version}: {taken[f.rule.name]} ({f.why})")
-                  for f in firings if f.rule.state == RuleState.live and before.get(f.rule.name) != taken[f.rule.name]]
-        if automatic is not None and result.decision is None:
+        whys = {f.rule.name: f.why for f in firings}
+        events = [(RULE_ACTOR + rule, f"policy v{policy_version}: {did} ({whys[rule]})")
+                  for rule, did in now.items() if before.get(rule) != did]
+        events += [(RULE_ACTOR + rule, f"policy v{policy_version}: no longer fires (it had: {did})")
+                   for rule, did in before.items() if rule not in now]
+        if was_decided and result.decision is None:
             events.append((RULE_ACTOR[:-1], f"policy v{policy_version}: the automatic {automatic} no longer holds; "
                            "the item is open for review"))
         for actor, reason in events:
             conn.execute("INSERT INTO job_events (job_id, from_status, to_status, priority, actor, reason, kind) "
                          "SELECT id, NULL, NULL, priority, %s, %s, 'rule' FROM jobs WHERE id = %s",
                          (actor, reason, job_id))
-        if result.decision is not None and result.decision != automatic:
+        if result.decision is not None and (not was_decided or result.decision != automatic):
             conn.execute(
                 "INSERT INTO decisions (job_id, team_id, action, policy_label, note, actor) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 (job_id, team_id, result.decision, result.decided_by, f"automatic, by policy v{policy_version}",
                  RULE_ACTOR + str(result.decided_by)))
+    return now != before
 
 
 def firings(conn: psycopg.Connection, team_id: UUID, job_id: UUID) -> list[RuleFiring]:

@@ -38,7 +38,8 @@ class Condition(StrictModel):
 
     module: Module | None = None
     category: Annotated[str, Field(max_length=63)] | None = Field(
-        default=None, description="A category of the policy: segments its signals rate (text findings: their label)")
+        default=None, description="A category of the policy: the segments its signals rate above 0 (and text "
+        "findings of that label)")
     label: Annotated[Text, Field(max_length=200)] | None = None
     language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$")] | None = Field(
         default=None, description="The job's speech (or a text judged of it) was identified as this language")
@@ -124,7 +125,7 @@ class RuleFiring(BaseModel):
     state: RuleState
     actions: list[dict] = Field(description="Its actions as the policy wrote them")
     taken: str = Field(description="What it did: e.g. 'routed to queue scams (priority 5)', 'approved', "
-                       "'approve: sampled for review instead'; background firings: what it would have done")
+                       "'not approved: sampled for review'; background firings: what it would have done")
     why: str
     at: datetime
 

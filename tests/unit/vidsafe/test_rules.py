@@ -57,6 +57,13 @@ def test_a_condition_counts_the_categorys_segments_their_duration_and_scores() -
     # A category counts only the segments its signals rate: a nudity label the policy names no severity for is none
     unrated = segment(Module.nudity, "FEET_EXPOSED", 0.9, 0, 100)
     assert evaluate(policy({**ROUTE_SCAMS, "conditions": [{"category": "nudity"}]}), job(unrated)) == []
+    # ... and every category that rates it, not only the most severe one
+    adult = PolicyCategory(name="adult", severity=0.5, signals=[Signal(module=Module.nudity,
+                                                                        labels=["BUTTOCKS_EXPOSED"])])
+    both = PolicyDocument(categories=[*CATEGORIES, adult], text=TextThresholds(offensive_language=None),
+                          rules=[Rule.model_validate({**ROUTE_SCAMS, "conditions": [{"category": "adult"}],
+                                                      "actions": [{"type": "escalate"}]})])
+    assert evaluate(both, job(segment(Module.nudity, "BUTTOCKS_EXPOSED", 0.9, 0, 1)))
 
 
 def test_any_and_all_language_batch_and_count() -> None:
@@ -106,6 +113,7 @@ def test_the_most_severe_action_wins_and_each_firing_says_what_it_came_to() -> N
     signals = job(SCAM_SPEECH, nude, listed)
     result = outcome(evaluate(document, signals), signals)
     assert (result.decision, result.decided_by, result.applied["known-out"]) == ("reject", "known-out", "rejected")
+    assert result.applied["nudity-up"] == "escalated: rejected by rule known-out instead"
     signals = job(SCAM_SPEECH)
     result = outcome(evaluate(document, signals), signals)
     assert (result.queue, result.priority) == ("scam-desk", 5), "the higher priority route wins"
