@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import streamlit as st
+from PIL import Image, ImageDraw
 
 from vidsafe.ui import batches, monitoring, navigation, people, policy, queue, review, search, session, signin
 from vidsafe.ui.markdown import plain
 
-st.set_page_config(page_title="vidsafe review", page_icon=":material/shield:", layout="wide")
+
+def _icon() -> Image.Image:
+    """The page icon, drawn here: a Material icon as page_icon is fetched from Google's font host on every load,
+    a call out of a self-hosted tool (and an error offline)."""
+    icon = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    ImageDraw.Draw(icon).polygon([(32, 4), (58, 14), (54, 42), (32, 60), (10, 42), (6, 14)], fill=(200, 55, 70))
+    ImageDraw.Draw(icon).line([(20, 32), (29, 41), (45, 23)], fill=(255, 255, 255), width=6)
+    return icon
+
+
+st.set_page_config(page_title="vidsafe review", page_icon=_icon(), layout="wide")
 
 if not session.signed_in() or not session.still_allowed():
     st.navigation([st.Page(signin.render, title="Sign in", url_path="signin")], position="hidden").run()

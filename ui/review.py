@@ -218,8 +218,7 @@ def _faces(job: Job, findings: list[Finding]) -> None:
             _seek_to(face.timestamp_s)
             st.rerun()
         if columns[2].button("Find in other videos", key=f"similar_{face.id}"):
-            hits = session.call(lambda c, face_id=face.id: c.similar_faces(face_id)) or []
-            others = [hit for hit in hits if hit["job_id"] != str(job.id)]
+            others = session.call(lambda c, face_id=face.id: c.similar_faces(face_id, other_videos=True)) or []
             st.write(f"{len(others)} faces in other videos" if others else "Not seen in other videos.")
             for hit in others[:10]:
                 st.write(f"- job {hit['job_id']} at {clock(hit['finding']['timestamp_s'])} "

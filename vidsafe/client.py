@@ -274,9 +274,9 @@ class GatewayClient:
         return self._get(list[FrameHit], "POST", "/v1/search/faces", params={"limit": limit},
                          files={"photo": (name, photo, "application/octet-stream")})
 
-    def similar_faces(self, finding_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    def similar_faces(self, finding_id: int, limit: int = 20, other_videos: bool = False) -> list[dict[str, Any]]:
         return self._get(list[dict[str, Any]], "GET", f"/v1/findings/{finding_id}/similar-faces",
-                         params={"limit": limit})
+                         params={"limit": limit, "other_videos": other_videos})
 
     def people(self, hidden: bool = False, limit: int = 50) -> list[Person]:
         return self._get(list[Person], "GET", "/v1/people", params={"hidden": hidden, "limit": limit})

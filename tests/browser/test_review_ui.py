@@ -47,8 +47,11 @@ def moderators(running_stack: Settings, api: httpx.Client) -> Iterator[TeamKeys]
     expire_kept_media(running_stack, team.name)
 
 
-def _signed_in(browser: Browser, settings: Settings, secret: str) -> Page:
+def _signed_in(browser: Browser, settings: Settings, secret: str, requested: list[str] | None = None) -> Page:
+    """A page signed in with the key (``requested``: every URL it asks for goes there)."""
     page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+    if requested is not None:
+        page.on("request", lambda request: requested.append(request.url))
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(settings.ui_url)
     page.get_by_label("API key").fill(secret)
@@ -199,7 +202,8 @@ def test_a_lead_sees_the_rules_dry_runs_them_and_re_judges_past_jobs(
                               "actions": [{"type": "route", "queue": "scam-desk", "priority": 5},
                                           {"type": "require_two_reviewers"}]}]
         assert lena_api.post("/v1/policies", json=document).status_code == 201
-    lena = _signed_in(browser, running_stack, leads.secrets["lena"])
+    requested: list[str] = []
+    lena = _signed_in(browser, running_stack, leads.secrets["lena"], requested)
     _open(lena, "Policy")
     lena.get_by_role("tab", name="Rules").click()
     # a canvas grid: its cells are in the DOM, hidden
@@ -220,3 +224,6 @@ def test_a_lead_sees_the_rules_dry_runs_them_and_re_judges_past_jobs(
     expect(lena.get_by_text(re.compile(r"Rules: scams-to-desk routed to queue scam-desk"))).to_be_visible()
     _shot(lena, "review-rules")
     lena.context.close()
+    # Nothing is asked of any other host (the page icon, fonts and icons are the UI's own).
+    local = (running_stack.ui_url, running_stack.ui_url.replace("http", "ws", 1), "data:", "blob:")
+    assert [url for url in requested if not url.startswith(local)] == []

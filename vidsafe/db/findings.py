@@ -155,22 +155,31 @@ def rule_inputs(conn: psycopg.Connection, job_id: UUID, modules: Iterable[Module
             for row in rows]
 
 
-def face_embedding(conn: psycopg.Connection, finding_id: int, team_id: UUID) -> list[float] | None:
-    """The face finding's embedding, if its job belongs to ``team_id``."""
-    row = conn.execute("SELECT e.embedding::text FROM face_embeddings e JOIN jobs j ON j.id = e.job_id "
+EXCLUDING_EF_SEARCH = 1000  # pgvector's most: candidates enough past one video's own faces
+
+
+def face_embedding(conn: psycopg.Connection, finding_id: int, team_id: UUID) -> tuple[UUID, list[float]] | None:
+    """The face finding's job and embedding, if its job belongs to ``team_id``."""
+    row = conn.execute("SELECT e.job_id, e.embedding::text FROM face_embeddings e JOIN jobs j ON j.id = e.job_id "
                        "WHERE e.finding_id = %s AND j.team_id = %s", (finding_id, team_id)).fetchone()
-    return json.loads(row[0]) if row else None
+    return (row[0], json.loads(row[1])) if row else None
 
 
 def nearest_findings(conn: psycopg.Connection, table: str, team_id: UUID, embedding: list[float], limit: int,
-                     max_distance: float) -> list[FrameHit]:
-    """Findings across the team's jobs whose embedding in ``table`` (faces, CLIP frames) is nearest to
-    ``embedding`` (cosine distance, HNSW index), nearest first."""
-    rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT f.job_id, j.source_name, {F_FINDING_COLUMNS}, e.embedding <=> %(v)s::vector AS distance "
-        f"FROM {table} e JOIN findings f ON f.id = e.finding_id JOIN jobs j ON j.id = e.job_id "
-        "WHERE j.team_id = %(team)s AND e.embedding <=> %(v)s::vector <= %(max)s "
-        "ORDER BY e.embedding <=> %(v)s::vector LIMIT %(limit)s",
-        {"v": vector_text(embedding), "team": team_id, "max": max_distance, "limit": limit}).fetchall()
+                     max_distance: float, exclude_job: UUID | None = None) -> list[FrameHit]:
+    """Findings across the team's jobs (but ``exclude_job``) whose embedding in ``table`` (faces, CLIP frames) is
+    nearest to ``embedding`` (cosine distance, HNSW index), nearest first."""
+    with conn.transaction():
+        if exclude_job is not None:
+            # The index hands the filter its ef_search nearest (40 by default): a video's own faces would fill them.
+            conn.execute(f"SET LOCAL hnsw.ef_search = {EXCLUDING_EF_SEARCH}")
+        rows = conn.cursor(row_factory=dict_row).execute(
+            f"SELECT f.job_id, j.source_name, {F_FINDING_COLUMNS}, e.embedding <=> %(v)s::vector AS distance "
+            f"FROM {table} e JOIN findings f ON f.id = e.finding_id JOIN jobs j ON j.id = e.job_id "
+            "WHERE j.team_id = %(team)s AND e.embedding <=> %(v)s::vector <= %(max)s "
+            "AND (%(exclude)s::uuid IS NULL OR e.job_id <> %(exclude)s) "
+            "ORDER BY e.embedding <=> %(v)s::vector LIMIT %(limit)s",
+            {"v": vector_text(embedding), "team": team_id, "max": max_distance, "limit": limit,
+             "exclude": exclude_job}).fetchall()
     return [FrameHit(job_id=row.pop("job_id"), source_name=row.pop("source_name"), cosine_distance=row.pop("distance"),
                      finding=finding_of(row)) for row in rows]

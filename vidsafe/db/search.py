@@ -54,9 +54,9 @@ def frame_embedding(conn: psycopg.Connection, team_id: UUID, finding_id: int) ->
 
 
 def faces_near(conn: psycopg.Connection, team_id: UUID, embedding: list[float], limit: int,
-               max_distance: float) -> list[FrameHit]:
-    """Faces across the team's jobs nearest to ``embedding`` (a face of an uploaded photo), nearest first."""
-    return nearest_findings(conn, "face_embeddings", team_id, embedding, limit, max_distance)
+               max_distance: float, exclude_job: UUID | None = None) -> list[FrameHit]:
+    """Faces across the team's jobs (but ``exclude_job``) nearest to ``embedding``, nearest first."""
+    return nearest_findings(conn, "face_embeddings", team_id, embedding, limit, max_distance, exclude_job)
 
 
 def similar_frames(conn: psycopg.Connection, team_id: UUID, embedding: list[float], limit: int,

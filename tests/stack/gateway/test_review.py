@@ -345,6 +345,16 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def test_a_face_is_found_in_the_other_videos_however_often_its_own_video_shows_it(team: ReviewTeam) -> None:
+    """The nearest 20 faces were once all of the video itself (its faces in every frame), filtered out after the
+    search, and "Find in other videos" found none."""
+    own = team.jobs[0]["id"]
+    face = team.alice.get(f"/v1/jobs/{own}/findings", params={"module": "faces"}).json()["findings"][0]
+    others = team.alice.get(f"/v1/findings/{face['id']}/similar-faces",
+                            params={"limit": 2, "other_videos": True}).json()
+    assert len(others) == 2 and own not in {hit["job_id"] for hit in others}, others
+
+
 def test_faces_are_found_by_an_uploaded_photo(team: ReviewTeam, outsider: httpx.Client) -> None:
     def search(client: httpx.Client, photo: bytes) -> httpx.Response:
         return client.post("/v1/search/faces", files={"photo": ("photo.png", photo, "image/png")})
