@@ -169,21 +169,20 @@ def outcome(firings: list[Firing], job: JobSignals) -> Outcome:
     highest-priority route, the first of equals), an approval only where no other live rule fired."""
     result = Outcome()
     live = [f for f in firings if f.rule.state == RuleState.live]
-    routed_by = None
+    routed_by, route = None, None
     for firing in live:
         for action in firing.rule.actions:
             match action:
-                case Route(priority=priority) if routed_by is None or priority > result.priority:
-                    routed_by, result.priority = firing.rule.name, priority
+                case Route(priority=priority) if route is None or priority > route.priority:
+                    routed_by, route, result.priority = firing.rule.name, action, priority
                 case Escalate():
                     result.queue = "escalation"
                 case RequireTwoReviewers():
                     result.reviews_required = 2
                 case AutoReject() if result.decision is None and _known(job):
                     result.decision, result.decided_by = "reject", firing.rule.name
-    routes = {f.rule.name: a for f in live for a in f.rule.actions if isinstance(a, Route)}
-    if result.queue != "escalation" and routed_by is not None:
-        result.queue = routes[routed_by].queue
+    if result.queue != "escalation" and route is not None:
+        result.queue = route.queue
     approvals = [f for f in live if isinstance(f.rule.actions[0], AutoApprove)]
     if result.decision is None and approvals and len(approvals) == len(live):
         # the first approval rule whose bound and sample let the job through

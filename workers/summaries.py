@@ -102,16 +102,19 @@ def _severity(weight: float) -> str:
     return "high" if weight >= 0.8 else "medium" if weight >= 0.3 else "low"
 
 
+def _by_findings(facts: SummaryFacts) -> SuggestedAction:
+    """What the risk (and a known-content match) calls for."""
+    if any(s.module == Module.known_content for s, _ in facts.segments):
+        return SuggestedAction.remove
+    risk = facts.job.risk or 0.0
+    return (SuggestedAction.escalate if risk >= ESCALATE_AT else SuggestedAction.review if risk >= REVIEW_AT
+            else SuggestedAction.approve)
+
+
 def suggested_action(facts: SummaryFacts) -> SuggestedAction:
     """From the risk, and never milder than what the live rules that fired decided."""
-    risk = facts.job.risk or 0.0
     by_rules = action_floor({action["type"] for f in facts.fired for action in f.actions})
-    if any(s.module == Module.known_content for s, _ in facts.segments):
-        by_risk = SuggestedAction.remove
-    else:
-        by_risk = (SuggestedAction.escalate if risk >= ESCALATE_AT else SuggestedAction.review if risk >= REVIEW_AT
-                   else SuggestedAction.approve)
-    return max(by_risk, by_rules, key=ACTION_ORDER.index)
+    return max(_by_findings(facts), by_rules, key=ACTION_ORDER.index)
 
 
 def within_the_rules(summary: JobSummary, facts: SummaryFacts) -> JobSummary:
@@ -148,8 +151,7 @@ def template_summary(facts: SummaryFacts) -> JobSummary:
     }
     if facts.fired:
         reasons[action] = (f"The team's rules fired: {'; '.join(f'{f.rule} ({f.taken})' for f in facts.fired)}. "
-                           + (reasons[action] if action == suggested_action(SummaryFacts(facts.job, facts.segments))
-                              else "")).rstrip()
+                           + (reasons[action] if action == _by_findings(facts) else "")).rstrip()
     warnings = "".join(f" Warning: {w.message}" for w in facts.job.warnings)
     return JobSummary(headline=headline, findings=items, risk=risk, suggested_action=action,
                       rationale=f"{reasons[action]} Written by vidsafe's template from {len(facts.segments)} "

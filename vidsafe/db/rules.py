@@ -68,9 +68,8 @@ def record(conn: psycopg.Connection, job_id: UUID, team_id: UUID, policy_version
             "UPDATE review_items SET queue = %s, priority = %s, reviews_required = %s, "
             "state = CASE WHEN %s THEN 'decided' ELSE 'open' END, updated_at = now() WHERE job_id = %s",
             (result.queue, result.priority, result.reviews_required, result.decision is not None, job_id))
-        whys = {f.rule.name: f.why for f in firings}
-        events = [(RULE_ACTOR + rule, f"policy v{policy_version}: {did} ({whys[rule]})")
-                  for rule, did in now.items() if before.get(rule) != did]
+        events = [(RULE_ACTOR + f.rule.name, f"policy v{policy_version}: {now[f.rule.name]} ({f.why})")
+                  for f in firings if f.rule.name in now and before.get(f.rule.name) != now[f.rule.name]]
         events += [(RULE_ACTOR + rule, f"policy v{policy_version}: no longer fires (it had: {did})")
                    for rule, did in before.items() if rule not in now]
         if was_decided and result.decision is None:
