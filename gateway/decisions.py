@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from vidsafe.db import decisions
 from vidsafe.domain.requests import DecisionRequest
 from vidsafe.domain.review import Decision
-from vidsafe.gateway.dependencies import ConnDep, ReviewerDep
+from vidsafe.gateway.dependencies import ConnDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.openapi import review_links
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
 from vidsafe.gateway.services import decisions as decision_service
@@ -35,11 +35,14 @@ def spreadsheet_cell(value: object) -> object:
 
 @router.post("/v1/jobs/{job_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=Decision,
              operation_id="add_decision", responses=review_links(201))
-def add_decision(job_id: uuid.UUID, body: DecisionRequest, conn: ConnDep, caller: ReviewerDep) -> Decision:
-    """Record a decision on the video (or, with ``start_s``/``end_s``, on a segment). An approval or rejection
-    decides the job's review item; an escalation moves it to the escalation queue. 409 claim_held while another
-    reviewer holds the item."""
-    return decision_service.record(conn, caller, job_id, body)
+def add_decision(job_id: uuid.UUID, body: DecisionRequest, conn: ConnDep, settings: SettingsDep,
+                 caller: ReviewerDep) -> Decision:
+    """Record a decision on the video (or, with ``start_s``/``end_s``, on a segment). An approval or rejection of
+    the whole video decides the job's review item; on a segment, the item stays open until the reviewer has decided
+    every segment its policy flags (``GET /v1/reviews/{job_id}/segments``). A rejection needs a policy label and a
+    note (422 reason_required). An escalation moves the item to the escalation queue, for another reviewer (409
+    escalated_by_you). 409 claim_held while another reviewer holds the item."""
+    return decision_service.record(conn, settings, caller, job_id, body)
 
 
 @router.get("/v1/jobs/{job_id}/decisions", response_model=list[Decision], operation_id="list_job_decisions",

@@ -78,7 +78,9 @@ class MetricsMiddleware:
                 method = scope["method"]
                 HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
                 HTTP_REQUEST_SECONDS.labels(method=method, route=route).observe(elapsed)
-                fields: dict[str, Any] = {"method": method, "path": scope["path"], "route": route,
+                # A media link is a credential while it lasts: its token stays out of the log.
+                path = route if route.startswith("/media/") else scope["path"]
+                fields: dict[str, Any] = {"method": method, "path": path, "route": route,
                                           "status": status, "duration_ms": round(elapsed * 1000, 1)}
                 log.log(logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
-                        "%s %s %d", method, scope["path"], status, extra=fields)
+                        "%s %s %d", method, path, status, extra=fields)

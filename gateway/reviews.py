@@ -13,12 +13,13 @@ from vidsafe.db import preferences, review
 from vidsafe.db.review import QueueFilter
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.requests import AssignRequest, ClaimRequest
-from vidsafe.domain.review import ReviewItem
+from vidsafe.domain.review import FlaggedSegment, ReviewItem
 from vidsafe.domain.rules import NAME_PATTERN
 from vidsafe.gateway.dependencies import AdminDep, Caller, ConnDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.openapi import review_links
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
 from vidsafe.gateway.refusals import Refusal
+from vidsafe.gateway.services import decisions as decision_service
 from vidsafe.gateway.services import owned
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
@@ -31,9 +32,11 @@ def list_items(request: Request, response: Response, conn: ConnDep, caller: Revi
                state: Annotated[str | None, Query(pattern="^(open|decided|all)$")] = "open",
                module: Module | None = None, label: Annotated[str | None, Query(max_length=300)] = None,
                batch_id: uuid.UUID | None = None, min_risk: Annotated[float | None, Query(ge=0, le=1)] = None,
+               mine: Annotated[bool, Query(description="Only the items this key holds now, in any queue")] = False,
                limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: CursorParam = None) -> list[ReviewItem]:
     """The queue's items, highest priority then riskiest first (open ones by default), a page at a time."""
-    where = QueueFilter(queue, None if state == "all" else state, module, label, batch_id, min_risk)
+    where = QueueFilter(queue, None if state == "all" else state, module, label, batch_id, min_risk,
+                        caller.key.id if mine else None)
     return paged(request, response, review.review_items(conn, caller.team_id, where, limit, cursor))
 
 
@@ -57,6 +60,14 @@ def claim_next(body: ClaimRequest, conn: ConnDep, settings: SettingsDep, caller:
 @router.get("/{job_id}", response_model=ReviewItem, operation_id="get_review_item", responses=review_links(200))
 def get_item(job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep) -> ReviewItem:
     return owned.review_item(conn, caller.team_id, job_id)
+
+
+@router.get("/{job_id}/segments", response_model=list[FlaggedSegment], operation_id="get_flagged_segments")
+def flagged_segments(job_id: uuid.UUID, conn: ConnDep, settings: SettingsDep,
+                     caller: ReviewerDep) -> list[FlaggedSegment]:
+    """The segments the job's policy flags, what drives its risk first, each with the approvals and rejections on
+    it: the review page's list of what to decide."""
+    return decision_service.flagged_segments(conn, settings, caller.team_id, owned.job(conn, caller.team_id, job_id))
 
 
 @router.post("/{job_id}/renew", response_model=ReviewItem)

@@ -20,19 +20,24 @@ def _icon() -> Image.Image:
 
 st.set_page_config(page_title="vidsafe review", page_icon=_icon(), layout="wide")
 
-if not session.signed_in() or not session.still_allowed():
-    st.navigation([st.Page(signin.render, title="Sign in", url_path="signin")], position="hidden").run()
+PAGES = {  # name: (render, title, icon)
+    "queue": (queue.render, "Queue", ":material/inbox:"),
+    "review": (review.render, "Review", ":material/movie:"),
+    "batches": (batches.render, "Batches", ":material/inventory_2:"),
+    "search": (search.render, "Search", ":material/search:"),
+    "people": (people.render, "People", ":material/groups:"),
+    "policy": (policy.render, "Policy", ":material/gavel:"),
+    "monitoring": (monitoring.render, "Monitoring", ":material/monitoring:"),
+}
+
+if not (session.signed_in() or session.resume()) or not session.still_allowed():
+    # Every page's address shows the sign-in (a reload or a link signed out), and after it, that page.
+    st.navigation([st.Page(signin.render, title="Sign in", url_path=name, default=name == "queue")
+                   for name in PAGES], position="hidden").run()
+    session.keep_cookie()
 else:
-    pages = {
-        "queue": st.Page(queue.render, title="Queue", icon=":material/inbox:", url_path="queue", default=True),
-        "review": st.Page(review.render, title="Review", icon=":material/movie:", url_path="review"),
-        "batches": st.Page(batches.render, title="Batches", icon=":material/inventory_2:", url_path="batches"),
-        "search": st.Page(search.render, title="Search", icon=":material/search:", url_path="search"),
-        "people": st.Page(people.render, title="People", icon=":material/groups:", url_path="people"),
-        "policy": st.Page(policy.render, title="Policy", icon=":material/gavel:", url_path="policy"),
-        "monitoring": st.Page(monitoring.render, title="Monitoring", icon=":material/monitoring:",
-                              url_path="monitoring"),
-    }
+    pages = {name: st.Page(render, title=title, icon=icon, url_path=name, default=name == "queue")
+             for name, (render, title, icon) in PAGES.items()}
     navigation.register(pages)
     with st.sidebar:
         who = session.me()
@@ -40,4 +45,5 @@ else:
         if st.button("Sign out", key="sign_out"):
             session.sign_out()
             st.rerun()
+        session.keep_cookie()
     st.navigation(list(pages.values())).run()

@@ -1,8 +1,14 @@
 """The signed-in reviewer: their API key, kept in the Streamlit session (never in the URL), and the gateway
-client made from it. Reads that do not change between reruns are cached per key."""
+client made from it. Reads that do not change between reruns are cached per key.
+
+A sign-in survives a reload: the browser keeps a random session token in a cookie (SameSite=Strict, 12 hours from
+the last page run), which the UI's process maps to the key in its own memory; the key never reaches the browser.
+Signing out, or the key being refused, forgets the token (a restarted UI forgets them all)."""
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +23,16 @@ from vidsafe.ui.markdown import plain
 
 _KEY = "api_key"
 _ME = "me"
+_TOKEN = "session_token"
+COOKIE = "vidsafe_session"
+SESSION_TTL_S = 12 * 3600.0
+_cookie = st.components.v2.component("vidsafe_session_cookie", js="""
+export default function ({ data }) {
+  const attributes = "; path=/; SameSite=Strict";
+  document.cookie = data.token ? `${data.name}=${data.token}; max-age=${data.max_age}${attributes}`
+                               : `${data.name}=; max-age=0${attributes}`;
+}
+""")
 Result = TypeVar("Result")
 # Scopes that may use the UI: review reads and decides; admin may do everything.
 UI_SCOPES = (Scope.review, Scope.admin)
@@ -44,7 +60,34 @@ def remember_preferences(preferences: Preferences) -> None:
     st.session_state[_ME] = me().model_copy(update={"preferences": preferences})
 
 
-def sign_in(key: str) -> str | None:
+@st.cache_resource
+def _sessions() -> dict[str, tuple[str, float]]:
+    """Session token -> (API key, when it ends): this UI process's signed-in browsers."""
+    return {}
+
+
+def resume() -> bool:
+    """Sign in again the browser whose cookie names a live session (a reload); whether it was."""
+    token = st.context.cookies.get(COOKIE)
+    held = _sessions().get(token) if token else None
+    if held is None or held[1] < time.time():
+        return False
+    if sign_in(held[0], token) is not None:
+        _sessions().pop(token, None)
+        return False
+    return True
+
+
+def keep_cookie() -> None:
+    """Write the session's cookie (each page run moves its end on), or clear it when signed out."""
+    token = st.session_state.get(_TOKEN)
+    if token is not None:
+        _sessions()[token] = (st.session_state[_KEY], time.time() + SESSION_TTL_S)
+    _cookie(key="session_cookie", data={"name": COOKIE, "token": token, "max_age": int(SESSION_TTL_S)},
+            height=0)
+
+
+def sign_in(key: str, token: str | None = None) -> str | None:
     """Check the key with the gateway and keep it in the session; the reason it was refused, or None."""
     key = key.strip()
     if not key:
@@ -60,6 +103,8 @@ def sign_in(key: str) -> str | None:
         return "this key has no review scope: ask an admin for one (`vidsafe keys create NAME --scope review`)"
     st.session_state[_KEY] = key
     st.session_state[_ME] = who
+    st.session_state[_TOKEN] = token or secrets.token_urlsafe(32)
+    _sessions()[st.session_state[_TOKEN]] = (key, time.time() + SESSION_TTL_S)
     return None
 
 
@@ -87,6 +132,7 @@ def still_allowed() -> bool:
 
 
 def sign_out() -> None:
+    _sessions().pop(st.session_state.get(_TOKEN, ""), None)
     for name in list(st.session_state):
         del st.session_state[name]
 

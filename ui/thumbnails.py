@@ -16,6 +16,7 @@ from vidsafe.policy import category_severity
 SKELETON = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24), (23, 25), (25, 27),
             (24, 26), (26, 28))
 UNCOLOURED = (255, 255, 255)  # a module whose catalogue entry gives no colour
+UNSEEN = (Module.speech, Module.text)  # what is said, or judged of text, is nothing to blur on screen
 
 
 def is_sensitive(finding: Finding, severities: dict[str, float], min_severity: float) -> bool:

@@ -1,5 +1,5 @@
-"""The review page's timeline: every category's score over time, with each module's threshold drawn; a click
-on the plot picks the time the player seeks to."""
+"""The review page's scores: every category's score over time, with each module's threshold drawn (the player's
+own timeline shows the flagged segments); a click on the plot picks the time the player seeks to."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def timeline_chart(series: pd.DataFrame, limits: pd.DataFrame, duration_s: float
     x = alt.X("t:Q", title="time (s)", scale=alt.Scale(domain=[0, max(duration_s, 1.0)]))
     lines = alt.Chart(series).mark_line(point=True, interpolate="step-after").encode(
         x=x, y=alt.Y("score:Q", title="score", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("category:N", title="category"),
+        color=alt.Color("category:N", title="category", legend=alt.Legend(orient="bottom", columns=4)),
         tooltip=[alt.Tooltip("category:N"), alt.Tooltip("t:Q", title="time (s)", format=".1f"),
                  alt.Tooltip("score:Q", format=".2f")],
     ).add_params(pick)

@@ -21,6 +21,7 @@ from vidsafe.domain.api import (
     FindingsResponse,
     HashImport,
     Me,
+    MediaLinkResponse,
     SearchResults,
     SegmentsResponse,
 )
@@ -33,7 +34,7 @@ from vidsafe.domain.operations import Operations, Stats
 from vidsafe.domain.policies import DryRun, Policy, PolicyDocument, PolicyVersion, RejudgingStatus
 from vidsafe.domain.policy import ReviewPolicy
 from vidsafe.domain.requests import DecisionRequest, HashListRequest, PersonUpdate, TermBankRequest
-from vidsafe.domain.review import Decision, Person, ReviewItem
+from vidsafe.domain.review import Decision, FlaggedSegment, Person, ReviewItem
 from vidsafe.domain.rules import RuleFiring
 from vidsafe.domain.summaries import SummaryRecord
 from vidsafe.domain.teams import (
@@ -173,6 +174,10 @@ class GatewayClient:
         """The job's video while it is kept for review."""
         return self._send("GET", f"/v1/jobs/{job_id}/media").content
 
+    def media_link(self, job_id: str) -> MediaLinkResponse:
+        """A short-lived link (a path on the gateway) a browser streams the job's video by, without a key."""
+        return self._get(MediaLinkResponse, "POST", f"/v1/jobs/{job_id}/media-link")
+
     def thumbnail(self, job_id: str, frame_index: int) -> bytes:
         return self._send("GET", f"/v1/jobs/{job_id}/thumbnails/{frame_index}").content
 
@@ -250,6 +255,10 @@ class GatewayClient:
 
     def review_item(self, job_id: str) -> ReviewItem:
         return self._get(ReviewItem, "GET", f"/v1/reviews/{job_id}")
+
+    def flagged_segments(self, job_id: str) -> list[FlaggedSegment]:
+        """The segments the job's policy flags, what drives the risk first, with the decisions on each."""
+        return self._get(list[FlaggedSegment], "GET", f"/v1/reviews/{job_id}/segments")
 
     def review_action(self, job_id: str, action: str) -> ReviewItem:
         """renew, release or skip this reviewer's claim."""

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -66,6 +67,21 @@ def _open(page: Page, name: str) -> None:
     expect(page.get_by_role("heading", name=name).first).to_be_visible()
 
 
+def _pick(page: Page, label: str, option: str) -> None:
+    """Choose an option of a Streamlit selectbox."""
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _wait_for_player_at(page: Page, seconds: float, tolerance_s: float = 0.2) -> None:
+    """Until the player's video (in the component's shadow root) is at ``seconds``."""
+    for _ in range(100):
+        if abs(page.locator("video").evaluate("v => v.currentTime") - seconds) <= tolerance_s:
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"the player is at {page.locator('video').evaluate('v => v.currentTime')}, not {seconds}")
+
+
 def _shot(page: Page, name: str) -> None:
     page.wait_for_timeout(1500)  # let charts and images finish drawing
     page.screenshot(path=SCREENSHOTS / f"{name}.png")
@@ -98,13 +114,14 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
     noah = _signed_in(browser, running_stack, moderators.secrets["noah"])
     _open(mia, "Queue")
     expect(mia.get_by_text("Open for review")).to_be_visible()
+    expect(mia.locator("[role=gridcell]").filter(has_text="street.mp4").first).to_be_attached()
     _shot(mia, "queue")
     mia.get_by_role("button", name="Claim next").click()
     noah.get_by_role("button", name="Claim next").click()
     titles = []
     for page in (mia, noah):
         expect(page.get_by_role("heading", name="Decision")).to_be_visible()
-        titles.append(page.locator("h1").first.inner_text())
+        titles.append(page.locator("h3").first.inner_text())
     assert sorted(titles) == ["interview.mp4", "street.mp4"], titles
     noah.context.close()
 
@@ -112,9 +129,9 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
     expect(mia.get_by_text("Why:")).to_be_visible()
     expect(mia.get_by_text("Suggested action:")).to_be_visible()
     expect(mia.get_by_text("by template")).to_be_visible()
-    expect(mia.locator("[data-testid=stVegaLiteChart]")).to_be_visible()
     expect(mia.locator("video")).to_be_visible()
-    mia.get_by_role("tab", name="Flagged frames").click()
+    expect(mia.locator("canvas.timeline")).to_be_visible()
+    mia.get_by_role("tab", name="Evidence").click()
     expect(mia.locator("[data-testid=stImage]").first).to_be_visible()
     _shot(mia, "review")
 
@@ -124,14 +141,46 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
     said_at = float(re.search(r"(\d+):(\d+\.\d)", line.inner_text()).group(2))
     line.click()
     expect(mia.get_by_text(re.compile(rf"player at 00:0?{int(said_at)}\."))).to_be_visible()
-    mia.wait_for_function(f"() => Math.abs(document.querySelector('video').currentTime - {int(said_at)}) < 1.01")
+    _wait_for_player_at(mia, said_at)
 
-    # A decision, then in the audit trail.
+    # A decision, confirmed, then in the audit trail.
+    _pick(mia, "Policy", "scams")
+    mia.get_by_label("Reason").fill("gift-card scam")
     mia.get_by_role("button", name="Reject").click()
-    expect(mia.get_by_text("Recorded: reject (none) by mia")).to_be_visible()
+    mia.get_by_role("button", name="Confirm").click()
+    expect(mia.get_by_text("Recorded: reject (scams) by mia")).to_be_visible()
     mia.get_by_role("tab", name="Audit trail").click()
-    expect(mia.locator("[data-testid=stTable]")).to_contain_text("reject (none)")
+    expect(mia.locator("[data-testid=stTable]")).to_contain_text("reject (scams): gift-card scam")
     _shot(mia, "review-decided")
+
+    # A reload keeps the reviewer signed in, on the same video (its id is in the address, the key is not).
+    job_id = re.search(r"job=([0-9a-f-]+)", mia.url).group(1)
+    mia.reload()
+    expect(mia.get_by_role("heading", name=titles[0])).to_be_visible()
+    expect(mia.get_by_label("API key")).to_have_count(0)
+
+    # A stretch of exposed skin: blurred in the player, what it holds written over it, until revealed.
+    with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO segments (job_id, module, label, start_s, end_s, max_score, mean_score, count) "
+                     "VALUES (%s, 'nudity', 'FEMALE_BREAST_EXPOSED', 1.0, 3.0, 0.9, 0.8, 3)", (job_id,))
+    mia.set_viewport_size({"width": 1440, "height": 900})
+    mia.reload()
+    timeline = mia.locator("canvas.timeline")
+    expect(timeline).to_be_visible()
+    box = timeline.bounding_box()
+    duration = mia.locator("video").evaluate("v => v.duration || 12")
+    # The lane of the riskiest category is the top one; the band's middle, at 2 s.
+    mia.mouse.click(box["x"] + 120 + (2.0 / duration) * (box["width"] - 120), box["y"] + 8)
+    _wait_for_player_at(mia, 2.0, tolerance_s=0.3)
+    expect(mia.locator("video.blurred")).to_have_count(1)
+    expect(mia.locator(".veil .why")).to_contain_text("FEMALE_BREAST_EXPOSED 0.90")
+    # The player and the decision are above the fold at 1440x900.
+    for part in (mia.locator("video"), timeline, mia.get_by_role("button", name="Approve")):
+        placed = part.bounding_box()
+        assert placed is not None and placed["y"] + placed["height"] <= 900, placed
+    _shot(mia, "review-blurred")
+    mia.get_by_role("button", name="Reveal this stretch").click()
+    expect(mia.locator("video.blurred")).to_have_count(0)
 
     # Search for the spoken sentence and the caption.
     _open(mia, "Search")

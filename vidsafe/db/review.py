@@ -36,10 +36,11 @@ class QueueFilter:
     label: str | None = None
     batch_id: UUID | None = None
     min_risk: float | None = None
+    claimed_by: UUID | None = None  # only what this key holds now, in any queue
 
     def params(self) -> dict:
         return {"queue": self.queue, "state": self.state, "module": self.module, "label": self.label,
-                "batch": self.batch_id, "min_risk": self.min_risk}
+                "batch": self.batch_id, "min_risk": self.min_risk, "claimed_by": self.claimed_by}
 
 
 # Items of a succeeded job only; filtered by module and label through the job's segments.
@@ -47,11 +48,17 @@ _ITEM_SELECT = (
     "SELECT r.job_id, j.source_name, j.batch_id, r.queue, r.priority, r.reviews_required, r.state, r.risk, "
     "j.risk_reasons, "
     "CASE WHEN r.lease_until > now() THEN r.claimed_by_name END AS claimed_by, "
-    "CASE WHEN r.lease_until > now() THEN r.lease_until END AS lease_until, a.name AS assigned_to, r.created_at "
+    "CASE WHEN r.lease_until > now() THEN r.lease_until END AS lease_until, a.name AS assigned_to, r.created_at, "
+    "(j.media ->> 'duration_s')::float8 AS duration_s, "
+    "(SELECT f.frame_index FROM findings f JOIN jsonb_array_elements(j.risk_reasons) why "
+    "ON why ->> 'module' = f.module AND why ->> 'label' = f.label WHERE f.job_id = r.job_id "
+    "AND f.frame_index IS NOT NULL ORDER BY f.score DESC LIMIT 1) AS cover_frame "
     "FROM review_items r JOIN jobs j ON j.id = r.job_id LEFT JOIN api_keys a ON a.id = r.assigned_to_key "
 )
 _ITEM_FILTER = (
-    "r.team_id = %(team)s AND j.status = 'succeeded' AND r.queue = %(queue)s "
+    "r.team_id = %(team)s AND j.status = 'succeeded' "
+    "AND (%(claimed_by)s::uuid IS NULL AND r.queue = %(queue)s "
+    "OR r.claimed_by_key = %(claimed_by)s AND r.lease_until > now()) "
     "AND (%(state)s::text IS NULL OR r.state = %(state)s) AND (%(batch)s::uuid IS NULL OR j.batch_id = %(batch)s) "
     "AND (%(min_risk)s::float8 IS NULL OR r.risk >= %(min_risk)s) "
     "AND (%(module)s::text IS NULL AND %(label)s::text IS NULL OR EXISTS (SELECT 1 FROM segments s "

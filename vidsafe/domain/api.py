@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -19,6 +20,15 @@ API_KEY_HEADER = "X-API-Key"
 # Names the team an operator admin acts for in a request; unset: the key's own team.
 TEAM_HEADER = "X-Vidsafe-Team"
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
+
+
+class MediaLinkResponse(BaseModel):
+    """A short-lived link a browser streams a job's video by, with Range, and no API key."""
+
+    path: str = Field(description="The link, on the gateway: /media/{token}")
+    url: str = Field(description="The link as a browser reaches it: VIDSAFE_GATEWAY_PUBLIC_URL, else the address "
+                     "this request came to, and the path")
+    expires_at: datetime
 
 
 class ApiKeyCreated(BaseModel):

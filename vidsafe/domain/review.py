@@ -36,6 +36,9 @@ class ReviewItem(BaseModel):
     lease_until: datetime | None
     assigned_to: str | None = Field(description="The reviewer a lead assigned the item to: only they claim it")
     created_at: datetime
+    duration_s: float | None = Field(default=None, description="The video's length")
+    cover_frame: int | None = Field(default=None, description="The sampled frame of its best-scoring finding of a "
+                                    "category the policy rates (its thumbnail is the item's picture)")
 
 
 class DecisionAction(StrEnum):
@@ -56,6 +59,28 @@ class Decision(BaseModel):
     note: str
     actor: str
     at: datetime
+
+
+class SegmentDecision(BaseModel):
+    action: DecisionAction
+    actor: str
+    at: datetime
+
+
+class FlaggedSegment(BaseModel):
+    """A segment the job's policy flags (a category of it rates the segment above 0), with the decisions on it: a
+    reviewer's review is done when they decided every flagged segment, or the whole video."""
+
+    module: Module
+    label: str
+    start_s: float
+    end_s: float
+    max_score: float
+    category: str
+    severity: float
+    contribution: float = Field(description="severity x max_score: what the segment adds to the job's risk")
+    decisions: list[SegmentDecision] = Field(description="Approvals and rejections on it (or on the whole video), "
+                                             "oldest first")
 
 
 class SearchHit(BaseModel):

@@ -102,5 +102,9 @@ class WebhookSecretRotation(StrictModel):
 class Preferences(StrictModel):
     """A reviewer's own settings."""
 
-    blur_sensitive: bool = Field(default=True, description="Blur thumbnails of sexual and violent categories until "
-                                 "revealed (reviewer wellness)")
+    blur_sensitive: bool = Field(default=True, description="Blur the player's stretches and the thumbnails of "
+                                 "sexual and violent categories until revealed (reviewer wellness)")
+    grayscale: bool = Field(default=False, description="Play videos in grayscale")
+    muted: bool = Field(default=True, description="Start videos with their sound off")
+    open_next: bool = Field(default=True, description="After a decision that finishes a video, claim and open the "
+                            "next one from the same queue")

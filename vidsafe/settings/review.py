@@ -31,6 +31,11 @@ class ReviewSettings(BaseModel):
         description="How long a reviewer's claim on a queue item lasts unless renewed (the review page renews "
         "it while open); then another reviewer may claim it.",
     )
+    media_link_ttl_s: float = Field(
+        default=3600.0, ge=10, le=86400,
+        description="How long a media link the review player streams a video by stays valid (the page asks for a "
+        "new one as it nears its end).",
+    )
     thumbnail_max_side: int = Field(
         default=320, ge=32, le=1920,
         description="Longest side, in pixels, of the keyframe thumbnails stored for frames with findings.",

@@ -98,6 +98,16 @@ class ServiceSettings(BaseModel):
         description="URL the CLI and the review UI reach the gateway at, where that is not http://gateway_host:"
         "gateway_port (in a container, or behind a proxy).",
     )
+    gateway_public_url: str | None = Field(
+        default=None,
+        description="URL reviewers' browsers reach the gateway at: the review player streams a video from there "
+        "(with a short-lived signed link, never through the UI). Unset: the address the UI called the gateway by.",
+    )
+    media_link_secret: SecretStr | None = Field(
+        default=None,
+        description="Key signing the review player's media links (every gateway replica needs the same one). Unset: "
+        "one generated in state_dir/secrets.",
+    )
     gateway_workers: int = Field(
         default=2, ge=1,
         description="uvicorn worker processes of the gateway started by the launcher: reads and probes are not "
@@ -164,6 +174,12 @@ class ServiceSettings(BaseModel):
         if self.redis_url:
             return self.redis_url.get_secret_value()
         return f"redis://:{local_password(self.state_dir, 'redis')}@127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def effective_media_link_secret(self) -> bytes:
+        if self.media_link_secret is not None:
+            return self.media_link_secret.get_secret_value().encode()
+        return local_password(self.state_dir, "media-links").encode()
 
     @property
     def effective_triton_admin_key(self) -> str:

@@ -8,6 +8,7 @@ import io
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.helpers.support import TeamKeys, expire_kept_media, finding, make_tea
 from vidsafe.catalogue import Module
 from vidsafe.db import findings, jobs
 from vidsafe.domain.api import NEXT_CURSOR_HEADER
+from vidsafe.media import links
 from vidsafe.queue import make_celery
 from vidsafe.settings import Settings
 from vidsafe.workers import maintenance
@@ -99,6 +101,30 @@ def test_a_video_is_kept_for_its_teams_retention_streamed_with_ranges_then_swept
     gone = team.alice.get(f"/v1/jobs/{doomed['id']}/media")
     assert gone.status_code == 404 and gone.json()["detail"]["code"] == "media_gone"
     assert upload_file(running_stack, job["id"]).exists(), "a video within its retention stays"
+
+
+def test_a_browser_streams_the_video_by_a_signed_link_that_opens_that_video_only_until_it_ends(
+        team: ReviewTeam, running_stack: Settings, sample_video: Path, outsider: httpx.Client) -> None:
+    job = team.jobs[1]
+    made = team.alice.post(f"/v1/jobs/{job['id']}/media-link")
+    assert made.status_code == 200, made.text
+    path = made.json()["path"]
+    assert outsider.post(f"/v1/jobs/{job['id']}/media-link").status_code == 404, "another team's job is not there"
+    with httpx.Client(base_url=running_stack.gateway_url) as browser:  # no key at all
+        part = browser.get(path, headers={"Range": "bytes=10-19"})
+        assert part.status_code == 206 and part.content == sample_video.read_bytes()[10:20], part.text
+        assert part.headers["content-type"] == "video/mp4"
+        token = path.rsplit("/", 1)[1]
+        other_job = team.jobs[0]["id"].replace("-", "")
+        altered = token.replace(token.split(".")[0], other_job)  # the same signature on another job
+        secret = running_stack.effective_media_link_secret
+        with psycopg.connect(running_stack.effective_database_url) as conn:
+            team_id = conn.execute("SELECT team_id FROM jobs WHERE id = %s", (job["id"],)).fetchone()[0]
+        expired, _ = links.issue(uuid.UUID(job["id"]), team_id, -5, secret)
+        for token_sent, code in ((altered, "media_link_invalid"), ("nonsense", "media_link_invalid"),
+                                 (expired, "media_link_expired")):
+            refused = browser.get(f"/media/{token_sent}")
+            assert (refused.status_code, refused.json()["detail"]["code"]) == (403, code), refused.text
 
 
 def test_a_team_without_retention_keeps_no_video(api: httpx.Client, sample_video: Path,
@@ -230,13 +256,20 @@ def test_decisions_are_on_record_in_the_audit_trail_and_exported(team: ReviewTea
     assert decided.status_code == 201 and decided.json()["actor"] == "alice"
     escalations = team.bob.get("/v1/reviews", params={"queue": "escalation"}).json()
     assert [item["job_id"] for item in escalations] == [job_id]
-    final = team.bob.post(f"/v1/jobs/{job_id}/decisions", json={"action": "reject", "policy_label": "adult_nudity"})
+    own = team.alice.post(f"/v1/jobs/{job_id}/decisions", json={"action": "approve", "policy_label": "none"})
+    assert (own.status_code, own.json()["detail"]["code"]) == (409, "escalated_by_you"), "another reviewer decides"
+    assert team.alice.post("/v1/reviews/claim", json={"queue": "escalation"}).status_code == 204
+    for unreasoned in ({"policy_label": "none", "note": "spam"}, {"policy_label": "adult_nudity", "note": " "}):
+        refused = team.bob.post(f"/v1/jobs/{job_id}/decisions", json={"action": "reject", **unreasoned})
+        assert (refused.status_code, refused.json()["detail"]["code"]) == (422, "reason_required"), unreasoned
+    final = team.bob.post(f"/v1/jobs/{job_id}/decisions", json={"action": "reject", "policy_label": "adult_nudity",
+                                                                "note": "exposed"})
     assert final.status_code == 201
     assert team.bob.get(f"/v1/reviews/{job_id}").json()["state"] == "decided"
 
     trail = [e for e in team.alice.get(f"/v1/jobs/{job_id}/events").json() if e["kind"] == "decision"]
     assert [(e["actor"], e["reason"]) for e in trail] == [
-        ("alice", "escalate (adult_nudity) at 3.0-5.5 s: second look"), ("bob", "reject (adult_nudity)")]
+        ("alice", "escalate (adult_nudity) at 3.0-5.5 s: second look"), ("bob", "reject (adult_nudity): exposed")]
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn, \
             pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("UPDATE decisions SET action = 'approve' WHERE job_id = %s", (job_id,))
@@ -248,6 +281,39 @@ def test_decisions_are_on_record_in_the_audit_trail_and_exported(team: ReviewTea
     lines = csv_page.text.strip().splitlines()
     assert csv_page.headers["content-type"].startswith("text/csv")
     assert lines[0].startswith("id,job_id,action") and len(lines) == 3 and ",reject," in lines[1]
+
+
+def test_a_segment_decision_keeps_the_video_open_until_every_flagged_segment_is_decided(
+        team: ReviewTeam, running_stack: Settings) -> None:
+    job_id = team.jobs[2]["id"]
+    # Two more stretches the policy flags (exposed skin, violence), and a shot change it does not.
+    _sql(running_stack, "INSERT INTO segments (job_id, module, label, start_s, end_s, max_score, mean_score, count) "
+         "VALUES (%s, 'nudity', 'FEMALE_BREAST_EXPOSED', 6.0, 7.5, 0.9, 0.8, 3), "
+         "(%s, 'clip', 'violence', 9.0, 10.0, 0.5, 0.5, 2), (%s, 'shots', 'cut', 0.0, 3.0, 1.0, 1.0, 1)",
+         (job_id, job_id, job_id))
+    flagged = team.alice.get(f"/v1/reviews/{job_id}/segments").json()
+    assert flagged[0]["label"] == "FEMALE_BREAST_EXPOSED", "what drives the risk comes first"
+    assert {s["module"] for s in flagged} >= {"nudity", "clip"} and "shots" not in {s["module"] for s in flagged}
+    assert all(s["decisions"] == [] for s in flagged)
+    team.lead.put(f"/v1/reviews/{job_id}/assignee", json={"reviewer": "alice"}).raise_for_status()
+    for _ in range(len(team.jobs)):
+        claimed = team.alice.post("/v1/reviews/claim", json={}).json()["job_id"]
+        if claimed == job_id:
+            break
+        team.alice.post(f"/v1/reviews/{claimed}/skip")
+    for segment in flagged[:-1]:
+        decided = team.alice.post(f"/v1/jobs/{job_id}/decisions", json={
+            "action": "approve", "policy_label": "none", "start_s": segment["start_s"], "end_s": segment["end_s"]})
+        assert decided.status_code == 201, decided.text
+        item = team.alice.get(f"/v1/reviews/{job_id}").json()
+        assert (item["state"], item["claimed_by"]) == ("open", "alice"), "still hers, the rest to decide"
+    last = flagged[-1]
+    team.alice.post(f"/v1/jobs/{job_id}/decisions", json={
+        "action": "reject", "policy_label": "scams", "note": "gift-card scam", "start_s": last["start_s"],
+        "end_s": last["end_s"]}).raise_for_status()
+    assert team.alice.get(f"/v1/reviews/{job_id}").json()["state"] == "decided"
+    decided = team.alice.get(f"/v1/reviews/{job_id}/segments").json()
+    assert all([d["actor"] for d in s["decisions"]] == ["alice"] for s in decided)
 
 
 def test_search_finds_the_spoken_sentence_and_the_caption_by_words_and_by_meaning(team: ReviewTeam,

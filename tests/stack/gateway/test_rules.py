@@ -69,7 +69,7 @@ def test_a_live_rule_routes_the_job_and_every_firing_is_on_record(lead: httpx.Cl
     with team.client("alice") as alice, team.client("bob") as bob:
         claimed = alice.post("/v1/reviews/claim", json={"queue": "scam-desk"})
         assert claimed.json()["job_id"] == job["id"]
-        decision = {"action": "reject", "policy_label": "scams"}
+        decision = {"action": "reject", "policy_label": "scams", "note": "a gift-card scam"}
         assert alice.post(f"/v1/jobs/{job['id']}/decisions", json=decision).status_code == 201
         assert lead.get(f"/v1/reviews/{job['id']}").json()["state"] == "open"
         assert alice.post("/v1/reviews/claim", json={"queue": "scam-desk"}).status_code == 204

@@ -51,14 +51,20 @@ def test_the_review_page_seeks_to_a_transcript_line_and_records_a_decision(
     app.button[0].click().run()
     app.button(key="claim_next").click().run()
     assert not app.exception, app.exception
-    assert [t.value for t in app.title] == [plain("apptest.mp4")], "the name is shown as its own characters"
+    assert f"### {plain('apptest.mp4')}" in [m.value for m in app.markdown], "the name is its own characters"
     assert [s.value for s in app.subheader] == ["Decision"]
+    assert app.query_params["job"] == job["id"], "a reload shows the same video"
     line = next(b for b in app.button if "check this video" in b.label)
     line.click().run()
     assert 6.0 <= app.session_state["seek_s"] < 7.0, "the player starts where the sentence is said"
     app.selectbox(key="decision_policy").select("spam").run()
+    app.button(key="reject").click().run()
+    assert any("A rejection names the policy it breaks" in e.value for e in app.error), "a reason is needed"
     app.button(key="approve").click().run()
-    assert any("Recorded: approve (spam) by ria" in s.value for s in app.success)
+    assert not app.success, "a decision is confirmed before it is recorded"
+    app.button(key="decision_confirm").click().run()
+    assert plain("Recorded: approve (spam) by ria") in [s.value for s in app.success]
+    assert app.selectbox(key="decision_policy").value == "none", "the form starts afresh"
     assert "approve (spam)" in app.table[0].value.to_string()
 
 
