@@ -69,6 +69,7 @@ def control_batch(batch_id: uuid.UUID, action: Action, conn: ConnDep, queue: Que
 
 @router.put("/{batch_id}/priority", response_model=Batch, operation_id="set_batch_priority")
 def set_batch_priority(batch_id: uuid.UUID, body: PriorityRequest, conn: ConnDep, queue: QueueDep,
-                       caller: SubmitterDep) -> Batch:
+                       settings: SettingsDep, caller: SubmitterDep) -> Batch:
     """The batch's priority, and that of each of its jobs that has not ended."""
-    return batch_service.set_priority(conn, queue, caller, batch_id, body.priority)
+    return batch_service.set_priority(conn, queue, caller, batch_id, body.priority,
+                                      settings.effective_job_parts_in_flight)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from vidsafe.db import decisions
 from vidsafe.domain.requests import DecisionRequest
-from vidsafe.domain.review import Decision
+from vidsafe.domain.review import Decision, DecisionRow
 from vidsafe.gateway.dependencies import ConnDep, ReviewerDep, SettingsDep
 from vidsafe.gateway.openapi import review_links
 from vidsafe.gateway.paging import PAGED_HEADERS, CursorParam, paged
@@ -22,7 +22,7 @@ from vidsafe.gateway.services import owned
 
 router = APIRouter(tags=["decisions"])
 
-CSV_COLUMNS = list(Decision.model_fields)
+CSV_COLUMNS = list(DecisionRow.model_fields)
 # A cell a spreadsheet would read as a formula (=HYPERLINK(...), @SUM(...), +, -, or after a tab or a carriage
 # return) is written as text, with a leading apostrophe, as OWASP's advice on CSV injection has it.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -45,21 +45,23 @@ def add_decision(job_id: uuid.UUID, body: DecisionRequest, conn: ConnDep, settin
     return decision_service.record(conn, settings, caller, job_id, body)
 
 
-@router.get("/v1/jobs/{job_id}/decisions", response_model=list[Decision], operation_id="list_job_decisions",
+@router.get("/v1/jobs/{job_id}/decisions", response_model=list[DecisionRow], operation_id="list_job_decisions",
             responses={200: {"headers": PAGED_HEADERS}})
 def list_job_decisions(request: Request, response: Response, job_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
-                       limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: CursorParam = None) -> list[Decision]:
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                       cursor: CursorParam = None) -> list[DecisionRow]:
     """The job's decisions, newest first."""
     owned.job(conn, caller.team_id, job_id)
     return paged(request, response, decisions.decisions(conn, caller.team_id, job_id, limit, cursor))
 
 
-@router.get("/v1/decisions", response_model=list[Decision],
+@router.get("/v1/decisions", response_model=list[DecisionRow],
             responses={200: {"headers": PAGED_HEADERS, "content": {"text/csv": {}}}})
 def export_decisions(request: Request, response: Response, conn: ConnDep, caller: ReviewerDep,
                      format: Literal["json", "csv"] = "json", limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-                     cursor: CursorParam = None) -> list[Decision] | Response:
-    """The team's decisions, newest first, as JSON or CSV (one header row per page)."""
+                     cursor: CursorParam = None) -> list[DecisionRow] | Response:
+    """The team's decisions, newest first, each with its video's name, risk and item state, as JSON or CSV (one
+    header row per page)."""
     rows = paged(request, response, decisions.decisions(conn, caller.team_id, None, limit, cursor))
     if format == "json":
         return rows

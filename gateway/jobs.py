@@ -169,7 +169,8 @@ def control_job(job_id: uuid.UUID, action: Action, conn: ConnDep, queue: QueueDe
 
 
 @router.put("/{job_id}/priority", response_model=Job, operation_id="set_priority")
-def set_priority(job_id: uuid.UUID, body: PriorityRequest, conn: ConnDep, queue: QueueDep,
+def set_priority(job_id: uuid.UUID, body: PriorityRequest, conn: ConnDep, queue: QueueDep, settings: SettingsDep,
                  caller: SubmitterDep) -> Job:
     """A waiting or running job's priority; 409 for a job that has ended."""
-    return reprioritise(conn, queue, owned.job(conn, caller.team_id, job_id), body.priority, caller.actor)
+    return reprioritise(conn, queue, owned.job(conn, caller.team_id, job_id), body.priority, caller.actor,
+                        settings.effective_job_parts_in_flight)

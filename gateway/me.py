@@ -1,21 +1,36 @@
-"""The caller's own resource: who they are (key, team) and their preferences (blurring in the review UI)."""
+"""The caller's own resource: who they are (key, team), their preferences (protection in the review UI) and their
+exposure: the unblurred seconds of sensitive stretches they played today."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vidsafe.db import preferences
-from vidsafe.domain.api import Me
+from vidsafe.db import exposure, preferences, teams
+from vidsafe.domain.api import Exposure, Me
+from vidsafe.domain.requests import ExposureReport
 from vidsafe.domain.teams import Preferences
-from vidsafe.gateway.dependencies import ConnDep, ReaderDep
+from vidsafe.gateway.dependencies import Caller, ConnDep, ReaderDep, ReviewerDep
 
 router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("", response_model=Me)
 def me(conn: ConnDep, caller: ReaderDep) -> Me:
-    """The caller's key, the team it acts within, its preferences: what the UI checks at sign-in."""
-    return Me(key=caller.key, team=caller.team, preferences=preferences.preferences(conn, caller.key.id))
+    """The caller's key, the team it acts within, its preferences and exposure: what the UI checks at sign-in."""
+    return Me(key=caller.key, team=caller.team, preferences=preferences.preferences(conn, caller.key.id),
+              exposure=_exposure(conn, caller, exposure.today(conn, caller.key.id)))
+
+
+def _exposure(conn: ConnDep, caller: Caller, today_s: float) -> Exposure:
+    return Exposure(today_s=today_s, soft_limit_s=teams.get_team(conn, caller.team_id).exposure_soft_limit_s)
+
+
+@router.post("/exposure", response_model=Exposure)
+def report_exposure(body: ExposureReport, conn: ConnDep, caller: ReviewerDep) -> Exposure:
+    """Add the unblurred seconds of sensitive stretches the reviewer played (the review player reports them): their
+    total today, shown to them and to their lead, and past the team's soft limit the queue offers milder videos
+    first."""
+    return _exposure(conn, caller, exposure.add(conn, caller.team_id, caller.key.id, body.seconds))
 
 
 @router.put("/preferences", response_model=Preferences)

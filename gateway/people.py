@@ -44,10 +44,13 @@ def update_person(person_id: uuid.UUID, body: PersonUpdate, conn: ConnDep, calle
 
 @router.get("/{person_id}/appearances", response_model=list[FrameHit])
 def appearances(person_id: uuid.UUID, conn: ConnDep, caller: ReviewerDep,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[FrameHit]:
+                limit: Annotated[int, Query(ge=1, le=10000)] = 200,
+                every_face: Annotated[bool, Query(description="Every face of theirs, not the best of each video "
+                                                  "(what a merge moves, and an undo splits off again)")] = False,
+                ) -> list[FrameHit]:
     """Every video the person appears in: their best face in each."""
     owned.person(conn, caller.team_id, person_id)
-    return people.person_faces(conn, caller.team_id, person_id, limit)
+    return people.person_faces(conn, caller.team_id, person_id, limit, every_face)
 
 
 @router.post("/{person_id}/merge", response_model=Person)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from vidsafe.catalogue import Module
-from vidsafe.db import preferences, review
+from vidsafe.db import exposure, preferences, review
 from vidsafe.db.review import QueueFilter
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.requests import AssignRequest, ClaimRequest
@@ -51,9 +51,11 @@ def counts(conn: ConnDep, caller: ReviewerDep) -> dict[str, int]:
              responses={**review_links(200), 204: {"description": "Nothing left to claim"}})
 def claim_next(body: ClaimRequest, conn: ConnDep, settings: SettingsDep, caller: ReviewerDep) -> ReviewItem | Response:
     """Claim the riskiest open item no one else holds, for ``review_lease_s`` (renew it while reviewing); the
-    item this reviewer already holds comes back first. 204 when nothing is left."""
+    item this reviewer already holds comes back first. A reviewer past their team's exposure limit today gets the
+    mildest instead. 204 when nothing is left."""
     where = QueueFilter(body.queue, "open", body.module, body.label, body.batch_id, body.min_risk)
-    item = review.claim_next(conn, caller.team_id, caller.key.id, caller.key.name, where, settings.review_lease_s)
+    item = review.claim_next(conn, caller.team_id, caller.key.id, caller.key.name, where, settings.review_lease_s,
+                             milder_first=exposure.past_limit(conn, caller.team_id, caller.key.id))
     return item if item is not None else Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

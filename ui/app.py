@@ -42,6 +42,10 @@ else:
     with st.sidebar:
         who = session.me()
         st.caption(f"signed in as **{plain(who.key.name)}** ({plain(who.team)})")
+        exposure = who.exposure
+        limit = f" of a soft limit of {exposure.soft_limit_s / 60:.0f} min" if exposure.soft_limit_s else ""
+        st.caption(f"sensitive stretches seen unblurred today: {exposure.today_s / 60:.1f} min{limit}",
+                   help="Past your team's soft limit, the queue offers you milder videos first")
         if st.button("Sign out", key="sign_out"):
             session.sign_out()
             st.rerun()

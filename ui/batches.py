@@ -1,5 +1,6 @@
-"""The batches page: upload several videos as a batch (modules, thresholds, start at once or not), and follow
-every batch with its progress and counts per state; start, pause, cancel, retry."""
+"""The batches page: upload several videos as a batch (modules, thresholds, start at once or not: for a key that
+may submit), and follow every batch with its progress, counts per state and its videos; the actions its jobs'
+states allow (start, pause, resume, cancel, retry), cancelling asked once."""
 
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ import streamlit as st
 
 from vidsafe.catalogue import Module
 from vidsafe.domain.batches import Batch
-from vidsafe.domain.jobs import JobOptions
-from vidsafe.ui import session
+from vidsafe.domain.jobs import JobOptions, JobStatus
+from vidsafe.domain.teams import Scope
+from vidsafe.ui import navigation, session
 from vidsafe.ui.markdown import plain
+from vidsafe.ui.navigation import clock
 
 VIDEO_TYPES = ["mp4", "mov", "m4v", "webm", "mkv", "avi", "ts"]
-ACTIONS = ("start", "pause", "resume", "cancel", "retry")
+# Each action, and the states of the jobs it applies to (a batch offers it while one of its jobs is in one).
+ACTIONS = {"start": {JobStatus.pending}, "pause": {JobStatus.queued, JobStatus.running},
+           "resume": {JobStatus.paused},
+           "cancel": {JobStatus.pending, JobStatus.queued, JobStatus.running, JobStatus.paused},
+           "retry": {JobStatus.failed, JobStatus.cancelled}}
+_CONFIRMING = "batch_cancel_confirming"
+_SHOWN_PROGRESS = "batch_progress_shown"
 
 
 def _create() -> None:
@@ -56,13 +65,65 @@ def _create() -> None:
     st.success(f"Batch {plain(name)} created with {len(files)} videos.")
 
 
+def offered(batch: Batch) -> list[str]:
+    """The actions that would change one of the batch's jobs."""
+    present = {status for status, count in batch.counts.items() if count}
+    return [action for action, states in ACTIONS.items() if present & states]
+
+
+def _act(batch: Batch, action: str) -> None:
+    result = session.call(lambda c: c.control_batch(str(batch.id), action), f"could not {action}")
+    if result is not None:
+        st.toast(f"{action}: {len(result.changed)} jobs changed, {result.skipped} skipped")
+
+
 def _control(batch: Batch) -> None:
-    columns = st.columns(len(ACTIONS))
-    for column, action in zip(columns, ACTIONS, strict=True):
-        if column.button(action.capitalize(), key=f"{action}_{batch.id}"):
-            result = session.call(lambda c, name=action: c.control_batch(str(batch.id), name), f"could not {action}")
-            if result is not None:
-                st.toast(f"{action}: {len(result.changed)} jobs changed, {result.skipped} skipped")
+    actions = offered(batch)
+    if not actions:
+        return
+    confirming = st.session_state.get(_CONFIRMING) == str(batch.id)
+    columns = st.columns(max(len(actions), 2) + 3)
+    for column, action in zip(columns, actions, strict=False):
+        if column.button(action.capitalize(), key=f"{action}_{batch.id}", disabled=confirming):
+            if action == "cancel":
+                st.session_state[_CONFIRMING] = str(batch.id)
+                st.rerun(scope="fragment")
+            _act(batch, action)
+    if confirming:
+        waiting = sum(batch.counts.get(s, 0) for s in ACTIONS["cancel"])
+        st.warning(f"Cancel {waiting} jobs of {plain(batch.name)}? Uploaded videos not yet analysed are deleted.")
+        yes, no = st.columns([1, 1])
+        if yes.button("Cancel them", key=f"confirm_cancel_{batch.id}", type="primary"):
+            st.session_state.pop(_CONFIRMING)
+            _act(batch, "cancel")
+        if no.button("Keep them", key=f"keep_{batch.id}"):
+            st.session_state.pop(_CONFIRMING)
+            st.rerun(scope="fragment")
+
+
+def shown_progress(batch: Batch) -> float:
+    """The batch's progress, never shown going back while its jobs are the same (a chunk started again, a job
+    resumed from its parts); a retry or new videos start it afresh."""
+    shown: dict[str, tuple[int, int, float]] = st.session_state.setdefault(_SHOWN_PROGRESS, {})
+    failed = batch.counts.get(JobStatus.failed, 0) + batch.counts.get(JobStatus.cancelled, 0)
+    jobs, was_failed, before = shown.get(str(batch.id), (batch.jobs, failed, 0.0))
+    progress = max(before, batch.progress) if (jobs, was_failed) == (batch.jobs, failed) else batch.progress
+    shown[str(batch.id)] = (batch.jobs, failed, progress)
+    return progress
+
+
+def _videos(batch: Batch) -> None:
+    # A toggle, not an expander: an expander's content runs (and asks the gateway) even while it is closed.
+    if not st.toggle(f"Its {batch.jobs} videos", key=f"videos_{batch.id}"):
+        return
+    page = session.call(lambda c: c.jobs_page(limit=100, batch_id=str(batch.id)))
+    for job in page[0] if page else []:
+        columns = st.columns([3, 1, 1, 1])
+        columns[0].write(plain(job.source_name))
+        columns[1].write(f"{job.status}" + (f" {job.progress:.0%}" if job.status == JobStatus.running else ""))
+        columns[2].write(clock(job.media.duration_s) if job.media else "-")
+        if job.status == JobStatus.succeeded and columns[3].button("Review", key=f"open_{job.id}"):
+            navigation.open_review(str(job.id))
 
 
 @st.fragment(run_every=3)
@@ -75,11 +136,16 @@ def _list() -> None:
         with st.container(border=True, key=f"batch_{batch.id}"):
             counts = ", ".join(f"{status}: {n}" for status, n in sorted(batch.counts.items())) or "no jobs"
             st.markdown(f"**{plain(batch.name)}** - {batch.jobs} videos - {counts}")
-            st.progress(batch.progress, text=f"{batch.progress:.0%}")
+            progress = shown_progress(batch)
+            st.progress(progress, text=f"{progress:.0%}")
             _control(batch)
+            _videos(batch)
 
 
 def render() -> None:
     st.title("Batches")
-    _create()
+    if {Scope.submit, Scope.admin} & set(session.me().key.scopes):
+        _create()
+    else:
+        st.caption("Your key may not submit videos: ask an admin for the submit scope to create batches.")
     _list()

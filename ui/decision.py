@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from vidsafe.domain.requests import DecisionRequest
-from vidsafe.domain.review import DecisionAction, FlaggedSegment, ReviewItem
+from vidsafe.domain.review import DecisionAction, FlaggedSegment, ReviewItem, ReviewState
 from vidsafe.domain.teams import Preferences
 from vidsafe.ui import navigation, session
 from vidsafe.ui.markdown import plain
@@ -48,11 +48,13 @@ def _record(job_id: str, item: ReviewItem | None, request: DecisionRequest, pref
         return
     st.session_state[_RESET] = True
     st.session_state[_RECORDED] = f"Recorded: {decision.action} ({decision.policy_label}) by {decision.actor}"
-    after = session.call(lambda c: c.review_item(job_id), "not in the review queue")
-    if preferences.open_next and after is not None and after.claimed_by is None and item is not None:
-        following = session.call(lambda c: c.claim_next(queue=item.queue))
-        if following is not None:
-            navigation.open_review(str(following.job_id))
+    if preferences.open_next and item is not None:
+        after = session.call(lambda c: c.review_item(job_id), "not in the review queue")
+        # Done with it: a decision on the whole video (or an escalation), or the last flagged segment decided.
+        if after is not None and (request.start_s is None or after.state == ReviewState.decided):
+            following = session.call(lambda c: c.claim_next(queue=item.queue))
+            if following is not None:
+                navigation.open_review(str(following.job_id))
     st.rerun()
 
 

@@ -1,15 +1,20 @@
 """The monitoring page: the team's jobs per state, the review queues, the broker's depth, throughput and the
-services' health, refreshed every few seconds; and the operations figures of the Grafana dashboard (frames/s,
-stage latencies, Triton queue and compute time, errors, the team's usage), from Prometheus, as line charts."""
+services' health, refreshed every few seconds; the reviewers' figures (decisions in the last day, exposure to
+sensitive stretches today, the oldest waiting video) with the decisions' CSV; and the operations figures of the
+Grafana dashboard (frames/s, stage latencies, Triton queue and compute time, errors, the team's usage), from
+Prometheus, as line charts."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from vidsafe.domain.operations import OperationsPanel
+from vidsafe.domain.operations import OperationsPanel, Stats
 from vidsafe.ui import session
+from vidsafe.ui.queue import waited
 
 REFRESH_S = 5
 OPERATIONS_REFRESH_S = 30
@@ -34,7 +39,27 @@ def _figures() -> None:
     health = st.columns(len(stats.services))
     for column, (service, up) in zip(health, stats.services.items(), strict=True):
         column.markdown(f"{':green[:material/check_circle:]' if up else ':red[:material/error:]'} **{service}**")
+    _reviewers(stats)
     st.caption(f"refreshed every {REFRESH_S} s")
+
+
+def _reviewers(stats: Stats) -> None:
+    st.subheader("Reviewers")
+    columns = st.columns([1, 2, 2])
+    columns[0].metric("Oldest waiting", waited(stats.oldest_open_at, datetime.now(UTC)) if stats.oldest_open_at
+                      else "-", help="How long the longest-waiting open video has been in its queue")
+    for column, figures, title in ((columns[1], stats.decisions_last_day, "decisions, last 24 h"),
+                                   (columns[2], {k: round(v / 60, 1) for k, v in stats.exposure_today_s.items()},
+                                    "sensitive minutes seen unblurred, today")):
+        with column:
+            st.markdown(f"**{title.capitalize()}**")
+            if figures:
+                st.bar_chart(pd.DataFrame({title: figures}), horizontal=True, height=40 + 28 * len(figures))
+            else:
+                st.caption("none yet")
+    st.download_button("Decisions as CSV", session.deferred("decisions_csv"),
+                       file_name="decisions.csv", mime="text/csv", key="decisions_csv",
+                       help="The team's newest 10,000 decisions, with each video's name, risk and state")
 
 
 def _chart(panel: OperationsPanel) -> alt.Chart | None:

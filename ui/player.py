@@ -27,6 +27,7 @@ _player = st.components.v2.component("vidsafe_player", js=(_ASSETS / "player.js"
                                      css=(_ASSETS / "player.css").read_text())
 _LINK = "media_link"  # (job id, url, ends at) of the link the player streams by
 _RENEW_BEFORE_S = 300.0  # a link this close to its end is replaced (the player carries on where it was)
+_LAST_FRAME_S = 1.0  # a sampled frame's interval at the usual rates (1 to 2 fps), the last frame's time on
 PALETTE = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#1f77b4", "#2ca02c", "#bcbd22", "#17becf")
 
 
@@ -61,15 +62,14 @@ def stretches(flagged: list[FlaggedSegment], min_severity: float) -> list[dict[s
     merged: list[dict[str, Any]] = []
     for segment in sensitive:
         what = f"{segment.category} ({segment.module}:{segment.label} {segment.max_score:.2f})"
+        # A segment is its sampled frames' times: the stretch covers the last one's interval too.
+        end = segment.end_s + _LAST_FRAME_S
         if merged and segment.start_s <= merged[-1]["end"]:
-            merged[-1]["end"] = max(merged[-1]["end"], segment.end_s)
+            merged[-1]["end"] = max(merged[-1]["end"], end)
             if what not in merged[-1]["why"]:
                 merged[-1]["why"] += f", {what}"
         else:
-            # A segment is its frames' times: the stretch covers the last frame's whole interval.
-            merged.append({"start": segment.start_s, "end": segment.end_s, "why": what})
-    for stretch in merged:
-        stretch["end"] += 1.0
+            merged.append({"start": segment.start_s, "end": end, "why": what})
     return merged
 
 

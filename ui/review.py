@@ -50,6 +50,7 @@ def _claim_controls(job_id: str) -> None:
                 session.call(lambda c, name=action: c.review_action(job_id, name)) is not None
             if released:
                 st.session_state.pop(navigation.JOB, None)
+                st.query_params.pop("job", None)
                 st.rerun()
     if Scope.admin in me.key.scopes:
         keys = session.call(lambda c: c.keys()) or []
@@ -107,6 +108,7 @@ def _why(job: Job) -> None:
             f"{plain(f.taken)}, for {plain(f.why)}" for f in fired))
 
 
+_EXPOSURE = "exposure_reported"  # (job id, the player's count when last reported)
 ACTION_COLOURS = {"approve": "green", "review": "orange", "escalate": "red", "remove": "red"}
 
 
@@ -152,6 +154,15 @@ def _scores(job: Job, findings: list[Finding]) -> None:
         st.session_state["timeline_picked"] = picked
         navigation.seek(picked)
         st.rerun()
+
+
+def _report_exposure(job_id: str, played_s: float) -> None:
+    """Send the gateway the unblurred sensitive seconds the player counted since the last report (its count starts
+    again at each video it opens)."""
+    last_job, last_s = st.session_state.get(_EXPOSURE, (None, 0.0))
+    since = played_s - last_s if last_job == job_id and played_s >= last_s else played_s
+    if since >= 0.5 and session.call(lambda c: c.report_exposure(min(since, 3600.0))) is not None:
+        st.session_state[_EXPOSURE] = (job_id, played_s)
 
 
 def _protection(preferences: Preferences) -> Preferences:
@@ -206,6 +217,8 @@ def render() -> None:
         state = player.render(job, flagged, preferences)
         if state is not None and state.time_s is not None:
             st.session_state[navigation.SEEK] = state.time_s
+        if state is not None:
+            _report_exposure(job_id, state.exposure_s)
     with side:
         _keep_claim(job_id)
         _claim_controls(job_id)

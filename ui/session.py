@@ -154,6 +154,16 @@ def cached(method: str, *args: Any, **kwargs: Any) -> Any:
     return _cached_call(st.session_state[_KEY], method, args, tuple(sorted(kwargs.items())))
 
 
+def deferred(method: str, *args: Any) -> Callable[[], Any]:
+    """A gateway read made later, off the page's thread (a download's contents, made when it is clicked)."""
+    key = st.session_state[_KEY]
+
+    def read() -> Any:
+        with GatewayClient(gateway_url(), key, timeout_s=120) as gateway:
+            return getattr(gateway, method)(*args)
+    return read
+
+
 def policy() -> ReviewPolicy:
     """The values the deployment judges by (thresholds, severities, what is blurred), asked of the gateway once per
     ten minutes."""

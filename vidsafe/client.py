@@ -18,6 +18,7 @@ from vidsafe.domain.api import (
     ApiKeyCreated,
     BatchActionResult,
     BatchCreated,
+    Exposure,
     FindingsResponse,
     HashImport,
     Me,
@@ -34,7 +35,7 @@ from vidsafe.domain.operations import Operations, Stats
 from vidsafe.domain.policies import DryRun, Policy, PolicyDocument, PolicyVersion, RejudgingStatus
 from vidsafe.domain.policy import ReviewPolicy
 from vidsafe.domain.requests import DecisionRequest, HashListRequest, PersonUpdate, TermBankRequest
-from vidsafe.domain.review import Decision, FlaggedSegment, Person, ReviewItem
+from vidsafe.domain.review import Decision, DecisionRow, FlaggedSegment, Person, ReviewItem
 from vidsafe.domain.rules import RuleFiring
 from vidsafe.domain.summaries import SummaryRecord
 from vidsafe.domain.teams import (
@@ -150,10 +151,10 @@ class GatewayClient:
         params = {"status": status, "batch_id": batch_id, "limit": limit}
         return self._get(list[Job], "GET", "/v1/jobs", params={k: v for k, v in params.items() if v is not None})
 
-    def jobs_page(self, limit: int = 50, cursor: str | None = None,
-                  status: JobStatus | None = None) -> tuple[list[Job], str | None]:
-        """A page of the team's jobs, newest first, and the cursor of the next page."""
-        params = {"limit": limit, "cursor": cursor, "status": status}
+    def jobs_page(self, limit: int = 50, cursor: str | None = None, status: JobStatus | None = None,
+                  batch_id: str | None = None) -> tuple[list[Job], str | None]:
+        """A page of the team's jobs (of a batch), newest first, and the cursor of the next page."""
+        params = {"limit": limit, "cursor": cursor, "status": status, "batch_id": batch_id}
         response = self._send("GET", "/v1/jobs", params={k: v for k, v in params.items() if v is not None})
         return TypeAdapter(list[Job]).validate_python(response.json()), response.headers.get(NEXT_CURSOR_HEADER)
 
@@ -234,6 +235,9 @@ class GatewayClient:
     def me(self) -> Me:
         return self._get(Me, "GET", "/v1/me")
 
+    def report_exposure(self, seconds: float) -> Exposure:
+        return self._get(Exposure, "POST", "/v1/me/exposure", json={"seconds": seconds})
+
     def set_preferences(self, preferences: Preferences) -> Preferences:
         return self._get(Preferences, "PUT", "/v1/me/preferences", json=preferences.model_dump())
 
@@ -272,9 +276,13 @@ class GatewayClient:
         return self._get(Decision, "POST", f"/v1/jobs/{job_id}/decisions",
                          json=decision.model_dump(mode="json", exclude_none=True))
 
-    def decisions(self, job_id: str | None = None, limit: int = 100) -> list[Decision]:
+    def decisions(self, job_id: str | None = None, limit: int = 100) -> list[DecisionRow]:
         path = f"/v1/jobs/{job_id}/decisions" if job_id else "/v1/decisions"
-        return self._get(list[Decision], "GET", path, params={"limit": limit})
+        return self._get(list[DecisionRow], "GET", path, params={"limit": limit})
+
+    def decisions_csv(self, limit: int = 10000) -> bytes:
+        """The team's newest decisions as CSV (a spreadsheet's download)."""
+        return self._send("GET", "/v1/decisions", params={"format": "csv", "limit": limit}).content
 
     def search(self, q: str, mode: str = "both", limit: int = 20) -> SearchResults:
         return self._get(SearchResults, "GET", "/v1/search", params={"q": q, "mode": mode, "limit": limit})
@@ -296,8 +304,13 @@ class GatewayClient:
     def merge_people(self, person_id: str, other: str) -> Person:
         return self._get(Person, "POST", f"/v1/people/{person_id}/merge", json={"other": other})
 
-    def appearances(self, person_id: str) -> list[FrameHit]:
-        return self._get(list[FrameHit], "GET", f"/v1/people/{person_id}/appearances")
+    def split_person(self, finding_ids: list[int]) -> Person:
+        """Move those faces to a new person of their own."""
+        return self._get(Person, "POST", "/v1/people/split", json={"finding_ids": finding_ids})
+
+    def appearances(self, person_id: str, every_face: bool = False) -> list[FrameHit]:
+        return self._get(list[FrameHit], "GET", f"/v1/people/{person_id}/appearances",
+                         params={"every_face": every_face, "limit": 10000 if every_face else 200})
 
     def stats(self) -> Stats:
         return self._get(Stats, "GET", "/v1/stats")

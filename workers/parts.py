@@ -105,11 +105,12 @@ def _run_once(conn: psycopg.Connection, lease: Lease, source: JobSource, setting
         if lease.kind == "rules":
             _end(conn, lease, source, settings, send_summary)
             return
-        rules_ready = parts.complete(conn, lease, settings.part_lease_s)
-        if lease.kind == "fetch" or rules_ready:
+        parts.complete(conn, lease, settings.part_lease_s)
+        # The job's next parts (held while it had its share in the queue, or the rules once all else is done).
+        if todo := parts.parts_to_send(conn, lease.job_id, settings.effective_job_parts_in_flight, resend=False):
             current = jobs.get_job(conn, lease.job_id, None)  # its priority may have changed meanwhile
-            priority = current.priority if current else source.job.priority
-            send_parts(conn, settings, send_part, lease.job_id, parts.parts_to_send(conn, lease.job_id), priority)
+            send_parts(conn, settings, send_part, lease.job_id, todo, current.priority if current else
+                       source.job.priority)
     except (LeaseLost, JobInterrupted):
         raise
     except TritonError as error:

@@ -102,7 +102,9 @@ def plan_job(job_id: UUID, sent_priority: int, settings: Settings, send_part: Se
                 jobs.set_step(conn, job_id, "fetching")
         elif not plan_media(conn, source, settings):
             return True
-        send_parts(conn, settings, send_part, job_id, parts.parts_to_send(conn, job_id), source.job.priority)
+        send_parts(conn, settings, send_part, job_id,
+                   parts.parts_to_send(conn, job_id, settings.effective_job_parts_in_flight, resend=True),
+                   source.job.priority)
         return True
 
 

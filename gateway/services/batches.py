@@ -60,7 +60,7 @@ def control(conn: psycopg.Connection, queue: Celery, caller: Caller, batch_id: u
 
 
 def set_priority(conn: psycopg.Connection, queue: Celery, caller: Caller, batch_id: uuid.UUID,
-                 priority: int) -> Batch:
+                 priority: int, in_flight: int) -> Batch:
     """The batch's priority, and that of each of its jobs that has not ended."""
     owned.batch(conn, caller.team_id, batch_id)
     batches.set_batch_priority(conn, batch_id, priority)
@@ -68,7 +68,7 @@ def set_priority(conn: psycopg.Connection, queue: Celery, caller: Caller, batch_
     for job_id in batches.batch_job_ids(conn, batch_id, unfinished):
         if job := jobs.get_job(conn, job_id, caller.team_id):
             try:
-                reprioritise(conn, queue, job, priority, caller.actor)
+                reprioritise(conn, queue, job, priority, caller.actor, in_flight)
             except NotApplicable:
                 continue  # it ended meanwhile
     return owned.batch(conn, caller.team_id, batch_id)

@@ -104,7 +104,8 @@ def apply(conn: psycopg.Connection, queue: Celery, job: Job, action: Action, act
     return changed
 
 
-def reprioritise(conn: psycopg.Connection, queue: Celery, current: Job, priority: int, actor: str) -> Job:
+def reprioritise(conn: psycopg.Connection, queue: Celery, current: Job, priority: int, actor: str,
+                 in_flight: int) -> Job:
     """Set a job's priority; work already queued is sent again at the new priority (the copies left at the old
     one are skipped by the worker: each message carries the priority it was sent at). 409 for a job that has
     ended: its priority no longer means anything."""
@@ -117,6 +118,6 @@ def reprioritise(conn: psycopg.Connection, queue: Celery, current: Job, priority
         if job.status == JobStatus.queued:
             send_plan(queue, job.id, priority)
         elif job.status == JobStatus.running:
-            for kind, index in parts.parts_to_send(conn, job_id):
+            for kind, index in parts.parts_to_send(conn, job_id, in_flight, resend=True):
                 send_part(queue, job_id, kind, index, priority)
     return job

@@ -14,7 +14,7 @@ from celery import Celery
 from redis.exceptions import RedisError
 
 from vidsafe.dashboard import PANELS, for_team
-from vidsafe.db import operations, review
+from vidsafe.db import exposure, operations, review
 from vidsafe.domain.jobs import JobStatus
 from vidsafe.domain.operations import Operations, OperationsPanel, OperationsSeries, Stats
 from vidsafe.queue import VIDEO_QUEUE, queue_depth
@@ -52,7 +52,10 @@ def team_stats(conn: psycopg.Connection, settings: Settings, queue: Celery, team
     return Stats(jobs_by_status={status: counts.get(status, 0) for status in JobStatus},
                  review_open=open_items["review"], escalations_open=open_items["escalation"],
                  queue_depth=_queue_depth(settings), jobs_finished_last_hour=finished, video_seconds_last_hour=seconds,
-                 frames_last_hour=frames, services={"database": True, **services})
+                 frames_last_hour=frames, services={"database": True, **services},
+                 oldest_open_at=review.oldest_open(conn, team_id),
+                 decisions_last_day=review.decisions_by_reviewer(conn, team_id, 24),
+                 exposure_today_s=exposure.team_today(conn, team_id))
 
 
 OPERATIONS_POINTS = 120  # per series: the step is the window over this

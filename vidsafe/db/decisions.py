@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 
 from vidsafe.db.paging import Page, decode_cursor, integer, page_of
 from vidsafe.domain.requests import DecisionRequest
-from vidsafe.domain.review import Decision, DecisionAction
+from vidsafe.domain.review import Decision, DecisionAction, DecisionRow
 
 # ---- decisions -----------------------------------------------------------------------------------
 
@@ -91,12 +91,15 @@ def verdicts(conn: psycopg.Connection, job_id: UUID) -> list[Verdict]:
 
 
 def decisions(conn: psycopg.Connection, team_id: UUID, job_id: UUID | None, limit: int,
-              cursor: str | None) -> Page[Decision]:
-    """A page of the team's decisions (or one job's), newest first."""
+              cursor: str | None) -> Page[DecisionRow]:
+    """A page of the team's decisions (or one job's), newest first, each with its video's name, risk and item
+    state."""
     after = decode_cursor(cursor, {"id": integer})
+    columns = ", ".join(f"d.{name}" for name in _DECISION_COLUMNS.split(", "))
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE team_id = %(team)s "
-        "AND (%(job)s::uuid IS NULL OR job_id = %(job)s) AND (%(after)s::bigint IS NULL OR id < %(after)s) "
-        "ORDER BY id DESC LIMIT %(limit)s",
+        f"SELECT {columns}, j.source_name, j.risk, r.state AS review_state FROM decisions d "
+        "JOIN jobs j ON j.id = d.job_id LEFT JOIN review_items r ON r.job_id = d.job_id WHERE d.team_id = %(team)s "
+        "AND (%(job)s::uuid IS NULL OR d.job_id = %(job)s) AND (%(after)s::bigint IS NULL OR d.id < %(after)s) "
+        "ORDER BY d.id DESC LIMIT %(limit)s",
         {"team": team_id, "job": job_id, "after": after["id"] if after else None, "limit": limit + 1}).fetchall()
-    return page_of([Decision.model_validate(row) for row in rows], limit, lambda d: {"id": d.id})
+    return page_of([DecisionRow.model_validate(row) for row in rows], limit, lambda d: {"id": d.id})

@@ -1,7 +1,8 @@
 """A job's work in parts, each claimed under a lease: the SQL behind chunking, resuming and exactly-once findings.
 
-A part is ``waiting`` (the rules, until every other part is done), ``pending``, ``running`` under a lease
-that its worker renews with every batch it stores, or ``done``. Claiming a part bumps its ``attempt`` and
+A part is ``waiting`` (the rules, until every other part is done), ``pending`` (``held`` while its job has its
+share of parts in the queue), ``running`` under a lease that its worker renews with every batch it stores, or
+``done``. Claiming a part bumps its ``attempt`` and
 removes whatever an earlier attempt stored; every later write names that attempt and is refused once
 another attempt holds the part (``LeaseLost``). So a part's findings come from exactly one attempt, and a
 job interrupted anywhere resumes from its done parts.
@@ -74,15 +75,30 @@ def plan_fetch(conn: psycopg.Connection, job_id: UUID) -> None:
     )
 
 
-def parts_to_send(conn: psycopg.Connection, job_id: UUID) -> list[tuple[str, int]]:
-    """The job's parts that need a task now (pending ones, and the rules once all else is done), marked sent."""
+# A part sent and not done: its task is in the queue, or running.
+_IN_FLIGHT = "(status = 'running' OR status = 'pending' AND NOT held AND sent_at IS NOT NULL)"
+
+
+def parts_to_send(conn: psycopg.Connection, job_id: UUID, in_flight: int, resend: bool) -> list[tuple[str, int]]:
+    """The job's parts that need a task now, marked sent: pending ones (the rules once all else is done), no more
+    than ``in_flight`` of the job's parts sent and not done at once. The rest are held, and sent as those finish,
+    each behind what other jobs sent meanwhile: a long video's parts take turns with a short clip's. ``resend``:
+    with the parts already sent and not started (a new priority, a resumed plan), sent again."""
     with conn.transaction():
+        conn.execute("SELECT 1 FROM job_parts WHERE job_id = %s FOR UPDATE", (job_id,))  # one sender at a time
         _release_rules_if_ready(conn, job_id)
-        rows = conn.execute(
-            "UPDATE job_parts SET sent_at = now() WHERE job_id = %s AND status = 'pending' RETURNING kind, index",
-            (job_id,),
-        ).fetchall()
-    return sorted((kind, index) for kind, index in rows)
+        again = conn.execute(
+            "UPDATE job_parts SET sent_at = now() WHERE job_id = %s AND status = 'pending' AND NOT held "
+            "AND sent_at IS NOT NULL RETURNING kind, index", (job_id,)).fetchall() if resend else []
+        busy = conn.execute(f"SELECT count(*) FROM job_parts WHERE job_id = %s AND {_IN_FLIGHT}", (job_id,)).fetchone()
+        released = conn.execute(
+            "UPDATE job_parts SET held = false, sent_at = now() WHERE (job_id, kind, index) IN ("
+            "SELECT job_id, kind, index FROM job_parts WHERE job_id = %s AND status = 'pending' "
+            "AND (held OR sent_at IS NULL) ORDER BY kind, index LIMIT %s) RETURNING kind, index",
+            (job_id, max(0, in_flight - (busy[0] if busy else 0)))).fetchall()
+        conn.execute("UPDATE job_parts SET held = true WHERE job_id = %s AND status = 'pending' AND sent_at IS NULL",
+                     (job_id,))
+    return sorted({(kind, index) for kind, index in [*again, *released]})
 
 
 def unsent(conn: psycopg.Connection, job_id: UUID, keys: list[tuple[str, int]]) -> None:
@@ -95,7 +111,7 @@ def unsent(conn: psycopg.Connection, job_id: UUID, keys: list[tuple[str, int]]) 
 
 def _release_rules_if_ready(conn: psycopg.Connection, job_id: UUID) -> bool:
     cur = conn.execute(
-        "UPDATE job_parts SET status = 'pending', sent_at = now() WHERE job_id = %(job)s AND kind = 'rules' "
+        "UPDATE job_parts SET status = 'pending', sent_at = NULL WHERE job_id = %(job)s AND kind = 'rules' "
         "AND status = 'waiting' AND NOT EXISTS (SELECT 1 FROM job_parts WHERE job_id = %(job)s "
         "AND kind <> 'rules' AND status <> 'done')",
         {"job": job_id},
@@ -244,7 +260,8 @@ def expired(conn: psycopg.Connection, resend_after_s: float) -> list[tuple[UUID,
             "UPDATE job_parts p SET status = 'pending', lease_until = NULL, sent_at = now() FROM jobs j "
             "WHERE j.id = p.job_id AND j.status = 'running' AND ("
             "(p.status = 'running' AND p.lease_until < now()) OR "
-            "(p.status = 'pending' AND (p.sent_at IS NULL OR p.sent_at < now() - make_interval(secs => %s)))) "
+            "(p.status = 'pending' AND NOT p.held "
+            "AND (p.sent_at IS NULL OR p.sent_at < now() - make_interval(secs => %s)))) "
             "RETURNING p.job_id, p.kind, p.index, j.priority",
             (resend_after_s,),
         ).fetchall()

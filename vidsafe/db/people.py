@@ -101,13 +101,15 @@ def update_person(conn: psycopg.Connection, team_id: UUID, person_id: UUID, upda
     return cur.rowcount == 1
 
 
-def person_faces(conn: psycopg.Connection, team_id: UUID, person_id: UUID, limit: int) -> list[FrameHit]:
-    """The person's faces, one per video first (every video they appear in), best scored."""
+def person_faces(conn: psycopg.Connection, team_id: UUID, person_id: UUID, limit: int,
+                 every_face: bool = False) -> list[FrameHit]:
+    """The person's faces, one per video (every video they appear in), best scored; ``every_face``: all of them."""
+    distinct = "" if every_face else "DISTINCT ON (f.job_id) "
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT DISTINCT ON (f.job_id) f.job_id, j.source_name, "
+        f"SELECT {distinct}f.job_id, j.source_name, "
         f"{F_FINDING_COLUMNS} FROM face_embeddings e "
         "JOIN findings f ON f.id = e.finding_id JOIN jobs j ON j.id = f.job_id "
-        "WHERE e.person_id = %s AND j.team_id = %s ORDER BY f.job_id, f.score DESC LIMIT %s",
+        "WHERE e.person_id = %s AND j.team_id = %s ORDER BY f.job_id, f.score DESC, f.id LIMIT %s",
         (person_id, team_id, limit)).fetchall()
     return [FrameHit(job_id=row.pop("job_id"), source_name=row.pop("source_name"), cosine_distance=0,
                      finding=finding_of(row)) for row in rows]

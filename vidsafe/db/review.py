@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import psycopg
@@ -96,6 +97,22 @@ def queue_counts(conn: psycopg.Connection, team_id: UUID) -> dict[str, int]:
     return counts | {"claimed": sum(claimed for _, _, claimed in rows)}
 
 
+def oldest_open(conn: psycopg.Connection, team_id: UUID) -> datetime | None:
+    """When the team's longest-waiting open item came into its queue."""
+    row = conn.execute("SELECT min(r.created_at) FROM review_items r JOIN jobs j ON j.id = r.job_id "
+                       "WHERE r.team_id = %s AND r.state = 'open' AND j.status = 'succeeded'", (team_id,)).fetchone()
+    return row[0] if row else None
+
+
+def decisions_by_reviewer(conn: psycopg.Connection, team_id: UUID, hours: float) -> dict[str, int]:
+    """Each reviewer's decisions (rules' apart) in the last ``hours``, most first."""
+    rows = conn.execute(
+        "SELECT actor, count(*) FROM decisions WHERE team_id = %s AND api_key_id IS NOT NULL "
+        "AND at > now() - make_interval(secs => %s) GROUP BY actor ORDER BY count(*) DESC, actor",
+        (team_id, hours * 3600)).fetchall()
+    return {actor: count for actor, count in rows}
+
+
 def get_item(conn: psycopg.Connection, team_id: UUID, job_id: UUID) -> ReviewItem | None:
     row = conn.cursor(row_factory=dict_row).execute(
         _ITEM_SELECT + "WHERE r.team_id = %s AND r.job_id = %s", (team_id, job_id)).fetchone()
@@ -103,20 +120,22 @@ def get_item(conn: psycopg.Connection, team_id: UUID, job_id: UUID) -> ReviewIte
 
 
 def claim_next(conn: psycopg.Connection, team_id: UUID, key_id: UUID, key_name: str, where: QueueFilter,
-               lease_s: float) -> ReviewItem | None:
+               lease_s: float, milder_first: bool = False) -> ReviewItem | None:
     """The riskiest open item no one holds (assigned to this reviewer or to no one, not skipped by them), claimed
-    by this reviewer for ``lease_s``; an item they already hold comes first. FOR UPDATE SKIP LOCKED: two
-    reviewers claiming at once get two items."""
+    by this reviewer for ``lease_s``; an item they already hold comes first. ``milder_first`` (a reviewer past
+    their team's exposure limit): the least risky instead. FOR UPDATE SKIP LOCKED: two reviewers claiming at once
+    get two items."""
     row = conn.execute(
         "UPDATE review_items SET claimed_by_key = %(key)s, claimed_by_name = %(name)s, "
         "lease_until = now() + make_interval(secs => %(lease)s), updated_at = now() "
         "WHERE job_id = (SELECT r.job_id FROM review_items r JOIN jobs j ON j.id = r.job_id WHERE " + _ITEM_FILTER +
         "AND (r.lease_until IS NULL OR r.lease_until <= now() OR r.claimed_by_key = %(key)s) "
         "AND (r.assigned_to_key IS NULL OR r.assigned_to_key = %(key)s) AND NOT %(key)s = ANY(r.skipped_by_keys) "
-        "ORDER BY (r.claimed_by_key = %(key)s AND r.lease_until > now()) IS TRUE DESC, r.priority DESC, r.risk DESC, "
-        "r.created_at "
+        "ORDER BY (r.claimed_by_key = %(key)s AND r.lease_until > now()) IS TRUE DESC, r.priority DESC, "
+        "CASE WHEN %(milder)s THEN r.risk ELSE -r.risk END, r.created_at "
         "LIMIT 1 FOR UPDATE OF r SKIP LOCKED) RETURNING job_id",
-        {**where.params(), "state": "open", "team": team_id, "key": key_id, "name": key_name, "lease": lease_s},
+        {**where.params(), "state": "open", "team": team_id, "key": key_id, "name": key_name, "lease": lease_s,
+         "milder": milder_first},
     ).fetchone()
     return get_item(conn, team_id, row[0]) if row else None
 

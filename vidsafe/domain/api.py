@@ -80,12 +80,20 @@ class SearchResults(BaseModel):
                                        "meaning, with the text embedder down): its hits are by words alone")
 
 
+class Exposure(BaseModel):
+    """The caller's unblurred seconds of sensitive stretches today (UTC), and their team's soft limit."""
+
+    today_s: float
+    soft_limit_s: float | None = Field(description="Past it, the queue offers milder videos first (None: no limit)")
+
+
 class Me(BaseModel):
-    """The caller: their key, the team they act within, their preferences."""
+    """The caller: their key, the team they act within, their preferences, their exposure today."""
 
     key: ApiKey
     team: str
     preferences: Preferences
+    exposure: Exposure
 
 
 class HashImport(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from vidsafe.domain.jobs import JobStatus
@@ -18,6 +20,12 @@ class Stats(BaseModel):
     video_seconds_last_hour: float
     frames_last_hour: int
     services: dict[str, bool]
+    oldest_open_at: datetime | None = Field(default=None, description="When the longest-waiting open review item "
+                                            "came into its queue")
+    decisions_last_day: dict[str, int] = Field(default_factory=dict, description="Each reviewer's decisions in the "
+                                               "last 24 h")
+    exposure_today_s: dict[str, float] = Field(default_factory=dict, description="Each reviewer's unblurred seconds "
+                                               "of sensitive stretches today (UTC)")
 
 
 class OperationsSeries(BaseModel):

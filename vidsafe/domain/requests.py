@@ -87,6 +87,11 @@ class DecisionRequest(StrictModel):
     end_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 
+class ExposureReport(StrictModel):
+    seconds: float = Field(ge=0, le=3600, allow_inf_nan=False, description="Unblurred seconds of sensitive stretches "
+                           "played since the last report")
+
+
 # ---- people --------------------------------------------------------------------------------------------------------
 
 class PersonUpdate(StrictModel):

@@ -61,6 +61,14 @@ class Decision(BaseModel):
     at: datetime
 
 
+class DecisionRow(Decision):
+    """A decision as the team's export lists it: with its video's name, its risk, and its item's state now."""
+
+    source_name: str
+    risk: float | None
+    review_state: ReviewState | None = Field(description="The item's state now (None: the job is in no queue)")
+
+
 class SegmentDecision(BaseModel):
     action: DecisionAction
     actor: str

@@ -36,6 +36,10 @@ class TeamLimits(StrictModel):
     media_retention_s: float | None = Field(default=None, ge=0, le=10 * 365 * 86400, allow_inf_nan=False,
                                             description="How long a succeeded job's video is kept for review "
                                             "(0: removed when the job ends)")
+    exposure_soft_limit_s: float | None = Field(
+        default=None, ge=0, le=86400, allow_inf_nan=False,
+        description="Seconds of sensitive stretches a reviewer may play unblurred in a day (UTC) before the queue "
+        "offers them milder videos first (unset: no limit)")
 
     def or_defaults(self, defaults: TeamLimits) -> TeamLimits:
         """These limits, each one left unset taken from ``defaults`` (the deployment's settings)."""

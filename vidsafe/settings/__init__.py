@@ -51,6 +51,10 @@ class Settings(BaseSettings, AnalysisSettings, ReviewSettings, JobSettings, Serv
     def effective_backup_dir(self) -> Path:
         return self.backup_dir or self.state_dir / "backups"
 
+    @property
+    def effective_job_parts_in_flight(self) -> int:
+        return self.job_parts_in_flight or self.worker_concurrency
+
 
 @lru_cache
 def get_settings() -> Settings:

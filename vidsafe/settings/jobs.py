@@ -22,6 +22,12 @@ class JobSettings(BaseModel):
         description="Length of the time chunks a video's frames are split into; any free worker takes a chunk, "
         "and a job resumes from its finished chunks.",
     )
+    job_parts_in_flight: int | None = Field(
+        default=None, ge=1,
+        description="Parts of one job sent to the queue at once; the next is sent as one is done, behind what other "
+        "jobs sent meanwhile, so a long video does not hold back the short ones after it. Unset: "
+        "worker_concurrency (raise it with the workers of a cluster, so one video still uses them all).",
+    )
     part_lease_s: float = Field(
         default=60.0, ge=2,
         description="A worker renews its claim on a chunk at least this often; a claim not renewed in time "

@@ -34,6 +34,7 @@ from vidsafe.deploy import stack
 from vidsafe.domain.api import API_KEY_HEADER
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.jobs import JobOptions
+from vidsafe.export.sample_video import Scene, make_sample_video
 from vidsafe.gateway.app import create_app
 from vidsafe.gateway.refusals import Refusal
 from vidsafe.gateway.services.job_control import Action, apply
@@ -201,6 +202,30 @@ def test_the_highest_priority_runs_first_also_when_raised_while_queued(
     finished = [wait_for_job(api, job_id) for job_id in ids]
     assert [job["id"] for job in sorted(finished, key=lambda job: job["started_at"])] == [ids[2], ids[1], ids[0]]
     assert all(job["status"] == "succeeded" for job in finished)
+
+
+def test_a_long_video_does_not_hold_back_a_short_one_sent_after_it(
+        api: httpx.Client, running_stack: Settings, sample_video: Path, tmp_path: Path) -> None:
+    """Each job has one part in the queue at a time (the stack's one worker process): the next is sent as one is
+    done, behind the short clip's. All at once, the 40 s video's ten chunks came before the clip's three."""
+    scenes = tuple(Scene(name, start, start + 4.0) for name, start in
+                   zip(("coffee", "rocket", "chelsea", "camera", "clock") * 2, range(0, 40, 4), strict=True))
+    long_video = make_sample_video(tmp_path / "long.mp4", scenes, speech=None, size=(320, 180))
+    stack.down(running_stack, ["worker"])  # so that both wait in the queue together
+    try:
+        long_id = upload(api, long_video, options=NUDITY).json()["id"]
+        short_id = upload(api, sample_video, options=NUDITY).json()["id"]
+    finally:
+        stack.up(running_stack, ["worker"])
+    assert [wait_for_job(api, job_id)["status"] for job_id in (long_id, short_id)] == ["succeeded"] * 2
+    with psycopg.connect(running_stack.effective_database_url) as conn:
+        parts_of = dict(conn.execute("SELECT job_id::text, count(*) FROM job_parts WHERE job_id IN (%s, %s) "
+                                     "GROUP BY job_id", (long_id, short_id)).fetchall())
+        long_before = conn.execute(
+            "SELECT count(*) FROM job_parts WHERE job_id = %s AND finished_at < "
+            "(SELECT max(finished_at) FROM job_parts WHERE job_id = %s)", (long_id, short_id)).fetchone()[0]
+    assert parts_of[long_id] >= 2 * parts_of[short_id] + 2, parts_of  # ten chunks, three, and the rules each
+    assert long_before <= parts_of[short_id] + 1, f"{long_before} of the long video's parts came first"
 
 
 def test_a_batch_groups_jobs_with_aggregate_counts_and_is_controlled_as_one(

@@ -281,6 +281,7 @@ def test_decisions_are_on_record_in_the_audit_trail_and_exported(team: ReviewTea
     lines = csv_page.text.strip().splitlines()
     assert csv_page.headers["content-type"].startswith("text/csv")
     assert lines[0].startswith("id,job_id,action") and len(lines) == 3 and ",reject," in lines[1]
+    assert lines[0].endswith(",source_name,risk,review_state") and lines[1].endswith(",decided"), lines
 
 
 def test_a_segment_decision_keeps_the_video_open_until_every_flagged_segment_is_decided(
@@ -436,3 +437,28 @@ def test_faces_are_found_by_an_uploaded_photo(team: ReviewTeam, outsider: httpx.
                                 (_png(Image.new("1", (5000, 5000))), 422, "frame_too_large")]:
         refused = search(team.alice, photo)
         assert refused.status_code == status and refused.json()["detail"]["code"] == code, refused.text
+
+
+def test_exposure_is_counted_per_reviewer_and_past_the_limit_the_queue_offers_milder_videos(
+        team: ReviewTeam, api: httpx.Client, running_stack: Settings) -> None:
+    assert team.bob.get("/v1/me").json()["exposure"] == {"today_s": 0.0, "soft_limit_s": None}
+    assert team.bob.post("/v1/me/exposure", json={"seconds": 30}).json()["today_s"] == 30
+    assert team.bob.post("/v1/me/exposure", json={"seconds": 12.5}).json()["today_s"] == 42.5
+    for wrong in (-1, 3601, "a lot"):
+        refused = team.bob.post("/v1/me/exposure", json={"seconds": wrong})
+        assert (refused.status_code, refused.json()["detail"]["code"]) == (422, "invalid_request"), wrong
+    assert team.lead.get("/v1/stats").json()["exposure_today_s"] == {"bob": 42.5}, "the lead sees it"
+    limits = api.put(f"/v1/teams/{team.keys.name}/limits",
+                     json={"media_retention_s": RETENTION_S, "exposure_soft_limit_s": 40})
+    assert limits.status_code == 200, limits.text
+    assert team.bob.get("/v1/me").json()["exposure"] == {"today_s": 42.5, "soft_limit_s": 40.0}
+    # Two open videos, one mild and one severe: past the limit bob is offered the mild one, alice the severe one.
+    mild, severe = team.jobs[1]["id"], team.jobs[0]["id"]
+    for job_id, risk in ((mild, 0.2), (severe, 0.9)):
+        _sql(running_stack, "UPDATE review_items SET state = 'open', queue = 'review', risk = %s, "
+             "claimed_by_key = NULL, lease_until = NULL, assigned_to_key = NULL, skipped_by_keys = '{}' "
+             "WHERE job_id = %s", (risk, job_id))
+    assert team.bob.post("/v1/reviews/claim", json={}).json()["job_id"] == mild
+    assert team.alice.post("/v1/reviews/claim", json={}).json()["job_id"] == severe
+    for client, job_id in ((team.bob, mild), (team.alice, severe)):
+        client.post(f"/v1/reviews/{job_id}/release").raise_for_status()
