@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vidsafe.db import exposure, preferences, teams
+from vidsafe.db import exposure, preferences
 from vidsafe.domain.api import Exposure, Me
 from vidsafe.domain.requests import ExposureReport
 from vidsafe.domain.teams import Preferences
@@ -22,7 +22,8 @@ def me(conn: ConnDep, caller: ReaderDep) -> Me:
 
 
 def _exposure(conn: ConnDep, caller: Caller, today_s: float) -> Exposure:
-    return Exposure(today_s=today_s, soft_limit_s=teams.get_team(conn, caller.team_id).exposure_soft_limit_s)
+    return Exposure(today_s=today_s,
+                    soft_limit_s=preferences.review_settings(conn, caller.team_id).exposure_soft_limit_s)
 
 
 @router.post("/exposure", response_model=Exposure)

@@ -9,10 +9,10 @@ from typing import Annotated
 import psycopg
 from fastapi import APIRouter, Path, status
 
-from vidsafe.db import teams
+from vidsafe.db import preferences, teams
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.requests import TeamRequest
-from vidsafe.domain.teams import TEAM_NAME_PATTERN, Team, TeamLimits
+from vidsafe.domain.teams import TEAM_NAME_PATTERN, Team, TeamLimits, TeamReviewSettings
 from vidsafe.gateway.dependencies import AdminDep, Caller, ConnDep
 from vidsafe.gateway.openapi import links
 from vidsafe.gateway.refusals import Refusal
@@ -56,6 +56,21 @@ def list_teams(conn: ConnDep, caller: AdminDep) -> list[Team]:
 @router.get("/{name}", response_model=Team, operation_id="get_team")
 def get_team(name: TeamName, conn: ConnDep, caller: AdminDep) -> Team:
     return _team_or_404(conn, caller, name)
+
+
+@router.get("/{name}/review-settings", response_model=TeamReviewSettings, operation_id="get_review_settings")
+def get_review_settings(name: TeamName, conn: ConnDep, caller: AdminDep) -> TeamReviewSettings:
+    """The team's settings for its reviewers: the protection defaults and the daily exposure soft limit."""
+    return preferences.review_settings(conn, _team_or_404(conn, caller, name).id)
+
+
+@router.put("/{name}/review-settings", response_model=TeamReviewSettings, operation_id="set_review_settings")
+def set_review_settings(name: TeamName, body: TeamReviewSettings, conn: ConnDep,
+                        caller: AdminDep) -> TeamReviewSettings:
+    """Set them (the team's lead: an admin key of the team): a reviewer has the defaults until they save their own
+    preferences; past the soft limit of unblurred sensitive seconds in a day, the queue offers them milder videos
+    first."""
+    return preferences.set_review_settings(conn, _team_or_404(conn, caller, name).id, body)
 
 
 @router.put("/{name}/limits", response_model=Team, operation_id="set_team_limits")

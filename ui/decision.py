@@ -19,6 +19,7 @@ POLICY_LABELS = ["none", "adult_nudity", "sexual_activity", "violence", "graphic
 _TARGET, _LABEL, _NOTE = "decision_target", "decision_policy", "decision_note"
 _PENDING = "decision_pending"
 _RESET = "decision_reset"
+_JOB = "decision_job"  # the video the form is about
 _RECORDED = "decision_recorded"
 _MARKS = {DecisionAction.approve: "✓ approved", DecisionAction.reject: "✗ rejected"}
 _SHORTCUTS = {DecisionAction.approve: "a", DecisionAction.reject: "x", DecisionAction.escalate: "e"}
@@ -35,10 +36,19 @@ def _target_text(segment: FlaggedSegment | None) -> str:
         f"{segment.category}"
 
 
+_WHOLE = "video"  # the option of the whole video; a segment's is its place in the list, as text
+
+
+def _picked(flagged: list[FlaggedSegment]) -> FlaggedSegment | None:
+    """The segment the decision is on (None: the whole video). The options are text: a radio's value comes back
+    as what the browser held, which is text once the widget was made again."""
+    value = str(st.session_state.get(_TARGET) or _WHOLE)
+    return flagged[int(value)] if value.isdigit() and int(value) < len(flagged) else None
+
+
 def _seek_to_target(flagged: list[FlaggedSegment]) -> None:
-    picked = st.session_state.get(_TARGET)
-    if picked is not None:
-        navigation.seek(flagged[picked].start_s)
+    if (segment := _picked(flagged)) is not None:
+        navigation.seek(segment.start_s)
 
 
 def _record(job_id: str, item: ReviewItem | None, request: DecisionRequest, preferences: Preferences) -> None:
@@ -59,9 +69,10 @@ def _record(job_id: str, item: ReviewItem | None, request: DecisionRequest, pref
 
 
 def render(job_id: str, flagged: list[FlaggedSegment], item: ReviewItem | None, preferences: Preferences) -> None:
-    if st.session_state.pop(_RESET, False):
-        for name in (_TARGET, _LABEL, _NOTE):
-            st.session_state.pop(name, None)
+    # A new form after a decision and for another video; set, not forgotten: a forgotten radio kept its old choice.
+    if st.session_state.pop(_RESET, False) or st.session_state.get(_JOB) != job_id:
+        st.session_state.update({_TARGET: _WHOLE, _LABEL: "none", _NOTE: "", _JOB: job_id})
+        st.session_state.pop(_PENDING, None)
     st.subheader("Decision")
     if recorded := st.session_state.pop(_RECORDED, None):
         st.success(plain(recorded))
@@ -69,10 +80,10 @@ def render(job_id: str, flagged: list[FlaggedSegment], item: ReviewItem | None, 
     st.caption(f"{done} of {len(flagged)} flagged segments decided" + (
         f"; the item is {item.state}" + (f" in {item.queue}" if item.queue != "review" else "") if item else ""))
     with st.container(height=min(60 + 32 * len(flagged), 230), border=False):
-        picked = st.radio("On", [None, *range(len(flagged))], key=_TARGET, on_change=_seek_to_target,
-                          args=(flagged,), label_visibility="collapsed",
-                          format_func=lambda i: "the whole video" if i is None else segment_line(flagged[i]))
-    target = None if picked is None else flagged[picked]
+        st.radio("On", [_WHOLE, *map(str, range(len(flagged)))], key=_TARGET, on_change=_seek_to_target,
+                 args=(flagged,), label_visibility="collapsed",
+                 format_func=lambda i: "the whole video" if i == _WHOLE else segment_line(flagged[int(i)]))
+    target = _picked(flagged)
     labels = list(dict.fromkeys(["none", *(s.category for s in flagged), *POLICY_LABELS]))
     columns = st.columns([1, 2])
     label = columns[0].selectbox("Policy", labels, key=_LABEL)

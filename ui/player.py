@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import streamlit as st
 
 from vidsafe.catalogue import entry
 from vidsafe.client import GatewayError
+from vidsafe.domain.findings import Finding
 from vidsafe.domain.jobs import Job
 from vidsafe.domain.review import FlaggedSegment
 from vidsafe.domain.teams import Preferences
@@ -54,9 +56,11 @@ def media_url(job_id: str) -> str | None:
     return link.url
 
 
-def stretches(flagged: list[FlaggedSegment], min_severity: float) -> list[dict[str, Any]]:
+def stretches(flagged: list[FlaggedSegment], min_severity: float,
+              findings: Sequence[Finding] = ()) -> list[dict[str, Any]]:
     """The sensitive stretches the player blurs: flagged segments of what is seen, at least ``min_severity`` severe,
-    overlapping ones merged, each with what it holds (the abstraction the reviewer decides from before revealing it)."""
+    overlapping ones merged, each with what the reviewer can decide from before revealing it: what was found there,
+    and the text on screen and the words said meanwhile."""
     sensitive = sorted((s for s in flagged if s.severity >= min_severity and s.module not in thumbnails.UNSEEN),
                        key=lambda s: s.start_s)
     merged: list[dict[str, Any]] = []
@@ -70,6 +74,11 @@ def stretches(flagged: list[FlaggedSegment], min_severity: float) -> list[dict[s
                 merged[-1]["why"] += f", {what}"
         else:
             merged.append({"start": segment.start_s, "end": end, "why": what})
+    for stretch in merged:
+        texts = dict.fromkeys(f.text for f in sorted(findings, key=lambda f: f.timestamp_s)
+                              if f.module in thumbnails.UNSEEN_TEXT and f.text
+                              and stretch["start"] <= f.timestamp_s < stretch["end"])
+        stretch["texts"] = " / ".join(texts)[:300]
     return merged
 
 
@@ -82,7 +91,8 @@ def lanes(flagged: list[FlaggedSegment]) -> list[dict[str, str]]:
     return [{"name": name, "colour": colour} for name, colour in zip(names, itertools.cycle(PALETTE), strict=False)]
 
 
-def render(job: Job, flagged: list[FlaggedSegment], preferences: Preferences) -> PlayerState | None:
+def render(job: Job, flagged: list[FlaggedSegment], findings: list[Finding],
+           preferences: Preferences) -> PlayerState | None:
     """The player of the job's video, or None (with the reason shown) where it is not kept."""
     url = media_url(str(job.id))
     if url is None:
@@ -96,7 +106,7 @@ def render(job: Job, flagged: list[FlaggedSegment], preferences: Preferences) ->
         "bands": [{"lane": s.category, "label": f"{s.module}:{s.label}", "start": s.start_s,
                    "end": max(s.end_s, s.start_s + 1.0 / fps), "score": s.max_score,
                    "colour": entry(s.module).colour} for s in flagged],
-        "stretches": stretches(flagged, policy.blur_min_severity),
+        "stretches": stretches(flagged, policy.blur_min_severity, findings),
         "protect": {"blur": preferences.blur_sensitive, "grayscale": preferences.grayscale,
                     "muted": preferences.muted},
         "seek": {"t": st.session_state.get(navigation.SEEK, 0.0),

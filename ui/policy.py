@@ -14,6 +14,7 @@ from vidsafe.client import GatewayError, GatewayUnreachable
 from vidsafe.domain.errors import ErrorCode
 from vidsafe.domain.policies import DryRun, Policy, PolicyDocument
 from vidsafe.domain.requests import TermBankRequest
+from vidsafe.domain.teams import Preferences, Scope, TeamReviewSettings
 from vidsafe.ui import session
 from vidsafe.ui.markdown import plain
 
@@ -155,8 +156,8 @@ def render() -> None:
         return
     st.caption(f"Version {policy.version}" + (" (the deployment's default)" if policy.version == 0 else "")
                + ": what new jobs are judged by. Saving and dry runs need a key with the admin scope.")
-    categories, rules, edit, banks, versions = st.tabs(["Categories", "Rules", "Edit and dry-run", "Term banks",
-                                                        "Versions"])
+    categories, rules, edit, banks, versions, reviewers = st.tabs(["Categories", "Rules", "Edit and dry-run",
+                                                                   "Term banks", "Versions", "Reviewers"])
     with categories:
         st.dataframe(_categories(policy), hide_index=True, use_container_width=True)
     with rules:
@@ -171,3 +172,33 @@ def render() -> None:
             st.dataframe(pd.DataFrame([v.model_dump() for v in saved]), hide_index=True)
         else:
             st.info("No version saved: the team judges by the deployment's default (version 0).")
+    with reviewers:
+        _reviewers()
+
+
+def _reviewers() -> None:
+    """The team's protection defaults for its reviewers and their daily exposure soft limit (a lead's to set)."""
+    me = session.me()
+    if Scope.admin not in me.key.scopes:
+        st.info("The team's lead (an admin key) sets the reviewers' protection defaults and exposure limit.")
+        return
+    team = me.team
+    current = session.call(lambda c: c.review_settings(team))
+    if current is None:
+        return
+    with st.form("review_settings"):
+        st.caption("What a reviewer has until they change their own (in the review page's Protection).")
+        defaults = Preferences(
+            blur_sensitive=st.toggle("Blur sensitive stretches and frames", current.defaults.blur_sensitive,
+                                     key="team_blur"),
+            grayscale=st.toggle("Grayscale", current.defaults.grayscale, key="team_gray"),
+            muted=st.toggle("Start muted", current.defaults.muted, key="team_muted"),
+            open_next=st.toggle("Open the next video after deciding", current.defaults.open_next, key="team_next"))
+        minutes = st.number_input("Soft limit of sensitive minutes seen unblurred a day (0: none)", 0.0, 1440.0,
+                                  (current.exposure_soft_limit_s or 0.0) / 60, 5.0,
+                                  help="Past it, Claim next offers the reviewer the mildest videos first",
+                                  key="team_exposure_limit")
+        if st.form_submit_button("Save for the team", key="save_review_settings"):
+            chosen = TeamReviewSettings(defaults=defaults, exposure_soft_limit_s=minutes * 60 or None)
+            if session.call(lambda c: c.set_review_settings(team, chosen), "not saved") is not None:
+                st.success("Saved: reviewers who never changed their own settings have these now.")

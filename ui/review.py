@@ -118,27 +118,26 @@ def _summary(job_id: str) -> None:
     record = session.call(lambda c: c.summary(job_id), "no summary")
     if record is None:
         return
-    with st.container():
-        if record.summary is not None:
-            summary = record.summary
-            colour = ACTION_COLOURS[summary.suggested_action]
-            st.markdown(f"**Summary:** {summary.headline}  \n"
-                        f"Suggested action: :{colour}[**{summary.suggested_action}**] - {summary.rationale}")
-            for item in summary.findings:
-                if st.button(f"{clock(item.start_s)}-{clock(item.end_s)} {item.what} ({item.severity})",
-                             key=f"summary-{item.start_s}-{item.what}", type="tertiary"):
-                    navigation.seek(item.start_s)
-                    st.rerun()  # the whole page: the player is outside this fragment
-        made_by = record.provider + (f" {record.model}" if record.model else "")
-        if record.state == "queued":
-            st.caption(f"a new summary by {made_by} is on its way ...")
-        elif record.state == "failed":
-            st.warning(f"The summary by {made_by} failed: {record.error}")
-        else:
-            st.caption(f"by {made_by}")
-        if st.button("Summarise again", key="summarise", disabled=record.state == "queued") \
-                and session.call(lambda c: c.regenerate_summary(job_id)) is not None:
-            st.rerun(scope="fragment")
+    if record.summary is not None:
+        summary = record.summary
+        colour = ACTION_COLOURS[summary.suggested_action]
+        st.markdown(f"**Summary:** {summary.headline}  \n"
+                    f"Suggested action: :{colour}[**{summary.suggested_action}**] - {summary.rationale}")
+        for item in summary.findings:
+            if st.button(f"{clock(item.start_s)}-{clock(item.end_s)} {item.what} ({item.severity})",
+                         key=f"summary-{item.start_s}-{item.what}", type="tertiary"):
+                navigation.seek(item.start_s)
+                st.rerun()  # the whole page: the player is outside this fragment
+    made_by = record.provider + (f" {record.model}" if record.model else "")
+    if record.state == "queued":
+        st.caption(f"a new summary by {made_by} is on its way ...")
+    elif record.state == "failed":
+        st.warning(f"The summary by {made_by} failed: {record.error}")
+    else:
+        st.caption(f"by {made_by}")
+    if st.button("Summarise again", key="summarise", disabled=record.state == "queued") \
+            and session.call(lambda c: c.regenerate_summary(job_id)) is not None:
+        st.rerun(scope="fragment")
 
 
 def _scores(job: Job, findings: list[Finding]) -> None:
@@ -214,7 +213,7 @@ def render() -> None:
     main, side = st.columns([3, 2])
     with main:
         preferences = _protection(preferences)
-        state = player.render(job, flagged, preferences)
+        state = player.render(job, flagged, findings, preferences)
         if state is not None and state.time_s is not None:
             st.session_state[navigation.SEEK] = state.time_s
         if state is not None:

@@ -17,6 +17,7 @@ SKELETON = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24)
             (24, 26), (26, 28))
 UNCOLOURED = (255, 255, 255)  # a module whose catalogue entry gives no colour
 UNSEEN = (Module.speech, Module.text)  # what is said, or judged of text, is nothing to blur on screen
+UNSEEN_TEXT = (Module.ocr, Module.speech)  # what a blurred stretch's text and words are read from
 
 
 def is_sensitive(finding: Finding, severities: dict[str, float], min_severity: float) -> bool:

@@ -44,6 +44,7 @@ from vidsafe.domain.teams import (
     Scope,
     Team,
     TeamLimits,
+    TeamReviewSettings,
     WebhookSecret,
     WebhookSecretRotation,
     WebhookSecretState,
@@ -324,6 +325,13 @@ class GatewayClient:
 
     def teams(self) -> list[Team]:
         return self._get(list[Team], "GET", "/v1/teams")
+
+    def review_settings(self, team: str) -> TeamReviewSettings:
+        return self._get(TeamReviewSettings, "GET", f"/v1/teams/{team}/review-settings")
+
+    def set_review_settings(self, team: str, settings: TeamReviewSettings) -> TeamReviewSettings:
+        return self._get(TeamReviewSettings, "PUT", f"/v1/teams/{team}/review-settings",
+                         json=settings.model_dump(mode="json"))
 
     def set_team_limits(self, name: str, limits: TeamLimits) -> Team:
         return self._get(Team, "PUT", f"/v1/teams/{name}/limits", json=limits.model_dump(exclude_none=True))

@@ -20,16 +20,19 @@ from vidsafe.gateway.services import owned
 from vidsafe.policy import segment_severity
 from vidsafe.settings import Settings
 
+_SLACK_S = 1e-6  # times come back from JSON: a segment's own bounds hold it
+
 
 def _covers(start_s: float | None, end_s: float | None, segment: Segment | FlaggedSegment) -> bool:
-    """Whether a decision's stretch (None: the whole video) reaches into the segment."""
-    return start_s is None or (start_s <= segment.end_s and (end_s or start_s) >= segment.start_s)
+    """Whether a decision's stretch (None: the whole video) holds the whole segment: a decision on one segment is
+    not one on another that merely overlaps it (another category, over part of the same time)."""
+    return start_s is None or (start_s <= segment.start_s + _SLACK_S and (end_s or start_s) >= segment.end_s - _SLACK_S)
 
 
 def flagged_segments(conn: psycopg.Connection, settings: Settings, team_id: uuid.UUID, job: Job,
                      verdicts: list[Verdict] | None = None) -> list[FlaggedSegment]:
     """The job's segments its policy flags (by the version it was judged by), what drives the risk first, each
-    with the approvals and rejections that reach into it."""
+    with the approvals and rejections that hold it (its own, or the whole video's)."""
     policy = (policies.policy_at(conn, team_id, job.policy_version, settings) if job.policy_version is not None
               else None) or policies.team_policy(conn, team_id, settings)
     verdicts = decisions.verdicts(conn, job.id) if verdicts is None else verdicts

@@ -68,7 +68,8 @@ def _open(page: Page, name: str) -> None:
 
 
 def _pick(page: Page, label: str, option: str) -> None:
-    """Choose an option of a Streamlit selectbox."""
+    """Choose an option of a Streamlit selectbox (once a rerun has left only the new one on the page)."""
+    expect(page.get_by_label(label, exact=True)).to_have_count(1)
     page.get_by_label(label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
 
@@ -135,6 +136,11 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
     expect(mia.locator("[data-testid=stImage]").first).to_be_visible()
     _shot(mia, "review")
 
+    # The face is found in the batch's other video (searched across videos, not filtered after).
+    mia.get_by_role("tab", name="Faces").click()
+    mia.get_by_role("button", name="Find in other videos").first.click()
+    expect(mia.get_by_text(re.compile(r"\d+ faces in other videos"))).to_be_visible()
+
     # Seek by clicking a transcript line: the player starts where the sentence is said.
     mia.get_by_role("tab", name="Transcript").click()
     line = mia.get_by_role("tabpanel").get_by_role("button", name=re.compile(r"check this video"))
@@ -143,23 +149,8 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
     expect(mia.get_by_text(re.compile(rf"player at 00:0?{int(said_at)}\."))).to_be_visible()
     _wait_for_player_at(mia, said_at)
 
-    # A decision, confirmed, then in the audit trail.
-    _pick(mia, "Policy", "scams")
-    mia.get_by_label("Reason").fill("gift-card scam")
-    mia.get_by_role("button", name="Reject").click()
-    mia.get_by_role("button", name="Confirm").click()
-    expect(mia.get_by_text("Recorded: reject (scams) by mia")).to_be_visible()
-    mia.get_by_role("tab", name="Audit trail").click()
-    expect(mia.locator("[data-testid=stTable]")).to_contain_text("reject (scams): gift-card scam")
-    _shot(mia, "review-decided")
-
-    # A reload keeps the reviewer signed in, on the same video (its id is in the address, the key is not).
-    job_id = re.search(r"job=([0-9a-f-]+)", mia.url).group(1)
-    mia.reload()
-    expect(mia.get_by_role("heading", name=titles[0])).to_be_visible()
-    expect(mia.get_by_label("API key")).to_have_count(0)
-
     # A stretch of exposed skin: blurred in the player, what it holds written over it, until revealed.
+    job_id = re.search(r"job=([0-9a-f-]+)", mia.url).group(1)
     with psycopg.connect(running_stack.effective_database_url, autocommit=True) as conn:
         conn.execute("INSERT INTO segments (job_id, module, label, start_s, end_s, max_score, mean_score, count) "
                      "VALUES (%s, 'nudity', 'FEMALE_BREAST_EXPOSED', 1.0, 3.0, 0.9, 0.8, 3)", (job_id,))
@@ -181,6 +172,33 @@ def test_a_moderator_reviews_decides_and_searches_and_two_claim_at_once(
     _shot(mia, "review-blurred")
     mia.get_by_role("button", name="Reveal this stretch").click()
     expect(mia.locator("video.blurred")).to_have_count(0)
+
+    # A decision on one flagged segment (picking it seeks there) leaves the video open for the other.
+    mia.get_by_test_id("stRadioGroup").get_by_text(re.compile(r"^00:01\.0-00:03\.0 nudity \(")).click()
+    _wait_for_player_at(mia, 1.0, tolerance_s=0.1)
+    mia.get_by_role("button", name="Approve").click()
+    mia.get_by_role("button", name="Confirm").click()
+    expect(mia.get_by_text("Recorded: approve (none) by mia")).to_be_visible()
+    expect(mia.get_by_text("1 of 2 flagged segments decided; the item is open")).to_be_visible()
+
+    # The whole video: a rejection asks for its reason, then once to confirm; then it is in the audit trail.
+    mia.get_by_role("button", name="Reject").click()
+    expect(mia.get_by_text("A rejection names the policy it breaks")).to_be_visible()
+    _pick(mia, "Policy", "scams")
+    mia.get_by_label("Reason").fill("gift-card scam")
+    mia.get_by_role("button", name="Reject").click()
+    mia.get_by_role("button", name="Confirm").click()
+    expect(mia.get_by_text("Recorded: reject (scams) by mia")).to_be_visible()
+    expect(mia.get_by_text("2 of 2 flagged segments decided; the item is decided")).to_be_visible()
+    mia.get_by_role("tab", name="Audit trail").click()
+    expect(mia.locator("[data-testid=stTable]")).to_contain_text("reject (scams): gift-card scam")
+    _shot(mia, "review-decided")
+
+    # A reload keeps the reviewer signed in, on the same video (its id is in the address, the key is not).
+    mia.reload()
+    expect(mia.get_by_role("heading", name=titles[0])).to_be_visible()
+    expect(mia.get_by_label("API key")).to_have_count(0)
+    mia.set_viewport_size({"width": 1400, "height": 1600})
 
     # Search for the spoken sentence and the caption.
     _open(mia, "Search")

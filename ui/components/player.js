@@ -1,7 +1,8 @@
 // The review player: the video, streamed by the browser from the gateway with a signed link; the findings drawn
 // under it, a lane per category (click or drag to seek); stretches with sensitive findings blurred until the
 // reviewer reveals one (one at a time); J/K/L, space, frame steps and speeds from the keyboard. The page hears the
-// time where the player stops (state "time") and the unblurred seconds of sensitive stretches played ("exposure_s").
+// time where the player is paused (state "time") and the unblurred seconds of sensitive stretches played
+// ("exposure_s", every 5 s of them and at each pause).
 const LANE_H = 16;
 const AXIS_H = 18;
 const LABEL_W = 120;
@@ -18,7 +19,8 @@ function build(root) {
   box.className = "player";
   box.innerHTML = `
     <div class="frame"><video preload="metadata" playsinline></video>
-      <div class="veil"><div class="why"></div><button class="reveal" type="button">Reveal this stretch</button></div>
+      <div class="veil"><div class="why"></div><div class="texts"></div>
+        <button class="reveal" type="button">Reveal this stretch</button></div>
     </div>
     <div class="bar">
       <button class="play" type="button" title="Play or pause (space, k)">Play</button>
@@ -37,7 +39,8 @@ function build(root) {
   root.appendChild(box);
   const get = (selector) => box.querySelector(selector);
   return {
-    box, video: get("video"), veil: get(".veil"), why: get(".why"), reveal: get(".reveal"), play: get(".play"),
+    box, video: get("video"), veil: get(".veil"), why: get(".why"), texts: get(".texts"), reveal: get(".reveal"),
+    play: get(".play"),
     speed: get(".speed"), sound: get(".sound"), at: get(".at"), canvas: get("canvas"), job: null, src: null,
     seekNonce: null, pendingSeek: null, revealed: -1, exposure: 0, reportedExposure: 0, lastTime: null, data: null,
   };
@@ -57,6 +60,7 @@ function protect(p) {
   if (blurred) {
     const stretch = p.data.stretches[index];
     p.why.textContent = `${clock(stretch.start)}-${clock(stretch.end)}: ${stretch.why}`;
+    p.texts.textContent = stretch.texts ? `on screen and said: ${stretch.texts}` : "";
   }
   return { index, blurred };
 }
@@ -94,9 +98,14 @@ function draw(p) {
   const axis = LANE_H * Math.max(1, lanes.length);
   const step = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600].find((s) => span / s <= 12) || 1200;
   g.fillStyle = "#666";
+  let labelsEnd = 0;  // a tick's label is left out where it would run into the one before it
   for (let t = 0; t <= span; t += step) {
+    const text = clock(t).replace(/\.0$/, "");
+    const left = Math.min(x(t) + 2, width - g.measureText(text).width);
     g.fillRect(x(t), axis, 1, 4);
-    g.fillText(clock(t).replace(/\.0$/, ""), Math.min(x(t) + 2, width - 40), axis + 14);
+    if (left < labelsEnd + 6) continue;
+    g.fillText(text, left, axis + 14);
+    labelsEnd = left + g.measureText(text).width;
   }
   g.fillStyle = "#d00";
   g.fillRect(x(p.video.currentTime) - 1, 0, 2, axis);
@@ -172,7 +181,8 @@ function wire(p, component) {
   });
   video.addEventListener("play", () => { p.play.textContent = "Pause"; });
   video.addEventListener("pause", () => { p.play.textContent = "Play"; report(); });
-  video.addEventListener("seeked", () => { p.lastTime = null; protect(p); redraw(); report(); });
+  // Seeks are not reported: each report reruns the page, and one just before a click could swallow it.
+  video.addEventListener("seeked", () => { p.lastTime = null; protect(p); redraw(); });
   video.addEventListener("volumechange", () => { p.sound.classList.toggle("on", !video.muted); });
   p.reveal.addEventListener("click", () => { p.revealed = stretchAt(p, video.currentTime); protect(p); });
   p.play.addEventListener("click", () => (video.paused ? video.play() : video.pause()));

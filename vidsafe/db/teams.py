@@ -13,17 +13,17 @@ from vidsafe.domain.teams import ApiKey, Scope, Team, TeamLimits
 # ---- teams and API keys --------------------------------------------------------------------------
 
 _TEAM_COLUMNS = ("id, name, operator, max_running_jobs, max_queued_jobs, max_video_hours_per_day, media_retention_s, "
-                 "exposure_soft_limit_s, created_at")
+                 "created_at")
 # The team every deployment has: data from before teams moved into it, and its admins act for any team.
 OPERATOR_TEAM_ID = UUID("00000000-0000-0000-0000-000000000001")
 
 
 def create_team(conn: psycopg.Connection, team_id: UUID, name: str, limits: TeamLimits) -> Team:
     row = conn.cursor(row_factory=dict_row).execute(
-        "INSERT INTO teams (id, name, max_running_jobs, max_queued_jobs, max_video_hours_per_day, media_retention_s, "
-        f"exposure_soft_limit_s) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_TEAM_COLUMNS}",
+        "INSERT INTO teams (id, name, max_running_jobs, max_queued_jobs, max_video_hours_per_day, media_retention_s) "
+        f"VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_TEAM_COLUMNS}",
         (team_id, name, limits.max_running_jobs, limits.max_queued_jobs, limits.max_video_hours_per_day,
-         limits.media_retention_s, limits.exposure_soft_limit_s),
+         limits.media_retention_s),
     ).fetchone()
     assert row is not None
     return Team.model_validate(row)
@@ -53,9 +53,9 @@ def list_teams(conn: psycopg.Connection, team_id: UUID | None = None) -> list[Te
 def set_team_limits(conn: psycopg.Connection, team_id: UUID, limits: TeamLimits) -> Team:
     row = conn.cursor(row_factory=dict_row).execute(
         "UPDATE teams SET max_running_jobs = %s, max_queued_jobs = %s, max_video_hours_per_day = %s, "
-        f"media_retention_s = %s, exposure_soft_limit_s = %s WHERE id = %s RETURNING {_TEAM_COLUMNS}",
+        f"media_retention_s = %s WHERE id = %s RETURNING {_TEAM_COLUMNS}",
         (limits.max_running_jobs, limits.max_queued_jobs, limits.max_video_hours_per_day, limits.media_retention_s,
-         limits.exposure_soft_limit_s, team_id),
+         team_id),
     ).fetchone()
     assert row is not None
     return Team.model_validate(row)

@@ -36,10 +36,6 @@ class TeamLimits(StrictModel):
     media_retention_s: float | None = Field(default=None, ge=0, le=10 * 365 * 86400, allow_inf_nan=False,
                                             description="How long a succeeded job's video is kept for review "
                                             "(0: removed when the job ends)")
-    exposure_soft_limit_s: float | None = Field(
-        default=None, ge=0, le=86400, allow_inf_nan=False,
-        description="Seconds of sensitive stretches a reviewer may play unblurred in a day (UTC) before the queue "
-        "offers them milder videos first (unset: no limit)")
 
     def or_defaults(self, defaults: TeamLimits) -> TeamLimits:
         """These limits, each one left unset taken from ``defaults`` (the deployment's settings)."""
@@ -112,3 +108,14 @@ class Preferences(StrictModel):
     muted: bool = Field(default=True, description="Start videos with their sound off")
     open_next: bool = Field(default=True, description="After a decision that finishes a video, claim and open the "
                             "next one from the same queue")
+
+
+class TeamReviewSettings(StrictModel):
+    """A team's settings for its reviewers, which its lead (an admin key of the team) sets."""
+
+    defaults: Preferences = Field(default_factory=Preferences, description="The protection and flow "
+                                  "settings a reviewer has until they change their own")
+    exposure_soft_limit_s: float | None = Field(
+        default=None, ge=0, le=86400, allow_inf_nan=False,
+        description="Seconds of sensitive stretches a reviewer may play unblurred in a day (UTC) before the queue "
+        "offers them milder videos first (unset: no limit)")

@@ -18,9 +18,11 @@ class JobSettings(BaseModel):
         "(a batch may override this).",
     )
     chunk_s: float = Field(
-        default=120.0, ge=1,
+        default=30.0, ge=1,
         description="Length of the time chunks a video's frames are split into; any free worker takes a chunk, "
-        "and a job resumes from its finished chunks.",
+        "and a job resumes from its finished chunks. A chunk is also a job's turn: jobs take turns chunk by chunk "
+        "(job_parts_in_flight), so a short clip waits for a chunk of a long video, not for all of it "
+        "(benchmarks/results/fair_queue.md).",
     )
     job_parts_in_flight: int | None = Field(
         default=None, ge=1,

@@ -345,6 +345,8 @@ def test_faces_across_videos_are_one_person_that_can_be_named_split_merged_hidde
     assert astronaut["jobs"] == len(team.jobs), people
     seen_in = {hit["job_id"] for hit in team.alice.get(f"/v1/people/{astronaut['id']}/appearances").json()}
     assert seen_in == {j["id"] for j in team.jobs}
+    every = team.alice.get(f"/v1/people/{astronaut['id']}/appearances", params={"every_face": True}).json()
+    assert len(every) == astronaut["faces"] and {hit["job_id"] for hit in every} == seen_in, "what a merge moves"
     named = team.alice.patch(f"/v1/people/{astronaut['id']}", json={"name": "Eileen"})
     assert named.status_code == 200 and named.json()["name"] == "Eileen"
 
@@ -440,7 +442,7 @@ def test_faces_are_found_by_an_uploaded_photo(team: ReviewTeam, outsider: httpx.
 
 
 def test_exposure_is_counted_per_reviewer_and_past_the_limit_the_queue_offers_milder_videos(
-        team: ReviewTeam, api: httpx.Client, running_stack: Settings) -> None:
+        team: ReviewTeam, running_stack: Settings) -> None:
     assert team.bob.get("/v1/me").json()["exposure"] == {"today_s": 0.0, "soft_limit_s": None}
     assert team.bob.post("/v1/me/exposure", json={"seconds": 30}).json()["today_s"] == 30
     assert team.bob.post("/v1/me/exposure", json={"seconds": 12.5}).json()["today_s"] == 42.5
@@ -448,10 +450,17 @@ def test_exposure_is_counted_per_reviewer_and_past_the_limit_the_queue_offers_mi
         refused = team.bob.post("/v1/me/exposure", json={"seconds": wrong})
         assert (refused.status_code, refused.json()["detail"]["code"]) == (422, "invalid_request"), wrong
     assert team.lead.get("/v1/stats").json()["exposure_today_s"] == {"bob": 42.5}, "the lead sees it"
-    limits = api.put(f"/v1/teams/{team.keys.name}/limits",
-                     json={"media_retention_s": RETENTION_S, "exposure_soft_limit_s": 40})
-    assert limits.status_code == 200, limits.text
+    # The lead sets the limit and the team's protection defaults; a reviewer's own preferences win over them.
+    assert team.bob.put(f"/v1/teams/{team.keys.name}/review-settings", json={}).status_code == 403
+    defaults = {"blur_sensitive": True, "grayscale": True, "muted": True, "open_next": False}
+    settings = team.lead.put(f"/v1/teams/{team.keys.name}/review-settings",
+                             json={"defaults": defaults, "exposure_soft_limit_s": 40})
+    assert settings.status_code == 200, settings.text
     assert team.bob.get("/v1/me").json()["exposure"] == {"today_s": 42.5, "soft_limit_s": 40.0}
+    assert team.bob.get("/v1/me").json()["preferences"] == defaults
+    own = {**defaults, "grayscale": False}
+    assert team.alice.put("/v1/me/preferences", json=own).status_code == 200
+    assert team.alice.get("/v1/me").json()["preferences"] == own
     # Two open videos, one mild and one severe: past the limit bob is offered the mild one, alice the severe one.
     mild, severe = team.jobs[1]["id"], team.jobs[0]["id"]
     for job_id, risk in ((mild, 0.2), (severe, 0.9)):

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.helpers.support import make_team, upload, wait_for_job
+from vidsafe.client import GatewayClient
 from vidsafe.settings import Settings
 from vidsafe.ui import APP_PATH, session
 from vidsafe.ui.markdown import plain
@@ -80,6 +81,8 @@ def test_the_policy_page_shows_the_categories_dry_runs_an_edit_and_saves_it(
     team = make_team(running_stack, api, "policy-page", {"lead": ["admin", "review", "lists"]})
     app = AppTest.from_function(_policy_page, default_timeout=60)
     app.session_state["api_key"] = team.secrets["lead"]
+    with GatewayClient(running_stack.gateway_url, team.secrets["lead"]) as lead:
+        app.session_state["me"] = lead.me()  # as sign-in keeps it
     app.run()
     assert not app.exception, app.exception
     assert [t.value for t in app.title] == ["Policy"]
@@ -109,3 +112,11 @@ def test_the_policy_page_shows_the_categories_dry_runs_an_edit_and_saves_it(
     assert "Re-judging by version 1: done, 0 of 0 past jobs" in progress, progress
     app.text_area(key="policy_edited").input("{not json").run()
     assert any("Not a policy" in e.value for e in app.error)
+    # The Reviewers tab: the lead sets the team's protection defaults and exposure limit.
+    app.toggle(key="team_gray").set_value(True)
+    app.number_input(key="team_exposure_limit").set_value(20.0)
+    app.button(key="save_review_settings").click().run()
+    assert any("Saved: reviewers" in s.value for s in app.success), [e.value for e in app.error]
+    with GatewayClient(running_stack.gateway_url, team.secrets["lead"]) as lead:
+        saved = lead.review_settings(team.name)
+    assert (saved.defaults.grayscale, saved.exposure_soft_limit_s) == (True, 1200.0)

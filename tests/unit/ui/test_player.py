@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+from tests.helpers.support import finding
+from vidsafe.catalogue import Module
 from vidsafe.domain.batches import Batch
 from vidsafe.domain.review import FlaggedSegment
 from vidsafe.ui.batches import offered
@@ -24,9 +26,14 @@ def test_sensitive_seen_stretches_are_merged_and_say_what_they_hold_while_what_i
                 flagged("clip", "violence", 12.5, 14.0, "violence", 0.8),
                 flagged("clip", "drugs", 30.0, 31.0, "drugs", 0.3),  # below the blurring severity
                 flagged("text", "harassment", 40.0, 42.0, "harassment", 0.9)]  # what is said: nothing to see
-    blurred = stretches(segments, min_severity=0.5)
+    words = [finding(Module.ocr, "text", 11.0, 0.9, text="SEND MONEY"), finding(Module.speech, "text", 13.0, 0.9,
+                                                                                 text="do it now"),
+             finding(Module.ocr, "text", 11.5, 0.9, text="SEND MONEY"), finding(Module.ocr, "text", 20.0, 0.9,
+                                                                                  text="elsewhere")]
+    blurred = stretches(segments, min_severity=0.5, findings=words)
     assert [(s["start"], s["end"]) for s in blurred] == [(10.0, 15.0)], "merged, and to the last frame's end"
     assert blurred[0]["why"] == "adult_nudity (nudity:FEMALE_BREAST_EXPOSED 0.90), violence (clip:violence 0.90)"
+    assert blurred[0]["texts"] == "SEND MONEY / do it now", "what can be read and heard there, before revealing"
 
 
 def test_a_lane_per_category_the_one_that_drives_the_risk_most_on_top() -> None:
