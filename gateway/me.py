@@ -3,6 +3,7 @@ exposure: the unblurred seconds of sensitive stretches they played today."""
 
 from __future__ import annotations
 
+import psycopg
 from fastapi import APIRouter
 
 from vidsafe.db import exposure, preferences
@@ -21,7 +22,7 @@ def me(conn: ConnDep, caller: ReaderDep) -> Me:
               exposure=_exposure(conn, caller, exposure.today(conn, caller.key.id)))
 
 
-def _exposure(conn: ConnDep, caller: Caller, today_s: float) -> Exposure:
+def _exposure(conn: psycopg.Connection, caller: Caller, today_s: float) -> Exposure:
     return Exposure(today_s=today_s,
                     soft_limit_s=preferences.review_settings(conn, caller.team_id).exposure_soft_limit_s)
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
@@ -68,7 +69,7 @@ class MediaFileResponse(FileResponse):
         await super().__call__(scope, receive, documented)
 
 
-def _kept_video(conn: ConnDep, job: Job, team_id: uuid.UUID) -> MediaFileResponse:
+def _kept_video(conn: psycopg.Connection, job: Job, team_id: uuid.UUID) -> MediaFileResponse:
     path = retention.kept_media(conn, job.id, team_id)
     if path is None or not Path(path).is_file():
         raise Refusal(404, ErrorCode.media_gone, f"the video of job {job.id} is no longer kept (its team's retention "

@@ -63,9 +63,7 @@ def _claim_controls(job_id: str) -> None:
 
 
 def _choose_job() -> str | None:
-    """The job of the page's address (a reload), else the item this reviewer holds, else one they pick."""
-    if job_id := st.query_params.get("job"):
-        return job_id
+    """Where the page's address names no job: the item this reviewer holds, else one they pick."""
     held = session.call(lambda c: c.review_items(mine=True, limit=1))
     if held and held[0]:
         return str(held[0][0].job_id)
@@ -188,8 +186,8 @@ def _audit(job: Job) -> None:
 
 
 def render() -> None:
-    job_id = st.session_state.get(navigation.JOB) if "job" not in st.query_params else st.query_params["job"]
-    job_id = job_id or _choose_job()
+    # The address's job first: a reload shows it again.
+    job_id = st.query_params.get("job") or st.session_state.get(navigation.JOB) or _choose_job()
     if job_id is None:
         return
     st.session_state[navigation.JOB] = job_id

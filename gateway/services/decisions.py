@@ -56,7 +56,8 @@ def _completes(conn: psycopg.Connection, settings: Settings, caller: Caller, job
     if body.start_s is None:
         return True
     own = [v for v in decisions.verdicts(conn, job.id) if v.key_id == caller.key.id]
-    return all(_covers(body.start_s, body.end_s, segment) or any(_covers(v.start_s, v.end_s, segment) for v in own)
+    # Built from this reviewer's verdicts alone, a segment's decisions are the ones they made on it.
+    return all(segment.decisions or _covers(body.start_s, body.end_s, segment)
                for segment in flagged_segments(conn, settings, caller.team_id, job, own))
 
 
@@ -86,4 +87,5 @@ def record(conn: psycopg.Connection, settings: Settings, caller: Caller, job_id:
             raise Refusal(409, ErrorCode.second_reviewer_needed, f"a rule requires {progress.required} reviewers on "
                           f"job {job_id}: another reviewer decides it now")
         completes = body.action != DecisionAction.escalate and _completes(conn, settings, caller, job, body)
-        return decisions.add_decision(conn, caller.team_id, job_id, body, caller.actor, caller.key.id, completes)
+        return decisions.add_decision(conn, caller.team_id, job_id, body, caller.actor, caller.key.id,
+                                      progress if completes else None)

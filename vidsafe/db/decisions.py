@@ -38,12 +38,13 @@ class Verdict:
 
 
 def add_decision(conn: psycopg.Connection, team_id: UUID, job_id: UUID, decision: DecisionRequest, actor: str,
-                 key_id: UUID, completes: bool) -> Decision:
+                 key_id: UUID, completes: ReviewProgress | None) -> Decision:
     """Record a decision (its audit event is written by a trigger) and move the job's review item. An escalation
     sends it to the escalation queue, open, for another reviewer (the one escalating is not offered it). An approval
-    or rejection that leaves flagged segments undecided (not ``completes``) leaves the item open and claimed; one
-    that completes this reviewer's review decides it (where a rule requires two reviewers, the second reviewer's
-    does: the first is not offered it again)."""
+    or rejection that leaves flagged segments undecided (``completes`` None) leaves the item open and claimed; one
+    that completes this reviewer's review (``completes``: the item's progress before it, read with the item locked)
+    decides it (where a rule requires two reviewers, the second reviewer's does: the first is not offered it
+    again)."""
     with conn.transaction():
         row = conn.cursor(row_factory=dict_row).execute(
             "INSERT INTO decisions (job_id, team_id, action, start_s, end_s, policy_label, note, actor, api_key_id) "
@@ -55,10 +56,9 @@ def add_decision(conn: psycopg.Connection, team_id: UUID, job_id: UUID, decision
                 "UPDATE review_items SET queue = 'escalation', state = 'open', claimed_by_key = NULL, "
                 "claimed_by_name = NULL, lease_until = NULL, assigned_to_key = NULL, "
                 "skipped_by_keys = ARRAY[%s::uuid], updated_at = now() WHERE job_id = %s", (key_id, job_id))
-        elif completes:
-            progress = review_progress(conn, job_id)
-            reviewed = progress.reviewed | {key_id}
-            waiting = len(reviewed) < progress.required
+        elif completes is not None:
+            reviewed = completes.reviewed | {key_id}
+            waiting = len(reviewed) < completes.required
             conn.execute(
                 "UPDATE review_items SET reviewed_by_keys = %(reviewed)s, "
                 "state = CASE WHEN %(waiting)s THEN 'open' ELSE 'decided' END, claimed_by_key = NULL, "
